@@ -1,0 +1,1 @@
+"""Calendar backends: the protocol every use case goes through, and its implementations."""

@@ -1,0 +1,254 @@
+"""One declarative schema -> typed config. Every problem is reported at once, with file and key.
+
+Lookup order: `--config FILE`, then `$BLOCKTIME_CONFIG`, then `<platformdirs config dir>/config.toml`.
+With no file at all blocktime runs on the embedded local calendar.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from blocktime.core.model import Organizer, Policy, WeeklyHours
+from blocktime.errors import BadInput
+from blocktime.inputs import duration, zone
+
+APP = "blocktime"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarConfig:
+    """Where blocks are written. `url` None means the embedded local calendar."""
+
+    url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    name: str = "blocktime"
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    organizer: Organizer
+    calendar: CalendarConfig
+    policy: Policy
+    site_hours: Mapping[str, WeeklyHours]
+    data_dir: Path
+    outbox: Path
+    source: Path | None
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError("expected non-empty text")
+    return v.strip()
+
+
+def _email(v: Any) -> str:
+    s = _text(v)
+    if "@" not in s or " " in s or s.startswith("@") or s.endswith("@"):
+        raise ValueError(f"{s!r} is not an e-mail address")
+    return s
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return v
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("expected true or false")
+    return v
+
+
+def _duration(v: Any) -> Any:
+    return duration(str(v)) if isinstance(v, (str, int)) and not isinstance(v, bool) else _fail()
+
+
+def _zero_ok_duration(v: Any) -> Any:
+    from datetime import timedelta
+
+    return timedelta(0) if v in (0, "0", "0m") else _duration(v)
+
+
+def _hours(v: Any) -> WeeklyHours:
+    return WeeklyHours.parse(_text(v))
+
+
+def _language(v: Any) -> str:
+    from blocktime.notes import LANGUAGES
+
+    s = _text(v)
+    if s not in LANGUAGES:
+        raise ValueError(f"{s!r} is not one of {', '.join(LANGUAGES)}")
+    return s
+
+
+def _zone(v: Any) -> ZoneInfo:
+    return zone(_text(v))
+
+
+def _fail() -> Any:
+    raise ValueError("expected a duration such as 30m or 48h")
+
+
+# section -> key -> (parser, help). Defaults live in the typed classes.
+SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
+    "organizer": {
+        "name": (_text, "your name, shown as ORGANIZER and under every note"),
+        "email": (_email, "the mailbox that receives replies"),
+        "timezone": (_zone, "IANA zone of your working day, e.g. Europe/Warsaw"),
+        "language": (_language, "default language of notes for new engagements (en, pl)"),
+    },
+    "calendar": {
+        "url": (_text, "CalDAV URL of the account (any path; calendars are discovered)"),
+        "username": (_text, "login name"),
+        "password": (_text, "password (prefer password_env)"),
+        "password_env": (_text, "name of an environment variable holding the password"),
+        "name": (_text, "calendar that blocks are written to (created if missing)"),
+        "verify_tls": (_bool, "verify TLS certificates (default true)"),
+    },
+    "policy": {
+        "working_hours": (_hours, "e.g. 'Mon-Fri 08:00-18:00'"),
+        "booking_notice": (_zero_ok_duration, "how far ahead a new booking must start (default 0)"),
+        "min_notice": (_duration, "minimum notice for make-up slots (default 48h)"),
+        "travel": (_zero_ok_duration, "travel time between different sites (default 30m)"),
+        "buffer": (_zero_ok_duration, "free time kept around every block (default 0)"),
+        "max_blocks_per_day": (_int, "on-site blocks per day at most (default 2)"),
+        "granularity": (_duration, "slot grid (default 15m)"),
+        "horizon": (_duration, "how far ahead make-up slots are searched (default 21d)"),
+        "options": (_int, "options per offer (default 3)"),
+        "offer_expiry": (_duration, "how long holds are kept (default 72h)"),
+        "min_makeup": (_duration, "shorter remainders carry over to the next block (default 15m)"),
+        "makeup_full_block": (_bool, "offer a full block instead of the remainder (default false)"),
+    },
+    "outbox": {"dir": (_text, "where invites and messages are written")},
+}
+POLICY_FIELDS = set(SCHEMA["policy"])
+
+
+def find_config_file(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("BLOCKTIME_CONFIG")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_path
+
+    default = user_config_path(APP) / "config.toml"
+    return default if default.exists() else None
+
+
+def data_dir() -> Path:
+    env = os.environ.get("BLOCKTIME_DATA_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_path
+
+    return user_data_path(APP)
+
+
+def system_zone() -> ZoneInfo:
+    """The machine's zone ($TZ or /etc/localtime), else UTC."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = os.path.realpath("/etc/localtime")
+            name = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+        except OSError:
+            name = ""
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+def load(explicit: str | None = None) -> Config:
+    """Read, validate and type the config; raise BadInput listing every problem."""
+    path = find_config_file(explicit)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInput(f"config file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read config file {path}: {type(exc).__name__}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise BadInput(f"{path}: not valid TOML: {exc}") from None
+    return from_mapping(raw, path)
+
+
+def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
+    where = str(path) if path else "config"
+    problems: list[str] = []
+    values: dict[str, dict[str, Any]] = {s: {} for s in SCHEMA}
+    sites: dict[str, WeeklyHours] = {}
+    for section, body in raw.items():
+        if section == "sites":
+            if not isinstance(body, dict):
+                problems.append(f"{where}: [sites] must be a table of site names")
+                continue
+            for site, spec in body.items():
+                hours = spec.get("hours") if isinstance(spec, dict) else None
+                extra = set(spec) - {"hours"} if isinstance(spec, dict) else set()
+                if extra:
+                    problems.append(f"{where}: [sites.{site!r}] unknown key {sorted(extra)[0]!r}")
+                try:
+                    sites[site] = _hours(hours)
+                except (ValueError, BadInput) as exc:
+                    problems.append(f"{where}: [sites.{site!r}] hours: {exc}")
+            continue
+        if section not in SCHEMA:
+            problems.append(f"{where}: unknown section [{section}]")
+            continue
+        if not isinstance(body, dict):
+            problems.append(f"{where}: [{section}] must be a table")
+            continue
+        for key, value in body.items():
+            spec = SCHEMA[section].get(key)
+            if spec is None:
+                problems.append(f"{where}: [{section}] unknown key {key!r}")
+                continue
+            try:
+                values[section][key] = spec[0](value)
+            except (ValueError, BadInput) as exc:
+                problems.append(f"{where}: [{section}] {key}: {exc}")
+    cal = values["calendar"]
+    password = cal.get("password")
+    if "password_env" in cal:
+        password = os.environ.get(cal["password_env"])
+        if password is None:
+            problems.append(
+                f"{where}: [calendar] password_env: environment variable {cal['password_env']} is not set"
+            )
+    if password and not cal.get("username"):
+        problems.append(f"{where}: [calendar] a password needs a username")
+    if problems:
+        raise BadInput("; ".join(problems) if len(problems) < 2 else f"{len(problems)} problems: " + "; ".join(problems))
+    org = values["organizer"]
+    user = os.environ.get("USER") or "organizer"
+    organizer = Organizer(
+        name=org.get("name", user),
+        email=org.get("email", f"{user}@localhost"),
+        timezone=org.get("timezone") or system_zone(),
+        language=org.get("language", "en"),
+    )
+    policy = Policy(**values["policy"])
+    data = data_dir()
+    outbox = Path(values["outbox"]["dir"]).expanduser() if "dir" in values["outbox"] else data / "outbox"
+    calendar = CalendarConfig(
+        url=cal.get("url"),
+        username=cal.get("username"),
+        password=password,
+        name=cal.get("name", "blocktime"),
+        verify_tls=cal.get("verify_tls", True),
+    )
+    return Config(organizer, calendar, policy, sites, data, outbox, path)

@@ -1,0 +1,1 @@
+"""The pure domain: blocks, series, slots and policies. No I/O here; `now` is always passed in."""

@@ -1,0 +1,219 @@
+"""Typed, frozen domain values: engagements, blocks, policies, busy time and refusals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Reason(StrEnum):
+    """Why a block or slot was not offered or booked."""
+
+    OUTSIDE_HOURS = "OUTSIDE_HOURS"
+    SITE_CLOSED = "SITE_CLOSED"
+    TOO_SOON = "TOO_SOON"
+    TRAVEL = "TRAVEL"
+    BUSY = "BUSY"
+    DAY_FULL = "DAY_FULL"
+    NONEXISTENT_TIME = "NONEXISTENT_TIME"
+    BEYOND_HORIZON = "BEYOND_HORIZON"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Interval:
+    """A half-open span [start, end) of aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("Interval needs aware datetimes")
+        if self.end <= self.start:
+            raise ValueError(f"Interval ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, other: Interval) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    def widen(self, before: timedelta, after: timedelta) -> Interval:
+        return Interval(self.start - before, self.end + after)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One weekly opening: a weekday (0 = Monday) with a wall-clock start and end."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+_DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
+_WINDOW_RE = re.compile(
+    rf"^\s*{_DAY}(?:\s*-\s*{_DAY})?\s+(\d{{1,2}}):(\d{{2}})\s*-\s*(\d{{1,2}}):(\d{{2}})\s*$", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyHours:
+    """Weekly opening hours, e.g. ``WeeklyHours.parse("Mon-Fri 08:00-18:00")``.
+
+    >>> WeeklyHours.parse("Mon-Tue 09:00-12:00, Sat 10:00-11:00").windows[2]
+    Window(weekday=5, start=datetime.time(10, 0), end=datetime.time(11, 0))
+    """
+
+    windows: tuple[Window, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> WeeklyHours:
+        windows: list[Window] = []
+        for part in re.split(r"[,;]", text):
+            if not part.strip():
+                continue
+            m = _WINDOW_RE.match(part)
+            if not m:
+                raise ValueError(f"cannot read opening hours {part.strip()!r} (try 'Mon-Fri 08:00-18:00')")
+            first = WEEKDAYS.index(m.group(1).lower())
+            last = WEEKDAYS.index((m.group(2) or m.group(1)).lower())
+            h1, m1, h2, m2 = (int(m.group(i)) for i in range(3, 7))
+            if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60):
+                raise ValueError(f"not a time of day in {part.strip()!r}")
+            start = time(h1, m1)
+            end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
+            if end <= start:
+                raise ValueError(f"opening ends before it starts in {part.strip()!r}")
+            days = range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)]
+            windows.extend(Window(d, start, end) for d in days)
+        if not windows:
+            raise ValueError("opening hours are empty")
+        return cls(tuple(windows))
+
+    def on(self, day: date, tz: ZoneInfo) -> list[Interval]:
+        """The opening intervals of one local day, as aware datetimes (DST-safe: wall clock)."""
+        out = []
+        for w in self.windows:
+            if w.weekday == day.weekday():
+                start = datetime.combine(day, w.start, tz)
+                end = (
+                    datetime.combine(day + timedelta(days=1), time(0), tz)
+                    if w.end == time.max
+                    else datetime.combine(day, w.end, tz)
+                )
+                out.append(Interval(start, end))
+        return out
+
+    def allows(self, span: Interval, tz: ZoneInfo) -> bool:
+        day = span.start.astimezone(tz).date()
+        return any(o.contains(span) for o in self.on(day, tz))
+
+
+DEFAULT_HOURS = WeeklyHours.parse("Mon-Fri 08:00-18:00")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The rules a block or make-up slot must keep. Defaults follow the product brief."""
+
+    working_hours: WeeklyHours = DEFAULT_HOURS
+    booking_notice: timedelta = timedelta(0)
+    min_notice: timedelta = timedelta(hours=48)
+    travel: timedelta = timedelta(minutes=30)
+    buffer: timedelta = timedelta(0)
+    max_blocks_per_day: int = 2
+    granularity: timedelta = timedelta(minutes=15)
+    horizon: timedelta = timedelta(days=21)
+    options: int = 3
+    offer_expiry: timedelta = timedelta(hours=72)
+    min_makeup: timedelta = timedelta(minutes=15)
+    makeup_full_block: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """A training programme with one client at one site."""
+
+    key: str
+    client: str
+    site: str
+    attendees: tuple[str, ...]
+    language: str = "en"
+    length: timedelta = timedelta(hours=1)
+    site_hours: WeeklyHours | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """Time already taken in a calendar. `site` is set for on-site blocks (travel applies)."""
+
+    span: Interval
+    uid: str = ""
+    summary: str = ""
+    site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One fixed on-site session; its planned end is a hard stop."""
+
+    engagement: str
+    number: int
+    uid: str
+    span: Interval
+    site: str
+    makeup_for: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.engagement}-{self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A booking pattern: weekly on `weekdays` from `first` (local wall clock), `count` times;
+    or, when `dates` is given, exactly those local start times."""
+
+    first: datetime
+    length: timedelta
+    weekdays: frozenset[int] = frozenset()
+    count: int = 1
+    dates: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A block that was not booked, with every reason that applies."""
+
+    span: Interval
+    reasons: tuple[Reason, ...]
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BookingPlan:
+    """What `book` will do: blocks to create, blocks that already exist, and refusals."""
+
+    create: tuple[Block, ...] = ()
+    existing: tuple[Block, ...] = ()
+    refused: tuple[Refusal, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Organizer:
+    """The consultant whose calendar blocktime keeps."""
+
+    name: str
+    email: str
+    timezone: ZoneInfo
+    language: str = "en"

@@ -1,0 +1,179 @@
+"""Booking pattern -> blocks, each checked against busy time and the policy, with reasons."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import WEEKLY, rrule
+
+from blocktime.core.intervals import Timeline
+from blocktime.core.model import (
+    Block,
+    BookingPlan,
+    Busy,
+    Engagement,
+    Interval,
+    Pattern,
+    Policy,
+    Reason,
+    Refusal,
+    WeeklyHours,
+)
+
+
+def local(naive: datetime, tz: ZoneInfo) -> datetime | None:
+    """Attach `tz` to a wall-clock time; None when that time does not exist (DST gap).
+
+    In the autumn overlap the first occurrence (fold=0) is taken.
+    """
+    aware = naive.replace(tzinfo=tz, fold=0)
+    back = aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    if back.replace(tzinfo=None) != naive.replace(tzinfo=None, fold=0):
+        return None
+    return aware
+
+
+def block_uid(engagement_key: str, start: datetime) -> str:
+    """A deterministic UID, so that re-running a booking finds what it already wrote."""
+    stamp = start.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha256(f"{engagement_key}|{stamp}".encode()).hexdigest()[:8]
+    return f"bt-{engagement_key}-{stamp}-{digest}@blocktime"
+
+
+def wall_times(pattern: Pattern, tz: ZoneInfo) -> list[datetime]:
+    """The pattern's start times as naive local wall-clock values (stable across DST)."""
+    if pattern.dates:
+        return sorted(d.astimezone(tz).replace(tzinfo=None) if d.tzinfo else d for d in pattern.dates)
+    first = pattern.first.astimezone(tz).replace(tzinfo=None) if pattern.first.tzinfo else pattern.first
+    days = sorted(pattern.weekdays) or [first.weekday()]
+    return list(rrule(WEEKLY, dtstart=first, byweekday=days, count=pattern.count))
+
+
+def _day(dt: datetime, tz: ZoneInfo) -> date:
+    return dt.astimezone(tz).date()
+
+
+def check(
+    span: Interval,
+    *,
+    site: str,
+    uid: str,
+    tz: ZoneInfo,
+    policy: Policy,
+    site_hours: WeeklyHours | None,
+    busy: Timeline[Busy],
+    planned: Sequence[Busy] = (),
+    onsite_per_day: Mapping[date, int],
+    notice: timedelta,
+    now: datetime,
+) -> tuple[list[Reason], list[str]]:
+    """Every reason `span` cannot be booked for `site`; empty when it can."""
+    reasons: list[Reason] = []
+    details: list[str] = []
+    if span.start < now + notice:
+        reasons.append(Reason.TOO_SOON)
+        details.append(f"starts before {(now + notice).astimezone(tz):%Y-%m-%d %H:%M}")
+    if not policy.working_hours.allows(span, tz):
+        reasons.append(Reason.OUTSIDE_HOURS)
+    if site_hours is not None and not site_hours.allows(span, tz):
+        reasons.append(Reason.SITE_CLOSED)
+    widest = max(policy.buffer, policy.travel)
+    near = span.widen(widest, widest)
+    for b in [*busy.overlapping(near), *(p for p in planned if p.span.overlaps(near))]:
+        if b.uid == uid:
+            continue
+        if b.span.overlaps(span.widen(policy.buffer, policy.buffer)):
+            if Reason.BUSY not in reasons:
+                reasons.append(Reason.BUSY)
+            when = f"{b.span.start.astimezone(tz):%H:%M}-{b.span.end.astimezone(tz):%H:%M}"
+            details.append(f"busy: {b.summary or 'event'} {when}")
+        elif b.site is not None and b.site != site and b.span.overlaps(
+            span.widen(policy.travel, policy.travel)
+        ):
+            if Reason.TRAVEL not in reasons:
+                reasons.append(Reason.TRAVEL)
+            details.append(f"travel {int(policy.travel.total_seconds() // 60)} min from {b.site}")
+    if onsite_per_day.get(_day(span.start, tz), 0) >= policy.max_blocks_per_day:
+        reasons.append(Reason.DAY_FULL)
+        details.append(f"already {policy.max_blocks_per_day} on-site blocks that day")
+    return reasons, details
+
+
+def plan_booking(
+    engagement: Engagement,
+    pattern: Pattern,
+    *,
+    tz: ZoneInfo,
+    policy: Policy,
+    busy: Iterable[Busy],
+    known: Mapping[str, Block],
+    next_number: int,
+    now: datetime,
+) -> BookingPlan:
+    """Decide which blocks of `pattern` to create, which exist already, and which are refused.
+
+    `busy` is every calendar's busy time (blocktime's own blocks included: a block whose UID is
+    already booked is reported as existing, not as a conflict). `known` maps the engagement's
+    stored blocks by UID. Pure and deterministic: the same inputs give the same plan.
+    """
+    busy_list = list(busy)
+    timeline = Timeline(busy_list, lambda b: b.span)
+    per_day: dict[date, int] = {}
+    for b in busy_list:
+        if b.site is not None:
+            per_day[_day(b.span.start, tz)] = per_day.get(_day(b.span.start, tz), 0) + 1
+    create: list[Block] = []
+    existing: list[Block] = []
+    refused: list[Refusal] = []
+    number = next_number
+    planned: list[Busy] = []
+    for wall in wall_times(pattern, tz):
+        start = local(wall, tz)
+        if start is None:
+            shifted = wall.replace(tzinfo=tz)
+            why = f"{wall:%Y-%m-%d %H:%M} does not exist in {tz.key} (clocks change)"
+            refused.append(
+                Refusal(Interval(shifted, shifted + pattern.length), (Reason.NONEXISTENT_TIME,), (why,))
+            )
+            continue
+        # Wall-clock end: a block that spans a DST change keeps its local end time.
+        end = local(wall + pattern.length, tz) or (start + pattern.length)
+        span = Interval(start, end)
+        uid = block_uid(engagement.key, start)
+        if uid in known:
+            existing.append(known[uid])
+            continue
+        reasons, details = check(
+            span,
+            site=engagement.site,
+            uid=uid,
+            tz=tz,
+            policy=policy,
+            site_hours=engagement.site_hours,
+            busy=timeline,
+            planned=planned,
+            onsite_per_day=per_day,
+            notice=policy.booking_notice,
+            now=now,
+        )
+        if reasons:
+            refused.append(Refusal(span, tuple(reasons), tuple(details)))
+            continue
+        block = Block(engagement.key, number, uid, span, engagement.site)
+        number += 1
+        create.append(block)
+        planned.append(Busy(span, uid, f"Training: {engagement.client}", engagement.site))
+        day = _day(start, tz)
+        per_day[day] = per_day.get(day, 0) + 1
+    return BookingPlan(tuple(create), tuple(existing), tuple(refused))
+
+
+def day_counts(blocks: Sequence[Block], tz: ZoneInfo) -> dict[date, int]:
+    """On-site blocks per local day."""
+    out: dict[date, int] = {}
+    for b in blocks:
+        out[_day(b.span.start, tz)] = out.get(_day(b.span.start, tz), 0) + 1
+    return out

@@ -1,0 +1,31 @@
+"""The one error family: a user-facing message, a hint, and the exit code `cli` turns it into."""
+
+from __future__ import annotations
+
+
+class BlocktimeError(Exception):
+    """A failure the user can act on. Never carries secrets. Exit code 1 (runtime failure)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class BadInput(BlocktimeError):
+    """The user's input (arguments, config, files) is wrong. Exit code 2."""
+
+    exit_code = 2
+
+
+class ServerError(BlocktimeError):
+    """The calendar server could not be reached or refused us."""
+
+
+class ConflictError(BlocktimeError):
+    """Someone else changed an object between our read and our write (If-Match failed)."""

@@ -1,0 +1,1 @@
+"""iCalendar codec: block <-> VEVENT, iTIP invites, busy time from real-world calendars."""

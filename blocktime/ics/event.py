@@ -1,0 +1,125 @@
+"""Block -> VEVENT (RFC 5545) for the calendar copy and for iTIP invites (RFC 5546).
+
+Times are written in UTC: no VTIMEZONE to get wrong (see PITFALLS: RDATE-style VTIMEZONEs), and
+Outlook handles UTC invites best. The organizer's zone is kept in X-BLOCKTIME-TZ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+
+from blocktime.core.model import Block, Engagement, Organizer
+from blocktime.notes import render, when
+
+PRODID = "-//blocktime//blocktime 0.1//EN"
+X_ENGAGEMENT = "X-BLOCKTIME-ENGAGEMENT"
+X_BLOCK = "X-BLOCKTIME-BLOCK"
+X_SITE = "X-BLOCKTIME-SITE"
+X_CLIENT = "X-BLOCKTIME-CLIENT"
+X_PLANNED_END = "X-BLOCKTIME-PLANNED-END"
+X_MAKEUP_FOR = "X-BLOCKTIME-MAKEUP-FOR"
+X_TZ = "X-BLOCKTIME-TZ"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """Everything needed to write one block as an event."""
+
+    block: Block
+    engagement: Engagement
+    organizer: Organizer
+    sequence: int
+    stamp: datetime
+    status: str = "CONFIRMED"
+
+
+def _address(email: str, name: str | None = None, **params: str) -> vCalAddress:
+    addr = vCalAddress(f"mailto:{email}")
+    if name:
+        addr.params["CN"] = vText(name)
+    for key, value in params.items():
+        addr.params[key.replace("_", "-").upper()] = value
+    return addr
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+def build_event(facts: EventFacts, *, for_mail: bool) -> Event:
+    """The VEVENT of a block. The calendar copy marks attendees SCHEDULE-AGENT=CLIENT so a
+    scheduling server does not send a second invite (RFC 6638 §7.1); the mailed copy does not."""
+    block, eng, org = facts.block, facts.engagement, facts.organizer
+    tz = org.timezone
+    times = when(block.span.start, block.span.end, tz, eng.language)
+    ev = Event()
+    ev.add("UID", block.uid)
+    ev.add("DTSTAMP", _utc(facts.stamp))
+    ev.add("SEQUENCE", facts.sequence)
+    ev.add("DTSTART", _utc(block.span.start))
+    ev.add("DTEND", _utc(block.span.end))
+    ev.add("SUMMARY", render("summary", eng.language, client=eng.client, **times))
+    ev.add("LOCATION", eng.site)
+    ev.add(
+        "DESCRIPTION",
+        render("event", eng.language, client=eng.client, site=eng.site, organizer=org.name, **times),
+    )
+    ev.add("STATUS", facts.status)
+    ev.add("TRANSP", "OPAQUE")
+    ev.add("CATEGORIES", ["blocktime"])
+    ev.add("ORGANIZER", _address(org.email, org.name))
+    for email in eng.attendees:
+        params = {
+            "ROLE": "REQ-PARTICIPANT",
+            "PARTSTAT": "NEEDS-ACTION",
+            "RSVP": "TRUE",
+            "CUTYPE": "INDIVIDUAL",
+            "LANGUAGE": eng.language,
+        }
+        if not for_mail:
+            params["SCHEDULE-AGENT"] = "CLIENT"
+        ev.add("ATTENDEE", _address(email, None, **params))
+    ev.add(X_ENGAGEMENT, vText(eng.key))
+    ev.add(X_BLOCK, str(block.number))
+    ev.add(X_SITE, vText(eng.site))
+    ev.add(X_CLIENT, vText(eng.client))
+    ev.add(X_TZ, tz.key)
+    ev.add(X_PLANNED_END, _utc(block.span.end).strftime("%Y%m%dT%H%M%SZ"))
+    if block.makeup_for:
+        ev.add(X_MAKEUP_FOR, vText(block.makeup_for))
+    if facts.status != "CANCELLED":
+        alarm = Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("TRIGGER", -timedelta(minutes=10), parameters={"RELATED": "END"})
+        alarm.add("DESCRIPTION", render("alarm", eng.language, client=eng.client, **times))
+        ev.add_component(alarm)
+    return ev
+
+
+def calendar_of(*events: Event, method: str | None = None) -> Calendar:
+    cal = Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    if method:
+        cal.add("METHOD", method)
+    for ev in events:
+        cal.add_component(ev)
+    return cal
+
+
+def calendar_copy(facts: EventFacts) -> str:
+    """The object stored on the organizer's calendar."""
+    return calendar_of(build_event(facts, for_mail=False)).to_ical().decode("utf-8")
+
+
+def invite(facts: EventFacts, method: str = "REQUEST") -> str:
+    """An iTIP message (RFC 5546 §3.2.2 REQUEST, §3.2.5 CANCEL) for e-mail or import."""
+    ev = build_event(facts, for_mail=True)
+    if method == "CANCEL":
+        ev.pop("VALARM", None)
+        ev.subcomponents = [c for c in ev.subcomponents if c.name != "VALARM"]
+    return calendar_of(ev, method=method).to_ical().decode("utf-8")

@@ -1,0 +1,124 @@
+"""Reading what people type: durations, weekdays, date-times in the organizer's zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from blocktime.core.model import WEEKDAYS
+from blocktime.core.series import local
+from blocktime.errors import BadInput
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.I)
+
+
+def duration(text: str) -> timedelta:
+    """`90`, `45m`, `1h`, `1h30m`, `2d` -> timedelta (a bare number is minutes).
+
+    >>> duration("1h30m")
+    datetime.timedelta(seconds=5400)
+    """
+    raw = str(text).strip()
+    if raw.isdigit():
+        value = timedelta(minutes=int(raw))
+    else:
+        m = _DURATION.match(raw)
+        if not raw or not m or not any(m.groups()):
+            raise BadInput(f"cannot read duration {raw!r}", "use 90, 45m, 1h or 1h30m")
+        d, h, mi = (int(g) if g else 0 for g in m.groups())
+        value = timedelta(days=d, hours=h, minutes=mi)
+    if value <= timedelta(0):
+        raise BadInput(f"duration {raw!r} must be longer than zero")
+    return value
+
+
+def weekdays(text: str) -> frozenset[int]:
+    """`tue,thu` or `mon-fri` -> weekday numbers (0 = Monday)."""
+    out: set[int] = set()
+    for part in str(text).lower().replace(" ", "").split(","):
+        if not part:
+            continue
+        ends = part.split("-")
+        idx = [WEEKDAYS.index(e[:3]) for e in ends if e[:3] in WEEKDAYS]
+        if len(idx) != len(ends) or len(ends) > 2:
+            raise BadInput(f"cannot read weekday {part!r}", "use mon,tue,wed,thu,fri,sat,sun or mon-fri")
+        if len(idx) == 1:
+            out.add(idx[0])
+        else:
+            a, b = idx
+            out.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    if not out:
+        raise BadInput("no weekdays given", "use for example tue,thu")
+    return frozenset(out)
+
+
+def zone(name: str) -> ZoneInfo:
+    """An IANA zone such as Europe/Warsaw."""
+    try:
+        if not name or name != name.strip() or ".." in name or name.startswith("/"):
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise BadInput(f"unknown time zone {name!r}", "use an IANA name such as Europe/Warsaw") from None
+
+
+def moment(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime:
+    """ISO 8601 (`2026-03-24T12:00`, with or without offset) or friendly forms
+    (`2026-03-24 12:00`, `24.03.2026 12:00`, `tomorrow 12:00`, `next tue 9:30`) in `tz`.
+    A local time that does not exist (DST gap) is bad input; in the overlap the first is taken."""
+    raw = " ".join(str(text).split())
+    if not raw:
+        raise BadInput("empty date and time")
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        parsed = _friendly(raw, tz, now)
+    if parsed is None:
+        raise BadInput(f"cannot read date and time {raw!r}", "use 2026-03-24T12:00 or '2026-03-24 12:00'")
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(tz)
+    aware = local(parsed, tz)
+    if aware is None:
+        raise BadInput(f"{raw} does not exist in {tz.key}: the clocks skip that hour", "pick another time")
+    return aware
+
+
+_FRIENDLY_DATE = [
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), lambda m: (int(m[3]), int(m[2]), int(m[1]))),
+    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), lambda m: (int(m[1]), int(m[2]), int(m[3]))),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), lambda m: (int(m[1]), int(m[2]), int(m[3]))),
+]
+
+
+def _friendly(raw: str, tz: ZoneInfo, now: datetime | None) -> datetime | None:
+    parts = raw.lower().split(" ")
+    clock = re.match(r"^(\d{1,2})(?::(\d{2}))?$", parts[-1]) if len(parts) >= 2 else None
+    if clock is None:
+        return None
+    hour, minute = int(clock[1]), int(clock[2] or 0)
+    if hour > 23 or minute > 59:
+        return None
+    day_words = parts[:-1]
+    today = (now or datetime.now(tz)).astimezone(tz).date()
+    if day_words == ["today"]:
+        day = today
+    elif day_words == ["tomorrow"]:
+        day = today + timedelta(days=1)
+    elif len(day_words) in (1, 2) and day_words[-1][:3] in WEEKDAYS and day_words[0] in ("next", day_words[-1]):
+        target = WEEKDAYS.index(day_words[-1][:3])
+        day = today + timedelta(days=(target - today.weekday() - 1) % 7 + 1)
+    elif len(day_words) == 1:
+        for pattern, pick in _FRIENDLY_DATE:
+            m = pattern.match(day_words[0])
+            if m:
+                try:
+                    y, mo, d = pick(m)
+                    return datetime(y, mo, d, hour, minute)
+                except ValueError:
+                    return None
+        return None
+    else:
+        return None
+    return datetime(day.year, day.month, day.day, hour, minute)

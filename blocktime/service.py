@@ -1,0 +1,261 @@
+"""Use cases: plan with the pure core, then apply (backend writes, store, invites).
+
+Every write command first finishes what a crashed run left `pending`, so re-running after a
+crash completes the work without duplicating it (UIDs and hrefs are deterministic).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from blocktime import outbox
+from blocktime.backends.base import AlreadyExists, CalendarBackend, CalendarInfo
+from blocktime.config import Config
+from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Pattern, Refusal
+from blocktime.core.series import plan_booking, wall_times
+from blocktime.errors import BadInput, BlocktimeError, ServerError
+from blocktime.store import Store, StoredBlock
+
+log = logging.getLogger("blocktime")
+
+
+def slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:32] or "client"
+
+
+class Session:
+    """One command's world: config, clock, store and (lazily) the calendar backend."""
+
+    def __init__(self, config: Config, now: datetime) -> None:
+        if now.tzinfo is None:
+            raise ValueError("now must be aware")
+        self.config = config
+        self.now = now
+        self.store = Store(config.data_dir / "blocktime.sqlite3")
+        self._backend: CalendarBackend | None = None
+        self._server: Any = None
+        self._target: CalendarInfo | None = None
+
+    @property
+    def backend(self) -> CalendarBackend:
+        if self._backend is None:
+            from blocktime.backends.caldav import CalDAVBackend
+
+            cal = self.config.calendar
+            if cal.url is None:
+                from blocktime.backends.local import LocalServer
+
+                self._server = LocalServer(self.config.data_dir)
+                self._server.start()
+                self._backend = CalDAVBackend(self._server.url, self._server.username, self._server.password)
+            else:
+                self._backend = CalDAVBackend(cal.url, cal.username, cal.password, verify_tls=cal.verify_tls)
+        return self._backend
+
+    def target(self) -> CalendarInfo:
+        """The calendar blocks are written to, created if missing."""
+        if self._target is None:
+            self._target = self.backend.ensure_calendar(self.config.calendar.name)
+        return self._target
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+        if self._server is not None:
+            self._server.stop()
+        self.store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def read_busy(session: Session, start: datetime, end: datetime) -> list[Busy]:
+    """Busy time from every calendar of the account, expanded here (see ics.busy)."""
+    from blocktime.ics.busy import busy_from_texts
+
+    texts: list[tuple[str, str]] = []
+    for cal in session.backend.calendars():
+        texts.extend((f"{cal.name}: {o.href.rsplit('/', 1)[-1]}", o.data)
+                     for o in session.backend.list_range(cal, start, end))
+    result = busy_from_texts(texts, start, end, session.config.organizer.timezone)
+    for w in result.warnings:
+        log.warning("%s", w)
+    return result.busy
+
+
+@dataclass(frozen=True, slots=True)
+class BookRequest:
+    client: str
+    site: str
+    attendees: tuple[str, ...]
+    first: datetime
+    length: timedelta
+    weekdays: frozenset[int]
+    count: int
+    skip_conflicts: bool = False
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookResult:
+    engagement: Engagement
+    plan: BookingPlan
+    written: bool
+
+    @property
+    def booked(self) -> tuple[Block, ...]:
+        return (*self.plan.existing, *self.plan.create) if self.written else self.plan.existing
+
+
+def _engagement(session: Session, req: BookRequest) -> Engagement:
+    key = slug(req.client)
+    known = session.store.engagement(key)
+    if known is not None and known.site != req.site:
+        key = f"{key}-{slug(req.site)[:20]}"
+    return Engagement(
+        key=key,
+        client=req.client,
+        site=req.site,
+        attendees=req.attendees,
+        language=req.language or session.config.organizer.language,
+        length=req.length,
+        site_hours=session.config.site_hours.get(req.site),
+    )
+
+
+def validate(req: BookRequest) -> None:
+    if not req.client.strip() or not req.site.strip():
+        raise BadInput("--client and --site must not be empty")
+    for a in req.attendees:
+        if "@" not in a or " " in a or a.startswith("@") or a.endswith("@"):
+            raise BadInput(f"attendee {a!r} is not an e-mail address")
+    if not 1 <= req.count <= 500:
+        raise BadInput(f"--count {req.count} is out of range", "book 1 to 500 blocks at a time")
+    if req.length > timedelta(hours=12):
+        raise BadInput("a block longer than 12 hours is not a block", "check --length")
+
+
+def book(session: Session, req: BookRequest) -> BookResult:
+    """Plan the series against busy time and policy; write nothing if any block is refused
+    (unless skip_conflicts); create the rest with If-None-Match and record them."""
+    validate(req)
+    finish_pending(session)
+    eng = _engagement(session, req)
+    tz = session.config.organizer.timezone
+    pattern = Pattern(req.first, req.length, req.weekdays, req.count)
+    walls = wall_times(pattern, tz)
+    span_start = req.first - timedelta(days=1)
+    span_end = walls[-1].replace(tzinfo=tz) + req.length + timedelta(days=1)
+    busy = read_busy(session, span_start, span_end)
+    known = {s.block.uid: s.block for s in session.store.blocks(eng.key)}
+    plan = plan_booking(
+        eng, pattern, tz=tz, policy=session.config.policy, busy=busy, known=known,
+        next_number=session.store.next_number(eng.key), now=session.now,
+    )
+    if (plan.refused and not req.skip_conflicts) or not plan.create:
+        return BookResult(eng, plan, written=False)
+    target = session.target()
+    with session.store.transaction():
+        session.store.save_engagement(eng, session.now)
+        for b in plan.create:
+            session.store.add_pending(b, session.backend.href_for(target, b.uid))
+            session.store.log(b.uid, session.now, "planned", start=b.span.start, end=b.span.end)
+    finish_pending(session)
+    return BookResult(eng, plan, written=True)
+
+
+def finish_pending(session: Session) -> int:
+    """Create every `pending` block on the server (idempotent) and write its invite."""
+    from blocktime.ics.event import EventFacts, calendar_copy, invite
+
+    pending = session.store.blocks(states=("pending",))
+    for sb in pending:
+        eng = session.store.engagement(sb.block.engagement)
+        if eng is None:
+            raise BlocktimeError(f"block {sb.block.id} has no engagement in the store", "run `blocktime repair`")
+        facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
+        try:
+            etag = session.backend.create(sb.href, calendar_copy(facts))
+            kind = "booked"
+        except AlreadyExists as exc:
+            if exc.elsewhere:
+                raise ServerError(
+                    f"the server already holds UID {sb.block.uid} at another place", "run `blocktime repair`"
+                ) from None
+            found = session.backend.get(sb.href)
+            if found is None or sb.block.uid not in found.data:
+                raise ServerError(f"{sb.href} holds an event that is not block {sb.block.id}") from None
+            etag, kind = found.etag, "booked (found after restart)"
+        if etag is None:
+            got = session.backend.get(sb.href)
+            etag = got.etag if got else None
+        outbox.write(session.config.outbox, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
+                     invite(facts, "REQUEST"))
+        with session.store.transaction():
+            session.store.mark(sb.block.uid, "booked", etag=etag)
+            session.store.log(sb.block.uid, session.now, "booked", note=kind, href=sb.href)
+    return len(pending)
+
+
+def agenda(session: Session, start: datetime | None, end: datetime | None) -> list[tuple[StoredBlock, Engagement]]:
+    """Booked blocks in [start, end) from the local store (no server round trip)."""
+    out = []
+    for sb in session.store.blocks():
+        if start is not None and sb.block.span.end <= start:
+            continue
+        if end is not None and sb.block.span.start >= end:
+            continue
+        eng = session.store.engagement(sb.block.engagement)
+        if eng is not None:
+            out.append((sb, eng))
+    return out
+
+
+def export(session: Session, refs: list[str], engagement: str | None, folder: str | None) -> list[str]:
+    """Write REQUEST invites for the chosen blocks (ids or UIDs, or a whole engagement)."""
+    from pathlib import Path
+
+    from blocktime.ics.event import EventFacts, invite
+
+    chosen: list[StoredBlock] = []
+    for ref in refs:
+        sb = session.store.block(ref)
+        if sb is None:
+            raise BadInput(f"no block {ref!r}", "see `blocktime agenda` for ids")
+        chosen.append(sb)
+    if engagement is not None:
+        if session.store.engagement(engagement) is None:
+            raise BadInput(f"no engagement {engagement!r}")
+        chosen.extend(session.store.blocks(engagement))
+    if not chosen:
+        raise BadInput("nothing to export", "name blocks, or --engagement KEY")
+    target = Path(folder) if folder else session.config.outbox
+    paths = []
+    for sb in chosen:
+        eng = session.store.engagement(sb.block.engagement)
+        assert eng is not None
+        facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
+        paths.append(str(outbox.write(target, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
+                                      invite(facts, "REQUEST"))))
+    return paths
+
+
+def refusal_json(r: Refusal) -> dict[str, object]:
+    return {
+        "start": r.span.start.isoformat(),
+        "end": r.span.end.isoformat(),
+        "reasons": [str(x) for x in r.reasons],
+        "details": list(r.details),
+    }

@@ -1,0 +1,200 @@
+"""Local state in SQLite: engagements, blocks (uid, href, etag, sequence) and their history.
+
+The file is created 0600. Each apply step is one transaction, so a crash leaves either the step
+done or not started; `pending` blocks are finished by the next write command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from blocktime.core.model import Block, Engagement, Interval, WeeklyHours
+from blocktime.errors import BlocktimeError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS engagements (
+  key TEXT PRIMARY KEY,
+  client TEXT NOT NULL,
+  site TEXT NOT NULL,
+  attendees TEXT NOT NULL,
+  language TEXT NOT NULL,
+  length_min INTEGER NOT NULL,
+  created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blocks (
+  uid TEXT PRIMARY KEY,
+  engagement TEXT NOT NULL REFERENCES engagements(key),
+  number INTEGER NOT NULL,
+  start TEXT NOT NULL,
+  end TEXT NOT NULL,
+  planned_end TEXT NOT NULL,
+  site TEXT NOT NULL,
+  href TEXT NOT NULL,
+  etag TEXT,
+  sequence INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL,
+  makeup_for TEXT,
+  UNIQUE (engagement, number)
+);
+CREATE TABLE IF NOT EXISTS history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid TEXT NOT NULL,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+LIVE = ("pending", "booked")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlock:
+    """A block with what the server told us about it."""
+
+    block: Block
+    href: str
+    etag: str | None
+    sequence: int
+    state: str
+    planned_end: datetime
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise BlocktimeError(
+                f"the local store {path} is damaged ({exc})", "move it aside; `blocktime repair` rebuilds it"
+            ) from None
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # meta -------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # engagements ------------------------------------------------------------------------
+    def engagement(self, key: str, site_hours: WeeklyHours | None = None) -> Engagement | None:
+        row = self.db.execute("SELECT * FROM engagements WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        return Engagement(
+            key=row["key"],
+            client=row["client"],
+            site=row["site"],
+            attendees=tuple(json.loads(row["attendees"])),
+            language=row["language"],
+            length=timedelta(minutes=row["length_min"]),
+            site_hours=site_hours,
+        )
+
+    def engagements(self) -> list[Engagement]:
+        keys = [r["key"] for r in self.db.execute("SELECT key FROM engagements ORDER BY key")]
+        return [e for k in keys if (e := self.engagement(k)) is not None]
+
+    def save_engagement(self, e: Engagement, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO engagements(key, client, site, attendees, language, length_min, created)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET attendees=excluded.attendees,"
+            " language=excluded.language, length_min=excluded.length_min",
+            (e.key, e.client, e.site, json.dumps(list(e.attendees)), e.language,
+             int(e.length.total_seconds() // 60), now.isoformat()),
+        )
+
+    # blocks -----------------------------------------------------------------------------
+    def _row(self, row: sqlite3.Row) -> StoredBlock:
+        block = Block(
+            engagement=row["engagement"],
+            number=row["number"],
+            uid=row["uid"],
+            span=Interval(datetime.fromisoformat(row["start"]), datetime.fromisoformat(row["end"])),
+            site=row["site"],
+            makeup_for=row["makeup_for"],
+        )
+        return StoredBlock(block, row["href"], row["etag"], row["sequence"], row["state"],
+                           datetime.fromisoformat(row["planned_end"]))
+
+    def blocks(self, engagement: str | None = None, states: tuple[str, ...] = LIVE) -> list[StoredBlock]:
+        marks = ",".join("?" for _ in states)
+        sql = f"SELECT * FROM blocks WHERE state IN ({marks})"
+        args: list[str] = list(states)
+        if engagement is not None:
+            sql += " AND engagement=?"
+            args.append(engagement)
+        return [self._row(r) for r in self.db.execute(sql + " ORDER BY start, uid", args)]
+
+    def block(self, ref: str) -> StoredBlock | None:
+        """By id (`acme-3`) or UID."""
+        row = self.db.execute("SELECT * FROM blocks WHERE uid=?", (ref,)).fetchone()
+        if row is None and "-" in ref:
+            key, _, num = ref.rpartition("-")
+            if num.isdigit():
+                row = self.db.execute(
+                    "SELECT * FROM blocks WHERE engagement=? AND number=?", (key, int(num))
+                ).fetchone()
+        return None if row is None else self._row(row)
+
+    def next_number(self, engagement: str) -> int:
+        row = self.db.execute(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM blocks WHERE engagement=?", (engagement,)
+        ).fetchone()
+        return int(row["n"])
+
+    def add_pending(self, b: Block, href: str) -> None:
+        self.db.execute(
+            "INSERT INTO blocks(uid, engagement, number, start, end, planned_end, site, href, state,"
+            " makeup_for) VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
+            (b.uid, b.engagement, b.number, b.span.start.isoformat(), b.span.end.isoformat(),
+             b.span.end.isoformat(), b.site, href, b.makeup_for),
+        )
+
+    def mark(self, uid: str, state: str, etag: str | None = None, sequence: int | None = None) -> None:
+        self.db.execute(
+            "UPDATE blocks SET state=?, etag=COALESCE(?, etag), sequence=COALESCE(?, sequence)"
+            " WHERE uid=?",
+            (state, etag, sequence, uid),
+        )
+
+    def log(self, uid: str, at: datetime, kind: str, **detail: object) -> None:
+        self.db.execute(
+            "INSERT INTO history(uid, at, kind, detail) VALUES (?,?,?,?)",
+            (uid, at.isoformat(), kind, json.dumps(detail, sort_keys=True, default=str)),
+        )
+
+    def history(self, uid: str) -> list[tuple[str, str, dict[str, object]]]:
+        return [
+            (r["at"], r["kind"], json.loads(r["detail"]))
+            for r in self.db.execute("SELECT * FROM history WHERE uid=? ORDER BY id", (uid,))
+        ]

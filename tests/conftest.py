@@ -1,0 +1,95 @@
+"""Fixtures: real Radicale and Xandikos servers on free loopback ports, configs, a CLI runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blocktime.cli import main
+from tests.servers import Account, RadicaleServer, XandikosServer
+
+
+@pytest.fixture(scope="session")
+def radicale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServer]:
+    server = RadicaleServer(tmp_path_factory.mktemp("radicale"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def radicale(radicale_server: RadicaleServer) -> Account:
+    """A fresh, empty account on the shared Radicale."""
+    return radicale_server.new_account()
+
+
+@pytest.fixture
+def xandikos(tmp_path: Path) -> Iterator[Account]:
+    """A fresh Xandikos server (one principal per process)."""
+    server = XandikosServer(tmp_path / "xandikos")
+    yield server.account()
+    server.stop()
+
+
+@pytest.fixture(params=["radicale", "xandikos"])
+def account(request: pytest.FixtureRequest) -> Account:
+    """The booking tests run on both servers."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+def write_config(path: Path, account: Account | None, **sections: dict[str, Any]) -> Path:
+    """A TOML config for `account` (None: the embedded calendar)."""
+    body: dict[str, dict[str, Any]] = {
+        "organizer": {"name": "Anna Nowak", "email": "anna@example.com", "timezone": "Europe/Warsaw"},
+    }
+    if account is not None:
+        cal: dict[str, Any] = {"url": account.url}
+        if account.username:
+            cal.update(username=account.username, password=account.password)
+        body["calendar"] = cal
+    for name, values in sections.items():
+        body.setdefault(name, {}).update(values)
+    lines = []
+    for name, values in body.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Runner:
+    """Runs the CLI in-process with a config and a data dir; returns (code, stdout, stderr)."""
+
+    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.config = config
+        self.capsys = capsys
+
+    def __call__(self, *args: str, now: str | None = "2026-03-20T09:00") -> tuple[int, str, str]:
+        argv = ["--config", str(self.config)]
+        if now:
+            argv += ["--now", now]
+        self.capsys.readouterr()
+        code = main([*argv, *args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *args: str, **kw: Any) -> Any:
+        code, out, err = self(*args, "--json", **kw)
+        assert out, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "data"
+    monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(d))
+    monkeypatch.delenv("BLOCKTIME_CONFIG", raising=False)
+    return d
+
+
+@pytest.fixture
+def cli(account: Account, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> Runner:
+    return Runner(write_config(tmp_path / "config.toml", account), capsys)
