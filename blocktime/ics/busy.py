@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from blocktime.core.model import Busy, Interval
-from blocktime.ics.event import X_SITE
+from blocktime.ics.event import X_SITE, x_text
 
 
 @dataclass(slots=True)
@@ -43,7 +43,11 @@ def busy_from_texts(
     for label, text in texts:
         try:
             cal = icalendar.Calendar.from_ical(text)
-            occurrences = recurring_ical_events.of(cal, skip_bad_series=True).between(start, end)
+            try:
+                occurrences = recurring_ical_events.of(cal).between(start, end)
+            except Exception as exc:  # one bad series must not hide the rest of a file
+                result.warnings.append(f"skipped a broken series in {label}: {type(exc).__name__}")
+                occurrences = recurring_ical_events.of(cal, skip_bad_series=True).between(start, end)
             for ev in occurrences:
                 item = _busy(ev, tz)
                 if item is not None and item.span.overlaps(window):
@@ -73,5 +77,5 @@ def _busy(ev: Any, tz: ZoneInfo) -> Busy | None:
         stop = _aware(raw_start + timedelta(days=1), tz)
     if stop <= start:
         return None
-    site = str(ev[X_SITE]) if X_SITE in ev else None
+    site = x_text(ev, X_SITE)
     return Busy(Interval(start, stop), str(ev.get("UID", "")), str(ev.get("SUMMARY", "")), site)

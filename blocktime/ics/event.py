@@ -6,8 +6,10 @@ Outlook handles UTC invites best. The organizer's zone is kept in X-BLOCKTIME-TZ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
@@ -34,6 +36,19 @@ class EventFacts:
     sequence: int
     stamp: datetime
     status: str = "CONFIRMED"
+
+
+_ESCAPED = re.compile(r"\\([\\;,nN])")
+
+
+def x_text(component: Any, name: str) -> str | None:
+    """An X- property's text value, unescaped (RFC 5545 §3.3.11); icalendar keeps X- raw."""
+    if name not in component:
+        return None
+    raw = component[name]
+    raw = raw[0] if isinstance(raw, list) else raw
+    text = raw.to_ical().decode("utf-8") if hasattr(raw, "to_ical") else str(raw)
+    return _ESCAPED.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
 def _address(email: str, name: str | None = None, **params: str) -> vCalAddress:
