@@ -59,6 +59,37 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", metavar="DIR", help="folder (default: the outbox)")
     e.add_argument("--json", action="store_true")
 
+    c = sub.add_parser("cut-short", help="record that a block ended early and offer the rest")
+    c.add_argument("block", metavar="BLOCK", help="block id (acme-3) or UID")
+    g = c.add_mutually_exclusive_group(required=True)
+    g.add_argument("--ended-at", metavar="TIME", help="when it ended (HH:MM on the block's day, or a date-time)")
+    g.add_argument("--delivered", metavar="DURATION", help="how much was delivered, e.g. 35m")
+    c.add_argument("--reason", default="", help="a short note for the history")
+    c.add_argument("--json", action="store_true")
+
+    o = sub.add_parser("offers", help="open offers (and --expire the ones whose time is up)")
+    o.add_argument("--expire", action="store_true", help="end expired offers and delete their holds")
+    o.add_argument("--json", action="store_true")
+
+    ac = sub.add_parser("accept", help="book an offered option as a make-up block")
+    ac.add_argument("offer", metavar="OFFER")
+    ac.add_argument("option", metavar="OPTION", type=int)
+    ac.add_argument("--json", action="store_true")
+
+    de = sub.add_parser("decline", help="decline an offer: holds are deleted, the remainder stays open")
+    de.add_argument("offer", metavar="OFFER")
+    de.add_argument("--json", action="store_true")
+
+    st = sub.add_parser("status", help="booked, delivered, cut-short and remaining minutes")
+    st.add_argument("engagement", metavar="ENGAGEMENT")
+    st.add_argument("--json", action="store_true")
+
+    w = sub.add_parser("why", help="why each candidate slot of a day was refused")
+    w.add_argument("date", metavar="DATE", help="e.g. 2026-04-07")
+    w.add_argument("--engagement", required=True, metavar="KEY")
+    w.add_argument("--length", metavar="DURATION", help="default: the open remainder")
+    w.add_argument("--json", action="store_true")
+
     d = sub.add_parser("demo", help="the main job end to end on the embedded calendar")
     d.add_argument("--dir", default=".demo", help="throwaway data folder (default .demo, recreated)")
     return p
@@ -227,13 +258,198 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ended_at(text: str, start: datetime, tz: Any, now: datetime) -> datetime:
+    from blocktime import inputs
+
+    raw = text.strip()
+    if len(raw) <= 5 and ":" in raw:  # HH:MM on the block's own day
+        raw = f"{start.astimezone(tz):%Y-%m-%d} {raw}"
+    return inputs.moment(raw, tz, now)
+
+
+def offer_json(result: Any) -> dict[str, Any] | None:
+    if result.offer is None:
+        return None
+    return {
+        "id": result.offer.id,
+        "expires": result.offer.expires.isoformat(),
+        "minutes": result.offer.minutes,
+        "length": result.offer.length_min,
+        "options": [{"number": h.number, "start": h.span.start.isoformat(), "end": h.span.end.isoformat()}
+                    for h in result.options],
+    }
+
+
+def stored_json(sb: Any, eng: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {"state": sb.state, "planned_end": sb.planned_end.isoformat()}
+    if sb.state == "cut_short":
+        extra.update(delivered=sb.delivered_min, remaining=sb.remaining_min)
+    if sb.block.makeup_for:
+        extra["makeup_for"] = sb.block.makeup_for
+    return block_json(sb.block, eng, **extra)
+
+
+def cmd_cut_short(args: argparse.Namespace) -> int:
+    from blocktime import inputs
+    from blocktime.offers import cut_short
+
+    with _session(args) as s:
+        tz = s.config.organizer.timezone
+        sb = s.store.block(args.block)
+        if sb is None:
+            raise BadInput(f"no block {args.block!r}", "see `blocktime agenda` for ids")
+        if args.delivered:
+            ended = sb.block.span.start + inputs.duration(args.delivered)
+        else:
+            ended = _ended_at(args.ended_at, sb.block.span.start, tz, s.now)
+        block, result = cut_short(s, args.block, ended, args.reason)
+        eng = s.store.engagement(block.block.engagement)
+        if args.json:
+            doc = {"block": stored_json(block, eng), "offer": offer_json(result),
+                   "remaining": result.remaining}
+            if result.carried_to is not None:
+                doc["carried_to"] = result.carried_to.id
+            if result.message:
+                doc["message"] = result.message
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
+            return 0
+        print(f"{block.block.id}: delivered {block.delivered_min} min, {block.remaining_min} min remain")
+        if result.offer is not None:
+            print(f"offer {result.offer.id} (held until {result.offer.expires.astimezone(tz):%Y-%m-%d %H:%M}):")
+            for h in result.options:
+                print(f"  {h.number}. {_span_text(h.span.start, h.span.end, tz)}")
+        elif result.carried_to is not None:
+            print(f"{result.remaining} min are short: carried over to {result.carried_to.id}")
+        elif result.remaining > 0:
+            print(f"no free slot within the horizon; {result.remaining} min stay open")
+        if result.message:
+            print(f"message for the client: {result.message}")
+    return 0
+
+
+def cmd_offers(args: argparse.Namespace) -> int:
+    from blocktime.offers import expire
+
+    with _session(args) as s:
+        tz = s.config.organizer.timezone
+        expired = expire(s) if args.expire else []
+        offers = s.store.offers()
+        if args.json:
+            doc = {"offers": [{"id": o.id, "engagement": o.engagement, "expires": o.expires.isoformat(),
+                               "minutes": o.minutes,
+                               "options": [{"number": h.number, "start": h.span.start.isoformat(),
+                                            "end": h.span.end.isoformat()} for h in s.store.holds(o.id)]}
+                              for o in offers],
+                   "expired": [o.id for o in expired]}
+            print(json.dumps(doc, indent=2))
+            return 0
+        for o in expired:
+            print(f"expired {o.id}: holds deleted, {o.minutes} min stay open")
+        if not offers:
+            print("no open offers")
+        for o in offers:
+            print(f"{o.id}  {o.minutes} min  held until {o.expires.astimezone(tz):%Y-%m-%d %H:%M}")
+            for h in s.store.holds(o.id):
+                print(f"  {h.number}. {_span_text(h.span.start, h.span.end, tz)}")
+    return 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    from blocktime.offers import accept
+
+    with _session(args) as s:
+        sb = accept(s, args.offer, args.option)
+        eng = s.store.engagement(sb.block.engagement)
+        if args.json:
+            print(json.dumps({"block": stored_json(sb, eng)}, indent=2, ensure_ascii=False))
+        else:
+            tz = s.config.organizer.timezone
+            print(f"booked make-up block {sb.block.id}: {_span_text(sb.block.span.start, sb.block.span.end, tz)}"
+                  f" (makes up for {sb.block.makeup_for}); other holds released")
+    return 0
+
+
+def cmd_decline(args: argparse.Namespace) -> int:
+    from blocktime.offers import decline
+
+    with _session(args) as s:
+        offer = decline(s, args.offer)
+        if args.json:
+            print(json.dumps({"offer": {"id": offer.id, "state": offer.state, "minutes": offer.minutes}}))
+        else:
+            print(f"declined {offer.id}: holds deleted, {offer.minutes} min stay open")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from blocktime.offers import status
+
+    with _session(args) as s:
+        st = status(s, args.engagement)
+        eng = st.engagement
+        doc = {
+            "engagement": eng.key, "client": eng.client, "site": eng.site,
+            "booked_minutes": st.booked, "delivered_minutes": st.delivered,
+            "cut_short_minutes": st.cut_short, "remaining_minutes": st.remaining,
+            "blocks": [stored_json(sb, eng) for sb in st.blocks],
+            "makeup_blocks": [sb.block.id for sb in st.blocks if sb.block.makeup_for],
+            "open_offers": [{"id": o.id, "expires": o.expires.isoformat(), "minutes": o.minutes} for o in st.offers],
+        }
+        if args.json:
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
+            return 0
+        tz = s.config.organizer.timezone
+        print(f"{eng.client} at {eng.site} ({eng.key})")
+        print(f"booked {st.booked} min, delivered {st.delivered} min, cut short {st.cut_short} min, "
+              f"remaining {st.remaining} min")
+        rows = [[sb.block.id, _span_text(sb.block.span.start, sb.block.span.end, tz), sb.state,
+                 f"makes up for {sb.block.makeup_for}" if sb.block.makeup_for else ""] for sb in st.blocks]
+        if rows:
+            print(_table(rows, ["block", "when", "state", "note"]))
+        for o in st.offers:
+            print(f"open offer {o.id}: {o.minutes} min, held until {o.expires.astimezone(tz):%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    from datetime import date as date_cls
+
+    from blocktime import inputs
+    from blocktime.offers import why
+
+    with _session(args) as s:
+        try:
+            day = date_cls.fromisoformat(args.date)
+        except ValueError:
+            raise BadInput(f"cannot read date {args.date!r}", "use 2026-04-07") from None
+        length = inputs.duration(args.length) if args.length else None
+        cands = why(s, args.engagement, day, length)
+        tz = s.config.organizer.timezone
+        if args.json:
+            print(json.dumps({"date": day.isoformat(), "candidates": [
+                {"start": c.span.start.isoformat(), "end": c.span.end.isoformat(),
+                 "reasons": [str(r) for r in c.reasons], "details": list(c.details)} for c in cands]}, indent=2))
+            return 0
+        if not cands:
+            print(f"{day}: no working hours that day")
+        rows = [[_span_text(c.span.start, c.span.end, tz), ", ".join(c.reasons) or "free",
+                 "; ".join(c.details)] for c in cands]
+        if rows:
+            print(_table(rows, ["candidate", "result", "why"]))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from blocktime.demo import run
 
     return run(args.dir, os.environ)
 
 
-COMMANDS = {"book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "demo": cmd_demo}
+COMMANDS = {
+    "book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "cut-short": cmd_cut_short,
+    "offers": cmd_offers, "accept": cmd_accept, "decline": cmd_decline, "status": cmd_status,
+    "why": cmd_why, "demo": cmd_demo,
+}
 
 if __name__ == "__main__":
     raise SystemExit(main())

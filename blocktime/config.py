@@ -232,7 +232,8 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     if password and not cal.get("username"):
         problems.append(f"{where}: [calendar] a password needs a username")
     if problems:
-        raise BadInput("; ".join(problems) if len(problems) < 2 else f"{len(problems)} problems: " + "; ".join(problems))
+        lead = "" if len(problems) == 1 else f"{len(problems)} problems: "
+        raise BadInput(lead + "; ".join(problems))
     org = values["organizer"]
     user = os.environ.get("USER") or "organizer"
     organizer = Organizer(

@@ -6,7 +6,6 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from blocktime.core.model import WEEKDAYS
 from blocktime.core.series import local
 from blocktime.errors import BadInput
 
@@ -20,17 +19,30 @@ def duration(text: str) -> timedelta:
     datetime.timedelta(seconds=5400)
     """
     raw = str(text).strip()
-    if raw.isdigit():
-        value = timedelta(minutes=int(raw))
-    else:
-        m = _DURATION.match(raw)
-        if not raw or not m or not any(m.groups()):
-            raise BadInput(f"cannot read duration {raw!r}", "use 90, 45m, 1h or 1h30m")
-        d, h, mi = (int(g) if g else 0 for g in m.groups())
-        value = timedelta(days=d, hours=h, minutes=mi)
+    # isdecimal, not isdigit: int() refuses digits such as "²".
+    m = None if raw.isdecimal() else _DURATION.match(raw)
+    if not raw.isdecimal() and (m is None or not any(m.groups())):
+        raise BadInput(f"cannot read duration {raw!r}", "use 90, 45m, 1h or 1h30m")
+    try:
+        if m is None:
+            value = timedelta(minutes=int(raw))
+        else:
+            d, h, mi = (int(g) if g else 0 for g in m.groups())
+            value = timedelta(days=d, hours=h, minutes=mi)
+    except (OverflowError, ValueError):  # beyond timedelta, or more digits than int() reads
+        raise BadInput(f"duration {raw!r} is too long", "use 90, 45m, 1h or 1h30m") from None
     if value <= timedelta(0):
         raise BadInput(f"duration {raw!r} must be longer than zero")
     return value
+
+
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(word: str) -> int | None:
+    """`tue`, `tues` or `tuesday` -> 1; None for anything else (`monkey`, `monfri`)."""
+    hits = [i for i, name in enumerate(_DAY_NAMES) if len(word) >= 3 and name.startswith(word)]
+    return hits[0] if hits else None
 
 
 def weekdays(text: str) -> frozenset[int]:
@@ -40,7 +52,7 @@ def weekdays(text: str) -> frozenset[int]:
         if not part:
             continue
         ends = part.split("-")
-        idx = [WEEKDAYS.index(e[:3]) for e in ends if e[:3] in WEEKDAYS]
+        idx = [i for i in map(_weekday, ends) if i is not None]
         if len(idx) != len(ends) or len(ends) > 2:
             raise BadInput(f"cannot read weekday {part!r}", "use mon,tue,wed,thu,fri,sat,sun or mon-fri")
         if len(idx) == 1:
@@ -77,9 +89,12 @@ def moment(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime:
         parsed = _friendly(raw, tz, now)
     if parsed is None:
         raise BadInput(f"cannot read date and time {raw!r}", "use 2026-03-24T12:00 or '2026-03-24 12:00'")
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(tz)
-    aware = local(parsed, tz)
+    try:
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(tz)
+        aware = local(parsed, tz)
+    except OverflowError:  # the first or last day of the calendar, moved to another offset
+        raise BadInput(f"{raw} is out of range", "use a date in the years 2 to 9998") from None
     if aware is None:
         raise BadInput(f"{raw} does not exist in {tz.key}: the clocks skip that hour", "pick another time")
     return aware
@@ -106,8 +121,11 @@ def _friendly(raw: str, tz: ZoneInfo, now: datetime | None) -> datetime | None:
         day = today
     elif day_words == ["tomorrow"]:
         day = today + timedelta(days=1)
-    elif len(day_words) in (1, 2) and day_words[-1][:3] in WEEKDAYS and day_words[0] in ("next", day_words[-1]):
-        target = WEEKDAYS.index(day_words[-1][:3])
+    elif (
+        len(day_words) in (1, 2)
+        and (target := _weekday(day_words[-1])) is not None  # not "next month" -> Monday
+        and day_words[0] in ("next", day_words[-1])
+    ):
         day = today + timedelta(days=(target - today.weekday() - 1) % 7 + 1)
     elif len(day_words) == 1:
         for pattern, pick in _FRIENDLY_DATE:

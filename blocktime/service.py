@@ -177,9 +177,11 @@ def book(session: Session, req: BookRequest) -> BookResult:
 
 
 def finish_pending(session: Session) -> int:
-    """Create every `pending` block on the server (idempotent) and write its invite."""
+    """Create every `pending` block and hold on the server (idempotent) and write invites."""
     from blocktime.ics.event import EventFacts, calendar_copy, invite
+    from blocktime.offers import finish_holds
 
+    finish_holds(session)
     pending = session.store.blocks(states=("pending",))
     for sb in pending:
         eng = session.store.engagement(sb.block.engagement)
@@ -259,3 +261,29 @@ def refusal_json(r: Refusal) -> dict[str, object]:
         "reasons": [str(x) for x in r.reasons],
         "details": list(r.details),
     }
+
+
+def update_event(session: Session, href: str, uid: str, change: Any, attempts: int = 3) -> str | None:
+    """Apply `change(server_text) -> new_text` to the server's current copy with If-Match.
+
+    On a conflict (someone edited between our read and write) the copy is re-read and the
+    change applied again on top of their edit, so it survives; after `attempts` it is reported.
+    """
+    from blocktime.errors import ConflictError
+
+    for _ in range(attempts):
+        current = session.backend.get(href)
+        if current is None:
+            raise ServerError(f"event {uid} is no longer on the calendar", "was it deleted elsewhere?")
+        if current.etag is None:
+            raise ServerError(f"the server gave no ETag for {href}; refusing an unconditional write")
+        try:
+            return session.backend.update(href, change(current.data), current.etag) or _etag_of(session, href)
+        except ConflictError:
+            log.info("conflict on %s: re-reading and merging", href)
+    raise BlocktimeError(f"event {uid} keeps changing on the server", "try again in a moment")
+
+
+def _etag_of(session: Session, href: str) -> str | None:
+    got = session.backend.get(href)
+    return got.etag if got else None

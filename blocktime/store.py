@@ -41,7 +41,42 @@ CREATE TABLE IF NOT EXISTS blocks (
   sequence INTEGER NOT NULL DEFAULT 0,
   state TEXT NOT NULL,
   makeup_for TEXT,
+  ended_at TEXT,
+  delivered_min INTEGER,
+  remaining_min INTEGER,
+  cut_reason TEXT,
   UNIQUE (engagement, number)
+);
+CREATE TABLE IF NOT EXISTS offers (
+  id TEXT PRIMARY KEY,
+  engagement TEXT NOT NULL REFERENCES engagements(key),
+  source_uid TEXT NOT NULL,
+  minutes INTEGER NOT NULL,
+  length_min INTEGER NOT NULL,
+  created TEXT NOT NULL,
+  expires TEXT NOT NULL,
+  state TEXT NOT NULL,
+  chosen INTEGER,
+  makeup_uid TEXT
+);
+CREATE TABLE IF NOT EXISTS holds (
+  uid TEXT PRIMARY KEY,
+  offer TEXT NOT NULL REFERENCES offers(id),
+  number INTEGER NOT NULL,
+  start TEXT NOT NULL,
+  end TEXT NOT NULL,
+  href TEXT NOT NULL,
+  etag TEXT,
+  state TEXT NOT NULL,
+  UNIQUE (offer, number)
+);
+CREATE TABLE IF NOT EXISTS ledger (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  engagement TEXT NOT NULL,
+  minutes INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS history (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,7 +88,7 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-LIVE = ("pending", "booked")
+LIVE = ("pending", "booked", "cut_short")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +101,35 @@ class StoredBlock:
     sequence: int
     state: str
     planned_end: datetime
+    ended_at: datetime | None = None
+    delivered_min: int | None = None
+    remaining_min: int | None = None
+    cut_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOffer:
+    id: str
+    engagement: str
+    source_uid: str
+    minutes: int
+    length_min: int
+    created: datetime
+    expires: datetime
+    state: str
+    chosen: int | None
+    makeup_uid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHold:
+    uid: str
+    offer: str
+    number: int
+    span: Interval
+    href: str
+    etag: str | None
+    state: str
 
 
 class Store:
@@ -144,7 +208,9 @@ class Store:
             makeup_for=row["makeup_for"],
         )
         return StoredBlock(block, row["href"], row["etag"], row["sequence"], row["state"],
-                           datetime.fromisoformat(row["planned_end"]))
+                           datetime.fromisoformat(row["planned_end"]),
+                           datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
+                           row["delivered_min"], row["remaining_min"], row["cut_reason"])
 
     def blocks(self, engagement: str | None = None, states: tuple[str, ...] = LIVE) -> list[StoredBlock]:
         marks = ",".join("?" for _ in states)
@@ -198,3 +264,87 @@ class Store:
             (r["at"], r["kind"], json.loads(r["detail"]))
             for r in self.db.execute("SELECT * FROM history WHERE uid=? ORDER BY id", (uid,))
         ]
+
+    def record_cut(self, uid: str, ended_at: datetime, delivered: int, remaining: int, reason: str) -> None:
+        self.db.execute(
+            "UPDATE blocks SET state='cut_short', end=?, ended_at=?, delivered_min=?, remaining_min=?,"
+            " cut_reason=? WHERE uid=?",
+            (ended_at.isoformat(), ended_at.isoformat(), delivered, remaining, reason, uid),
+        )
+
+    # remainder ledger -------------------------------------------------------------------
+    def add_minutes(self, engagement: str, minutes: int, kind: str, ref: str, at: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO ledger(engagement, minutes, kind, ref, at) VALUES (?,?,?,?,?)",
+            (engagement, minutes, kind, ref, at.isoformat()),
+        )
+
+    def remainder(self, engagement: str) -> int:
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(minutes), 0) AS m FROM ledger WHERE engagement=?", (engagement,)
+        ).fetchone()
+        return int(row["m"])
+
+    def ledger(self, engagement: str) -> list[tuple[int, str, str]]:
+        return [(r["minutes"], r["kind"], r["ref"]) for r in self.db.execute(
+            "SELECT * FROM ledger WHERE engagement=? ORDER BY id", (engagement,))]
+
+    # offers and holds -------------------------------------------------------------------
+    def _offer(self, r: sqlite3.Row) -> StoredOffer:
+        return StoredOffer(r["id"], r["engagement"], r["source_uid"], r["minutes"], r["length_min"],
+                           datetime.fromisoformat(r["created"]), datetime.fromisoformat(r["expires"]),
+                           r["state"], r["chosen"], r["makeup_uid"])
+
+    def offer(self, offer_id: str) -> StoredOffer | None:
+        r = self.db.execute("SELECT * FROM offers WHERE id=?", (offer_id,)).fetchone()
+        return None if r is None else self._offer(r)
+
+    def offers(self, engagement: str | None = None, states: tuple[str, ...] = ("open",)) -> list[StoredOffer]:
+        marks = ",".join("?" for _ in states)
+        sql = f"SELECT * FROM offers WHERE state IN ({marks})"
+        args: list[str] = list(states)
+        if engagement is not None:
+            sql += " AND engagement=?"
+            args.append(engagement)
+        return [self._offer(r) for r in self.db.execute(sql + " ORDER BY created, id", args)]
+
+    def next_offer_id(self, engagement: str) -> str:
+        n = self.db.execute("SELECT COUNT(*) AS n FROM offers WHERE engagement=?", (engagement,)).fetchone()
+        return f"{engagement}-o{int(n['n']) + 1}"
+
+    def add_offer(self, o: StoredOffer) -> None:
+        self.db.execute(
+            "INSERT INTO offers(id, engagement, source_uid, minutes, length_min, created, expires, state)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (o.id, o.engagement, o.source_uid, o.minutes, o.length_min, o.created.isoformat(),
+             o.expires.isoformat(), o.state),
+        )
+
+    def set_offer(self, offer_id: str, state: str, chosen: int | None = None, makeup_uid: str | None = None) -> None:
+        self.db.execute(
+            "UPDATE offers SET state=?, chosen=COALESCE(?, chosen), makeup_uid=COALESCE(?, makeup_uid)"
+            " WHERE id=?", (state, chosen, makeup_uid, offer_id),
+        )
+
+    def add_hold(self, h: StoredHold) -> None:
+        self.db.execute(
+            "INSERT INTO holds(uid, offer, number, start, end, href, state) VALUES (?,?,?,?,?,?,?)",
+            (h.uid, h.offer, h.number, h.span.start.isoformat(), h.span.end.isoformat(), h.href, h.state),
+        )
+
+    def holds(self, offer: str | None = None, states: tuple[str, ...] = ("pending", "held")) -> list[StoredHold]:
+        marks = ",".join("?" for _ in states)
+        sql = f"SELECT * FROM holds WHERE state IN ({marks})"
+        args: list[str] = list(states)
+        if offer is not None:
+            sql += " AND offer=?"
+            args.append(offer)
+        return [
+            StoredHold(r["uid"], r["offer"], r["number"],
+                       Interval(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"])),
+                       r["href"], r["etag"], r["state"])
+            for r in self.db.execute(sql + " ORDER BY offer, number", args)
+        ]
+
+    def set_hold(self, uid: str, state: str, etag: str | None = None) -> None:
+        self.db.execute("UPDATE holds SET state=?, etag=COALESCE(?, etag) WHERE uid=?", (state, etag, uid))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,11 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class Interval:
-    """A half-open span [start, end) of aware datetimes."""
+    """A half-open span [start, end) of aware datetimes.
+
+    Comparisons and arithmetic use elapsed (UTC) time: Python compares and subtracts two
+    datetimes that share a tzinfo by wall clock, which is wrong across a DST change.
+    """
 
     start: datetime
     end: datetime
@@ -34,21 +38,30 @@ class Interval:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("Interval needs aware datetimes")
-        if self.end <= self.start:
+        if _utc(self.end) <= _utc(self.start):
             raise ValueError(f"Interval ends ({self.end}) before it starts ({self.start})")
 
     @property
     def duration(self) -> timedelta:
-        return self.end - self.start
+        return _utc(self.end) - _utc(self.start)
 
     def overlaps(self, other: Interval) -> bool:
-        return self.start < other.end and other.start < self.end
+        return _utc(self.start) < _utc(other.end) and _utc(other.start) < _utc(self.end)
 
     def contains(self, other: Interval) -> bool:
-        return self.start <= other.start and other.end <= self.end
+        return _utc(self.start) <= _utc(other.start) and _utc(other.end) <= _utc(self.end)
 
     def widen(self, before: timedelta, after: timedelta) -> Interval:
-        return Interval(self.start - before, self.end + after)
+        return Interval(_shift(self.start, -before), _shift(self.end, after))
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+def _shift(dt: datetime, by: timedelta) -> datetime:
+    """`dt` moved by elapsed time `by`, in its own zone (`dt + by` would move the wall clock)."""
+    return (_utc(dt) + by).astimezone(dt.tzinfo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +128,18 @@ class WeeklyHours:
         return out
 
     def allows(self, span: Interval, tz: ZoneInfo) -> bool:
-        day = span.start.astimezone(tz).date()
-        return any(o.contains(span) for o in self.on(day, tz))
+        """True when the openings cover all of `span` (adjacent or overlapping windows join,
+        also across midnight)."""
+        day, last = span.start.astimezone(tz).date(), span.end.astimezone(tz).date()
+        openings: list[Interval] = []
+        while day <= last:
+            openings += self.on(day, tz)
+            day += timedelta(days=1)
+        reach, end = _utc(span.start), _utc(span.end)
+        for o in sorted(openings, key=lambda o: _utc(o.start)):
+            if _utc(o.start) <= reach < _utc(o.end):
+                reach = _utc(o.end)
+        return reach >= end
 
 
 DEFAULT_HOURS = WeeklyHours.parse("Mon-Fri 08:00-18:00")

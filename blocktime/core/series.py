@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
@@ -44,9 +44,10 @@ def block_uid(engagement_key: str, start: datetime) -> str:
 
 
 def wall_times(pattern: Pattern, tz: ZoneInfo) -> list[datetime]:
-    """The pattern's start times as naive local wall-clock values (stable across DST)."""
+    """The pattern's start times as naive local wall-clock values (stable across DST), each once."""
     if pattern.dates:
-        return sorted(d.astimezone(tz).replace(tzinfo=None) if d.tzinfo else d for d in pattern.dates)
+        walls = {d.astimezone(tz).replace(tzinfo=None) if d.tzinfo else d for d in pattern.dates}
+        return sorted(walls)
     first = pattern.first.astimezone(tz).replace(tzinfo=None) if pattern.first.tzinfo else pattern.first
     days = sorted(pattern.weekdays) or [first.weekday()]
     return list(rrule(WEEKLY, dtstart=first, byweekday=days, count=pattern.count))
@@ -73,9 +74,10 @@ def check(
     """Every reason `span` cannot be booked for `site`; empty when it can."""
     reasons: list[Reason] = []
     details: list[str] = []
-    if span.start < now + notice:
+    earliest = now.astimezone(UTC) + notice  # elapsed time (`now + notice` is wall-clock time)
+    if span.start < earliest:
         reasons.append(Reason.TOO_SOON)
-        details.append(f"starts before {(now + notice).astimezone(tz):%Y-%m-%d %H:%M}")
+        details.append(f"starts before {earliest.astimezone(tz):%Y-%m-%d %H:%M}")
     if not policy.working_hours.allows(span, tz):
         reasons.append(Reason.OUTSIDE_HOURS)
     if site_hours is not None and not site_hours.allows(span, tz):
@@ -122,9 +124,12 @@ def plan_booking(
     busy_list = list(busy)
     timeline = Timeline(busy_list, lambda b: b.span)
     per_day: dict[date, int] = {}
+    own_days: dict[str, list[date]] = {}  # by UID: a candidate's own event must not fill its day
     for b in busy_list:
         if b.site is not None:
             per_day[_day(b.span.start, tz)] = per_day.get(_day(b.span.start, tz), 0) + 1
+            if b.uid:
+                own_days.setdefault(b.uid, []).append(_day(b.span.start, tz))
     create: list[Block] = []
     existing: list[Block] = []
     refused: list[Refusal] = []
@@ -135,8 +140,9 @@ def plan_booking(
         if start is None:
             shifted = wall.replace(tzinfo=tz)
             why = f"{wall:%Y-%m-%d %H:%M} does not exist in {tz.key} (clocks change)"
+            shifted_end = (shifted.astimezone(UTC) + pattern.length).astimezone(tz)
             refused.append(
-                Refusal(Interval(shifted, shifted + pattern.length), (Reason.NONEXISTENT_TIME,), (why,))
+                Refusal(Interval(shifted, shifted_end), (Reason.NONEXISTENT_TIME,), (why,))
             )
             continue
         # Wall-clock end: a block that spans a DST change keeps its local end time.
@@ -146,6 +152,11 @@ def plan_booking(
         if uid in known:
             existing.append(known[uid])
             continue
+        counts = per_day
+        if uid in own_days:  # its own event is on the calendar already (a re-run): not a rival
+            counts = dict(per_day)
+            for d in own_days[uid]:
+                counts[d] -= 1
         reasons, details = check(
             span,
             site=engagement.site,
@@ -155,7 +166,7 @@ def plan_booking(
             site_hours=engagement.site_hours,
             busy=timeline,
             planned=planned,
-            onsite_per_day=per_day,
+            onsite_per_day=counts,
             notice=policy.booking_notice,
             now=now,
         )
@@ -166,6 +177,7 @@ def plan_booking(
         number += 1
         create.append(block)
         planned.append(Busy(span, uid, f"Training: {engagement.client}", engagement.site))
+        per_day = counts  # the block replaces its own earlier event, if any
         day = _day(start, tz)
         per_day[day] = per_day.get(day, 0) + 1
     return BookingPlan(tuple(create), tuple(existing), tuple(refused))

@@ -138,3 +138,79 @@ def invite(facts: EventFacts, method: str = "REQUEST") -> str:
         ev.pop("VALARM", None)
         ev.subcomponents = [c for c in ev.subcomponents if c.name != "VALARM"]
     return calendar_of(ev, method=method).to_ical().decode("utf-8")
+
+
+X_OFFER = "X-BLOCKTIME-OFFER"
+X_OPTION = "X-BLOCKTIME-OPTION"
+X_DELIVERED = "X-BLOCKTIME-DELIVERED-MINUTES"
+X_REMAINING = "X-BLOCKTIME-REMAINING-MINUTES"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldFacts:
+    """A tentative, opaque event that keeps an offered slot free until the offer ends."""
+
+    uid: str
+    offer: str
+    number: int
+    start: datetime
+    end: datetime
+    engagement: Engagement
+    organizer: Organizer
+    expires: datetime
+    stamp: datetime
+
+
+def hold_copy(h: HoldFacts) -> str:
+    from blocktime.notes import minutes, moment
+
+    eng, lang, tz = h.engagement, h.engagement.language, h.organizer.timezone
+    ev = Event()
+    ev.add("UID", h.uid)
+    ev.add("DTSTAMP", _utc(h.stamp))
+    ev.add("SEQUENCE", 0)
+    ev.add("DTSTART", _utc(h.start))
+    ev.add("DTEND", _utc(h.end))
+    ev.add("SUMMARY", render("hold_summary", lang, client=eng.client))
+    ev.add("LOCATION", eng.site)
+    ev.add("DESCRIPTION", render(
+        "hold", lang, offer=h.offer, number=str(h.number), client=eng.client,
+        length=minutes(int((h.end - h.start).total_seconds() // 60), lang),
+        expires=moment(h.expires, tz, lang),
+    ))
+    ev.add("STATUS", "TENTATIVE")
+    ev.add("TRANSP", "OPAQUE")
+    ev.add("CATEGORIES", ["blocktime", "hold"])
+    ev.add("ORGANIZER", _address(h.organizer.email, h.organizer.name))
+    ev.add(X_ENGAGEMENT, vText(eng.key))
+    ev.add(X_OFFER, vText(h.offer))
+    ev.add(X_OPTION, str(h.number))
+    ev.add(X_TZ, tz.key)
+    return calendar_of(ev).to_ical().decode("utf-8")
+
+
+def patch_event(text: str, uid: str, *, end: datetime | None = None,
+                summary: str | None = None, extra: dict[str, str] | None = None) -> str:
+    """Change a few properties of the server's own copy, keeping everything else (a user's
+    edits to description, alarms or attendees survive)."""
+    from icalendar import Calendar
+
+    cal = Calendar.from_ical(text)
+    found = False
+    for ev in cal.walk("VEVENT"):
+        if str(ev.get("UID")) != uid or "RECURRENCE-ID" in ev:
+            continue
+        found = True
+        if end is not None:
+            ev.pop("DURATION", None)
+            ev.pop("DTEND", None)
+            ev.add("DTEND", _utc(end))
+        if summary is not None:
+            ev.pop("SUMMARY", None)
+            ev.add("SUMMARY", summary)
+        for key, value in (extra or {}).items():
+            ev.pop(key, None)
+            ev.add(key, vText(value))
+    if not found:
+        raise ValueError(f"no event {uid} in the object")
+    return str(cal.to_ical().decode("utf-8"))

@@ -40,3 +40,22 @@ def when(start: datetime, end: datetime, tz: ZoneInfo, language: str) -> dict[st
         "start": format_time(s.time(), "HH:mm", locale=language),
         "end": format_time(e.time(), "HH:mm", locale=language),
     }
+
+
+def minutes(value: int, language: str) -> str:
+    """`45 minutes` / `45 minut`, `2 minuty`, `1 hour 30 minutes`: plural forms by Babel (CLDR)."""
+    from babel.units import format_unit
+
+    hours, mins = divmod(int(value), 60)
+    parts = []
+    if hours:
+        parts.append(format_unit(hours, "duration-hour", length="long", locale=language))
+    if mins or not hours:
+        parts.append(format_unit(mins, "duration-minute", length="long", locale=language))
+    return " ".join(parts)
+
+
+def moment(dt: datetime, tz: ZoneInfo, language: str) -> str:
+    """`Tuesday, March 31, 2026 at 12:00` in the client's locale."""
+    w = when(dt, dt, tz, language)
+    return f"{w['date']}, {w['start']}"

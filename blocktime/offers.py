@@ -1,0 +1,325 @@
+"""Use cases for the part that is left: cut short -> offer (holds + message) -> accept / decline /
+expire, and the remainder accounting behind `status`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import quote
+
+from blocktime import outbox
+from blocktime.backends.base import AlreadyExists
+from blocktime.core.intervals import Timeline
+from blocktime.core.model import Block, Engagement
+from blocktime.core.series import block_uid, check
+from blocktime.core.slots import Candidate, Slot, SlotQuery, candidates, makeup_length, search
+from blocktime.errors import BadInput, BlocktimeError
+from blocktime.service import Session, finish_pending, log, read_busy, update_event
+from blocktime.store import StoredBlock, StoredHold, StoredOffer
+
+
+@dataclass(frozen=True, slots=True)
+class OfferResult:
+    """What happened to a remainder: an offer with options, a carry-over, or no free slot."""
+
+    remaining: int
+    offer: StoredOffer | None
+    options: tuple[StoredHold, ...] = ()
+    carried_to: Block | None = None
+    message: str | None = None
+
+
+def _engagement(session: Session, key: str) -> Engagement:
+    eng = session.store.engagement(key)
+    if eng is None:
+        raise BadInput(f"no engagement {key!r}", "see `blocktime agenda`")
+    hours = session.config.site_hours.get(eng.site)
+    return Engagement(eng.key, eng.client, eng.site, eng.attendees, eng.language, eng.length, hours)
+
+
+def _block(session: Session, ref: str) -> StoredBlock:
+    sb = session.store.block(ref)
+    if sb is None:
+        raise BadInput(f"no block {ref!r}", "see `blocktime agenda` for ids")
+    return sb
+
+
+def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") -> tuple[StoredBlock, OfferResult]:
+    """Record that block `ref` ended at `ended_at`; show it on the event; offer the remainder."""
+    from blocktime.ics.event import X_DELIVERED, X_REMAINING, patch_event
+    from blocktime.notes import render, when
+
+    finish_pending(session)
+    sb = _block(session, ref)
+    b = sb.block
+    if sb.state == "cut_short":
+        raise BadInput(f"block {b.id} was already cut short at {sb.ended_at}")
+    if sb.state != "booked":
+        raise BadInput(f"block {b.id} is {sb.state}, not booked")
+    if session.now < b.span.start:
+        raise BadInput(f"block {b.id} has not started yet (it starts {b.span.start.isoformat()})")
+    if not b.span.start < ended_at < sb.planned_end:
+        raise BadInput(
+            f"--ended-at {ended_at.isoformat()} is outside block {b.id}",
+            f"it runs {b.span.start.isoformat()} to {sb.planned_end.isoformat()}",
+        )
+    if ended_at > session.now:
+        raise BadInput(f"--ended-at {ended_at.isoformat()} is still in the future")
+    eng = _engagement(session, b.engagement)
+    delivered = int((ended_at - b.span.start).total_seconds() // 60)
+    remaining = int((sb.planned_end - ended_at).total_seconds() // 60)
+    times = when(b.span.start, ended_at, session.config.organizer.timezone, eng.language)
+    summary = render("cut_summary", eng.language, client=eng.client, **times)
+    extra = {X_DELIVERED: str(delivered), X_REMAINING: str(remaining)}
+    etag = update_event(session, sb.href, b.uid,
+                        lambda text: patch_event(text, b.uid, end=ended_at, summary=summary, extra=extra))
+    with session.store.transaction():
+        session.store.record_cut(b.uid, ended_at, delivered, remaining, reason)
+        session.store.mark(b.uid, "cut_short", etag=etag)
+        session.store.add_minutes(eng.key, remaining, "cut_short", b.uid, session.now)
+        session.store.log(b.uid, session.now, "cut_short", ended_at=ended_at, delivered=delivered,
+                          remaining=remaining, reason=reason)
+    updated = _block(session, b.uid)
+    return updated, offer_remainder(session, eng, updated, ended_at)
+
+
+def slot_query(session: Session, eng: Engagement, length: timedelta) -> SlotQuery:
+    """The search for `eng`: busy time from every calendar over the horizon, usual start, site days."""
+    policy = session.config.policy
+    tz = session.config.organizer.timezone
+    reach = max(policy.travel, policy.buffer) + timedelta(days=1)
+    busy = read_busy(session, session.now - reach, session.now + policy.horizon + reach)
+    blocks = [sb.block for sb in session.store.blocks()]
+    own = [b for b in blocks if b.engagement == eng.key and not b.makeup_for]
+    return SlotQuery(
+        engagement=eng, length=length, now=session.now, tz=tz, policy=policy, busy=busy,
+        usual=usual_start(own, tz),
+        site_days=frozenset(b.span.start.astimezone(tz).date() for b in blocks if b.site == eng.site),
+    )
+
+
+def usual_start(blocks: list[Block], tz: object) -> tuple[int, time] | None:
+    """The most common (weekday, start time) of the blocks; earliest wins a tie."""
+    from zoneinfo import ZoneInfo
+
+    assert isinstance(tz, ZoneInfo)
+    counts: dict[tuple[int, time], int] = {}
+    for b in blocks:
+        s = b.span.start.astimezone(tz)
+        key = (s.weekday(), s.time())
+        counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    return min(counts, key=lambda k: (-counts[k], k))
+
+
+def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime) -> OfferResult:
+    """Offer slots for the engagement's open remainder (or carry it over when it is short)."""
+    from blocktime.notes import minutes, moment
+
+    policy = session.config.policy
+    tz = session.config.organizer.timezone
+    remaining = session.store.remainder(eng.key)
+    if remaining <= 0:
+        return OfferResult(0, None)
+    org = session.config.organizer
+    common = {"client": eng.client, "organizer": org.name, "remaining": minutes(remaining, eng.language),
+              "ended": moment(ended_at, tz, eng.language)}
+    length = makeup_length(timedelta(minutes=remaining), policy, eng.length)
+    if length is None:
+        nxt = next((sb.block for sb in session.store.blocks(eng.key, ("booked",))
+                    if sb.block.span.start > session.now), None)
+        if nxt is None:
+            return OfferResult(remaining, None, message=None)
+        with session.store.transaction():
+            session.store.add_minutes(eng.key, -remaining, "carried", nxt.uid, session.now)
+            session.store.log(nxt.uid, session.now, "carried_in", minutes=remaining, source=source.block.uid)
+        text = _render(eng, "carried", next=moment(nxt.span.start, tz, eng.language), **common)
+        path = outbox.write(session.config.outbox, f"carried-{source.block.uid.split('@')[0]}.txt", text)
+        return OfferResult(remaining, None, carried_to=nxt, message=str(path))
+    slots = search(slot_query(session, eng, length))
+    if not slots:
+        text = _render(eng, "noslot", **common)
+        path = outbox.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
+        return OfferResult(remaining, None, message=str(path))
+    return _make_offer(session, eng, source, remaining, length, slots, common)
+
+
+def _render(eng: Engagement, kind: str, **values: str) -> str:
+    from blocktime.notes import render
+
+    return render(kind, eng.language, **values) + "\n"
+
+
+def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remaining: int, length: timedelta,
+                slots: list[Slot], common: dict[str, str]) -> OfferResult:
+    from blocktime.notes import minutes, moment, render, when
+
+    tz = session.config.organizer.timezone
+    org = session.config.organizer
+    target = session.target()
+    offer = StoredOffer(
+        id=session.store.next_offer_id(eng.key), engagement=eng.key, source_uid=source.block.uid,
+        minutes=remaining, length_min=int(length.total_seconds() // 60), created=session.now,
+        expires=session.now + session.config.policy.offer_expiry, state="open", chosen=None, makeup_uid=None,
+    )
+    holds = []
+    for n, slot in enumerate(slots, 1):
+        uid = f"hold-{offer.id}-{n}@blocktime"
+        holds.append(StoredHold(uid, offer.id, n, slot.span, session.backend.href_for(target, uid), None, "pending"))
+    with session.store.transaction():
+        session.store.add_offer(offer)
+        for h in holds:
+            session.store.add_hold(h)
+        session.store.log(source.block.uid, session.now, "offer", offer=offer.id, options=len(holds))
+    finish_pending(session)
+    lines = []
+    for h in holds:
+        w = when(h.span.start, h.span.end, tz, eng.language)
+        subject = render("option_subject", eng.language, client=eng.client, number=str(h.number),
+                         offer=offer.id, **w)
+        link = f"mailto:{org.email}?subject={quote(subject)}"
+        lines.append(render("option", eng.language, number=str(h.number), link=link, **w))
+    text = _render(eng, "offer", site=eng.site, length=minutes(offer.length_min, eng.language),
+                   options="\n".join(lines), expires=moment(offer.expires, tz, eng.language), **common)
+    path = outbox.write(session.config.outbox, f"offer-{offer.id}.txt", text)
+    return OfferResult(remaining, offer, tuple(session.store.holds(offer.id)), message=str(path))
+
+
+def finish_holds(session: Session) -> None:
+    """Create every `pending` hold on the server (idempotent: If-None-Match)."""
+    from blocktime.ics.event import HoldFacts, hold_copy
+
+    for h in session.store.holds(states=("pending",)):
+        offer = session.store.offer(h.offer)
+        assert offer is not None
+        eng = _engagement(session, offer.engagement)
+        facts = HoldFacts(h.uid, h.offer, h.number, h.span.start, h.span.end, eng,
+                          session.config.organizer, offer.expires, session.now)
+        try:
+            etag = session.backend.create(h.href, hold_copy(facts))
+        except AlreadyExists:
+            got = session.backend.get(h.href)
+            etag = got.etag if got else None
+        with session.store.transaction():
+            session.store.set_hold(h.uid, "held", etag)
+
+
+def release(session: Session, offer_id: str) -> int:
+    """Delete every hold of an offer from the calendar (a hold already gone is fine)."""
+    from blocktime.errors import ConflictError
+
+    count = 0
+    for h in session.store.holds(offer_id, ("pending", "held")):
+        try:
+            session.backend.delete(h.href, h.etag)
+        except ConflictError:  # edited elsewhere: the user's copy wins, we only stop tracking it
+            log.warning("hold %s was changed on the calendar; left there for you to remove", h.uid)
+        with session.store.transaction():
+            session.store.set_hold(h.uid, "released")
+        count += 1
+    return count
+
+
+def _open_offer(session: Session, offer_id: str) -> StoredOffer:
+    offer = session.store.offer(offer_id)
+    if offer is None:
+        raise BadInput(f"no offer {offer_id!r}", "see `blocktime offers`")
+    return offer
+
+
+def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
+    """Book the chosen option as a make-up block (REQUEST in the outbox), release every hold."""
+    finish_pending(session)
+    offer = _open_offer(session, offer_id)
+    if offer.state == "accepted" and offer.chosen == option and offer.makeup_uid:
+        release(session, offer.id)  # finish what a crashed accept left
+        return _block(session, offer.makeup_uid)
+    if offer.state != "open":
+        raise BadInput(f"offer {offer.id} is {offer.state}", "see `blocktime status`")
+    holds = {h.number: h for h in session.store.holds(offer.id)}
+    if option not in holds:
+        raise BadInput(f"offer {offer.id} has no option {option}", f"choose 1 to {len(holds)}")
+    chosen = holds[option]
+    eng = _engagement(session, offer.engagement)
+    tz = session.config.organizer.timezone
+    busy = [b for b in read_busy(session, chosen.span.start - timedelta(days=1), chosen.span.end + timedelta(days=1))
+            if b.uid != chosen.uid]
+    reasons, details = check(
+        chosen.span, site=eng.site, uid=chosen.uid, tz=tz, policy=session.config.policy,
+        site_hours=eng.site_hours, busy=Timeline(busy, lambda b: b.span), onsite_per_day={},
+        notice=timedelta(0), now=session.now,
+    )
+    if reasons:
+        raise BlocktimeError(f"option {option} of {offer.id} is no longer free: {'; '.join(details) or reasons[0]}",
+                             "decline it and offer again, or pick another option")
+    source = session.store.block(offer.source_uid)
+    block = Block(eng.key, session.store.next_number(eng.key), block_uid(eng.key, chosen.span.start),
+                  chosen.span, eng.site, makeup_for=source.block.id if source else offer.source_uid)
+    with session.store.transaction():
+        session.store.add_pending(block, session.backend.href_for(session.target(), block.uid))
+        session.store.set_offer(offer.id, "accepted", chosen=option, makeup_uid=block.uid)
+        session.store.add_minutes(eng.key, -offer.minutes, "makeup", block.uid, session.now)
+        session.store.log(block.uid, session.now, "makeup_booked", offer=offer.id, option=option,
+                          makes_up=offer.source_uid)
+    finish_pending(session)
+    release(session, offer.id)
+    return _block(session, block.uid)
+
+
+def decline(session: Session, offer_id: str) -> StoredOffer:
+    offer = _open_offer(session, offer_id)
+    if offer.state != "open":
+        raise BadInput(f"offer {offer.id} is {offer.state}")
+    release(session, offer.id)
+    with session.store.transaction():
+        session.store.set_offer(offer.id, "declined")
+    return _open_offer(session, offer_id)
+
+
+def expire(session: Session) -> list[StoredOffer]:
+    """End every open offer whose time is up: holds deleted, remainder left open."""
+    done = []
+    for offer in session.store.offers():
+        if offer.expires <= session.now:
+            release(session, offer.id)
+            with session.store.transaction():
+                session.store.set_offer(offer.id, "expired")
+            done.append(offer)
+    return done
+
+
+def why(session: Session, engagement: str, day: date, length: timedelta | None) -> list[Candidate]:
+    """Every candidate of `day` for the engagement's make-up, with refusal reasons."""
+    eng = _engagement(session, engagement)
+    remaining = session.store.remainder(eng.key)
+    if length is None:
+        length = makeup_length(timedelta(minutes=remaining), session.config.policy, eng.length) or eng.length
+    return candidates(slot_query(session, eng, length), day)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    engagement: Engagement
+    blocks: list[StoredBlock]
+    booked: int
+    delivered: int
+    cut_short: int
+    remaining: int
+    offers: list[StoredOffer]
+
+
+def status(session: Session, engagement: str) -> Status:
+    eng = _engagement(session, engagement)
+    blocks = session.store.blocks(eng.key)
+    booked = sum(int((sb.planned_end - sb.block.span.start).total_seconds() // 60) for sb in blocks)
+    delivered = 0
+    for sb in blocks:
+        if sb.state == "cut_short":
+            delivered += sb.delivered_min or 0
+        elif sb.block.span.end <= session.now:
+            delivered += int(sb.block.span.duration.total_seconds() // 60)
+    cut = sum(sb.remaining_min or 0 for sb in blocks if sb.state == "cut_short")
+    return Status(eng, blocks, booked, delivered, cut, session.store.remainder(eng.key),
+                  session.store.offers(eng.key))
+
