@@ -305,7 +305,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
         block, result = cut_short(s, args.block, ended, args.reason)
         eng = s.store.engagement(block.block.engagement)
         if args.json:
-            doc = {"block": stored_json(block, eng), "offer": offer_json(result),
+            doc: dict[str, Any] = {"block": stored_json(block, eng), "offer": offer_json(result),
                    "remaining": result.remaining}
             if result.carried_to is not None:
                 doc["carried_to"] = result.carried_to.id

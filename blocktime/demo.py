@@ -43,7 +43,7 @@ def run(folder: str, env: Mapping[str, str]) -> int:
     )
     with Session(config, NOW) as s:
         s.backend.calendars()
-        print(f"embedded calendar started on {s.backend.url} (data in {root})")
+        print(f"embedded calendar started on {getattr(s.backend, 'url', '?')} (data in {root})")
         for name, files in CALENDARS.items():
             cal = s.backend.ensure_calendar(name)
             count = 0

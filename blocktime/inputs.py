@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,7 +101,7 @@ def moment(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime:
     return aware
 
 
-_FRIENDLY_DATE = [
+_FRIENDLY_DATE: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[int, int, int]]]] = [
     (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), lambda m: (int(m[3]), int(m[2]), int(m[1]))),
     (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), lambda m: (int(m[1]), int(m[2]), int(m[3]))),
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), lambda m: (int(m[1]), int(m[2]), int(m[3]))),

@@ -54,7 +54,8 @@ class CalDAVBackend:
             raise BadInput(f"calendar url {safe_url(url)!r} is not an http(s) URL")
         self.url = url
         self.requests = 0
-        self.client: Any = caldav.DAVClient(
+        client_class: Any = caldav.DAVClient
+        self.client: Any = client_class(
             url=url,
             username=username,
             password=password,

@@ -64,7 +64,7 @@ class LocalServer:
         logging.getLogger("radicale").setLevel(logging.ERROR)
         for _attempt in range(5):
             self.port = free_port()
-            configuration = radicale.config.load("")
+            configuration = radicale.config.load()
             configuration.update(
                 {
                     "server": {"hosts": f"127.0.0.1:{self.port}"},

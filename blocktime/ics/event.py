@@ -128,7 +128,7 @@ def calendar_of(*events: Event, method: str | None = None) -> Calendar:
 
 def calendar_copy(facts: EventFacts) -> str:
     """The object stored on the organizer's calendar."""
-    return calendar_of(build_event(facts, for_mail=False)).to_ical().decode("utf-8")
+    return str(calendar_of(build_event(facts, for_mail=False)).to_ical().decode("utf-8"))
 
 
 def invite(facts: EventFacts, method: str = "REQUEST") -> str:
@@ -137,7 +137,7 @@ def invite(facts: EventFacts, method: str = "REQUEST") -> str:
     if method == "CANCEL":
         ev.pop("VALARM", None)
         ev.subcomponents = [c for c in ev.subcomponents if c.name != "VALARM"]
-    return calendar_of(ev, method=method).to_ical().decode("utf-8")
+    return str(calendar_of(ev, method=method).to_ical().decode("utf-8"))
 
 
 X_OFFER = "X-BLOCKTIME-OFFER"
@@ -186,7 +186,7 @@ def hold_copy(h: HoldFacts) -> str:
     ev.add(X_OFFER, vText(h.offer))
     ev.add(X_OPTION, str(h.number))
     ev.add(X_TZ, tz.key)
-    return calendar_of(ev).to_ical().decode("utf-8")
+    return str(calendar_of(ev).to_ical().decode("utf-8"))
 
 
 def patch_event(text: str, uid: str, *, end: datetime | None = None,
