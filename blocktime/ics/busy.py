@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,4 +78,6 @@ def _busy(ev: Any, tz: ZoneInfo) -> Busy | None:
     if stop <= start:
         return None
     site = x_text(ev, X_SITE)
-    return Busy(Interval(start, stop), str(ev.get("UID", "")), str(ev.get("SUMMARY", "")), site)
+    # UTC from here on: comparisons between one zone's datetimes are cheap, across zones they are not
+    span = Interval(start.astimezone(UTC), stop.astimezone(UTC))
+    return Busy(span, str(ev.get("UID", "")), str(ev.get("SUMMARY", "")), site)
