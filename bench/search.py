@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from blocktime.core.model import Busy, Engagement, Interval, Policy  # noqa: E402
-from blocktime.core.slots import SlotQuery, all_slots, search  # noqa: E402
-from blocktime.ics.busy import busy_from_texts  # noqa: E402
+from blocktime.core.model import Busy, Engagement, Interval, Policy
+from blocktime.core.slots import SlotQuery, all_slots, search
+from blocktime.ics.busy import busy_from_texts
 
 TZ = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=TZ)

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--length", metavar="DURATION", help="default: the open remainder")
     w.add_argument("--json", action="store_true")
 
+    r = sub.add_parser("repair", help="rebuild the local store from the calendar's X-BLOCKTIME properties")
+    r.add_argument("--json", action="store_true")
+
     d = sub.add_parser("demo", help="the main job end to end on the embedded calendar")
     d.add_argument("--dir", default=".demo", help="throwaway data folder (default .demo, recreated)")
     return p
@@ -139,8 +142,18 @@ def _now(args: argparse.Namespace, cfg: Config) -> datetime:
 def _session(args: argparse.Namespace) -> Session:
     from blocktime.service import Session
 
+    global _OUTPUT_ZONE
     cfg = _config(args)
+    _OUTPUT_ZONE = cfg.organizer.timezone
     return Session(cfg, _now(args, cfg))
+
+
+_OUTPUT_ZONE: Any = None  # the organizer's zone, set per command: JSON times carry its offset
+
+
+def iso(dt: datetime) -> str:
+    """ISO 8601 with the UTC offset of the organizer's zone."""
+    return (dt.astimezone(_OUTPUT_ZONE) if _OUTPUT_ZONE is not None else dt).isoformat()
 
 
 def block_json(b: Block, eng: Engagement, **extra: Any) -> dict[str, Any]:
@@ -150,8 +163,8 @@ def block_json(b: Block, eng: Engagement, **extra: Any) -> dict[str, Any]:
         "engagement": eng.key,
         "client": eng.client,
         "site": b.site,
-        "start": b.span.start.isoformat(),
-        "end": b.span.end.isoformat(),
+        "start": iso(b.span.start),
+        "end": iso(b.span.end),
         **extra,
     }
 
@@ -272,16 +285,16 @@ def offer_json(result: Any) -> dict[str, Any] | None:
         return None
     return {
         "id": result.offer.id,
-        "expires": result.offer.expires.isoformat(),
+        "expires": iso(result.offer.expires),
         "minutes": result.offer.minutes,
         "length": result.offer.length_min,
-        "options": [{"number": h.number, "start": h.span.start.isoformat(), "end": h.span.end.isoformat()}
+        "options": [{"number": h.number, "start": iso(h.span.start), "end": iso(h.span.end)}
                     for h in result.options],
     }
 
 
 def stored_json(sb: Any, eng: Any) -> dict[str, Any]:
-    extra: dict[str, Any] = {"state": sb.state, "planned_end": sb.planned_end.isoformat()}
+    extra: dict[str, Any] = {"state": sb.state, "planned_end": iso(sb.planned_end)}
     if sb.state == "cut_short":
         extra.update(delivered=sb.delivered_min, remaining=sb.remaining_min)
     if sb.block.makeup_for:
@@ -335,10 +348,10 @@ def cmd_offers(args: argparse.Namespace) -> int:
         expired = expire(s) if args.expire else []
         offers = s.store.offers()
         if args.json:
-            doc = {"offers": [{"id": o.id, "engagement": o.engagement, "expires": o.expires.isoformat(),
+            doc = {"offers": [{"id": o.id, "engagement": o.engagement, "expires": iso(o.expires),
                                "minutes": o.minutes,
-                               "options": [{"number": h.number, "start": h.span.start.isoformat(),
-                                            "end": h.span.end.isoformat()} for h in s.store.holds(o.id)]}
+                               "options": [{"number": h.number, "start": iso(h.span.start),
+                                            "end": iso(h.span.end)} for h in s.store.holds(o.id)]}
                               for o in offers],
                    "expired": [o.id for o in expired]}
             print(json.dumps(doc, indent=2))
@@ -393,7 +406,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "cut_short_minutes": st.cut_short, "remaining_minutes": st.remaining,
             "blocks": [stored_json(sb, eng) for sb in st.blocks],
             "makeup_blocks": [sb.block.id for sb in st.blocks if sb.block.makeup_for],
-            "open_offers": [{"id": o.id, "expires": o.expires.isoformat(), "minutes": o.minutes} for o in st.offers],
+            "open_offers": [{"id": o.id, "expires": iso(o.expires), "minutes": o.minutes} for o in st.offers],
         }
         if args.json:
             print(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -427,7 +440,7 @@ def cmd_why(args: argparse.Namespace) -> int:
         tz = s.config.organizer.timezone
         if args.json:
             print(json.dumps({"date": day.isoformat(), "candidates": [
-                {"start": c.span.start.isoformat(), "end": c.span.end.isoformat(),
+                {"start": iso(c.span.start), "end": iso(c.span.end),
                  "reasons": [str(r) for r in c.reasons], "details": list(c.details)} for c in cands]}, indent=2))
             return 0
         if not cands:
@@ -436,6 +449,23 @@ def cmd_why(args: argparse.Namespace) -> int:
                  "; ".join(c.details)] for c in cands]
         if rows:
             print(_table(rows, ["candidate", "result", "why"]))
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from blocktime.repair import repair
+
+    with _session(args) as s:
+        rep = repair(s)
+        doc = {"engagements": rep.engagements, "blocks": rep.blocks, "offers": rep.offers,
+               "holds": rep.holds, "skipped": rep.skipped, "backup": rep.backup}
+        if args.json:
+            print(json.dumps(doc, indent=2))
+        else:
+            print(f"rebuilt the store from the calendar: {rep.engagements} engagements, {rep.blocks} blocks, "
+                  f"{rep.offers} open offers with {rep.holds} holds")
+            if rep.backup:
+                print(f"the old store was kept as {rep.backup}")
     return 0
 
 
@@ -448,7 +478,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {
     "book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "cut-short": cmd_cut_short,
     "offers": cmd_offers, "accept": cmd_accept, "decline": cmd_decline, "status": cmd_status,
-    "why": cmd_why, "demo": cmd_demo,
+    "why": cmd_why, "repair": cmd_repair, "demo": cmd_demo,
 }
 
 if __name__ == "__main__":

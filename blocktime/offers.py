@@ -195,7 +195,7 @@ def finish_holds(session: Session) -> None:
         assert offer is not None
         eng = _engagement(session, offer.engagement)
         facts = HoldFacts(h.uid, h.offer, h.number, h.span.start, h.span.end, eng,
-                          session.config.organizer, offer.expires, session.now)
+                          session.config.organizer, offer.expires, session.now, offer.source_uid, offer.minutes)
         try:
             etag = session.backend.create(h.href, hold_copy(facts))
         except AlreadyExists:

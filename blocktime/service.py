@@ -38,10 +38,21 @@ class Session:
             raise ValueError("now must be aware")
         self.config = config
         self.now = now
-        self.store = Store(config.data_dir / "blocktime.sqlite3")
+        self._store: Store | None = None
         self._backend: CalendarBackend | None = None
         self._server: Any = None
         self._target: CalendarInfo | None = None
+
+    @property
+    def store(self) -> Store:
+        """The local store, opened on first use (so `repair` can run when it is damaged)."""
+        if self._store is None:
+            self._store = Store(self.config.data_dir / "blocktime.sqlite3")
+        return self._store
+
+    @store.setter
+    def store(self, value: Store) -> None:
+        self._store = value
 
     @property
     def backend(self) -> CalendarBackend:
@@ -70,7 +81,8 @@ class Session:
             self._backend.close()
         if self._server is not None:
             self._server.stop()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
     def __enter__(self) -> Session:
         return self

@@ -144,6 +144,7 @@ X_OFFER = "X-BLOCKTIME-OFFER"
 X_OPTION = "X-BLOCKTIME-OPTION"
 X_DELIVERED = "X-BLOCKTIME-DELIVERED-MINUTES"
 X_REMAINING = "X-BLOCKTIME-REMAINING-MINUTES"
+X_EXPIRES = "X-BLOCKTIME-EXPIRES"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,8 @@ class HoldFacts:
     organizer: Organizer
     expires: datetime
     stamp: datetime
+    source: str = ""
+    minutes: int = 0
 
 
 def hold_copy(h: HoldFacts) -> str:
@@ -185,6 +188,10 @@ def hold_copy(h: HoldFacts) -> str:
     ev.add(X_ENGAGEMENT, vText(eng.key))
     ev.add(X_OFFER, vText(h.offer))
     ev.add(X_OPTION, str(h.number))
+    ev.add(X_EXPIRES, _utc(h.expires).strftime("%Y%m%dT%H%M%SZ"))
+    if h.source:
+        ev.add(X_MAKEUP_FOR, vText(h.source))
+        ev.add(X_REMAINING, str(h.minutes))
     ev.add(X_TZ, tz.key)
     return str(calendar_of(ev).to_ical().decode("utf-8"))
 

@@ -1,0 +1,144 @@
+"""`blocktime repair`: rebuild a lost or damaged store from the calendar itself.
+
+Every block and hold carries X-BLOCKTIME-* properties (engagement, number, site, client, planned
+end, delivered/remaining minutes, make-up link, offer, option, expiry), so the calendar is the
+source of truth. What only the store knew (carried-over minutes, declined offers, history) is not
+on the calendar and starts afresh; the remainder is recomputed from cut-short and make-up blocks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from blocktime.core.model import Block, Engagement, Interval
+from blocktime.service import Session
+from blocktime.store import Store, StoredHold, StoredOffer
+
+
+@dataclass(frozen=True, slots=True)
+class RepairReport:
+    engagements: int
+    blocks: int
+    offers: int
+    holds: int
+    skipped: int
+    backup: str | None
+
+
+def _when(value: str) -> datetime:
+    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def _events(session: Session) -> Iterator[tuple[str, str | None, Any]]:
+    import icalendar
+
+    cal = session.target()
+    for obj in session.backend.list_range(cal, datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)):
+        try:
+            parsed = icalendar.Calendar.from_ical(obj.data)
+        except Exception:
+            continue
+        for ev in parsed.walk("VEVENT"):
+            if "RECURRENCE-ID" not in ev:
+                yield obj.href, obj.etag, ev
+
+
+def repair(session: Session) -> RepairReport:
+    """Move the old store aside (kept as a backup) and rebuild it from the target calendar."""
+    from blocktime.ics.event import (
+        X_BLOCK,
+        X_CLIENT,
+        X_DELIVERED,
+        X_ENGAGEMENT,
+        X_EXPIRES,
+        X_MAKEUP_FOR,
+        X_OFFER,
+        X_OPTION,
+        X_PLANNED_END,
+        X_REMAINING,
+        X_SITE,
+        x_text,
+    )
+
+    events = list(_events(session))  # read everything first: a failure here changes nothing
+    path = session.config.data_dir / "blocktime.sqlite3"
+    if session._store is not None:
+        session._store.close()
+    backup = None
+    if path.exists():
+        backup = str(path) + f".broken-{session.now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+        shutil.move(str(path), backup)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(str(path) + suffix):
+                os.remove(str(path) + suffix)
+    store = Store(path)
+    session.store = store
+    engagements: dict[str, Engagement] = {}
+    blocks = holds = skipped = 0
+    offers: dict[str, StoredOffer] = {}
+    deferred: list[StoredHold] = []
+    with store.transaction():
+        for href, etag, ev in events:
+            key = x_text(ev, X_ENGAGEMENT)
+            if key is None:
+                continue
+            start = ev["DTSTART"].dt.astimezone(UTC)
+            end = ev["DTEND"].dt.astimezone(UTC)
+            offer_id = x_text(ev, X_OFFER)
+            if offer_id:
+                expires = _when(x_text(ev, X_EXPIRES) or end.strftime("%Y%m%dT%H%M%SZ"))
+                if offer_id not in offers:
+                    minutes = x_text(ev, X_REMAINING) or "0"
+                    offers[offer_id] = StoredOffer(offer_id, key, x_text(ev, X_MAKEUP_FOR) or "",
+                                                   int(minutes) if minutes.isdigit() else 0,
+                                                   int((end - start).total_seconds() // 60),
+                                                   session.now, expires, "open", None, None)
+                deferred.append(StoredHold(str(ev["UID"]), offer_id, int(x_text(ev, X_OPTION) or 0),
+                                           Interval(start, end), href, etag, "held"))
+                continue
+            number = x_text(ev, X_BLOCK)
+            if not number or not number.isdigit():
+                skipped += 1
+                continue
+            planned_end = _when(x_text(ev, X_PLANNED_END) or end.strftime("%Y%m%dT%H%M%SZ"))
+            site = x_text(ev, X_SITE) or str(ev.get("LOCATION", ""))
+            if key not in engagements:
+                attendees = ev.get("ATTENDEE", [])
+                attendees = attendees if isinstance(attendees, list) else [attendees]
+                emails = tuple(str(a).removeprefix("mailto:") for a in attendees)
+                language = str(attendees[0].params.get("LANGUAGE", "en")) if attendees else "en"
+                engagements[key] = Engagement(key, x_text(ev, X_CLIENT) or key, site, emails, language,
+                                              planned_end - start)
+                store.save_engagement(engagements[key], session.now)
+            block = Block(key, int(number), str(ev["UID"]), Interval(start, planned_end), site,
+                          makeup_for=x_text(ev, X_MAKEUP_FOR))
+            store.add_pending(block, href)
+            store.mark(block.uid, "booked", etag=etag, sequence=int(ev.get("SEQUENCE", 0)))
+            remaining = x_text(ev, X_REMAINING)
+            if remaining is not None and remaining.isdigit():
+                delivered = int(x_text(ev, X_DELIVERED) or 0)
+                store.record_cut(block.uid, end, delivered, int(remaining), "rebuilt by repair")
+                store.add_minutes(key, int(remaining), "cut_short", block.uid, session.now)
+            if block.makeup_for:
+                store.add_minutes(key, -int((planned_end - start).total_seconds() // 60), "makeup",
+                                  block.uid, session.now)
+            store.log(block.uid, session.now, "repaired", href=href)
+            blocks += 1
+        for offer in offers.values():
+            if offer.engagement in engagements:
+                store.add_offer(offer)
+        for h in deferred:
+            if offers[h.offer].engagement in engagements:
+                store.add_hold(h)
+                store.set_hold(h.uid, "held", h.etag)
+                holds += 1
+        for key in engagements:  # a make-up may be longer than its remainder (rounded up)
+            if store.remainder(key) < 0:
+                store.add_minutes(key, -store.remainder(key), "repair_clamp", key, session.now)
+    return RepairReport(len(engagements), blocks, len(offers), holds, skipped, backup)
+
