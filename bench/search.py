@@ -3,7 +3,8 @@
 Each calendar is generated deterministically with the density of a busy consultant (about three
 events a working day): 90 % single events, 10 % weekly series (COUNT=12, each with one RECURRENCE-ID
 override and one EXDATE), some on-site blocks at two sites. More events means more years of history:
-1,000 events cover about a year, 100,000 about a century, all ending two months after `now`. The calendar is expanded once (busy extraction, timed separately);
+1,000 events cover about a year, 100,000 about a century, all ending two months after `now`.
+The calendar is expanded once (busy extraction, timed separately);
 then the core search (`blocktime.core.slots.search`) and a naive baseline (mark every busy minute of
 the horizon in a bitmap, then test every grid start minute by minute) run over the same busy list.
 Both must agree on the set of offerable starts; the script checks that.
@@ -138,7 +139,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'events':>8} {'busy items':>10} {'expand s':>9} {'search ms (median)':>19} {'naive ms':>9} {'speed-up':>8}")
+    head = ("events", "busy items", "expand s", "search ms (median)", "naive ms", "speed-up")
+    print(f"{head[0]:>8} {head[1]:>10} {head[2]:>9} {head[3]:>19} {head[4]:>9} {head[5]:>8}")
     for r in rows:
         print(f"{r['events']:>8} {r['busy_items']:>10} {r['expand_s']:>9} {r['search_ms']:>19} "
               f"{r['naive_ms']:>9} {r['speedup']:>8}")
