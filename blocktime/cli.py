@@ -20,6 +20,7 @@ from blocktime.errors import BadInput, BlocktimeError
 if TYPE_CHECKING:
     from blocktime.config import Config
     from blocktime.core.model import Block, Engagement
+    from blocktime.messages import Delivery
     from blocktime.service import BookResult, Session
 
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--count", type=int, default=1, metavar="N")
     b.add_argument("--language", choices=["en", "pl"], help="language of notes and invites")
     b.add_argument("--skip-conflicts", action="store_true", help="book the free blocks, skip the rest")
+    b.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
     b.add_argument("--json", action="store_true")
 
     a = sub.add_parser("agenda", help="upcoming blocks as a table")
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ended-at", metavar="TIME", help="when it ended (HH:MM on the block's day, or a date-time)")
     g.add_argument("--delivered", metavar="DURATION", help="how much was delivered, e.g. 35m")
     c.add_argument("--reason", default="", help="a short note for the history")
+    c.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
     c.add_argument("--json", action="store_true")
 
     o = sub.add_parser("offers", help="open offers (and --expire the ones whose time is up)")
@@ -74,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     ac = sub.add_parser("accept", help="book an offered option as a make-up block")
     ac.add_argument("offer", metavar="OFFER")
     ac.add_argument("option", metavar="OPTION", type=int)
+    ac.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
     ac.add_argument("--json", action="store_true")
 
     de = sub.add_parser("decline", help="decline an offer: holds are deleted, the remainder stays open")
@@ -90,11 +94,52 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--length", metavar="DURATION", help="default: the open remainder")
     w.add_argument("--json", action="store_true")
 
+    dm = sub.add_parser("daemon", help="nightly pass and regular sync (APScheduler); --once for cron")
+    dm.add_argument("--once", action="store_true", help="run one full pass and exit")
+    dm.add_argument("--status", action="store_true", help="last and next runs, outbox, offers, conflicts")
+    dm.add_argument("--json", action="store_true")
+
     r = sub.add_parser("repair", help="rebuild the local store from the calendar's X-BLOCKTIME properties")
     r.add_argument("--json", action="store_true")
 
+    mv = sub.add_parser("move", help="move a booked block; the attendees get the updated invitation")
+    mv.add_argument("block", metavar="BLOCK", help="block id (acme-3) or UID")
+    mv.add_argument("--to", required=True, metavar="DATETIME", help="new start (HH:MM keeps the block's day)")
+
+    ca = sub.add_parser("cancel", help="cancel a booked block; the attendees get the cancellation")
+    ca.add_argument("block", metavar="BLOCK", help="block id (acme-3) or UID")
+    ca.add_argument("--drop-minutes", action="store_true",
+                    help="take the block's minutes out of the engagement (default: back to the remainder)")
+
+    ob = sub.add_parser("outbox", help="messages waiting to be sent (`outbox send` sends them)")
+    ob.add_argument("action", nargs="?", choices=["list", "send"], default="list")
+
+    ir = sub.add_parser("import-reply", help="apply an attendee's answer or proposed time (.ics or .eml)")
+    ir.add_argument("file", metavar="FILE")
+
+    acc = sub.add_parser("accept-counter", help="move the block to the time an attendee proposed")
+    dec = sub.add_parser("decline-counter", help="keep the block's time; the attendee gets a note")
+    for cp in (acc, dec):
+        cp.add_argument("counter", nargs="?", metavar="PROPOSAL", help="e.g. acme-2-c1 (default: the only one)")
+
+    cf = sub.add_parser("confirmations", help="send the advance confirmation of every block that is due")
+    for sp in (mv, ca, ob, ir, acc, dec, cf):
+        if sp not in (ob, ir):
+            sp.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+        sp.add_argument("--json", action="store_true")
+
     d = sub.add_parser("demo", help="the main job end to end on the embedded calendar")
     d.add_argument("--dir", default=".demo", help="throwaway data folder (default .demo, recreated)")
+
+    au = sub.add_parser("auth", help="sign in to Google or Outlook once (OAuth2; tokens refresh by themselves)")
+    au.add_argument("provider", choices=["google", "outlook"])
+    au.add_argument("--client-secrets", metavar="FILE", help="google: the client_secret.json of your OAuth client")
+    au.add_argument("--no-browser", action="store_true", help="google: print the sign-in link instead of opening it")
+
+    dr = sub.add_parser("doctor", help="check that blocktime can work with a calendar, with advice")
+    dr.add_argument("profile", nargs="?", metavar="PROFILE",
+                    help="a profile name from calendars/ or a .toml path (default: the configured calendar)")
+    dr.add_argument("--json", action="store_true")
     return p
 
 
@@ -201,7 +246,8 @@ def cmd_book(args: argparse.Namespace) -> int:
             language=args.language,
         )
         result = book(s, req)
-        print_booking(result, s, as_json=args.json)
+        sent = _deliver(s, args) if result.written else None
+        print_booking(result, s, as_json=args.json, mail=sent)
         if result.plan.refused and not result.written:
             raise BlocktimeError(
                 f"nothing booked: {len(result.plan.refused)} of {req.count} blocks cannot be booked",
@@ -210,18 +256,20 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_booking(result: BookResult, s: Session, *, as_json: bool) -> None:
+def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delivery | None = None) -> None:
     from blocktime.service import refusal_json
 
     tz = s.config.organizer.timezone
     eng = result.engagement
     created = {b.uid for b in result.plan.create} if result.written else set()
     if as_json:
-        doc = {
+        doc: dict[str, Any] = {
             "engagement": eng.key,
             "booked": [block_json(b, eng, created=b.uid in created) for b in result.booked],
             "refused": [refusal_json(r) for r in result.plan.refused],
         }
+        if mail is not None:
+            doc["mail"] = _mail_json(s, mail)
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     rows = [[b.id, _span_text(b.span.start, b.span.end, tz), "booked" if b.uid in created else "already booked", ""]
@@ -235,6 +283,7 @@ def print_booking(result: BookResult, s: Session, *, as_json: bool) -> None:
     print(_table(rows, ["block", "when", "result", "why"]))
     if result.written:
         print(f"invites written to {s.config.outbox}")
+    _say_mail(s, mail)
 
 
 def cmd_agenda(args: argparse.Namespace) -> int:
@@ -247,15 +296,17 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         end = start + timedelta(days=args.days) if (start is not None and args.days) else None
         items = agenda(s, start, end)
         if args.json:
-            print(json.dumps({"blocks": [block_json(sb.block, e, state=sb.state, sequence=sb.sequence)
+            print(json.dumps({"blocks": [block_json(sb.block, e, state=sb.state, sequence=sb.sequence,
+                                                    answers=_answers(s, sb, e))
                                          for sb, e in items]}, indent=2, ensure_ascii=False))
             return 0
         if not items:
             print("no blocks booked" + ("" if args.all else " from now on"))
             return 0
-        rows = [[sb.block.id, _span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site, sb.state]
+        rows = [[sb.block.id, _span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site, sb.state,
+                 ", ".join(f"{a['attendee']} {a['answer'].replace('none', 'no answer')}" for a in _answers(s, sb, e))]
                 for sb, e in items]
-        print(_table(rows, ["block", "when", "client", "site", "state"]))
+        print(_table(rows, ["block", "when", "client", "site", "state", "answers"]))
     return 0
 
 
@@ -317,6 +368,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
             ended = _ended_at(args.ended_at, sb.block.span.start, tz, s.now)
         block, result = cut_short(s, args.block, ended, args.reason)
         eng = s.store.engagement(block.block.engagement)
+        sent = _deliver(s, args)
         if args.json:
             doc: dict[str, Any] = {"block": stored_json(block, eng), "offer": offer_json(result),
                    "remaining": result.remaining}
@@ -324,6 +376,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
                 doc["carried_to"] = result.carried_to.id
             if result.message:
                 doc["message"] = result.message
+            doc["mail"] = _mail_json(s, sent)
             print(json.dumps(doc, indent=2, ensure_ascii=False))
             return 0
         print(f"{block.block.id}: delivered {block.delivered_min} min, {block.remaining_min} min remain")
@@ -337,6 +390,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
             print(f"no free slot within the horizon; {result.remaining} min stay open")
         if result.message:
             print(f"message for the client: {result.message}")
+        _say_mail(s, sent)
     return 0
 
 
@@ -373,12 +427,15 @@ def cmd_accept(args: argparse.Namespace) -> int:
     with _session(args) as s:
         sb = accept(s, args.offer, args.option)
         eng = s.store.engagement(sb.block.engagement)
+        sent = _deliver(s, args)
         if args.json:
-            print(json.dumps({"block": stored_json(sb, eng)}, indent=2, ensure_ascii=False))
+            print(json.dumps({"block": stored_json(sb, eng), "mail": _mail_json(s, sent)}, indent=2,
+                             ensure_ascii=False))
         else:
             tz = s.config.organizer.timezone
             print(f"booked make-up block {sb.block.id}: {_span_text(sb.block.span.start, sb.block.span.end, tz)}"
                   f" (makes up for {sb.block.makeup_for}); other holds released")
+            _say_mail(s, sent)
     return 0
 
 
@@ -469,16 +526,312 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deliver(s: Session, args: argparse.Namespace) -> Delivery:
+    """Send what this command queued (unless --no-send); a failure is a warning, since the
+    calendar work is done: the messages wait in the outbox for `blocktime outbox send`."""
+    from blocktime.messages import deliver
+
+    sent = deliver(s, s.queued, send=not getattr(args, "no_send", False))
+    if sent.error or sent.failed:
+        why = sent.error or "; ".join(f"{q.recipient}: {e}" for q, e in sent.failed)
+        print(f"blocktime: warning: mail not sent ({why}); {sent.waiting} message(s) wait in the outbox: "
+              "run `blocktime outbox send`", file=sys.stderr)
+    return sent
+
+
+def _mail_json(s: Session, sent: Delivery) -> dict[str, Any]:
+    from blocktime.messages import mail_dir
+
+    return {**sent.json(), "outbox": str(mail_dir(s))}
+
+
+def _say_mail(s: Session, sent: Delivery | None) -> None:
+    from blocktime.messages import mail_dir
+
+    if sent is None:
+        return
+    if sent.sent:
+        print(f"sent {len(sent.sent)} message(s) to {', '.join(sorted({q.recipient for q in sent.sent}))}")
+    if sent.waiting and not sent.error and not sent.failed:
+        why = "--no-send" if sent.held else ("no [smtp] configured" if not sent.smtp else "")
+        print(f"{sent.waiting} message(s) wait in {mail_dir(s)}" + (f" ({why})" if why else "")
+              + ("; `blocktime outbox send` sends them" if sent.smtp else ""))
+
+
+def _answers(s: Session, sb: Any, eng: Engagement) -> list[dict[str, Any]]:
+    """Each attendee's answer; an answer to an earlier SEQUENCE (before a move) no longer counts."""
+    from blocktime.attendance import Attendance
+
+    got = Attendance(s.store).answers(sb.block.uid)
+    out = []
+    for email in eng.attendees:
+        a = got.get(email.lower())
+        current = a is not None and a.sequence >= sb.sequence
+        out.append({"attendee": email, "answer": a.partstat.lower() if a and current else "none",
+                    "note": a.note if a and current else "", "earlier": a.partstat.lower() if a and not current
+                    else None})
+    return out
+
+
+def _block_doc(s: Session, sb: Any) -> dict[str, Any]:
+    eng = s.store.engagement(sb.block.engagement)
+    return {**stored_json(sb, eng), "sequence": sb.sequence}
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    from blocktime.changes import move
+
+    with _session(args) as s:
+        tz = s.config.organizer.timezone
+        found = s.store.block(args.block)
+        if found is None:
+            raise BadInput(f"no block {args.block!r}", "see `blocktime agenda` for ids")
+        moved = move(s, args.block, _ended_at(args.to, found.block.span.start, tz, s.now))
+        sent = _deliver(s, args)
+        sb = moved.block
+        if args.json:
+            print(json.dumps({"block": _block_doc(s, sb), "before": {"start": iso(moved.before.start),
+                              "end": iso(moved.before.end)}, "mail": _mail_json(s, sent)}, indent=2,
+                             ensure_ascii=False))
+            return 0
+        print(f"moved {sb.block.id} to {_span_text(sb.block.span.start, sb.block.span.end, tz)} "
+              f"(was {_span_text(moved.before.start, moved.before.end, tz)}); updated invitation, "
+              f"SEQUENCE {sb.sequence}")
+        _say_mail(s, sent)
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from blocktime.changes import cancel
+
+    with _session(args) as s:
+        done = cancel(s, args.block, drop_minutes=args.drop_minutes)
+        sent = _deliver(s, args)
+        remaining = s.store.remainder(done.block.block.engagement)
+        if args.json:
+            print(json.dumps({"block": _block_doc(s, done.block), "returned_minutes": done.returned,
+                              "dropped_minutes": done.dropped, "remaining_minutes": remaining,
+                              "mail": _mail_json(s, sent)}, indent=2, ensure_ascii=False))
+            return 0
+        b = done.block.block
+        print(f"cancelled {b.id} ({_span_text(b.span.start, b.span.end, s.config.organizer.timezone)}): "
+              f"event deleted from the calendar, cancellation SEQUENCE {done.block.sequence}")
+        if done.returned:
+            print(f"{done.returned} min back in the remainder; {remaining} min remain")
+        if done.dropped:
+            print(f"{done.dropped} min taken out of the engagement")
+        _say_mail(s, sent)
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from blocktime.mailqueue import MailQueue
+    from blocktime.messages import deliver, mail_dir
+
+    with _session(args) as s:
+        if args.action == "send":
+            if s.config.smtp is None:
+                raise BadInput("no [smtp] section in the config", "add [smtp] host and from; see the README")
+            sent = deliver(s)
+            if args.json:
+                print(json.dumps(_mail_json(s, sent), indent=2, ensure_ascii=False))
+            else:
+                print(f"sent {len(sent.sent)} message(s); {sent.waiting} wait in the outbox")
+                for q, why in sent.failed:
+                    print(f"  not sent to {q.recipient}: {why}")
+            if sent.error:
+                raise BlocktimeError(sent.error)
+            return 1 if sent.failed else 0
+        waiting = MailQueue(s.store).waiting()
+        if args.json:
+            print(json.dumps({"outbox": str(mail_dir(s)), "waiting": [
+                {"kind": q.kind, "to": q.recipient, "subject": q.subject, "ref": q.ref, "sequence": q.sequence,
+                 "queued": iso(q.created), "attempts": q.attempts, "last_error": q.last_error}
+                for q in waiting]}, indent=2, ensure_ascii=False))
+            return 0
+        if not waiting:
+            print("the outbox is empty")
+            return 0
+        rows = [[q.kind, q.recipient, q.subject, q.last_error or ""] for q in waiting]
+        print(_table(rows, ["kind", "to", "subject", "last error"]))
+    return 0
+
+
+def _outcome_json(s: Session, o: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"kind": o.kind, "block": o.block.block.id, "uid": o.block.block.uid,
+                           "attendee": o.attendee, "applied": o.applied, "why": o.why or None, "note": o.note}
+    if o.kind == "answer":
+        doc["answer"] = (o.partstat or "").lower()
+    if o.counter is not None:
+        doc.update(id=o.counter.id, start=iso(o.counter.start), end=iso(o.counter.end), state=o.counter.state,
+                   current_start=iso(o.block.block.span.start), current_end=iso(o.block.block.span.end))
+    return doc
+
+
+def cmd_import_reply(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from blocktime.replies import import_reply
+
+    with _session(args) as s:
+        tz = s.config.organizer.timezone
+        outcomes = import_reply(s, Path(args.file))
+        if args.json:
+            print(json.dumps({"items": [_outcome_json(s, o) for o in outcomes]}, indent=2, ensure_ascii=False))
+            return 0
+        for o in outcomes:
+            b = o.block.block
+            note = f' — "{o.note}"' if o.note else ""
+            if not o.applied:
+                print(f"{b.id}: {o.kind} from {o.attendee} not applied: {o.why}")
+            elif o.kind == "answer":
+                print(f"{b.id}: {o.attendee} {(o.partstat or '').lower()}{note}")
+            elif o.counter is not None:
+                c = o.counter
+                print(f"{b.id}: {o.attendee} proposes {_span_text(c.start, c.end, tz)} "
+                      f"(now {_span_text(b.span.start, b.span.end, tz)}){note}")
+                print(f"  accept:  blocktime accept-counter {c.id}\n  decline: blocktime decline-counter {c.id}")
+    return 0
+
+
+def cmd_accept_counter(args: argparse.Namespace) -> int:
+    from blocktime.replies import accept_counter
+
+    with _session(args) as s:
+        c, sb = accept_counter(s, args.counter)
+        sent = _deliver(s, args)
+        if args.json:
+            print(json.dumps({"counter": {"id": c.id, "state": "accepted", "attendee": c.attendee},
+                              "block": _block_doc(s, sb), "mail": _mail_json(s, sent)}, indent=2,
+                             ensure_ascii=False))
+            return 0
+        tz = s.config.organizer.timezone
+        print(f"accepted {c.id}: {sb.block.id} moved to {_span_text(sb.block.span.start, sb.block.span.end, tz)}")
+        _say_mail(s, sent)
+    return 0
+
+
+def cmd_decline_counter(args: argparse.Namespace) -> int:
+    from blocktime.replies import decline_counter
+
+    with _session(args) as s:
+        c = decline_counter(s, args.counter)
+        sent = _deliver(s, args)
+        if args.json:
+            print(json.dumps({"counter": {"id": c.id, "state": c.state, "attendee": c.attendee},
+                              "mail": _mail_json(s, sent)}, indent=2, ensure_ascii=False))
+            return 0
+        print(f"declined {c.id}: the block keeps its time; {c.attendee} gets a note")
+        _say_mail(s, sent)
+    return 0
+
+
+def cmd_confirmations(args: argparse.Namespace) -> int:
+    from blocktime.confirmations import prepare
+
+    with _session(args) as s:
+        prepared, skipped = prepare(s)
+        sent = _deliver(s, args)
+        tz = s.config.organizer.timezone
+        if args.json:
+            print(json.dumps({
+                "prepared": [{"block": p.block.block.id, "uid": p.block.block.uid, "sequence": p.block.sequence,
+                              "due": iso(p.due), "to": [k.rsplit(":", 1)[1] for k in p.keys]} for p in prepared],
+                "skipped": [{"block": k.block.block.id, "due": iso(k.due), "why": k.why} for k in skipped],
+                "mail": _mail_json(s, sent)}, indent=2, ensure_ascii=False))
+            return 0
+        if not prepared:
+            print("no confirmation is due")
+        for p in prepared:
+            b = p.block.block
+            print(f"{b.id} ({_span_text(b.span.start, b.span.end, tz)}): confirmation to {len(p.keys)} attendee(s)")
+        _say_mail(s, sent)
+    return 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from blocktime import daemon
+
+    cfg = _config(args)
+    tz = cfg.organizer.timezone
+    if args.status:
+        doc = daemon.status(cfg, _now(args, cfg))
+        if args.json:
+            print(json.dumps(doc, indent=2, default=str))
+        else:
+            print(f"last sync     {doc['last_sync'] or 'never'}")
+            print(f"last nightly  {doc['last_nightly'] or 'never'}")
+            print(f"next nightly  {doc['next_nightly']}")
+            print(f"outbox        {doc['outbox_pending']} waiting")
+            print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
+            for c in doc["conflicts"]:
+                print(f"conflict      {c['summary']!r} {c['start']} overlaps {c['block_uid']}")
+        return 0
+    daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
+    if args.once:
+        with daemon.single_instance(cfg.data_dir):
+            result = daemon.run_pass(cfg, _now(args, cfg), nightly=True)
+        if args.json:
+            print(json.dumps(result.report, indent=2, default=str))
+        return 1 if result.report.get("errors") else 0
+    fixed = _now(args, cfg) if args.now else None
+    return daemon.run(cfg, (lambda: fixed) if fixed else (lambda: datetime.now(tz)))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from blocktime.demo import run
 
     return run(args.dir, os.environ)
 
 
+def cmd_auth(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from blocktime import auth_flows
+    from blocktime.auth import TokenStore
+
+    cfg = _config(args)
+    store = TokenStore(cfg.data_dir, args.provider, cfg.calendar.token_store)
+    if args.provider == "google":
+        if not args.client_secrets:
+            raise BadInput("--client-secrets FILE is required for google",
+                           "create an OAuth client (Desktop app) in the Google Cloud console and download it")
+        auth_flows.google(Path(args.client_secrets).expanduser(), store, open_browser=not args.no_browser)
+    else:
+        auth_flows.outlook(cfg.calendar.client_id, cfg.calendar.tenant, store, print)
+    print(f"signed in to {args.provider}; token kept in {store.where}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from blocktime.doctor import diagnose
+
+    cfg = _config(args)
+    cal, label = cfg.calendar, cfg.calendar.profile or cfg.calendar.provider
+    if args.profile:
+        from blocktime.backends.profiles import read_profile
+        from blocktime.config import from_mapping
+
+        try:
+            path, table = read_profile(args.profile)
+        except ValueError as exc:
+            raise BadInput(str(exc), "see `ls calendars/`") from None
+        cal, label = from_mapping({"calendar": table}, path).calendar, f"profile {path.stem}"
+    report = diagnose(cal, cfg.data_dir, _now(args, cfg))
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(report.text(label))
+    return 0 if report.ok else 1
+
+
 COMMANDS = {
     "book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "cut-short": cmd_cut_short,
     "offers": cmd_offers, "accept": cmd_accept, "decline": cmd_decline, "status": cmd_status,
-    "why": cmd_why, "repair": cmd_repair, "demo": cmd_demo,
+    "why": cmd_why, "repair": cmd_repair, "daemon": cmd_daemon, "demo": cmd_demo,
+    "move": cmd_move, "cancel": cmd_cancel, "outbox": cmd_outbox, "import-reply": cmd_import_reply,
+    "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
+    "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
 }
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,13 +24,39 @@ APP = "blocktime"
 
 @dataclass(frozen=True, slots=True)
 class CalendarConfig:
-    """Where blocks are written. `url` None means the embedded local calendar."""
+    """Where blocks are written. `provider` picks the backend (local, caldav, google, outlook);
+    `url` None means the embedded calendar, or the provider's public endpoint for google/outlook."""
 
     url: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     name: str = "blocktime"
     verify_tls: bool = True
+    provider: str = "local"
+    profile: str | None = None
+    client_id: str | None = None
+    tenant: str = "common"
+    token_store: str = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """Where iMIP mail goes out (RFC 6047). `sender` is the From address."""
+
+    host: str
+    sender: str
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """How long before a block its advance confirmation is due: working days, or a duration."""
+
+    working_days: int = 2
+    duration: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +68,26 @@ class Config:
     data_dir: Path
     outbox: Path
     source: Path | None
+    smtp: SmtpConfig | None = None
+    confirm_before: Lead = Lead()
+    daemon: DaemonConfig = field(default_factory=lambda: DaemonConfig())
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    """When the daemon works: a nightly pass at a local time, and a sync every few minutes."""
+
+    nightly: time = time(1, 30)
+    sync_every: timedelta = timedelta(minutes=15)
+
+
+def _nightly(v: Any) -> time:
+    """`01:30`; checked against the organizer's zone once that is known (see `from_mapping`)."""
+    text = _text(v)
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time of day such as 01:30") from None
 
 
 def _text(v: Any) -> str:
@@ -95,6 +142,41 @@ def _zone(v: Any) -> ZoneInfo:
     return zone(_text(v))
 
 
+def _security(v: Any) -> str:
+    s = _text(v).lower()
+    if s not in SECURITY:
+        raise ValueError(f"{s!r} is not one of {', '.join(SECURITY)}")
+    return s
+
+
+def _port(v: Any) -> int:
+    if _int(v) > 65535:
+        raise ValueError("expected a port number from 1 to 65535")
+    return int(v)
+
+
+def _lead(v: Any) -> Lead:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s+working\s+days?\s*", str(v), re.I)
+    if m:
+        return Lead(working_days=int(m.group(1)))
+    return Lead(working_days=0, duration=_duration(v))
+
+
+SECURITY = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        s = _text(v).lower()
+        if s not in allowed:
+            raise ValueError(f"{s!r} is not one of {', '.join(allowed)}")
+        return s
+
+    return parse
+
+
 def _fail() -> Any:
     raise ValueError("expected a duration such as 30m or 48h")
 
@@ -114,6 +196,12 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
         "password_env": (_text, "name of an environment variable holding the password"),
         "name": (_text, "calendar that blocks are written to (created if missing)"),
         "verify_tls": (_bool, "verify TLS certificates (default true)"),
+        "profile": (_text, "a ready-made profile from calendars/ (e.g. fastmail, google); its keys are defaults"),
+        "provider": (_choice("local", "caldav", "google", "outlook"),
+                     "backend: local, caldav, google or outlook (default: caldav with a url, else local)"),
+        "client_id": (_text, "OAuth client id of your app registration (outlook)"),
+        "tenant": (_text, "Microsoft Entra tenant for outlook sign-in (default common)"),
+        "token_store": (_choice("file", "keyring"), "where OAuth tokens are kept: file (0600, default) or keyring"),
     },
     "policy": {
         "working_hours": (_hours, "e.g. 'Mon-Fri 08:00-18:00'"),
@@ -130,6 +218,22 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
         "makeup_full_block": (_bool, "offer a full block instead of the remainder (default false)"),
     },
     "outbox": {"dir": (_text, "where invites and messages are written")},
+    "daemon": {
+        "nightly": (lambda v: _nightly(v), "local time of the nightly pass, never 02:00-03:00 (default 01:30)"),
+        "sync_every": (_duration, "how often the daemon syncs the calendars (default 15m)"),
+    },
+    "smtp": {
+        "host": (_text, "SMTP server that sends invites and messages (none: they wait in the outbox)"),
+        "port": (_port, "default 587 for starttls, 465 for ssl, 25 for none"),
+        "security": (_security, "starttls (default), ssl or none"),
+        "username": (_text, "login name (none: no login)"),
+        "password": (_text, "password (prefer password_env)"),
+        "password_env": (_text, "name of an environment variable holding the password"),
+        "from": (_email, "the From address (default: [organizer] email); replies go to the organizer"),
+    },
+    "messages": {
+        "confirm_before": (_lead, "when the advance confirmation is due: '2 working days' (default) or 48h"),
+    },
 }
 POLICY_FIELDS = set(SCHEMA["policy"])
 
@@ -189,6 +293,9 @@ def load(explicit: str | None = None) -> Config:
 def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "config"
     problems: list[str] = []
+    from blocktime.backends.profiles import merge_profile
+
+    raw = merge_profile(raw, where, problems)
     values: dict[str, dict[str, Any]] = {s: {} for s in SCHEMA}
     sites: dict[str, WeeklyHours] = {}
     for section, body in raw.items():
@@ -231,6 +338,25 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
             )
     if password and not cal.get("username"):
         problems.append(f"{where}: [calendar] a password needs a username")
+    provider = cal.get("provider") or ("caldav" if cal.get("url") else "local")
+    if provider == "local" and cal.get("url"):
+        problems.append(f"{where}: [calendar] provider local takes no url (the embedded calendar picks its own)")
+    if provider == "caldav" and not cal.get("url"):
+        problems.append(f"{where}: [calendar] provider caldav needs a url")
+    if provider == "google" and not cal.get("username"):
+        problems.append(f"{where}: [calendar] provider google needs username = your Google address")
+    smtp_values = values["smtp"]
+    smtp_password = smtp_values.get("password")
+    if "password_env" in smtp_values:
+        smtp_password = os.environ.get(smtp_values["password_env"])
+        if smtp_password is None:
+            problems.append(
+                f"{where}: [smtp] password_env: environment variable {smtp_values['password_env']} is not set"
+            )
+    if smtp_values and "host" not in smtp_values:
+        problems.append(f"{where}: [smtp] needs a host")
+    if smtp_password and not smtp_values.get("username"):
+        problems.append(f"{where}: [smtp] a password needs a username")
     if problems:
         lead = "" if len(problems) == 1 else f"{len(problems)} problems: "
         raise BadInput(lead + "; ".join(problems))
@@ -251,5 +377,33 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         password=password,
         name=cal.get("name", "blocktime"),
         verify_tls=cal.get("verify_tls", True),
+        provider=provider,
+        profile=cal.get("profile"),
+        client_id=cal.get("client_id"),
+        tenant=cal.get("tenant", "common"),
+        token_store=cal.get("token_store", "file"),
     )
-    return Config(organizer, calendar, policy, sites, data, outbox, path)
+    smtp = None
+    if smtp_values:
+        security = smtp_values.get("security", "starttls")
+        smtp = SmtpConfig(
+            host=smtp_values["host"],
+            sender=smtp_values.get("from", organizer.email),
+            port=smtp_values.get("port", SECURITY[security]),
+            security=security,
+            username=smtp_values.get("username"),
+            password=smtp_password,
+        )
+    daemon = DaemonConfig(**values["daemon"])
+    from datetime import date
+
+    from blocktime.core.schedule import safe_at, safe_nightly
+
+    today = date.today()
+    if "nightly" not in values["daemon"]:  # 01:30, or the next safe half hour in this zone
+        daemon = DaemonConfig(safe_nightly(daemon.nightly, organizer.timezone, today), daemon.sync_every)
+    elif not safe_at(daemon.nightly, organizer.timezone, today):
+        raise BadInput(f"{where}: [daemon] nightly: {daemon.nightly:%H:%M} is skipped or repeated on DST nights "
+                       f"in {organizer.timezone.key}", "pick a time that exists once every night, e.g. 00:30")
+    return Config(organizer, calendar, policy, sites, data, outbox, path, smtp=smtp,
+                  confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon)

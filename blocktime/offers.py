@@ -115,7 +115,8 @@ def usual_start(blocks: list[Block], tz: object) -> tuple[int, time] | None:
 
 def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime) -> OfferResult:
     """Offer slots for the engagement's open remainder (or carry it over when it is short)."""
-    from blocktime.notes import minutes, moment
+    from blocktime.messages import tell
+    from blocktime.notes import minutes, moment, when
 
     policy = session.config.policy
     tz = session.config.organizer.timezone
@@ -124,7 +125,8 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
         return OfferResult(0, None)
     org = session.config.organizer
     common = {"client": eng.client, "organizer": org.name, "remaining": minutes(remaining, eng.language),
-              "ended": moment(ended_at, tz, eng.language)}
+              "ended": moment(ended_at, tz, eng.language),
+              **{f"ended_{k}": v for k, v in when(ended_at, ended_at, tz, eng.language).items()}}
     length = makeup_length(timedelta(minutes=remaining), policy, eng.length)
     if length is None:
         nxt = next((sb.block for sb in session.store.blocks(eng.key, ("booked",))
@@ -136,11 +138,13 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
             session.store.log(nxt.uid, session.now, "carried_in", minutes=remaining, source=source.block.uid)
         text = _render(eng, "carried", next=moment(nxt.span.start, tz, eng.language), **common)
         path = outbox.write(session.config.outbox, f"carried-{source.block.uid.split('@')[0]}.txt", text)
+        tell(session, eng, "carried", source.block.uid, text)
         return OfferResult(remaining, None, carried_to=nxt, message=str(path))
     slots = search(slot_query(session, eng, length))
     if not slots:
         text = _render(eng, "noslot", **common)
         path = outbox.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
+        tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))
     return _make_offer(session, eng, source, remaining, length, slots, common)
 
@@ -153,6 +157,7 @@ def _render(eng: Engagement, kind: str, **values: str) -> str:
 
 def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remaining: int, length: timedelta,
                 slots: list[Slot], common: dict[str, str]) -> OfferResult:
+    from blocktime.messages import tell
     from blocktime.notes import minutes, moment, render, when
 
     tz = session.config.organizer.timezone
@@ -183,6 +188,7 @@ def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remainin
     text = _render(eng, "offer", site=eng.site, length=minutes(offer.length_min, eng.language),
                    options="\n".join(lines), expires=moment(offer.expires, tz, eng.language), **common)
     path = outbox.write(session.config.outbox, f"offer-{offer.id}.txt", text)
+    tell(session, eng, "offer", offer.id, text)
     return OfferResult(remaining, offer, tuple(session.store.holds(offer.id)), message=str(path))
 
 

@@ -42,6 +42,7 @@ class Session:
         self._backend: CalendarBackend | None = None
         self._server: Any = None
         self._target: CalendarInfo | None = None
+        self.queued: list[str] = []  # keys of the mail this command queued (see messages.deliver)
 
     @property
     def store(self) -> Store:
@@ -57,17 +58,9 @@ class Session:
     @property
     def backend(self) -> CalendarBackend:
         if self._backend is None:
-            from blocktime.backends.caldav import CalDAVBackend
+            from blocktime.backends.factory import open_backend
 
-            cal = self.config.calendar
-            if cal.url is None:
-                from blocktime.backends.local import LocalServer
-
-                self._server = LocalServer(self.config.data_dir)
-                self._server.start()
-                self._backend = CalDAVBackend(self._server.url, self._server.username, self._server.password)
-            else:
-                self._backend = CalDAVBackend(cal.url, cal.username, cal.password, verify_tls=cal.verify_tls)
+            self._backend, self._server = open_backend(self.config.calendar, self.config.data_dir, self.now)
         return self._backend
 
     def target(self) -> CalendarInfo:
@@ -191,6 +184,7 @@ def book(session: Session, req: BookRequest) -> BookResult:
 def finish_pending(session: Session) -> int:
     """Create every `pending` block and hold on the server (idempotent) and write invites."""
     from blocktime.ics.event import EventFacts, calendar_copy, invite
+    from blocktime.messages import queue_block
     from blocktime.offers import finish_holds
 
     finish_holds(session)
@@ -218,6 +212,7 @@ def finish_pending(session: Session) -> int:
         outbox.write(session.config.outbox, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
                      invite(facts, "REQUEST"))
         with session.store.transaction():
+            queue_block(session, "makeup" if sb.block.makeup_for else "request", facts)
             session.store.mark(sb.block.uid, "booked", etag=etag)
             session.store.log(sb.block.uid, session.now, "booked", note=kind, href=sb.href)
     return len(pending)

@@ -86,6 +86,48 @@ CREATE TABLE IF NOT EXISTS history (
   detail TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mail_outbox (
+  key TEXT PRIMARY KEY,
+  ref TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  message BLOB NOT NULL,
+  created TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS mail_sent (
+  key TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answers (
+  uid TEXT NOT NULL,
+  attendee TEXT NOT NULL,
+  partstat TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  stamp TEXT,
+  note TEXT,
+  received TEXT NOT NULL,
+  PRIMARY KEY (uid, attendee)
+);
+CREATE TABLE IF NOT EXISTS counters (
+  id TEXT PRIMARY KEY,
+  uid TEXT NOT NULL,
+  attendee TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  start TEXT NOT NULL,
+  end TEXT NOT NULL,
+  note TEXT,
+  stamp TEXT,
+  received TEXT NOT NULL,
+  state TEXT NOT NULL,
+  UNIQUE (uid, attendee, sequence, start, stamp)
+);
 """
 
 LIVE = ("pending", "booked", "cut_short")
@@ -270,6 +312,13 @@ class Store:
             "UPDATE blocks SET state='cut_short', end=?, ended_at=?, delivered_min=?, remaining_min=?,"
             " cut_reason=? WHERE uid=?",
             (ended_at.isoformat(), ended_at.isoformat(), delivered, remaining, reason, uid),
+        )
+
+    def reschedule(self, uid: str, span: Interval, sequence: int, etag: str | None) -> None:
+        """A moved block: new times (planned end included) and the SEQUENCE of its new invite."""
+        self.db.execute(
+            "UPDATE blocks SET start=?, end=?, planned_end=?, sequence=?, etag=COALESCE(?, etag) WHERE uid=?",
+            (span.start.isoformat(), span.end.isoformat(), span.end.isoformat(), sequence, etag, uid),
         )
 
     # remainder ledger -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from blocktime.cli import main
+from tests.mailserver import MailSink
 from tests.servers import Account, RadicaleServer, XandikosServer
 
 
@@ -77,7 +78,7 @@ class Runner:
         return code, out, err
 
     def json(self, *args: str, **kw: Any) -> Any:
-        code, out, err = self(*args, "--json", **kw)
+        _code, out, err = self(*args, "--json", **kw)
         assert out, err
         return json.loads(out)
 
@@ -93,3 +94,34 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def cli(account: Account, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> Runner:
     return Runner(write_config(tmp_path / "config.toml", account), capsys)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_templates(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Message templates come from the package, never from the developer's own config dir."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[MailSink]:
+    sink = MailSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(mail_sink: MailSink) -> MailSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port, emptied for each test."""
+    mail_sink.reset()
+    return mail_sink
+
+
+def smtp_section(sink: MailSink, **extra: Any) -> dict[str, Any]:
+    return {"host": "127.0.0.1", "port": sink.port, "security": "none", **extra}
+
+
+@pytest.fixture
+def mailcli(account: Account, smtp: MailSink, tmp_path: Path, data_dir: Path,
+            capsys: pytest.CaptureFixture[str]) -> Runner:
+    """The CLI on Radicale and Xandikos, sending its mail to the test SMTP server."""
+    return Runner(write_config(tmp_path / "config.toml", account, smtp=smtp_section(smtp)), capsys)

@@ -45,11 +45,12 @@ class Account:
 class RadicaleServer:
     """One Radicale process; every test gets a fresh user (so a fresh principal)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = workdir
         self.htpasswd = workdir / "htpasswd"
-        self.htpasswd.write_text("")
-        self.port = free_port()
+        if not self.htpasswd.exists():
+            self.htpasswd.write_text("")
+        self.port = port or free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "radicale",
              "--server-hosts", f"127.0.0.1:{self.port}",
@@ -70,7 +71,7 @@ class RadicaleServer:
         return f"http://127.0.0.1:{self.port}"
 
     def new_account(self) -> Account:
-        self.count += 1
+        self.count = len(self.htpasswd.read_text().splitlines()) + 1
         user, password = f"user{self.count}", secrets.token_hex(8)
         with self.htpasswd.open("a") as f:
             f.write(f"{user}:{password}\n")

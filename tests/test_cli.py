@@ -111,7 +111,7 @@ def test_password_from_environment(
     code, _, err = run(capsys, "--config", str(cfg), "agenda")
     assert code == 2 and "BT_TEST_PW is not set" in one_error_line(err)
     monkeypatch.setenv("BT_TEST_PW", radicale.password or "")
-    code, out, err = run(capsys, "--config", str(cfg), "--now", "2026-03-20 09:00", *BOOK,
+    code, _out, err = run(capsys, "--config", str(cfg), "--now", "2026-03-20 09:00", *BOOK,
                          "--start", "2026-04-01 10:00", "--json")
     assert code == 0, err
 

@@ -76,7 +76,7 @@ def test_agenda_and_export(cli: Runner, account: Account, tmp_path: Path) -> Non
 def test_second_engagement_at_another_site_needs_travel_time(cli: Runner, account: Account) -> None:
     cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "a@acme.example",
              "--start", "2026-04-01 09:00", "--length", "2h")
-    code, out, err = cli("book", "--client", "Beta", "--site", "Beta Office", "--attendee", "b@beta.example",
+    code, out, _err = cli("book", "--client", "Beta", "--site", "Beta Office", "--attendee", "b@beta.example",
                          "--start", "2026-04-01 11:15", "--length", "1h", "--json")
     assert code == 1
     import json

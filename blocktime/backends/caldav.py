@@ -1,30 +1,48 @@
-"""CalDAV backend (python `caldav` for discovery; conditional PUT/DELETE done directly).
+"""CalDAV backend (python `caldav` for discovery; conditional PUT/DELETE and REPORTs done directly).
 
 Creation is a PUT to a UID-derived href with ``If-None-Match: *`` (RFC 7232 §3.2): one request,
-never an overwrite. Updates and deletes carry ``If-Match`` with the stored ETag.
+never an overwrite. Updates and deletes carry ``If-Match`` with the stored ETag. Changes come from
+the sync-collection REPORT (RFC 6578), or from a full listing where the server has no sync tokens.
 """
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from xml.sax.saxutils import escape
 
-from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject
+from blocktime.backends.base import (
+    SYNTHETIC_PREFIX,
+    AlreadyExists,
+    CalendarInfo,
+    Changes,
+    StoredObject,
+    diff_listing,
+)
 from blocktime.errors import BadInput, ConflictError, ServerError
 
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><D:getetag/><C:calendar-data/></D:prop>
-  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
-    <C:time-range start="{start}" end="{end}"/>
+  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">{range}
   </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>"""
+_RANGE = '\n    <C:time-range start="{start}" end="{end}"/>'
+
+_SYNC = """<?xml version="1.0" encoding="utf-8"?>
+<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:sync-token>{token}</D:sync-token>
+  <D:sync-level>1</D:sync-level>
+  <D:prop><D:getetag/><C:calendar-data/></D:prop>
+</D:sync-collection>"""
 
 _TEXT_CALENDAR = "text/calendar; charset=utf-8"
+_UID_CONFLICT = "{urn:ietf:params:xml:ns:caldav}no-uid-conflict"
+_MAX_SYNC_PAGES = 100
 
 
 def safe_url(url: str) -> str:
@@ -36,8 +54,16 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+class _NoSync(Exception):
+    """The server has no usable sync-collection REPORT."""
+
+
 class CalDAVBackend:
     """A CalDAV account: every calendar is read for busy time; blocks go to one of them."""
+
+    #: what the credentials are called, and what to do when the server refuses them
+    credentials = "the username or password"
+    auth_hint = "check [calendar] username and password"
 
     def __init__(
         self,
@@ -47,6 +73,8 @@ class CalDAVBackend:
         *,
         verify_tls: bool = True,
         timeout: int = 30,
+        auth: Callable[[Any], Any] | None = None,
+        rate_limit: bool = False,
     ) -> None:
         import caldav
 
@@ -54,16 +82,20 @@ class CalDAVBackend:
             raise BadInput(f"calendar url {safe_url(url)!r} is not an http(s) URL")
         self.url = url
         self.requests = 0
+        self.schedule_tag_seen = False
         client_class: Any = caldav.DAVClient
         self.client: Any = client_class(
             url=url,
             username=username,
             password=password,
-            auth_type="basic" if username else None,
+            auth=auth,
+            auth_type=None if auth is not None else ("basic" if username else None),
             timeout=timeout,
             ssl_verify_cert=verify_tls,
             enable_rfc6764=False,
             require_tls=False,
+            rate_limit_handle=rate_limit,
+            rate_limit_max_sleep=120 if rate_limit else None,
         )
         self.client.session.hooks.setdefault("response", []).append(self._count)
         self._principal: Any = None
@@ -79,12 +111,13 @@ class CalDAVBackend:
 
         try:
             yield
-        except (ServerError, ConflictError, AlreadyExists, BadInput):
+        except (ServerError, ConflictError, AlreadyExists, BadInput, _NoSync):
             raise
-        except caldav_error.AuthorizationError:
+        except caldav_error.AuthorizationError as exc:
+            if getattr(exc, "status", 401) == 403:
+                raise ServerError(f"{what} was forbidden at {safe_url(self.url)} (HTTP 403)") from None
             raise ServerError(
-                f"the calendar server at {safe_url(self.url)} refused the username or password",
-                "check [calendar] username and password",
+                f"the calendar server at {safe_url(self.url)} refused {self.credentials}", self.auth_hint
             ) from None
         except caldav_error.DAVError as exc:
             reason = getattr(exc, "reason", "") or type(exc).__name__
@@ -120,10 +153,17 @@ class CalDAVBackend:
                 out.append(CalendarInfo(str(cal.url), str(name)))
         return out
 
-    def ensure_calendar(self, name: str) -> CalendarInfo:
+    def find_calendar(self, name: str) -> CalendarInfo | None:
+        """The calendar whose display name (or last path segment) is `name`."""
         for info in self.calendars():
-            if info.name == name:
+            if name in (info.name, info.url.rstrip("/").rsplit("/", 1)[-1]):
                 return info
+        return None
+
+    def ensure_calendar(self, name: str) -> CalendarInfo:
+        found = self.find_calendar(name)
+        if found is not None:
+            return found
         with self._guard(f"creating calendar {name!r}"):
             cal = self._principal.make_calendar(name=name)
         self._calendars = None
@@ -134,17 +174,28 @@ class CalDAVBackend:
         return urljoin(base, quote(uid.split("@", 1)[0], safe="") + ".ics")
 
     def _put(self, href: str, data: str, condition: dict[str, str]) -> Any:
+        from caldav.lib import error as caldav_error
+
         with self._guard("saving an event"):
-            return self.client.request(
-                href, "PUT", data, {"Content-Type": _TEXT_CALENDAR, **condition}
-            )
+            try:
+                r = self.client.request(href, "PUT", data, {"Content-Type": _TEXT_CALENDAR, **condition})
+            except caldav_error.AuthorizationError as exc:  # 403 may be a precondition, not a refusal
+                if getattr(exc, "status", None) == 403 and _UID_CONFLICT in getattr(exc, "preconditions", ()):
+                    raise AlreadyExists(href, elsewhere=True) from None
+                raise
+        if r.headers.get("Schedule-Tag"):
+            self.schedule_tag_seen = True
+        return r
 
     def create(self, href: str, data: str) -> str | None:
         r = self._put(href, data, {"If-None-Match": "*"})
+        return self._created(href, r)
+
+    def _created(self, href: str, r: Any) -> str | None:
         if r.status in (200, 201, 204):
             return _etag(r)
-        if r.status == 412:
-            raise AlreadyExists(href)
+        if r.status == 412:  # the href exists, or (Xandikos) the UID lives at another href
+            raise AlreadyExists(href, elsewhere=self.get(href) is None)
         if r.status in (403, 409):
             raise AlreadyExists(href, elsewhere=True)
         raise ServerError(f"the server refused to create {href} (HTTP {r.status})")
@@ -169,27 +220,90 @@ class CalDAVBackend:
     def get(self, href: str) -> StoredObject | None:
         with self._guard("reading an event"):
             r = self.client.request(href, "GET")
-        if r.status == 404:
+        if r.status in (404, 410):
             return None
         if r.status != 200:
             raise ServerError(f"the server refused to read {href} (HTTP {r.status})")
         return StoredObject(href, _etag(r), _text(r))
 
-    def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
-        body = _QUERY.format(start=_utc(start), end=_utc(end))
+    def _query(self, calendar: CalendarInfo, time_range: str) -> list[StoredObject]:
         with self._guard(f"reading calendar {calendar.name!r}"):
-            r = self.client.report(calendar.url, body, depth=1)
+            r = self.client.report(calendar.url, _QUERY.format(range=time_range), depth=1)
             results = r.parse_calendar_query()
-        base = calendar.url
         return [
-            StoredObject(urljoin(base, x.href), x.etag, x.calendar_data)
+            StoredObject(_absolute(calendar.url, x.href), x.etag, x.calendar_data)
             for x in results
             if x.calendar_data and x.status == 200
         ]
 
+    def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
+        return self._query(calendar, _RANGE.format(start=_utc(start), end=_utc(end)))
+
+    def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
+        """RFC 6578 sync-collection; an expired token restarts with a full sync (§3.2), and a
+        server without the report gets a full listing and a synthetic token."""
+        if token is None or not token.startswith(SYNTHETIC_PREFIX):
+            try:
+                return self._sync(calendar, token)
+            except _NoSync:
+                if token is not None:  # a real token the server no longer knows: start over
+                    with contextlib.suppress(_NoSync):
+                        return self._sync(calendar, None)
+                token = None
+        return diff_listing(self._query(calendar, ""), token)
+
+    def _sync(self, calendar: CalendarInfo, token: str | None) -> Changes:
+        from caldav.lib import error as caldav_error
+
+        changed: dict[str, tuple[str | None, str | None]] = {}
+        deleted: set[str] = set()
+        current = token
+        for _page in range(_MAX_SYNC_PAGES):
+            body = _SYNC.format(token=escape(current or ""))
+            with self._guard(f"syncing calendar {calendar.name!r}"):
+                try:
+                    r = self.client.report(calendar.url, body, depth=0)
+                except caldav_error.AuthorizationError as exc:
+                    if getattr(exc, "status", 401) == 403:  # DAV:valid-sync-token or not supported
+                        raise _NoSync() from None
+                    raise
+                if r.status not in (200, 207):
+                    raise _NoSync()
+                result = r.parse_sync_collection()
+            if not result.sync_token:
+                raise _NoSync()
+            for item in result.changed:
+                href = _absolute(calendar.url, item.href)
+                if href.rstrip("/") != calendar.url.rstrip("/"):
+                    changed[href] = (item.etag, item.calendar_data)
+                    deleted.discard(href)
+            for h in result.deleted:
+                href = _absolute(calendar.url, h)
+                changed.pop(href, None)
+                deleted.add(href)
+            again = result.truncated and result.sync_token != current
+            current = result.sync_token
+            if not again:
+                break
+        objects = []
+        for href, (etag, data) in sorted(changed.items()):
+            if data is None or etag is None:  # some servers send no calendar-data in the report
+                got = self.get(href)
+                if got is None:
+                    continue
+                etag, data = got.etag, got.data
+            objects.append(StoredObject(href, etag, data))
+        assert current is not None
+        return Changes(tuple(objects), tuple(sorted(deleted)), current, complete=token is None)
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def _absolute(base: str, href: str) -> str:
+    """An href from a multistatus (caldav hands them unquoted) as an absolute, quoted URL."""
+    return urljoin(base, quote(href, safe="/@:+,;=!$&'()*~%"))
 
 
 def _utc(dt: datetime) -> str:

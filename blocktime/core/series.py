@@ -145,8 +145,9 @@ def plan_booking(
                 Refusal(Interval(shifted, shifted_end), (Reason.NONEXISTENT_TIME,), (why,))
             )
             continue
-        # Wall-clock end: a block that spans a DST change keeps its local end time.
-        end = local(wall + pattern.length, tz) or (start + pattern.length)
+        # Wall-clock end: a block that spans a DST change keeps its local end time (when that
+        # time does not exist, the block's length in elapsed time: never a time in the gap).
+        end = local(wall + pattern.length, tz) or (start.astimezone(UTC) + pattern.length).astimezone(tz)
         span = Interval(start, end)
         uid = block_uid(engagement.key, start)
         if uid in known:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from string import Template
 from zoneinfo import ZoneInfo
 
@@ -18,16 +19,38 @@ LANGUAGES = ("en", "pl")
 
 
 @cache
-def _template(language: str, kind: str) -> Template:
-    if language not in LANGUAGES:
-        raise BadInput(f"no messages in language {language!r}", f"choose one of {', '.join(LANGUAGES)}")
+def _builtin(language: str, kind: str) -> Template:
     path = resources.files("blocktime.notes") / "templates" / language / f"{kind}.txt"
     return Template(path.read_text(encoding="utf-8").rstrip("\n"))
 
 
+def override_dir() -> Path:
+    """`<user config dir>/templates`: `<lang>/<kind>.txt` there replaces the built-in template."""
+    from platformdirs import user_config_path
+
+    return user_config_path("blocktime") / "templates"
+
+
+def _template(language: str, kind: str) -> Template:
+    if language not in LANGUAGES:
+        raise BadInput(f"no messages in language {language!r}", f"choose one of {', '.join(LANGUAGES)}")
+    own = override_dir() / language / f"{kind}.txt"
+    if own.is_file():
+        try:
+            return Template(own.read_text(encoding="utf-8").rstrip("\n"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read template {own}: {type(exc).__name__}") from None
+    return _builtin(language, kind)
+
+
 def render(kind: str, language: str, **values: str) -> str:
     """Fill template `kind` of `language`; every placeholder must be given."""
-    return _template(language, kind).substitute(values)
+    template = _template(language, kind)
+    try:
+        return template.substitute(values)
+    except (KeyError, ValueError) as exc:  # only a user's own template can get here
+        raise BadInput(f"template {language}/{kind}.txt: unknown or broken placeholder {exc}",
+                       f"placeholders for it: {', '.join(sorted(values))}") from None
 
 
 def when(start: datetime, end: datetime, tz: ZoneInfo, language: str) -> dict[str, str]:

@@ -1,0 +1,163 @@
+"""OAuth2 tokens for Google (CalDAV) and Microsoft Graph: kept 0600 under the data dir (or in the
+system keyring), refreshed shortly before they expire (RFC 6749 §6), sent as Bearer (RFC 6750).
+
+The interactive sign-ins (`blocktime auth google|outlook`) live in `auth_flows`; this module is all
+that a running command needs, and it needs neither google-auth nor msal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from blocktime.errors import BadInput, ServerError
+
+#: refresh this many seconds before the access token runs out
+LEEWAY = 120
+KEYRING_SERVICE = "blocktime"
+LABELS = {"google": "Google", "outlook": "Microsoft"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One account's OAuth2 grant; secrets never appear in repr."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: float | None
+    token_uri: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    scopes: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        from dataclasses import asdict
+
+        doc = asdict(self)
+        doc["scopes"] = list(self.scopes)
+        return json.dumps(doc, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Token:
+        doc = json.loads(text)
+        return cls(
+            access_token=str(doc["access_token"]),
+            refresh_token=doc.get("refresh_token"),
+            expires_at=float(doc["expires_at"]) if doc.get("expires_at") is not None else None,
+            token_uri=str(doc["token_uri"]),
+            client_id=str(doc["client_id"]),
+            client_secret=doc.get("client_secret"),
+            scopes=tuple(doc.get("scopes") or ()),
+        )
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+class TokenStore:
+    """Where one provider's token lives: `<data dir>/tokens/<provider>.json` (0600) or the keyring."""
+
+    def __init__(self, data_dir: Path, provider: str, kind: str = "file") -> None:
+        self.provider = provider
+        self.kind = kind
+        self.path = data_dir / "tokens" / f"{provider}.json"
+
+    def _keyring(self) -> Any:
+        try:
+            import keyring
+        except ImportError:
+            raise BadInput("token_store = \"keyring\" needs the keyring package", "pip install keyring") from None
+        return keyring
+
+    @property
+    def where(self) -> str:
+        return f"the system keyring ({KEYRING_SERVICE}/{self.provider})" if self.kind == "keyring" else str(self.path)
+
+    def load(self) -> Token | None:
+        try:
+            if self.kind == "keyring":
+                text = self._keyring().get_password(KEYRING_SERVICE, self.provider)
+                return Token.from_json(text) if text else None
+            return Token.from_json(self.path.read_text()) if self.path.exists() else None
+        except (ValueError, KeyError, TypeError):
+            raise BadInput(f"the stored {LABELS[self.provider]} sign-in at {self.where} is damaged",
+                           f"run `blocktime auth {self.provider}` again") from None
+
+    def save(self, token: Token) -> None:
+        if self.kind == "keyring":
+            self._keyring().set_password(KEYRING_SERVICE, self.provider, token.to_json())
+        else:
+            _write_private(self.path, token.to_json())
+
+
+def refresh(token: Token, provider: str, *, timeout: float = 30) -> Token:
+    """Trade the refresh token for a new access token (RFC 6749 §6); keep a rotated refresh token."""
+    import niquests
+
+    label = LABELS[provider]
+    if not token.refresh_token:
+        raise ServerError(f"the {label} sign-in has expired and cannot be renewed",
+                          f"run `blocktime auth {provider}` again")
+    form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token, "client_id": token.client_id}
+    if token.client_secret:
+        form["client_secret"] = token.client_secret
+    if token.scopes:
+        form["scope"] = " ".join(token.scopes)
+    try:
+        r = niquests.post(token.token_uri, data=form, timeout=timeout)
+    except Exception as exc:
+        raise ServerError(f"cannot reach the {label} sign-in server ({type(exc).__name__})",
+                          "check the network") from None
+    try:
+        doc = r.json() if r.content else {}
+    except ValueError:
+        doc = {}
+    if r.status_code != 200 or not isinstance(doc, dict) or "access_token" not in doc:
+        reason = doc.get("error", f"HTTP {r.status_code}") if isinstance(doc, dict) else f"HTTP {r.status_code}"
+        raise ServerError(f"{label} refused to renew the sign-in ({reason})", f"run `blocktime auth {provider}` again")
+    expires = doc.get("expires_in")
+    return replace(
+        token,
+        access_token=str(doc["access_token"]),
+        refresh_token=str(doc.get("refresh_token") or token.refresh_token),
+        expires_at=time.time() + float(expires) if expires is not None else None,
+    )
+
+
+class BearerAuth:
+    """An auth hook for niquests/requests (and so caldav): `Authorization: Bearer <fresh token>`."""
+
+    def __init__(self, store: TokenStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+        self._token: Token | None = None
+
+    def token(self, force_refresh: bool = False) -> str:
+        if self._token is None:
+            self._token = self.store.load()
+            if self._token is None:
+                p = self.store.provider
+                cmd = f"blocktime auth {p}" + (" --client-secrets client_secret.json" if p == "google" else "")
+                raise BadInput(f"not signed in to {LABELS[p]} (no token at {self.store.where})", f"run `{cmd}` once")
+        t = self._token
+        if force_refresh or (t.expires_at is not None and t.expires_at - LEEWAY <= self.clock()):
+            t = refresh(t, self.store.provider)
+            self.store.save(t)
+            self._token = t
+        return t.access_token
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        return request

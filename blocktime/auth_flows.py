@@ -1,0 +1,84 @@
+"""The one-time sign-ins: `blocktime auth google` (installed-app flow, google-auth-oauthlib) and
+`blocktime auth outlook` (device code, msal). Both are optional extras imported only here; the
+token they produce is stored by `auth.TokenStore` and refreshed by `auth.BearerAuth` later on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from blocktime.auth import Token, TokenStore
+from blocktime.errors import BadInput, ServerError
+
+GOOGLE_SCOPE = "https://www.googleapis.com/auth/calendar"
+GRAPH_SCOPE = "https://graph.microsoft.com/Calendars.ReadWrite"
+MICROSOFT_LOGIN = "https://login.microsoftonline.com"
+
+
+def _extra(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise BadInput(f"`blocktime auth {extra}` needs the optional {module.split('.')[0]} package",
+                       f"pip install 'blocktime[{extra}]'") from None
+
+
+def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True) -> Token:
+    """Google's installed-app flow on a loopback redirect (scope: calendar), then store the grant."""
+    flow_module = _extra("google_auth_oauthlib.flow", "google")
+    if not client_secrets.is_file():
+        raise BadInput(f"no client secrets file at {client_secrets}",
+                       "download it from the Google Cloud console (OAuth client of type Desktop app)")
+    try:
+        flow = flow_module.InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=[GOOGLE_SCOPE])
+    except ValueError as exc:
+        raise BadInput(f"{client_secrets} is not a Google client secrets file ({exc})") from None
+    creds = flow.run_local_server(port=0, open_browser=open_browser)
+    if not creds.refresh_token:
+        raise ServerError("Google gave no refresh token, so the sign-in would stop working within the hour",
+                          "remove blocktime at myaccount.google.com/permissions, then sign in again")
+    expiry = creds.expiry.replace(tzinfo=UTC).timestamp() if creds.expiry else None
+    token = Token(
+        access_token=creds.token, refresh_token=creds.refresh_token, expires_at=expiry,
+        token_uri=creds.token_uri, client_id=creds.client_id, client_secret=creds.client_secret,
+        scopes=tuple(creds.scopes or (GOOGLE_SCOPE,)),
+    )
+    store.save(token)
+    return token
+
+
+def outlook(client_id: str | None, tenant: str, store: TokenStore, echo: Callable[[str], None],
+            *, authority_host: str = MICROSOFT_LOGIN) -> Token:
+    """Microsoft's device-code flow (Calendars.ReadWrite; msal adds offline_access), then store it."""
+    if not client_id:
+        raise BadInput("[calendar] client_id is not set",
+                       "register an app in Microsoft Entra and put its Application (client) ID there")
+    msal = _extra("msal", "outlook")
+    authority = f"{authority_host.rstrip('/')}/{tenant}"
+    app = msal.PublicClientApplication(client_id, authority=authority)
+    flow = app.initiate_device_flow(scopes=[GRAPH_SCOPE])
+    if "user_code" not in flow:
+        reason = flow.get("error_description") or flow.get("error")
+        raise ServerError(f"Microsoft refused to start the sign-in: {reason}",
+                          "check [calendar] client_id and tenant, and 'Allow public client flows'")
+    echo(str(flow["message"]))
+    result = app.acquire_token_by_device_flow(flow)
+    if "access_token" not in result:
+        reason = result.get("error_description") or result.get("error")
+        raise ServerError(f"the Microsoft sign-in did not finish: {reason}")
+    if not result.get("refresh_token"):
+        raise ServerError("Microsoft gave no refresh token", "is offline_access allowed for the app?")
+    token = Token(
+        access_token=str(result["access_token"]), refresh_token=str(result["refresh_token"]),
+        expires_at=time.time() + float(result.get("expires_in", 3600)),
+        token_uri=f"{authority}/oauth2/v2.0/token", client_id=client_id, client_secret=None,
+        scopes=(GRAPH_SCOPE, "offline_access"),
+    )
+    store.save(token)
+    return token

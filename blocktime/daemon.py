@@ -1,0 +1,279 @@
+"""`blocktime daemon`: APScheduler 3.11 jobs for the nightly pass and the regular sync.
+
+- sync job (default every 15 min): one sync pass (see `sync`).
+- nightly job (default 01:30 local, never 02:00-03:00): sync, advance confirmations, expiry of
+  offers, and sending whatever waits in the outbox.
+- At start, exactly one catch-up nightly pass runs when a nightly time passed while the daemon
+  was not running (kept in the store, so it holds across restarts and reboots).
+- One daemon per data dir (a lock file), logs on stderr with secrets redacted, SIGTERM stops it
+  between steps. Every job is idempotent: running it twice sends and books nothing twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from blocktime.config import Config
+from blocktime.core.schedule import catch_up_due, next_nightly
+from blocktime.errors import BlocktimeError
+from blocktime.service import Session
+
+log = logging.getLogger("blocktime.daemon")
+Clock = Callable[[], datetime]
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What the scheduled jobs need; set once per daemon process."""
+
+    config: Config
+    clock: Clock
+    stop: threading.Event = field(default_factory=threading.Event)
+    sleep: Callable[[float], None] = lambda s: None
+
+
+_RUNTIME: Runtime | None = None
+
+
+class Redactor(logging.Filter):
+    """Replaces every configured secret in log records with `***`."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 3]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            for s in self.secrets:
+                text = text.replace(s, "***")
+            record.msg, record.args = text, None
+        return True
+
+
+def secrets_of(config: Config) -> list[str]:
+    out = [config.calendar.password or ""]
+    if config.smtp is not None:
+        out.append(getattr(config.smtp, "password", None) or "")
+    return out
+
+
+def setup_logging(config: Config, stream: TextIO | None = None, level: int = logging.INFO) -> None:
+    """stderr, one line per record, no timestamps (journald adds them), secrets redacted."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redactor(secrets_of(config)))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+@contextlib.contextmanager
+def single_instance(data_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<data dir>/daemon.lock` for the daemon's lifetime."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BlocktimeError(f"another blocktime daemon is running for {data_dir}",
+                                 "stop it first, or use another BLOCKTIME_DATA_DIR") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+@dataclass(slots=True)
+class PassResult:
+    kind: str
+    at: datetime
+    report: dict[str, Any]
+
+
+def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Event | None = None,
+             sleep: Callable[[float], None] | None = None) -> PassResult:
+    """One pass: sync; when `nightly`, also confirmations, expiry and the outbox."""
+    from blocktime.sync import sync_pass
+
+    stopper = stop or threading.Event()
+    report: dict[str, Any] = {}
+    with Session(config, now) as s:
+        kwargs: dict[str, Any] = {"should_stop": stopper.is_set, "refresh": nightly}
+        if sleep is not None:
+            kwargs["sleep"] = sleep
+        sync = sync_pass(s, **kwargs)
+        report.update(calendars=sync.calendars, changed=sync.changed, deleted=sync.deleted,
+                      actions=sync.actions, errors=sync.errors)
+        for line in sync.actions:
+            log.info("%s", line)
+        for line in sync.errors:
+            log.warning("%s (will retry on the next pass)", line)
+        if nightly and not stopper.is_set():
+            report.update(_nightly_work(s, stopper))
+        with s.store.transaction():
+            s.store.set_meta("last_sync", now.isoformat())
+            if nightly:
+                s.store.set_meta("last_nightly", now.isoformat())
+                count = int(s.store.get_meta("nightly_runs") or 0) + 1
+                s.store.set_meta("nightly_runs", str(count))
+            s.store.set_meta("last_report", json.dumps(report, default=str))
+    return PassResult("nightly" if nightly else "sync", now, report)
+
+
+def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:
+    from blocktime.confirmations import prepare
+    from blocktime.messages import deliver
+    from blocktime.offers import expire
+
+    out: dict[str, Any] = {}
+    prepared, _skipped = prepare(s)
+    out["confirmations"] = len(prepared)
+    if stop.is_set():
+        return out
+    expired = expire(s)
+    out["expired"] = [o.id for o in expired]
+    for o in expired:
+        log.info("offer %s expired: holds deleted, %d min stay open", o.id, o.minutes)
+    if stop.is_set():
+        return out
+    try:
+        delivery = deliver(s)
+        out["outbox"] = delivery.json()
+    except BlocktimeError as exc:
+        log.warning("outbox not sent: %s (will retry on the next pass)", exc.message)
+    return out
+
+
+def _runtime() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("the daemon runtime is not set")
+    return _RUNTIME
+
+
+def scheduled_sync() -> None:
+    """Job function (referenced as "blocktime.daemon:scheduled_sync")."""
+    rt = _runtime()
+    _guarded(lambda: run_pass(rt.config, rt.clock(), nightly=False, stop=rt.stop, sleep=rt.sleep))
+
+
+def scheduled_nightly() -> None:
+    """Job function (referenced as "blocktime.daemon:scheduled_nightly")."""
+    rt = _runtime()
+    _guarded(lambda: run_pass(rt.config, rt.clock(), nightly=True, stop=rt.stop, sleep=rt.sleep))
+
+
+def _guarded(job: Callable[[], PassResult]) -> None:
+    try:
+        job()
+    except BlocktimeError as exc:  # a job never kills the daemon; the next run finishes the work
+        log.error("pass failed: %s", exc)
+    except Exception as exc:
+        log.exception("pass failed unexpectedly: %s", type(exc).__name__)
+
+
+def build_scheduler(rt: Runtime, *, sync_every: timedelta | None = None) -> Any:
+    """A BlockingScheduler with the two jobs, in the organizer's zone (cron at local wall time)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    global _RUNTIME
+    _RUNTIME = rt
+    tz = rt.config.organizer.timezone
+    at = rt.config.daemon.nightly
+    every = sync_every or rt.config.daemon.sync_every
+    sched = BlockingScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1,
+                                                         "misfire_grace_time": 3600})
+    sched.add_job("blocktime.daemon:scheduled_nightly", CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
+                  id="nightly", name="nightly pass")
+    sched.add_job("blocktime.daemon:scheduled_sync", IntervalTrigger(seconds=int(every.total_seconds()), timezone=tz),
+                  id="sync", name="sync")
+    return sched
+
+
+def last_nightly_run(config: Config) -> datetime | None:
+    with Session(config, datetime.now(config.organizer.timezone)) as s:
+        value = s.store.get_meta("last_nightly")
+    return datetime.fromisoformat(value) if value else None
+
+
+def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
+        install_signals: bool = True) -> int:
+    """The long-running daemon: lock, one catch-up pass if a night was missed, then the jobs."""
+    with single_instance(config.data_dir):
+        global _RUNTIME
+        rt = Runtime(config, clock, sleep=time.sleep)
+        _RUNTIME = rt
+        now = clock()
+        if catch_up_due(last_nightly_run(config), now, config.daemon.nightly, config.organizer.timezone):
+            log.info("a nightly pass was missed while the daemon was not running: catching up once")
+            scheduled_nightly()
+        sched = build_scheduler(rt, sync_every=sync_every)
+        from apscheduler.events import EVENT_SCHEDULER_STARTED
+
+        def started(_event: object) -> None:
+            log.info("daemon started: nightly at %s, sync every %s", config.daemon.nightly.strftime("%H:%M"),
+                     sync_every or config.daemon.sync_every)
+            if rt.stop.is_set():  # a signal came before the scheduler ran
+                sched.shutdown(wait=False)
+
+        sched.add_listener(started, EVENT_SCHEDULER_STARTED)
+        if install_signals:
+            def stop(signum: int, _frame: object) -> None:
+                log.info("signal %d: stopping after the current step", signum)
+                rt.stop.set()
+                if sched.running:
+                    sched.shutdown(wait=False)
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+        try:
+            sched.start()
+        finally:
+            rt.stop.set()
+            with contextlib.suppress(Exception):
+                sched.shutdown(wait=True)
+    log.info("daemon stopped")
+    return 0
+
+
+def status(config: Config, now: datetime) -> dict[str, Any]:
+    """Last and next runs, pending outbox, open offers and conflicts (from the store only)."""
+    from blocktime.mailqueue import MailQueue
+    from blocktime.sync import conflicts
+
+    tz = config.organizer.timezone
+    with Session(config, now) as s:
+        last_sync = s.store.get_meta("last_sync")
+        last_nightly = s.store.get_meta("last_nightly")
+        report = json.loads(s.store.get_meta("last_report") or "{}")
+        waiting = MailQueue(s.store).waiting()
+        offers = s.store.offers()
+        found = conflicts(s)
+    next_sync = (datetime.fromisoformat(last_sync) + config.daemon.sync_every) if last_sync else now
+    return {
+        "last_sync": last_sync,
+        "last_nightly": last_nightly,
+        "next_nightly": next_nightly(now, config.daemon.nightly, tz).isoformat(),
+        "next_sync": max(next_sync, now).isoformat(),
+        "outbox_pending": len(waiting),
+        "open_offers": [{"id": o.id, "expires": o.expires.isoformat()} for o in offers],
+        "conflicts": found,
+        "last_report": report,
+    }

@@ -1,0 +1,121 @@
+"""The mail outbox and the log of sent mail, kept in the store (tables mail_outbox and mail_sent).
+
+Every message has a key that says what it is for: `kind:ref:sequence:recipient` (an invite for
+SEQUENCE 2 of a block to one attendee). A key is queued at most once and sent at most once: the
+sent log is checked before every send and written right after the server accepted the message.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from blocktime.store import Store
+
+WAITING = "waiting"
+SENT = "sent"
+SUPERSEDED = "superseded"
+INVITES = ("request", "makeup", "update", "cancel")
+
+
+def mail_key(kind: str, ref: str, sequence: int, recipient: str) -> str:
+    return f"{kind}:{ref}:{sequence}:{recipient.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One message for one recipient, whole (RFC 5322 bytes), with its state."""
+
+    key: str
+    ref: str
+    kind: str
+    sequence: int
+    recipient: str
+    subject: str
+    message: bytes
+    created: datetime
+    state: str = WAITING
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class MailQueue:
+    """Queries on the two tables; the caller holds the store's transaction where it matters."""
+
+    def __init__(self, store: Store) -> None:
+        self.db = store.db
+
+    def _row(self, row: sqlite3.Row) -> Queued:
+        return Queued(row["key"], row["ref"], row["kind"], row["sequence"], row["recipient"], row["subject"],
+                      bytes(row["message"]), datetime.fromisoformat(row["created"]), row["state"],
+                      row["attempts"], row["last_error"])
+
+    def known(self, key: str) -> bool:
+        """Queued (in any state) or sent already."""
+        return self.was_sent(key) or self.db.execute(
+            "SELECT 1 FROM mail_outbox WHERE key=?", (key,)).fetchone() is not None
+
+    def was_sent(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM mail_sent WHERE key=?", (key,)).fetchone() is not None
+
+    def add(self, q: Queued) -> bool:
+        """Queue `q`; False (and nothing written) when its key is known already."""
+        if self.known(q.key):
+            return False
+        self.db.execute(
+            "INSERT INTO mail_outbox(key, ref, kind, sequence, recipient, subject, message, created, state)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (q.key, q.ref, q.kind, q.sequence, q.recipient.lower(), q.subject, q.message,
+             q.created.isoformat(), WAITING),
+        )
+        return True
+
+    def supersede(self, ref: str, recipient: str, below: int) -> list[str]:
+        """Waiting messages about `ref` for `recipient` older than SEQUENCE `below`: a newer one
+        replaces them (an unsent REQUEST need not go out before its own update)."""
+        keys = [r["key"] for r in self.db.execute(
+            "SELECT key FROM mail_outbox WHERE ref=? AND recipient=? AND sequence<? AND state=?",
+            (ref, recipient.lower(), below, WAITING))]
+        for key in keys:
+            self.db.execute("UPDATE mail_outbox SET state=? WHERE key=?", (SUPERSEDED, key))
+        return keys
+
+    def get(self, key: str) -> Queued | None:
+        r = self.db.execute("SELECT * FROM mail_outbox WHERE key=?", (key,)).fetchone()
+        return None if r is None else self._row(r)
+
+    def waiting(self, keys: Iterable[str] | None = None) -> list[Queued]:
+        rows = [self._row(r) for r in self.db.execute(
+            "SELECT * FROM mail_outbox WHERE state=? ORDER BY created, rowid", (WAITING,))]
+        if keys is not None:
+            wanted = set(keys)
+            rows = [q for q in rows if q.key in wanted]
+        return rows
+
+    def mark_sent(self, key: str, message_id: str, recipient: str, at: datetime) -> None:
+        self.db.execute("INSERT OR IGNORE INTO mail_sent(key, message_id, recipient, at) VALUES (?,?,?,?)",
+                        (key, message_id, recipient.lower(), at.isoformat()))
+        self.db.execute("UPDATE mail_outbox SET state=?, attempts=attempts+1, last_error=NULL WHERE key=?",
+                        (SENT, key))
+
+    def mark_failed(self, key: str, error: str) -> None:
+        self.db.execute("UPDATE mail_outbox SET attempts=attempts+1, last_error=? WHERE key=?", (error, key))
+
+    def first_invite(self, ref: str, sequence: int) -> datetime | None:
+        """When the invite (REQUEST or update) for this SEQUENCE of `ref` was first queued."""
+        marks = ",".join("?" for _ in INVITES)
+        r = self.db.execute(
+            f"SELECT MIN(created) AS c FROM mail_outbox WHERE ref=? AND sequence=? AND kind IN ({marks})",
+            (ref, sequence, *INVITES)).fetchone()
+        return datetime.fromisoformat(r["c"]) if r and r["c"] else None
+
+    def sent(self, ref: str | None = None) -> list[tuple[str, str, datetime]]:
+        """(key, recipient, at) from the sent log, oldest first."""
+        sql = "SELECT s.key, s.recipient, s.at FROM mail_sent s"
+        args: tuple[str, ...] = ()
+        if ref is not None:
+            sql += " JOIN mail_outbox o ON o.key = s.key WHERE o.ref=?"
+            args = (ref,)
+        return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in self.db.execute(sql + " ORDER BY s.at", args)]

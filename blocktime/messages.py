@@ -1,0 +1,191 @@
+"""What to tell whom, and when it leaves: invites, updates, cancellations, offers and confirmations.
+
+Each message is rendered per attendee in the engagement's language, queued in the store in the
+same transaction as the change it reports (so a crash never loses or doubles it), mirrored as an
+.eml file in `<outbox>/mail/` while it waits, and sent by `deliver` when [smtp] is configured.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from blocktime.core.model import Engagement, Interval
+from blocktime.ics.event import EventFacts
+from blocktime.mail import Addresses, Letter, MailError, Refused, Transport, compose, letter
+from blocktime.mailqueue import INVITES, MailQueue, Queued, mail_key
+from blocktime.service import Session
+
+log = logging.getLogger("blocktime")
+
+CALENDAR_KINDS = (*INVITES, "declinecounter")
+
+
+def addresses(session: Session) -> Addresses:
+    org = session.config.organizer
+    smtp = session.config.smtp
+    return Addresses(org.name, smtp.sender if smtp else org.email, org.email)
+
+
+def block_letter(kind: str, facts: EventFacts, *, old: Interval | None = None,
+                 proposed: Interval | None = None) -> Letter:
+    """The subject and text of a message about one block (template `mail_<kind>`)."""
+    from blocktime.notes import minutes, render, when
+
+    eng, org = facts.engagement, facts.organizer
+    lang, tz, span = eng.language, org.timezone, facts.block.span
+    values = {"client": eng.client, "site": eng.site, "organizer": org.name,
+              "length": minutes(int(span.duration.total_seconds() // 60), lang),
+              **when(span.start, span.end, tz, lang)}
+    for prefix, other in (("old", old), ("proposed", proposed)):
+        if other is not None:
+            values.update({f"{prefix}_{k}": v for k, v in when(other.start, other.end, tz, lang).items()})
+    return letter(render(f"mail_{kind}", lang, **values), lang)
+
+
+def block_calendar(kind: str, facts: EventFacts, sender: str, attendee: str = "", note: str = "") -> str | None:
+    """The iTIP part of a message about one block, or None for a plain message."""
+    from blocktime.ics import itip
+
+    if kind in ("request", "makeup", "update"):
+        return itip.request(facts, sent_by=sender)
+    if kind == "cancel":
+        return itip.cancel(facts, sent_by=sender)
+    if kind == "declinecounter":
+        return itip.decline_counter(facts, attendee, note, sent_by=sender)
+    return None
+
+
+def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
+                proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
+                ref: str | None = None) -> list[str]:
+    """Queue message `kind` about a block for every attendee (or `to`); call inside the
+    transaction that records the change. `ref` names what it answers (default: the block's UID).
+    Returns the keys queued now."""
+    who = addresses(session)
+    text = block_letter(kind, facts, old=old, proposed=proposed)
+    queue = MailQueue(session.store)
+    keys = []
+    for rcpt in to if to is not None else facts.engagement.attendees:
+        key = mail_key(kind, ref or facts.block.uid, facts.sequence, rcpt)
+        if queue.known(key):
+            continue
+        if kind in INVITES:
+            for old_key in queue.supersede(facts.block.uid, rcpt, facts.sequence):
+                _eml_path(session, old_key).unlink(missing_ok=True)
+        cal = block_calendar(kind, facts, who.sender, rcpt, note)
+        data = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
+        keys += _add(session, queue, Queued(key, ref or facts.block.uid, kind, facts.sequence, rcpt, text.subject,
+                                            data, session.now))
+    return keys
+
+
+def queue_note(session: Session, eng: Engagement, kind: str, ref: str, rendered: str) -> list[str]:
+    """Queue a plain message (an offer, a carry-over, a request for times) to every attendee."""
+    who = addresses(session)
+    text = letter(rendered, eng.language)
+    queue = MailQueue(session.store)
+    keys = []
+    for rcpt in eng.attendees:
+        key = mail_key(kind, ref, 0, rcpt)
+        if not queue.known(key):
+            data = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now)
+            keys += _add(session, queue, Queued(key, ref, kind, 0, rcpt, text.subject, data, session.now))
+    return keys
+
+
+def _add(session: Session, queue: MailQueue, q: Queued) -> list[str]:
+    if not queue.add(q):
+        return []
+    path = _eml_path(session, q.key)
+    from blocktime import outbox
+
+    outbox.write(path.parent, path.name, q.message.decode("ascii"))
+    session.queued.append(q.key)
+    return [q.key]
+
+
+def mail_dir(session: Session) -> Path:
+    return session.config.outbox / "mail"
+
+
+def _eml_path(session: Session, key: str) -> Path:
+    kind, ref, sequence, rcpt = key.split(":", 3)
+    name = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{kind}-{ref.split('@')[0]}-seq{sequence}-{rcpt}")
+    return mail_dir(session) / f"{name}.eml"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """What happened to the messages of one command: sent, refused, or waiting in the outbox."""
+
+    smtp: bool
+    sent: list[Queued] = field(default_factory=list)
+    failed: list[tuple[Queued, str]] = field(default_factory=list)
+    waiting: int = 0
+    error: str | None = None
+    held: bool = False
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "sent": [{"to": q.recipient, "kind": q.kind, "subject": q.subject} for q in self.sent],
+            "failed": [{"to": q.recipient, "kind": q.kind, "error": why} for q, why in self.failed],
+            "waiting": self.waiting,
+            "error": self.error,
+        }
+
+
+def deliver(session: Session, keys: list[str] | None = None, *, send: bool = True) -> Delivery:
+    """Send the waiting messages (only `keys` when given) over SMTP, once each: the sent log is
+    checked before and written right after every message. Without [smtp], or with `send` False,
+    they stay in the outbox for `blocktime outbox send`."""
+    queue = MailQueue(session.store)
+    smtp = session.config.smtp
+    result = Delivery(smtp=smtp is not None, held=not send)
+    batch = queue.waiting(keys)
+    if smtp is None or not send or not batch:
+        result.waiting = len(queue.waiting())
+        return result
+    try:
+        with Transport(smtp) as transport:
+            for q in batch:
+                if queue.was_sent(q.key):  # sent by a run that crashed before marking it
+                    with session.store.transaction():
+                        queue.mark_sent(q.key, _message_id(q), q.recipient, session.now)
+                    continue
+                try:
+                    transport.send(smtp.sender, q.recipient, q.message)
+                except Refused as exc:
+                    with session.store.transaction():
+                        queue.mark_failed(q.key, str(exc))
+                    result.failed.append((q, str(exc)))
+                    continue
+                with session.store.transaction():
+                    queue.mark_sent(q.key, _message_id(q), q.recipient, session.now)
+                _eml_path(session, q.key).unlink(missing_ok=True)
+                result.sent.append(q)
+                log.info("sent %s to %s", q.kind, q.recipient)
+    except MailError as exc:
+        result.error = str(exc)
+        done = {q.key for q in result.sent} | {q.key for q, _ in result.failed}
+        with session.store.transaction():
+            for q in batch:
+                if q.key not in done:
+                    queue.mark_failed(q.key, exc.message)
+    result.waiting = len(queue.waiting())
+    return result
+
+
+def _message_id(q: Queued) -> str:
+    headers = email.parser.BytesHeaderParser().parsebytes(q.message)
+    return str(headers.get("Message-ID", ""))
+
+
+def tell(session: Session, eng: Engagement, kind: str, ref: str, rendered: str) -> list[str]:
+    """`queue_note` in a transaction of its own (for use cases that wrote their change already)."""
+    with session.store.transaction():
+        return queue_note(session, eng, kind, ref, rendered)

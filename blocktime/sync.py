@@ -1,0 +1,324 @@
+"""One sync pass: what changed in every calendar since the last pass (RFC 6578 sync tokens, or a
+full listing where the server has none), and what blocktime does about edits made elsewhere.
+
+| seen on the calendar                         | action                                            |
+| -------------------------------------------- | ------------------------------------------------- |
+| a started block whose end moved earlier      | cut short: remainder recorded, offer made         |
+| a block moved to another time                | adopted: SEQUENCE+1, updated REQUEST queued,      |
+|                                              | a warning when the new time breaks the policy     |
+| a block deleted (or STATUS:CANCELLED)        | CANCEL queued; its minutes return to the          |
+|                                              | remainder if it had not happened                  |
+| a new event overlapping a future block       | conflict recorded (`daemon --status`, log)        |
+| a new event overlapping a hold               | that offer is re-planned                          |
+
+Every reaction is idempotent and the token is saved only after its calendar was handled, so a pass
+cut off half-way is finished by the next one without doing anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from blocktime.backends.base import CalendarInfo, Changes, StoredObject
+from blocktime.core.intervals import Timeline
+from blocktime.core.model import Busy, Interval
+from blocktime.errors import BlocktimeError, ServerError
+from blocktime.service import Session
+
+log = logging.getLogger("blocktime.sync")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sync_state (
+  url TEXT PRIMARY KEY, name TEXT NOT NULL, token TEXT, updated TEXT
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+  event_uid TEXT NOT NULL, block_uid TEXT NOT NULL, summary TEXT NOT NULL, start TEXT NOT NULL,
+  end TEXT NOT NULL, found TEXT NOT NULL, PRIMARY KEY (event_uid, block_uid)
+);
+"""
+
+
+@dataclass(slots=True)
+class PassReport:
+    calendars: int = 0
+    changed: int = 0
+    deleted: int = 0
+    actions: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _schema(session: Session) -> None:
+    session.store.db.executescript(SCHEMA)
+
+
+def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInfo]:
+    """The account's calendars, from the store unless `refresh` (saves a PROPFIND per pass)."""
+    _schema(session)
+    rows = session.store.db.execute("SELECT url, name FROM sync_state ORDER BY url").fetchall()
+    if rows and not refresh:
+        return [CalendarInfo(r["url"], r["name"]) for r in rows]
+    session.target()  # blocktime's own calendar exists before it is synced
+    found = session.backend.calendars()
+    with session.store.transaction():
+        urls = {c.url for c in found}
+        for r in rows:
+            if r["url"] not in urls:
+                session.store.db.execute("DELETE FROM sync_state WHERE url=?", (r["url"],))
+        for c in found:
+            session.store.db.execute(
+                "INSERT INTO sync_state(url, name) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET name=excluded.name",
+                (c.url, c.name),
+            )
+    return found
+
+
+def _token(session: Session, url: str) -> str | None:
+    row = session.store.db.execute("SELECT token FROM sync_state WHERE url=?", (url,)).fetchone()
+    return None if row is None else row["token"]
+
+
+def _save_token(session: Session, url: str, token: str) -> None:
+    with session.store.transaction():
+        session.store.db.execute(
+            "UPDATE sync_state SET token=?, updated=? WHERE url=?", (token, session.now.isoformat(), url)
+        )
+
+
+def with_retries(what: str, call: Callable[[], Changes], attempts: int, sleep: Callable[[float], None]) -> Changes:
+    """Retry a failing server call with exponential backoff (0.5 s, 1 s, 2 s …)."""
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except ServerError as exc:
+            if attempt == attempts:
+                raise
+            log.warning("%s failed (%s); retrying in %.1f s", what, exc.message, delay)
+            sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
+              refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> PassReport:
+    """Sync every calendar; an unreachable one is skipped (reported) and the rest go on."""
+    report = PassReport()
+    try:
+        calendars = known_calendars(session, refresh)
+    except ServerError as exc:
+        report.errors.append(exc.message)
+        return report
+    for cal in calendars:
+        if should_stop():
+            break
+        def fetch(c: CalendarInfo = cal) -> Changes:
+            return session.backend.changes(c, _token(session, c.url))
+
+        try:
+            changes = with_retries(f"sync of {cal.name!r}", fetch, attempts, sleep)
+        except ServerError as exc:
+            report.errors.append(f"{cal.name}: {exc.message}")
+            continue
+        report.calendars += 1
+        report.changed += len(changes.changed)
+        report.deleted += len(changes.deleted)
+        try:
+            _handle(session, cal, changes, report)
+        except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
+            report.errors.append(f"{cal.name}: {exc.message}")
+            continue
+        _save_token(session, cal.url, changes.token)
+    return report
+
+
+def _parse(obj: StoredObject) -> Any | None:
+    import icalendar
+
+    try:
+        cal = icalendar.Calendar.from_ical(obj.data)
+    except Exception:
+        log.warning("skipped unreadable calendar data at %s", obj.href)
+        return None
+    masters = [e for e in cal.walk("VEVENT") if "RECURRENCE-ID" not in e]
+    return masters[0] if masters else None
+
+
+def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassReport) -> None:
+    by_href = {sb.href: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
+    holds_by_href = {h.href: h for h in session.store.holds()}
+    foreign: list[StoredObject] = []
+    seen: set[str] = set()
+    for obj in changes.changed:
+        seen.add(obj.href)
+        ev = _parse(obj)
+        if ev is None:
+            continue
+        uid = str(ev.get("UID", ""))
+        sb = session.store.block(uid)
+        if sb is not None and sb.state in ("booked", "cut_short"):
+            _block_edited(session, sb, obj, ev, report)
+        elif any(h.uid == uid for h in holds_by_href.values()):
+            continue  # our own hold; its time is ours to set
+        elif sb is None:
+            foreign.append(obj)
+    gone = list(changes.deleted)
+    if changes.complete:  # a full listing: whatever we track in this calendar and did not see is gone
+        gone += [h for h in by_href if h.startswith(cal.url) and h not in seen]
+    for href in gone:
+        if href in by_href:
+            _block_deleted(session, by_href[href], report)
+        elif href in holds_by_href:
+            with session.store.transaction():
+                session.store.set_hold(holds_by_href[href].uid, "released")
+            report.actions.append(f"hold {holds_by_href[href].uid} was deleted on the calendar")
+    if foreign:
+        _overlaps(session, foreign, report)
+
+
+def _times(ev: Any) -> Interval | None:
+    start = ev["DTSTART"].dt if "DTSTART" in ev else None
+    end = ev["DTEND"].dt if "DTEND" in ev else None
+    if not isinstance(start, datetime):
+        return None
+    if end is None and "DURATION" in ev:
+        end = start + ev["DURATION"].dt
+    if not isinstance(end, datetime) or start.tzinfo is None or end.tzinfo is None or end <= start:
+        return None
+    return Interval(start.astimezone(UTC), end.astimezone(UTC))
+
+
+def _block_edited(session: Session, sb: Any, obj: StoredObject, ev: Any, report: PassReport) -> None:
+    from blocktime.offers import cut_short
+
+    if str(ev.get("STATUS", "")).upper() == "CANCELLED":
+        _block_deleted(session, sb, report)
+        return
+    span = _times(ev)
+    if span is None or sb.state != "booked":
+        _remember_etag(session, sb.block.uid, obj.etag)
+        return
+    start, end = sb.block.span.start.astimezone(UTC), sb.block.span.end.astimezone(UTC)
+    if span.start == start and span.end == end:
+        _remember_etag(session, sb.block.uid, obj.etag)
+        return
+    if span.start == start and span.end < end and session.now >= start:
+        ended = min(span.end, session.now)
+        block, result = cut_short(session, sb.block.uid, ended, "shortened in the calendar")
+        what = f"offer {result.offer.id}" if result.offer else "no offer"
+        report.actions.append(f"{block.block.id} was shortened to {ended.isoformat()}: cut short, {what}")
+        return
+    _adopt_move(session, sb, span, report)
+
+
+def _remember_etag(session: Session, uid: str, etag: str | None) -> None:
+    if etag:
+        with session.store.transaction():
+            session.store.db.execute("UPDATE blocks SET etag=? WHERE uid=?", (etag, uid))
+
+
+def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -> None:
+    """Someone moved the block in their calendar: keep their time, tell the attendees."""
+    from blocktime.core.series import check
+    from blocktime.ics.event import EventFacts
+    from blocktime.ics.itip import moved_copy
+    from blocktime.messages import queue_block
+    from blocktime.offers import _engagement
+    from blocktime.service import read_busy, update_event
+
+    eng = _engagement(session, sb.block.engagement)
+    tz = session.config.organizer.timezone
+    busy = [b for b in read_busy(session, span.start - timedelta(days=1), span.end + timedelta(days=1))
+            if b.uid != sb.block.uid]
+    reasons, details = check(span, site=eng.site, uid=sb.block.uid, tz=tz, policy=session.config.policy,
+                             site_hours=eng.site_hours, busy=Timeline(busy, lambda b: b.span),
+                             onsite_per_day={}, notice=timedelta(0), now=session.now)
+    if reasons:
+        log.warning("%s was moved to %s, which breaks the policy: %s", sb.block.id,
+                    span.start.astimezone(tz).isoformat(), "; ".join(details) or ", ".join(reasons))
+    sequence = sb.sequence + 1
+    facts = EventFacts(replace(sb.block, span=span), eng, session.config.organizer, sequence, session.now)
+    etag = update_event(session, sb.href, sb.block.uid, lambda text: moved_copy(text, facts))
+    with session.store.transaction():
+        session.store.reschedule(sb.block.uid, span, sequence, etag)
+        session.store.log(sb.block.uid, session.now, "moved_elsewhere", start_before=sb.block.span.start,
+                          start=span.start, end=span.end, sequence=sequence, policy=[str(r) for r in reasons])
+        queue_block(session, "update", facts, old=sb.block.span)
+    report.actions.append(f"{sb.block.id} was moved to {span.start.astimezone(tz).isoformat()}: update queued"
+                          + (f" (breaks the policy: {', '.join(reasons)})" if reasons else ""))
+
+
+def _block_deleted(session: Session, sb: Any, report: PassReport) -> None:
+    """Deleted elsewhere: CANCEL to the attendees; unhappened minutes return to the remainder."""
+    from blocktime.ics.event import EventFacts
+    from blocktime.messages import queue_block
+    from blocktime.offers import _engagement
+
+    eng = _engagement(session, sb.block.engagement)
+    happened = sb.block.span.start <= session.now
+    own = 0 if happened or sb.state != "booked" else int(sb.block.span.duration.total_seconds() // 60)
+    sequence = sb.sequence + 1
+    facts = EventFacts(sb.block, eng, session.config.organizer, sequence, session.now, status="CANCELLED")
+    with session.store.transaction():
+        session.store.mark(sb.block.uid, "cancelled", sequence=sequence)
+        if own:
+            session.store.add_minutes(eng.key, own, "deleted_elsewhere", sb.block.uid, session.now)
+        session.store.log(sb.block.uid, session.now, "deleted_elsewhere", returned=own)
+        if not happened:
+            queue_block(session, "cancel", facts)
+    report.actions.append(f"{sb.block.id} was deleted on the calendar: "
+                          + (f"CANCEL queued, {own} min back in the remainder" if not happened else "recorded"))
+
+
+def _overlaps(session: Session, objects: list[StoredObject], report: PassReport) -> None:
+    """New or changed events of others: conflicts with future blocks, re-planning of held offers."""
+    from blocktime.ics.busy import busy_from_texts
+
+    policy = session.config.policy
+    horizon_end = session.now + policy.horizon + timedelta(days=7)
+    busy = busy_from_texts([(o.href, o.data) for o in objects], session.now, horizon_end,
+                           session.config.organizer.timezone).busy
+    if not busy:
+        return
+    timeline: Timeline[Busy] = Timeline(busy, lambda b: b.span)
+    for sb in session.store.blocks(states=("booked",)):
+        if sb.block.span.start <= session.now:
+            continue
+        for b in timeline.overlapping(sb.block.span):
+            cur = session.store.db.execute(
+                "INSERT OR IGNORE INTO conflicts(event_uid, block_uid, summary, start, end, found)"
+                " VALUES (?,?,?,?,?,?)",
+                (b.uid, sb.block.uid, b.summary, b.span.start.isoformat(), b.span.end.isoformat(),
+                 session.now.isoformat()),
+            )
+            if cur.rowcount:
+                log.warning("%r (%s) overlaps block %s", b.summary, b.span.start.isoformat(), sb.block.id)
+                report.actions.append(f"conflict: {b.summary!r} overlaps {sb.block.id}")
+    for offer in session.store.offers():
+        if any(timeline.overlapping(h.span) for h in session.store.holds(offer.id)):
+            _replan(session, offer, report)
+
+
+def _replan(session: Session, offer: Any, report: PassReport) -> None:
+    from blocktime.offers import _engagement, offer_remainder, release
+
+    release(session, offer.id)
+    with session.store.transaction():
+        session.store.set_offer(offer.id, "replanned")
+    eng = _engagement(session, offer.engagement)
+    source = session.store.block(offer.source_uid)
+    if source is None:
+        return
+    result = offer_remainder(session, eng, source, source.ended_at or session.now)
+    new = result.offer.id if result.offer else "no new offer"
+    report.actions.append(f"offer {offer.id} overlapped a new event: re-planned as {new}")
+
+
+def conflicts(session: Session) -> list[dict[str, str]]:
+    _schema(session)
+    rows = session.store.db.execute("SELECT * FROM conflicts ORDER BY start").fetchall()
+    return [dict(r) for r in rows]

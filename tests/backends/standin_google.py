@@ -1,0 +1,238 @@
+"""A loopback stand-in for Google's CalDAV endpoint (apidata.googleusercontent.com/caldav/v2).
+
+It answers in the shapes of tests/recorded/google/ and behaves as Google's CalDAV guide says:
+OAuth2 Bearer only, no MKCALENDAR, no If-None-Match (the header is ignored: a PUT overwrites),
+If-Match honoured, no free-busy-query, sync-collection supported, X- properties dropped.
+Assumptions the guide does not settle are listed in tests/recorded/README.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from string import Template
+from urllib.parse import parse_qsl, quote
+from xml.etree import ElementTree as ET
+
+from tests.backends.standin_http import Reply, Request
+
+RECORDED = Path(__file__).resolve().parents[1] / "recorded" / "google"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_ics"
+CALDAV = "{urn:ietf:params:xml:ns:caldav}"
+ALLOW = "GET, PUT, HEAD, DELETE, POST, OPTIONS, PROPFIND, PROPPATCH, REPORT"
+
+
+def _template(name: str) -> Template:
+    return Template((RECORDED / name).read_text())
+
+
+@dataclass
+class Collection:
+    name: str
+    objects: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (etag, data)
+    version: int = 1
+    log: list[tuple[int, str]] = field(default_factory=list)  # (version, object name)
+
+    def touch(self, obj: str) -> None:
+        self.version += 1
+        self.log.append((self.version, obj))
+
+
+def _strip_x(text: str) -> str:
+    """Google keeps only what its data model knows: X- properties inside events are dropped."""
+    out, inside, skipping = [], False, False
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith((" ", "\t")):
+            if not skipping:
+                out.append(line)
+            continue
+        inside = {"BEGIN:VEVENT": True, "END:VEVENT": False}.get(line, inside)
+        skipping = inside and line.upper().startswith("X-")
+        if not skipping:
+            out.append(line)
+    return "\r\n".join(out)
+
+
+class GoogleCalDAV:
+    """The app behind StandIn; `account` is the primary calendar id (the user's address)."""
+
+    def __init__(self, account: str = "anna@example.com") -> None:
+        from blocktime.ics.objects import split_by_uid
+
+        self.account = account
+        self.root = ""  # set by the fixture once the port is known
+        self.requests: list[Request] = []
+        self.valid_tokens = {"ya29.standin-initial"}
+        self.refresh_token = "1//standin-refresh"
+        self.issued = 0
+        self.throttle: list[tuple[int, str]] = []
+        self.received: list[str] = []  # bodies of PUTs, as sent
+        self.calendars = {
+            account: Collection("Anna Nowak"),
+            "c_8s1blocktime@group.calendar.google.com": Collection("blocktime"),
+        }
+        primary = self.calendars[account]
+        for uid, text in split_by_uid((SAMPLES / "google_work.ics").read_text()):
+            name = quote(uid, safe="") + ".ics"
+            primary.objects[name] = (self._etag(text), text)
+
+    @staticmethod
+    def _etag(text: str) -> str:
+        return '"' + hashlib.sha1(text.encode()).hexdigest()[:16] + '"'
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def handle(self, req: Request) -> Reply:
+        if req.path == "/token" and req.method == "POST":
+            return self._token(req)
+        if self.throttle:
+            status, retry = self.throttle.pop(0)
+            return Reply(status, b"", {"Retry-After": retry})
+        auth = req.header("Authorization")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.valid_tokens:
+            challenge = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
+            return Reply(401, b"", {"WWW-Authenticate": challenge})
+        parts = [p for p in req.path.split("/") if p]
+        if parts[:2] != ["caldav", "v2"] or len(parts) < 3:
+            return Reply(404)
+        calid, rest = parts[2], parts[3:]
+        if rest == ["user"]:
+            return self._principal(req) if req.method == "PROPFIND" else Reply(405)
+        if rest == [] and calid == self.account:
+            return self._home(req) if req.method == "PROPFIND" else Reply(405)
+        cal = self.calendars.get(calid)
+        if req.method == "MKCALENDAR":
+            return Reply(405, b"MKCALENDAR is not supported", {"Allow": ALLOW})
+        if cal is None or not rest or rest[0] != "events":
+            return Reply(404)
+        if len(rest) == 1:
+            return self._collection(req, calid, cal)
+        return self._object(req, calid, cal, rest[1])
+
+    def _token(self, req: Request) -> Reply:
+        form = dict(parse_qsl(req.body.decode()))
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
+            return Reply(400, json.dumps({"error": "invalid_grant", "error_description": "Bad Request"}).encode())
+        self.issued += 1
+        token = f"ya29.standin-{self.issued}"
+        self.valid_tokens = {token}
+        body = _template("token.json").substitute(access_token=token)
+        return Reply(200, body.encode(), {"Content-Type": "application/json; charset=utf-8"})
+
+    # -- discovery -------------------------------------------------------------------------------
+
+    def _xml(self, text: str, status: int = 207) -> Reply:
+        return Reply(status, text.encode(), {"Content-Type": 'application/xml; charset="utf-8"'})
+
+    def _principal(self, req: Request) -> Reply:
+        return self._xml(_template("principal.xml").substitute(
+            account=self.account, account_q=quote(self.account, safe="@"), display="Anna Nowak"))
+
+    def _collection_xml(self, calid: str, cal: Collection) -> str:
+        return _template("calendar-collection.xml").substitute(
+            calid_q=quote(calid, safe="@"), name=cal.name, ctag=f'"{cal.version}"', sync_token=self._sync_token(cal))
+
+    def _home(self, req: Request) -> Reply:
+        listing = "".join(self._collection_xml(c, cal) for c, cal in self.calendars.items())
+        if req.header("Depth", "0") == "0":
+            listing = ""
+        return self._xml(_template("calendar-home.xml").substitute(
+            account_q=quote(self.account, safe="@"), display="Anna Nowak", calendars=listing))
+
+    # -- collections -----------------------------------------------------------------------------
+
+    def _sync_token(self, cal: Collection) -> str:
+        return f"https://apidata.googleusercontent.com/caldav/v2/sync/{cal.version}"
+
+    def _responses(self, calid: str, cal: Collection, names: list[str]) -> str:
+        out = []
+        for n in names:
+            if n in cal.objects:
+                etag, data = cal.objects[n]
+                out.append(_template("object-response.xml").substitute(
+                    calid_q=quote(calid, safe="@"), name=quote(n, safe=""), etag=etag, data=data))
+            else:
+                out.append(_template("removed-response.xml").substitute(calid_q=quote(calid, safe="@"),
+                                                                         name=quote(n, safe="")))
+        return "".join(out)
+
+    def _collection(self, req: Request, calid: str, cal: Collection) -> Reply:
+        if req.method == "PROPFIND":
+            body = _template("multistatus.xml").substitute(responses=self._collection_xml(calid, cal), sync="")
+            return self._xml(body)
+        if req.method == "OPTIONS":
+            return Reply(200, b"", {"DAV": "1, 2, 3, calendar-access, calendar-schedule",
+                                    "Allow": ALLOW})
+        if req.method != "REPORT":
+            return Reply(405)
+        root = ET.fromstring(req.body)
+        if root.tag == "{DAV:}sync-collection":
+            return self._sync(calid, cal, root.findtext("{DAV:}sync-token") or "")
+        if root.tag == f"{CALDAV}calendar-query":
+            rng = root.find(f".//{CALDAV}time-range")
+            names = [n for n, (_e, d) in cal.objects.items()
+                     if rng is None or _overlaps(d, rng.get("start"), rng.get("end"))]
+            return self._multistatus(calid, cal, names, "")
+        return Reply(501, b"report not supported")  # free-busy-query: not implemented at Google
+
+    def _sync(self, calid: str, cal: Collection, token: str) -> Reply:
+        if token:
+            m = re.fullmatch(r"https://apidata\.googleusercontent\.com/caldav/v2/sync/(\d+)", token)
+            if not m or int(m.group(1)) > cal.version:
+                return self._xml(_template("valid-sync-token.xml").substitute(), 403)
+            since = int(m.group(1))
+            names = sorted({n for v, n in cal.log if v > since})
+        else:
+            names = sorted(cal.objects)
+        sync = f" <D:sync-token>{self._sync_token(cal)}</D:sync-token>"
+        return self._multistatus(calid, cal, names, sync)
+
+    def _multistatus(self, calid: str, cal: Collection, names: list[str], sync: str) -> Reply:
+        responses = self._responses(calid, cal, names)
+        return self._xml(_template("multistatus.xml").substitute(responses=responses, sync=sync))
+
+    # -- objects ---------------------------------------------------------------------------------
+
+    def _object(self, req: Request, calid: str, cal: Collection, name: str) -> Reply:
+        found = cal.objects.get(name)
+        if req.method in ("GET", "HEAD"):
+            if found is None:
+                return Reply(404)
+            return Reply(200, found[1].encode(), {"ETag": found[0], "Content-Type": "text/calendar; charset=UTF-8"})
+        match = req.header("If-Match")
+        if match and (found is None or match != found[0]):
+            return Reply(412)
+        if req.method == "DELETE":
+            if found is None:
+                return Reply(404)
+            del cal.objects[name]
+            cal.touch(name)
+            return Reply(204)
+        if req.method != "PUT":
+            return Reply(405)
+        text = req.body.decode()
+        self.received.append(text)
+        uid = re.search(r"^UID:(.*)$", text, re.M)
+        for other, (_e, data) in cal.objects.items():
+            if other != name and uid and f"UID:{uid.group(1).strip()}" in data:
+                return Reply(409, b"duplicate UID")
+        stored = _strip_x(text)  # If-None-Match is ignored, as Google documents: this overwrites
+        etag = self._etag(stored)
+        cal.objects[name] = (etag, stored)
+        cal.touch(name)
+        return Reply(204 if found else 201, b"", {"ETag": etag})
+
+
+def _overlaps(text: str, start: str | None, end: str | None) -> bool:
+    import icalendar
+    import recurring_ical_events
+
+    def parse(v: str | None, default: str) -> datetime:
+        return datetime.strptime(v or default, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+    cal = icalendar.Calendar.from_ical(text)
+    return bool(recurring_ical_events.of(cal).between(parse(start, "19700101T000000Z"), parse(end, "21000101T000000Z")))

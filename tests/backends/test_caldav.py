@@ -1,0 +1,46 @@
+"""CalDAVBackend details beyond the contract: the listing fallback where a server has no sync tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from blocktime.backends.base import SYNTHETIC_PREFIX, StoredObject, diff_listing, listing_state
+from blocktime.backends.caldav import CalDAVBackend, _NoSync
+from tests.backends.test_contract import event
+from tests.helpers import backend
+from tests.servers import Account
+
+
+def test_diff_listing_reports_changes_and_deletions() -> None:
+    a, b = StoredObject("/c/a.ics", '"1"', "A"), StoredObject("/c/b.ics", '"1"', "B")
+    first = diff_listing([a, b], None)
+    assert first.complete and first.synthetic and first.token.startswith(SYNTHETIC_PREFIX)
+    assert listing_state(first.token) is not None and set(listing_state(first.token) or {}) == {"/c/a.ics", "/c/b.ics"}
+    a2, c = StoredObject("/c/a.ics", '"2"', "A2"), StoredObject("/c/c.ics", '"1"', "C")
+    second = diff_listing([a2, c], first.token)
+    assert not second.complete and [o.href for o in second.changed] == ["/c/a.ics", "/c/c.ics"]
+    assert second.deleted == ("/c/b.ics",)
+    assert listing_state("not-a-token") is None and listing_state(SYNTHETIC_PREFIX + "!!!") is None
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_without_sync_tokens_a_full_listing_stands_in(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_sync(self: CalDAVBackend, calendar: object, token: object) -> object:
+        raise _NoSync()
+
+    monkeypatch.setattr(CalDAVBackend, "_sync", no_sync)
+    b = backend(account)
+    cal = b.ensure_calendar("blocktime")
+    start = b.changes(cal, None)
+    assert start.synthetic and start.complete and start.changed == ()
+    a, c = b.href_for(cal, "fa@blocktime"), b.href_for(cal, "fc@blocktime")
+    b.create(a, event("fa@blocktime", "a"))
+    b.create(c, event("fc@blocktime", "c"))
+    first = b.changes(cal, start.token)
+    assert first.synthetic and sorted(o.href for o in first.changed) == sorted([a, c])
+    got = b.get(c)
+    assert got is not None
+    b.delete(c, got.etag)
+    second = b.changes(cal, first.token)
+    assert second.changed == () and second.deleted == (c,)
+    b.close()

@@ -1,0 +1,114 @@
+"""The long-running daemon as a real process: catch-up once, one per data dir, SIGTERM, outages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Runner, write_config
+from tests.servers import Account, RadicaleServer
+
+
+def _meta(data_dir: Path, key: str) -> str | None:
+    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    finally:
+        db.close()
+    return None if row is None else str(row[0])
+
+
+def _start(config: Path, data_dir: Path, now: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, BLOCKTIME_DATA_DIR=str(data_dir))
+    return subprocess.Popen([sys.executable, "-m", "blocktime.cli", "--config", str(config), "--now", now, "daemon"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wait_started(proc: subprocess.Popen[str], timeout: float = 30) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "daemon started" in line:
+            return lines
+    raise AssertionError("daemon did not start: " + "".join(lines))
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    return proc.returncode, err
+
+
+def test_catch_up_once_lock_and_sigterm(radicale: Account, tmp_path: Path, data_dir: Path) -> None:
+    config = write_config(tmp_path / "c.toml", radicale)
+    first = _start(config, data_dir, "2026-03-18T09:00")
+    log = "".join(_wait_started(first))
+    assert "catching up once" in log  # never ran before
+    assert _meta(data_dir, "nightly_runs") == "1"
+    # a second daemon for the same data dir is refused
+    env = dict(os.environ, BLOCKTIME_DATA_DIR=str(data_dir))
+    second = subprocess.run([sys.executable, "-m", "blocktime.cli", "--config", str(config), "daemon"],
+                            capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert second.returncode == 1 and "another blocktime daemon is running" in second.stderr
+    code, err = _stop(first)
+    assert code == 0 and "daemon stopped" in err
+    # restarted the same morning: the night was not missed, no catch-up
+    again = _start(config, data_dir, "2026-03-18T10:00")
+    assert "catching up" not in "".join(_wait_started(again))
+    assert _stop(again)[0] == 0
+    assert _meta(data_dir, "nightly_runs") == "1"
+    # off for two nights: exactly one catch-up pass
+    later = _start(config, data_dir, "2026-03-20T11:00")
+    assert "catching up once" in "".join(_wait_started(later))
+    assert _stop(later)[0] == 0
+    assert _meta(data_dir, "nightly_runs") == "2"
+
+
+def test_server_down_during_a_pass_then_back(tmp_path: Path, data_dir: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "own-radicale").mkdir()
+    server = RadicaleServer(tmp_path / "own-radicale")
+    account = server.new_account()
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json("book", "--client", "Acme", "--site", "HQ", "--attendee", "a@acme.example",
+             "--start", "2026-03-24 12:00", "--length", "1h", "--count", "2", "--every", "tue")
+    assert json.loads(cli("daemon", "--once", "--json")[1])["errors"] == []
+    server.stop()
+    code, out, err = cli("daemon", "--once", "--json", now="2026-03-21T09:00")
+    assert code == 1
+    assert "cannot reach the calendar server" in json.dumps(json.loads(out)["errors"])
+    assert "Traceback" not in err
+    assert len(cli.json("agenda")["blocks"]) == 2  # nothing lost
+    back = RadicaleServer(tmp_path / "own-radicale", port=server.port)
+    try:
+        code, out, err = cli("daemon", "--once", "--json", now="2026-03-21T09:30")
+        assert code == 0, err
+        assert json.loads(out)["errors"] == []
+    finally:
+        back.stop()
+
+
+def test_secrets_never_reach_the_daemon_log(radicale: Account, tmp_path: Path, data_dir: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", radicale), capsys)
+    cli.json("book", "--client", "Acme", "--site", "HQ", "--attendee", "a@acme.example",
+             "--start", "2026-03-24 12:00", "--length", "1h")
+    code, out, err = cli("--debug", "daemon", "--once")
+    assert code == 0
+    assert radicale.password and radicale.password not in out + err
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert radicale.password.encode() not in path.read_bytes(), path

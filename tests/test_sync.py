@@ -1,0 +1,168 @@
+"""The daemon's pass against a real Radicale: edits made by another client over plain HTTP
+(shortened, moved, deleted block; an overlapping new event) lead to the right action, once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import icalendar
+import niquests
+import pytest
+
+from tests.conftest import Runner
+from tests.helpers import backend
+from tests.servers import Account
+
+BOOK = ("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+        "--start", "2026-03-24 12:00", "--length", "1h", "--every", "tue,thu", "--count", "4")
+
+
+class OtherClient:
+    """Another calendar app: plain HTTP with Basic auth, If-Match on what it read."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.http = niquests.Session()
+        self.http.auth = (account.username or "", account.password or "")
+
+    def edit(self, href: str, change) -> None:  # type: ignore[no-untyped-def]
+        got = self.http.get(href)
+        assert got.status_code == 200
+        cal = icalendar.Calendar.from_ical(got.text)
+        change(cal.walk("VEVENT")[0])
+        r = self.http.put(href, data=cal.to_ical(), headers={"If-Match": got.headers["ETag"],
+                                                           "Content-Type": "text/calendar"})
+        assert r.status_code in (200, 201, 204), r.status_code
+
+    def delete(self, href: str) -> None:
+        assert self.http.delete(href).status_code in (200, 204)
+
+    def put_new(self, calendar: str, uid: str, start: str, end: str, summary: str) -> None:
+        b = backend(self.account)
+        cal = b.ensure_calendar(calendar)
+        body = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
+                f"DTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\nSUMMARY:{summary}\r\n"
+                "END:VEVENT\r\nEND:VCALENDAR\r\n")
+        r = self.http.put(b.href_for(cal, uid), data=body, headers={"Content-Type": "text/calendar"})
+        assert r.status_code in (200, 201, 204)
+
+
+def _href(cli: Runner, data_dir: Path, block: str) -> str:
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    uid = cli.json("agenda", "--all")["blocks"]
+    (row,) = [b for b in uid if b["id"] == block]
+    (href,) = db.execute("SELECT href FROM blocks WHERE uid=?", (row["uid"],)).fetchone()
+    return str(href)
+
+
+def _queued(data_dir: Path, uid: str) -> list[tuple[str, int, str]]:
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    return [tuple(r) for r in db.execute("SELECT kind, sequence, recipient FROM mail_outbox WHERE ref=?", (uid,))]
+
+
+def _once(cli: Runner, now: str) -> dict:  # type: ignore[type-arg]
+    code, out, err = cli("daemon", "--once", "--json", now=now)
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def booked(cli: Runner, radicale: Account) -> Runner:
+    cli.json(*BOOK)
+    first = _once(cli, "2026-03-20T09:00")
+    assert first["errors"] == []
+    return cli
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_shortened_block_becomes_cut_short_once(booked: Runner, account: Account, data_dir: Path) -> None:
+    from datetime import UTC, datetime
+
+    OtherClient(account).edit(_href(booked, data_dir, "acme-1"), lambda ev: ev["DTEND"].__setattr__(
+        "dt", datetime(2026, 3, 24, 11, 40, tzinfo=UTC)))
+    report = _once(booked, "2026-03-24T13:05")
+    assert any("acme-1 was shortened" in a and "offer acme-o1" in a for a in report["actions"])
+    status = booked.json("status", "acme", now="2026-03-24T13:05")
+    assert status["remaining_minutes"] == 20 and [o["id"] for o in status["open_offers"]] == ["acme-o1"]
+    again = _once(booked, "2026-03-24T13:20")
+    assert not any("acme-1" in a for a in again["actions"])
+    assert [o["id"] for o in booked.json("offers", now="2026-03-24T13:20")["offers"]] == ["acme-o1"]
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_moved_block_is_adopted_and_attendees_updated(booked: Runner, account: Account, data_dir: Path) -> None:
+    from datetime import UTC, datetime
+
+    def move(ev) -> None:  # type: ignore[no-untyped-def]
+        ev["DTSTART"].dt = datetime(2026, 3, 26, 14, 0, tzinfo=UTC)
+        ev["DTEND"].dt = datetime(2026, 3, 26, 15, 0, tzinfo=UTC)
+
+    OtherClient(account).edit(_href(booked, data_dir, "acme-2"), move)
+    report = _once(booked, "2026-03-21T09:00")
+    assert any("acme-2 was moved" in a for a in report["actions"])
+    (moved,) = [b for b in booked.json("agenda")["blocks"] if b["id"] == "acme-2"]
+    assert moved["start"] == "2026-03-26T15:00:00+01:00" and moved["sequence"] == 1
+    assert ("update", 1, "it@acme.example") in _queued(data_dir, moved["uid"])
+    again = _once(booked, "2026-03-21T09:20")
+    assert again["actions"] == []
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_deleted_block_cancels_and_returns_minutes(booked: Runner, account: Account, data_dir: Path) -> None:
+    (uid,) = [b["uid"] for b in booked.json("agenda")["blocks"] if b["id"] == "acme-3"]
+    OtherClient(account).delete(_href(booked, data_dir, "acme-3"))
+    report = _once(booked, "2026-03-21T09:00")
+    assert any("acme-3 was deleted" in a and "60 min" in a for a in report["actions"])
+    assert booked.json("status", "acme", now="2026-03-21T09:00")["remaining_minutes"] == 60
+    assert ("cancel", 1, "it@acme.example") in _queued(data_dir, uid)
+    assert "acme-3" not in [b["id"] for b in booked.json("agenda")["blocks"]]
+    assert _once(booked, "2026-03-21T09:30")["actions"] == []
+    assert booked.json("status", "acme", now="2026-03-21T09:30")["remaining_minutes"] == 60
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_new_overlapping_event_is_a_conflict_and_a_hold_overlap_replans(
+    booked: Runner, account: Account, data_dir: Path
+) -> None:
+    other = OtherClient(account)
+    other.put_new("Private", "dentist-1", "20260402T103000Z", "20260402T113000Z", "Dentist")
+    report = _once(booked, "2026-03-21T09:00")
+    assert report["actions"] == ["conflict: 'Dentist' overlaps acme-4"]
+    status = booked.json("daemon", "--status", now="2026-03-21T09:00")
+    assert [c["summary"] for c in status["conflicts"]] == ["Dentist"]
+    assert _once(booked, "2026-03-21T09:15")["actions"] == []  # reported once
+    # an event on top of a held option re-plans that offer
+    cut = booked.json("cut-short", "acme-1", "--ended-at", "12:30", now="2026-03-24T13:05")
+    first = cut["offer"]["options"][0]
+    start = first["start"]
+    from datetime import UTC, datetime, timedelta
+
+    s = datetime.fromisoformat(start).astimezone(UTC)
+    other.put_new("Private", "on-hold", f"{s:%Y%m%dT%H%M%SZ}", f"{s + timedelta(minutes=30):%Y%m%dT%H%M%SZ}",
+                  "Something else")
+    report = _once(booked, "2026-03-24T13:20")
+    assert any("offer acme-o1 overlapped a new event: re-planned as acme-o2" in a for a in report["actions"])
+    offers = booked.json("offers", now="2026-03-24T13:20")["offers"]
+    assert [o["id"] for o in offers] == ["acme-o2"]
+    assert start not in [o["start"] for o in offers[0]["options"]]
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_a_quiet_pass_makes_one_request_per_calendar(booked: Runner, account: Account) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from blocktime.config import load
+    from blocktime.service import Session
+    from blocktime.sync import sync_pass
+
+    cfg = load(str(booked.config))
+    with Session(cfg, datetime(2026, 3, 21, 9, tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
+        report = sync_pass(s)
+        assert report.errors == [] and report.changed == 0
+        assert s.backend.requests == report.calendars  # type: ignore[attr-defined]
