@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -143,8 +144,13 @@ class BearerAuth:
         self.store = store
         self.clock = clock
         self._token: Token | None = None
+        self._lock = threading.Lock()  # bookings write from a few threads: refresh once, not per thread
 
     def token(self, force_refresh: bool = False) -> str:
+        with self._lock:
+            return self._fresh(force_refresh)
+
+    def _fresh(self, force_refresh: bool) -> str:
         if self._token is None:
             self._token = self.store.load()
             if self._token is None:

@@ -150,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if debug else logging.WARNING,
         format="blocktime: %(levelname)s: %(message)s",
         stream=sys.stderr,
+        force=True,  # each call (tests run many in one process) logs to the current stderr
     )
     try:
         args = build_parser().parse_args(args_list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -183,14 +184,16 @@ def book(session: Session, req: BookRequest) -> BookResult:
 
 def finish_pending(session: Session) -> int:
     """Create every `pending` block and hold on the server (idempotent) and write invites."""
-    from blocktime.ics.event import EventFacts, calendar_copy, invite
-    from blocktime.messages import queue_block
+    from blocktime.ics.event import EventFacts, calendar_copy
     from blocktime.offers import finish_holds
 
     finish_holds(session)
     pending = session.store.blocks(states=("pending",))
-    for sb in pending:
-        eng = session.store.engagement(sb.block.engagement)
+    engagements = {k: session.store.engagement(k) for k in {sb.block.engagement for sb in pending}}
+
+    def write(sb: StoredBlock) -> tuple[StoredBlock, EventFacts, str | None, str]:
+        """The network part of one block (runs in a worker thread; no store access here)."""
+        eng = engagements[sb.block.engagement]
         if eng is None:
             raise BlocktimeError(f"block {sb.block.id} has no engagement in the store", "run `blocktime repair`")
         facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
@@ -209,13 +212,31 @@ def finish_pending(session: Session) -> int:
         if etag is None:
             got = session.backend.get(sb.href)
             etag = got.etag if got else None
-        outbox.write(session.config.outbox, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
-                     invite(facts, "REQUEST"))
-        with session.store.transaction():
-            queue_block(session, "makeup" if sb.block.makeup_for else "request", facts)
-            session.store.mark(sb.block.uid, "booked", etag=etag)
-            session.store.log(sb.block.uid, session.now, "booked", note=kind, href=sb.href)
+        return sb, facts, etag, kind
+
+    # A few PUTs in flight at once (PITFALLS: 4 parallel PUTs cost ~0.7x on Radicale, far less
+    # on remote servers); each result is recorded in order, one transaction per block.
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        results = pool.map(write, pending)
+        for sb, facts, etag, kind in results:
+            _record(session, sb, facts, etag, kind)
     return len(pending)
+
+
+WRITERS = 4
+
+
+def _record(session: Session, sb: StoredBlock, facts: Any, etag: str | None, kind: str) -> None:
+    """The local part of one written block: its invite in the outbox, its row and history."""
+    from blocktime.ics.event import invite
+    from blocktime.messages import queue_block
+
+    outbox.write(session.config.outbox, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
+                 invite(facts, "REQUEST"))
+    with session.store.transaction():
+        queue_block(session, "makeup" if sb.block.makeup_for else "request", facts)
+        session.store.mark(sb.block.uid, "booked", etag=etag)
+        session.store.log(sb.block.uid, session.now, "booked", note=kind, href=sb.href)
 
 
 def agenda(session: Session, start: datetime | None, end: datetime | None) -> list[tuple[StoredBlock, Engagement]]:

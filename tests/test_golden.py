@@ -70,7 +70,7 @@ def test_golden_messages(language: str, account: Account, smtp: MailSink, tmp_pa
     got["confirmation"] = _first(smtp)
     cli.json("move", "acme-2", "--to", "15:00")
     got["update"] = _first(smtp)
-    cli.json("cancel", "acme-2")
+    cli.json("cancel", "acme-2", "--drop-minutes")  # so that the offer is about the 25 cut-short minutes
     got["cancel"] = _first(smtp)
     cli.json("cut-short", "acme-1", "--ended-at", "12:35", now="2026-03-24T13:05")
     got["offer"] = _first(smtp)

@@ -108,7 +108,7 @@ def test_crash_between_plan_and_write_is_finished_by_the_next_run(
             "--start", "2026-04-06 10:00", "--length", "1h", "--every", "mon-fri", "--count", "5")
     code, _, _ = cli(*args)
     assert code == 130
-    assert len(objects(account)) == 2
+    assert 2 <= len(objects(account)) < 5  # the writes in flight may have landed
     monkeypatch.setattr(CalDAVBackend, "create", real)
     doc = cli.json(*args)
     assert len(doc["booked"]) == 5

@@ -8,6 +8,7 @@ the sync-collection REPORT (RFC 6578), or from a full listing where the server h
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -82,6 +83,7 @@ class CalDAVBackend:
             raise BadInput(f"calendar url {safe_url(url)!r} is not an http(s) URL")
         self.url = url
         self.requests = 0
+        self._count_lock = threading.Lock()
         self.schedule_tag_seen = False
         client_class: Any = caldav.DAVClient
         self.client: Any = client_class(
@@ -102,7 +104,8 @@ class CalDAVBackend:
         self._calendars: list[Any] | None = None
 
     def _count(self, response: Any, *args: Any, **kwargs: Any) -> Any:
-        self.requests += 1
+        with self._count_lock:  # writes run in a few threads at once
+            self.requests += 1
         return response
 
     @contextlib.contextmanager

@@ -15,24 +15,24 @@ sends the invites itself as iMIP.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote, unquote
 
 from blocktime.backends.base import AlreadyExists, CalendarInfo, Changes, StoredObject
-from blocktime.backends.caldav import safe_url
+from blocktime.backends.graph_http import GraphClient
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP, extended, from_graph, to_graph
 from blocktime.errors import ConflictError, ServerError
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 _EXPAND = f"singleValueExtendedProperties($filter=id eq '{UID_PROP}' or id eq '{ICS_PROP}')"
-_PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
-_PREFER_PAGE = "odata.maxpagesize=100"
-MAX_WAIT = 120.0  # never sleep longer than this on one Retry-After
+TOKEN_PREFIX = "blocktime-graph:"
 BULK = 20  # more changed events than this are read through one calendarView pass
 
 
@@ -40,18 +40,20 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
-    if not value:
-        return None
+def _write_token(link: str, ids: dict[str, str]) -> str:
+    raw = json.dumps({"link": link, "ids": ids}, sort_keys=True, separators=(",", ":")).encode()
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode()
+
+
+def _read_token(token: str) -> tuple[str | None, dict[str, str]]:
+    """(deltaLink, blocktime's event ids) from a token; a bare deltaLink is accepted too."""
+    if not token.startswith(TOKEN_PREFIX):
+        return token, {}
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    except (TypeError, ValueError):
-        return None
+        doc = json.loads(zlib.decompress(base64.urlsafe_b64decode(token[len(TOKEN_PREFIX):].encode())))
+        return str(doc["link"]), {str(k): str(v) for k, v in doc["ids"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError, zlib.error):
+        return None, {}
 
 
 class GraphBackend:
@@ -68,79 +70,13 @@ class GraphBackend:
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 5,
     ) -> None:
-        import niquests
-
-        self.auth = auth
         self.base = base.rstrip("/")
         self.url = self.base
-        self.session = niquests.Session()
-        self.session.verify = verify_tls
-        self.timeout = timeout
+        self.http = GraphClient(auth, self.base, verify_tls=verify_tls, timeout=timeout, sleep=sleep,
+                                attempts=attempts)
         self.window = window
-        self.sleep = sleep
-        self.attempts = attempts
-        self.requests = 0
-        self.waited: list[float] = []
         self._ids: dict[str, str] = {}
         self._calendars: list[CalendarInfo] | None = None
-
-    # -- HTTP ------------------------------------------------------------------------------------
-
-    def _request(self, method: str, url: str, *, body: Any = None, params: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None) -> Any:
-        """One Graph call: a 401 refreshes the token once, 429/503 wait for Retry-After."""
-        refreshed = False
-        r: Any = None
-        for attempt in range(self.attempts):
-            head = {"Authorization": f"Bearer {self.auth.token()}", "Prefer": _PREFER,
-                    "Accept": "application/json", **(headers or {})}
-            try:
-                r = self.session.request(method, url, json=body, params=params, headers=head, timeout=self.timeout)
-            except Exception as exc:
-                raise ServerError(f"cannot reach Microsoft Graph at {safe_url(self.base)} ({type(exc).__name__})",
-                                  "check the network, or [calendar] url") from None
-            self.requests += 1
-            if r.status_code == 401 and not refreshed:
-                refreshed = True
-                self.auth.token(force_refresh=True)
-                continue
-            if r.status_code in (429, 503, 504) and attempt + 1 < self.attempts:
-                wait = retry_after(r.headers.get("Retry-After"), time.time())
-                wait = min(2.0**attempt, 30.0) if wait is None else wait
-                if wait > MAX_WAIT:
-                    break
-                self.waited.append(wait)
-                self.sleep(wait)
-                continue
-            return r
-        self._fail(r, "the request")
-
-    def _fail(self, r: Any, what: str) -> NoReturn:
-        try:
-            code = r.json().get("error", {}).get("code", "")
-        except Exception:
-            code = ""
-        status = f"HTTP {r.status_code}" + (f" {code}" if code else "")
-        if r.status_code == 401:
-            raise ServerError(f"Microsoft Graph refused the sign-in for {what} ({status})",
-                              "run `blocktime auth outlook` again")
-        if r.status_code == 403:
-            raise ServerError(f"Microsoft Graph forbade {what} ({status})",
-                              "the app registration needs delegated Calendars.ReadWrite")
-        if r.status_code in (429, 503, 504):
-            raise ServerError(f"Microsoft Graph is throttling {what} ({status})", "try again in a few minutes")
-        raise ServerError(f"{what} failed at Microsoft Graph ({status})")
-
-    def _pages(self, url: str, params: dict[str, str] | None, what: str) -> Iterator[dict[str, Any]]:
-        """Every page of a collection, following @odata.nextLink."""
-        next_url: str | None = url
-        while next_url:
-            r = self._request("GET", next_url, params=params, headers={"Prefer": f"{_PREFER}, {_PREFER_PAGE}"})
-            if r.status_code != 200:
-                self._fail(r, what)
-            page = r.json()
-            yield page
-            next_url, params = page.get("@odata.nextLink"), None
 
     # -- hrefs -----------------------------------------------------------------------------------
 
@@ -162,20 +98,20 @@ class GraphBackend:
         value = uid.replace("'", "''")
         params = {"$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{UID_PROP}' and ep/value eq '{value}')",
                   "$expand": _EXPAND}
-        r = self._request("GET", f"{calendar_url}/events", params=params)
+        r = self.http.request("GET", f"{calendar_url}/events", params=params)
         if r.status_code != 200:
-            self._fail(r, f"looking up event {uid}")
+            self.http.fail(r, f"looking up event {uid}")
         found = r.json().get("value") or []
         return found[0] if found else None
 
     def _resolve(self, href: str) -> dict[str, Any] | None:
         cal, uid, event_id = self._split(href)
         if event_id is not None:
-            r = self._request("GET", self._event_url(event_id), params={"$expand": _EXPAND})
+            r = self.http.request("GET", self._event_url(event_id), params={"$expand": _EXPAND})
             if r.status_code == 200:
                 return self._remember(r.json())
             if r.status_code not in (404, 410):
-                self._fail(r, "reading an event")
+                self.http.fail(r, "reading an event")
             if uid is None:
                 return None
             self._ids.pop(uid, None)
@@ -198,7 +134,7 @@ class GraphBackend:
     def calendars(self) -> list[CalendarInfo]:
         if self._calendars is None:
             out = []
-            for page in self._pages(f"{self.base}/me/calendars", {"$select": "id,name"}, "listing calendars"):
+            for page in self.http.pages(f"{self.base}/me/calendars", {"$select": "id,name"}, "listing calendars"):
                 for cal in page.get("value", []):
                     out.append(CalendarInfo(f"{self.base}/me/calendars/{quote(str(cal['id']), safe='')}",
                                             str(cal.get("name", ""))))
@@ -209,9 +145,9 @@ class GraphBackend:
         for info in self.calendars():
             if name in (info.name, unquote(info.url.rsplit("/", 1)[-1])):
                 return info
-        r = self._request("POST", f"{self.base}/me/calendars", body={"name": name})
+        r = self.http.request("POST", f"{self.base}/me/calendars", body={"name": name})
         if r.status_code not in (200, 201):
-            self._fail(r, f"creating calendar {name!r}")
+            self.http.fail(r, f"creating calendar {name!r}")
         self._calendars = None
         return CalendarInfo(f"{self.base}/me/calendars/{quote(str(r.json()['id']), safe='')}", name)
 
@@ -227,9 +163,9 @@ class GraphBackend:
         if self._resolve(href) is not None:  # Graph has no If-None-Match: look first
             raise AlreadyExists(href)
         body["transactionId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"blocktime:{uid}"))
-        r = self._request("POST", f"{cal}/events", body=body)
+        r = self.http.request("POST", f"{cal}/events", body=body)
         if r.status_code not in (200, 201):
-            self._fail(r, f"creating event {uid}")
+            self.http.fail(r, f"creating event {uid}")
         event = r.json()
         self._ids[uid] = str(event["id"])
         etag = event.get("@odata.etag")
@@ -247,11 +183,11 @@ class GraphBackend:
         if event_id is None:
             raise ServerError(f"{href} is no longer on the calendar", "was it deleted in Outlook?")
         _uid, body = to_graph(data)
-        r = self._request("PATCH", self._event_url(event_id), body=body, headers={"If-Match": etag})
+        r = self.http.request("PATCH", self._event_url(event_id), body=body, headers={"If-Match": etag})
         if r.status_code == 412:
             raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
         if r.status_code != 200:
-            self._fail(r, "updating an event")
+            self.http.fail(r, "updating an event")
         new = r.json().get("@odata.etag")
         return str(new) if new else None
 
@@ -259,49 +195,60 @@ class GraphBackend:
         event_id = self._id_of(href)
         if event_id is None:
             return
-        r = self._request("DELETE", self._event_url(event_id), headers={"If-Match": etag} if etag else None)
+        r = self.http.request("DELETE", self._event_url(event_id), headers={"If-Match": etag} if etag else None)
         if r.status_code == 412:
             raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
         if r.status_code not in (200, 204, 404, 410):
-            self._fail(r, "deleting an event")
+            self.http.fail(r, "deleting an event")
 
     def get(self, href: str) -> StoredObject | None:
         event = self._resolve(href)
         return None if event is None else self._object(event, href)
 
+    def _listed(self, calendar: CalendarInfo, event: dict[str, Any]) -> StoredObject:
+        """An event seen in a listing: blocktime's own under the href it was created at."""
+        uid = extended(self._remember(event)).get(UID_PROP)
+        return self._object(event, self.href_for(calendar, uid) if uid else None)
+
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end), "$expand": _EXPAND}
         out: list[StoredObject] = []
-        for page in self._pages(f"{calendar.url}/calendarView", params, f"reading calendar {calendar.name!r}"):
-            out.extend(self._object(self._remember(ev)) for ev in page.get("value", []))
+        for page in self.http.pages(f"{calendar.url}/calendarView", params, f"reading calendar {calendar.name!r}"):
+            out.extend(self._listed(calendar, ev) for ev in page.get("value", []))
         return out
 
     def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
-        """calendarView/delta over `window`; an expired delta token (410) starts over, complete."""
-        if token is not None and token.startswith(self.base + "/") and "/delta" in token:
-            done = self._delta(calendar, token)
+        """calendarView/delta over `window`; an expired delta token (410) starts over, complete.
+
+        The token carries the deltaLink and which event ids are blocktime's (id -> UID): a removed
+        row names only the id, and blocktime's events are known by their `#uid=` href."""
+        link, ids = _read_token(token) if token else (None, {})
+        if link is not None and link.startswith(self.base + "/") and "/delta" in link:
+            done = self._delta(calendar, link, ids)
             if done is not None:
                 return done
         if self.window is None:
             raise ServerError("Microsoft Graph changes need a time window", "construct GraphBackend with window=")
         start, end = self.window
         first = f"{calendar.url}/calendarView/delta?startDateTime={_iso(start)}&endDateTime={_iso(end)}"
-        done = self._delta(calendar, first, complete=True)
+        done = self._delta(calendar, first, {}, complete=True)
         if done is None:
             raise ServerError(f"Microsoft Graph could not start a delta round for {calendar.name!r}")
         return done
 
-    def _delta(self, calendar: CalendarInfo, url: str, complete: bool = False) -> Changes | None:
+    def _delta(self, calendar: CalendarInfo, url: str, ids: dict[str, str],
+               complete: bool = False) -> Changes | None:
+        ids = dict(ids)
         changed: dict[str, None] = {}
         deleted: dict[str, None] = {}
         next_url: str | None = url
         token = url
         while next_url:
-            r = self._request("GET", next_url, headers={"Prefer": f"{_PREFER}, {_PREFER_PAGE}"})
+            r = self.http.get_page(next_url)
             if r.status_code in (400, 404, 410) and not complete:  # sync state gone: start a new round
                 return None
             if r.status_code != 200:
-                self._fail(r, f"syncing calendar {calendar.name!r}")
+                self.http.fail(r, f"syncing calendar {calendar.name!r}")
             page = r.json()
             for row in page.get("value", []):
                 row_id = str(row["id"])
@@ -317,10 +264,16 @@ class GraphBackend:
         for event_id, event in self._fetch(calendar, list(changed)).items():
             if event is None:
                 deleted[event_id] = None
-            else:
-                objects.append(self._object(self._remember(event)))
-        gone = tuple(self._event_url(i) for i in deleted)
-        return Changes(tuple(objects), gone, token, complete=complete)
+                continue
+            uid = extended(event).get(UID_PROP)
+            if uid:
+                ids[event_id] = uid
+            objects.append(self._listed(calendar, event))
+        gone = []
+        for event_id in deleted:
+            uid = ids.pop(event_id, None)
+            gone.append(self.href_for(calendar, uid) if uid else self._event_url(event_id))
+        return Changes(tuple(objects), tuple(gone), _write_token(token, ids), complete=complete)
 
     def _fetch(self, calendar: CalendarInfo, ids: list[str]) -> dict[str, dict[str, Any] | None]:
         """The changed events with blocktime's extended properties (delta rows lack them): one
@@ -329,19 +282,23 @@ class GraphBackend:
         if len(ids) > BULK and self.window is not None:
             wanted = set(ids)
             params = {"startDateTime": _iso(self.window[0]), "endDateTime": _iso(self.window[1]), "$expand": _EXPAND}
-            for page in self._pages(f"{calendar.url}/calendarView", params, f"reading calendar {calendar.name!r}"):
+            for page in self.http.pages(f"{calendar.url}/calendarView", params, f"reading calendar {calendar.name!r}"):
                 found.update((str(ev["id"]), ev) for ev in page.get("value", []) if str(ev["id"]) in wanted)
         for event_id in ids:
             if event_id in found:
                 continue
-            got = self._request("GET", self._event_url(event_id), params={"$expand": _EXPAND})
+            got = self.http.request("GET", self._event_url(event_id), params={"$expand": _EXPAND})
             if got.status_code in (404, 410):
                 found[event_id] = None
             elif got.status_code != 200:
-                self._fail(got, "reading a changed event")
+                self.http.fail(got, "reading a changed event")
             else:
                 found[event_id] = got.json()
         return {i: found[i] for i in ids}
 
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
     def close(self) -> None:
-        self.session.close()
+        self.http.close()

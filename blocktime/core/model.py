@@ -79,6 +79,24 @@ _WINDOW_RE = re.compile(
 )
 
 
+def wall(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """Local wall-clock `at` on `day`; a time that does not exist (spring gap) becomes the instant
+    the clocks jump, and a repeated one (autumn) its first occurrence."""
+    first = datetime.combine(day, at, tz)
+    u_before = first.astimezone(UTC)  # fold=0: read with the offset before the change
+    u_after = first.replace(fold=1).astimezone(UTC)
+    if u_after >= u_before:
+        return first  # exists (once, or twice: fold=0 is the first)
+    lo, hi = u_after, u_before  # the jump lies between the two readings
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == u_before.astimezone(tz).utcoffset():
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0).astimezone(tz)
+
+
 @dataclass(frozen=True, slots=True)
 class WeeklyHours:
     """Weekly opening hours, e.g. ``WeeklyHours.parse("Mon-Fri 08:00-18:00")``.
@@ -114,17 +132,15 @@ class WeeklyHours:
         return cls(tuple(windows))
 
     def on(self, day: date, tz: ZoneInfo) -> list[Interval]:
-        """The opening intervals of one local day, as aware datetimes (DST-safe: wall clock)."""
+        """The opening intervals of one local day, as aware datetimes (DST-safe: wall clock;
+        an edge inside a DST gap is the moment the clocks jump)."""
         out = []
         for w in self.windows:
             if w.weekday == day.weekday():
-                start = datetime.combine(day, w.start, tz)
-                end = (
-                    datetime.combine(day + timedelta(days=1), time(0), tz)
-                    if w.end == time.max
-                    else datetime.combine(day, w.end, tz)
-                )
-                out.append(Interval(start, end))
+                start = wall(day, w.start, tz)
+                end = wall(day + timedelta(days=1), time(0), tz) if w.end == time.max else wall(day, w.end, tz)
+                if end.astimezone(UTC) > start.astimezone(UTC):  # a window inside a DST gap is empty
+                    out.append(Interval(start, end))
         return out
 
     def allows(self, span: Interval, tz: ZoneInfo) -> bool:

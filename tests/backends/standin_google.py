@@ -80,6 +80,13 @@ class GoogleCalDAV:
             name = quote(uid, safe="") + ".ics"
             primary.objects[name] = (self._etag(text), text)
 
+    def web_delete(self, calid: str, uid: str) -> None:
+        """The user deletes an event in Google Calendar's web UI."""
+        cal = self.calendars[calid]
+        (name,) = [n for n, (_e, data) in cal.objects.items() if f"UID:{uid}" in data]
+        del cal.objects[name]
+        cal.touch(name)
+
     @staticmethod
     def _etag(text: str) -> str:
         return '"' + hashlib.sha1(text.encode()).hexdigest()[:16] + '"'

@@ -62,6 +62,17 @@ class Graph:
     def base(self) -> str:
         return f"{self.root}/v1.0"
 
+    # -- what a user does in Outlook -------------------------------------------------------------
+
+    def outlook_delete(self, event_id: str) -> None:
+        del self.events[event_id]
+        self._touch(event_id)
+
+    def outlook_edit(self, event_id: str, **fields: Any) -> None:
+        self.events[event_id].update(fields)
+        self._touch(event_id)
+        self._new_etag(self.events[event_id])
+
     # -- plumbing --------------------------------------------------------------------------------
 
     def _json(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> Reply:

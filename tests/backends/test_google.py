@@ -175,3 +175,15 @@ def test_missing_token_through_the_cli_is_exit_2(
     cfg.write_text(f'[calendar]\nprovider = "google"\nurl = "{server.root}/caldav/v2/"\nusername = "{app.account}"\n')
     code, _out, err = Runner(cfg, capsys)(*BOOK)
     assert code == 2 and "not signed in to Google" in one_error_line(err)
+
+
+def test_a_block_deleted_in_google_comes_back_through_the_daemon_pass(
+    google_cli: Runner, google_standin: tuple[GoogleCalDAV, StandIn]
+) -> None:
+    app, _server = google_standin
+    google_cli.json(*BOOK, "--skip-conflicts")
+    assert json.loads(google_cli("daemon", "--once", "--json")[1])["actions"] == []
+    (uid,) = [b["uid"] for b in google_cli.json("agenda")["blocks"] if b["id"] == "acme-2"]
+    app.web_delete(BLOCKTIME_CAL, uid)
+    report = json.loads(google_cli("daemon", "--once", "--json", now="2026-03-21T09:00")[1])
+    assert any("acme-2 was deleted" in a for a in report["actions"]), report

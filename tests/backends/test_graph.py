@@ -10,8 +10,9 @@ import icalendar
 import pytest
 
 from blocktime.auth import BearerAuth
-from blocktime.backends import graph as graph_module
-from blocktime.backends.graph import GraphBackend, retry_after
+from blocktime.backends import graph_http
+from blocktime.backends.graph import GraphBackend
+from blocktime.backends.graph_http import retry_after
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP, from_graph, to_graph
 from blocktime.errors import ServerError
 from tests.backends.conftest import GRAPH_WINDOW, graph_token
@@ -152,7 +153,7 @@ def test_transaction_id_makes_a_retried_post_harmless(graph_standin: tuple[Graph
     cal = b.ensure_calendar("blocktime")
     b.create(b.href_for(cal, "bt-tx@blocktime"), _ics("bt-tx@blocktime"))
     posted = [r for r in app.requests if r.method == "POST" and r.path.endswith("/events")]
-    again = b._request("POST", f"{cal.url}/events", body=json.loads(posted[0].body))  # a client retry
+    again = b.http.request("POST", f"{cal.url}/events", body=json.loads(posted[0].body))  # a client retry
     assert again.status_code == 201
     mine = [e for e in app.events.values() if e["_calendar"] != "AAMkAGI2TGuLAAA="]
     assert len(mine) == 1 and mine[0]["transactionId"]
@@ -164,7 +165,7 @@ def test_calendar_view_pages_and_expands_series_for_busy_time(
     from blocktime.ics.busy import busy_from_texts
 
     app, server = graph_standin
-    monkeypatch.setattr(graph_module, "_PREFER_PAGE", "odata.maxpagesize=1")
+    monkeypatch.setattr(graph_http, "PREFER_PAGE", "odata.maxpagesize=1")
     b = _backend(app, server, tmp_path)
     (default,) = [c for c in b.calendars() if c.name == "Calendar"]
     found = b.list_range(default, WEEK[0], datetime(2026, 4, 6, tzinfo=UTC))
@@ -209,3 +210,43 @@ def test_doctor_on_the_graph_stand_in(graph_cli: Runner) -> None:
     assert code == 0, out
     assert "delta queries" in out and "look-up before each create" in out and "iMIP" in out
     assert out.strip().endswith("blocktime can work here.")
+
+
+def test_edits_made_in_outlook_come_back_through_the_daemon_pass(
+    graph_cli: Runner, graph_standin: tuple[Graph, StandIn]
+) -> None:
+    app, _server = graph_standin
+    graph_cli.json(*BOOK)
+    first = json.loads(graph_cli("daemon", "--once", "--json")[1])
+    assert first["errors"] == [] and first["actions"] == []  # a complete first round deletes nothing
+    blocks = {b["id"]: b["uid"] for b in graph_cli.json("agenda")["blocks"]}
+    ours = {e["_ext"][UID_PROP.lower()][1]: e["id"] for e in app.events.values() if e["_ext"]}
+    app.outlook_delete(ours[blocks["acme-3"]])
+    moved = ours[blocks["acme-2"]]
+    app.outlook_edit(moved, start={"dateTime": "2026-03-26T13:00:00.0000000", "timeZone": "UTC"},
+                     end={"dateTime": "2026-03-26T14:00:00.0000000", "timeZone": "UTC"})
+    report = json.loads(graph_cli("daemon", "--once", "--json", now="2026-03-21T09:00")[1])
+    assert report["errors"] == []
+    assert any("acme-3 was deleted" in a for a in report["actions"]), report
+    assert any("acme-2" in a and "moved" in a for a in report["actions"]), report
+    agenda = {b["id"]: b for b in graph_cli.json("agenda", now="2026-03-21T09:00")["blocks"]}
+    assert "acme-3" not in agenda and agenda["acme-2"]["start"] == "2026-03-26T14:00:00+01:00"
+    quiet = json.loads(graph_cli("daemon", "--once", "--json", now="2026-03-21T09:30")[1])
+    assert quiet["actions"] == []
+
+
+def test_a_new_process_still_knows_which_deleted_event_was_ours(
+    graph_standin: tuple[Graph, StandIn], tmp_path: Path
+) -> None:
+    app, server = graph_standin
+    b = _backend(app, server, tmp_path)
+    cal = b.ensure_calendar("blocktime")
+    href = b.href_for(cal, "bt-gone@blocktime")
+    b.create(href, _ics("bt-gone@blocktime"))
+    start = b.changes(cal, None)
+    assert [o.href for o in start.changed] == [href]  # listed under the href it was created at
+    b.close()
+    later = _backend(app, server, tmp_path)  # nothing cached: only the token remembers
+    (event_id,) = [e["id"] for e in app.events.values() if e["_ext"]]
+    app.outlook_delete(event_id)
+    assert later.changes(cal, start.token).deleted == (href,)

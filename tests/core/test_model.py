@@ -344,14 +344,17 @@ class TestOn:
         assert opening.start.astimezone(UTC) == at(UTC, 2026, 3, 29, 1)  # 03:00 CEST
         assert opening.duration == 2 * H
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="known limitation: a window edge strictly inside a DST gap (02:30 on a spring-forward "
-        "day) is read with the pre-change offset, so it lands at 03:30, not when the clocks jump",
-    )
     def test_window_edge_inside_the_gap_snaps_to_the_jump(self) -> None:
         (opening,) = WeeklyHours.parse("Sun 00:00-02:30").on(date(2026, 3, 29), WAW)
         assert opening.end.astimezone(UTC) == at(UTC, 2026, 3, 29, 1)  # clocks jump at 01:00 UTC
+        (later,) = WeeklyHours.parse("Sun 02:30-09:00").on(date(2026, 3, 29), WAW)
+        assert later.start.astimezone(UTC) == at(UTC, 2026, 3, 29, 1)
+        (ny,) = WeeklyHours.parse("Sun 02:15-05:00").on(date(2026, 3, 8), ZoneInfo("America/New_York"))
+        assert ny.start.astimezone(UTC) == at(UTC, 2026, 3, 8, 7)  # 02:00 EST = 07:00 UTC
+
+    def test_a_window_wholly_inside_the_gap_is_empty(self) -> None:
+        assert WeeklyHours.parse("Sun 02:00-03:00").on(date(2026, 3, 29), WAW) == []
+        assert len(WeeklyHours.parse("Sun 02:00-03:00").on(date(2026, 3, 22), WAW)) == 1
 
     def test_two_windows_on_one_day(self) -> None:
         hours = WeeklyHours.parse("Tue 08:00-12:00, Tue 13:00-17:00, Wed 09:00-10:00")

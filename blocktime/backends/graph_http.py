@@ -1,0 +1,111 @@
+"""Microsoft Graph over HTTP: Bearer auth with one refresh on 401, Retry-After on 429/503,
+paging through @odata.nextLink, one-line errors. Used by GraphBackend."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any, NoReturn
+
+from blocktime.backends.caldav import safe_url
+from blocktime.errors import ServerError
+
+PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
+PREFER_PAGE = "odata.maxpagesize=100"
+MAX_WAIT = 120.0  # never sleep longer than this on one Retry-After
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+class GraphClient:
+    """One keep-alive session to Graph; `auth.token(force_refresh=)` supplies the Bearer token."""
+
+    def __init__(self, auth: Any, base: str, *, verify_tls: bool = True, timeout: float = 30,
+                 sleep: Callable[[float], None] = time.sleep, attempts: int = 5) -> None:
+        import niquests
+
+        self.auth = auth
+        self.base = base
+        self.session = niquests.Session()
+        self.session.verify = verify_tls
+        self.timeout = timeout
+        self.sleep = sleep
+        self.attempts = attempts
+        self.requests = 0
+        self._count = threading.Lock()  # writes run in a few threads at once
+
+    def request(self, method: str, url: str, *, body: Any = None, params: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> Any:
+        """One Graph call: a 401 refreshes the token once, 429/503 wait for Retry-After."""
+        refreshed = False
+        r: Any = None
+        for attempt in range(self.attempts):
+            head = {"Authorization": f"Bearer {self.auth.token()}", "Prefer": PREFER,
+                    "Accept": "application/json", **(headers or {})}
+            try:
+                r = self.session.request(method, url, json=body, params=params, headers=head, timeout=self.timeout)
+            except Exception as exc:
+                raise ServerError(f"cannot reach Microsoft Graph at {safe_url(self.base)} ({type(exc).__name__})",
+                                  "check the network, or [calendar] url") from None
+            with self._count:
+                self.requests += 1
+            if r.status_code == 401 and not refreshed:
+                refreshed = True
+                self.auth.token(force_refresh=True)
+                continue
+            if r.status_code in (429, 503, 504) and attempt + 1 < self.attempts:
+                wait = retry_after(r.headers.get("Retry-After"), time.time())
+                wait = min(2.0**attempt, 30.0) if wait is None else wait
+                if wait > MAX_WAIT:
+                    break
+                self.sleep(wait)
+                continue
+            return r
+        self.fail(r, "the request")
+
+    def fail(self, r: Any, what: str) -> NoReturn:
+        try:
+            code = r.json().get("error", {}).get("code", "")
+        except Exception:
+            code = ""
+        status = f"HTTP {r.status_code}" + (f" {code}" if code else "")
+        if r.status_code == 401:
+            raise ServerError(f"Microsoft Graph refused the sign-in for {what} ({status})",
+                              "run `blocktime auth outlook` again")
+        if r.status_code == 403:
+            raise ServerError(f"Microsoft Graph forbade {what} ({status})",
+                              "the app registration needs delegated Calendars.ReadWrite")
+        if r.status_code in (429, 503, 504):
+            raise ServerError(f"Microsoft Graph is throttling {what} ({status})", "try again in a few minutes")
+        raise ServerError(f"{what} failed at Microsoft Graph ({status})")
+
+    def pages(self, url: str, params: dict[str, str] | None, what: str) -> Iterator[dict[str, Any]]:
+        """Every page of a collection, following @odata.nextLink."""
+        next_url: str | None = url
+        while next_url:
+            r = self.get_page(next_url, params)
+            if r.status_code != 200:
+                self.fail(r, what)
+            page = r.json()
+            yield page
+            next_url, params = page.get("@odata.nextLink"), None
+
+    def get_page(self, url: str, params: dict[str, str] | None = None) -> Any:
+        return self.request("GET", url, params=params, headers={"Prefer": f"{PREFER}, {PREFER_PAGE}"})
+
+    def close(self) -> None:
+        self.session.close()
