@@ -109,7 +109,8 @@ class PassResult:
 
 def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Event | None = None,
              sleep: Callable[[float], None] | None = None) -> PassResult:
-    """One pass: sync; when `nightly`, also confirmations, expiry and the outbox."""
+    """One pass: sync, advance confirmations that are due, expiry of offers, the outbox.
+    The nightly pass also re-reads the account's calendar list."""
     from blocktime.sync import sync_pass
 
     stopper = stop or threading.Event()
@@ -125,7 +126,7 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
             log.info("%s", line)
         for line in sync.errors:
             log.warning("%s (will retry on the next pass)", line)
-        if nightly and not stopper.is_set():
+        if not stopper.is_set():  # cheap and store-only: every pass, so nothing waits for the night
             report.update(_nightly_work(s, stopper))
         with s.store.transaction():
             s.store.set_meta("last_sync", now.isoformat())

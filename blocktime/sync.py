@@ -260,7 +260,12 @@ def _block_deleted(session: Session, sb: Any, report: PassReport) -> None:
 
     eng = _engagement(session, sb.block.engagement)
     happened = sb.block.span.start <= session.now
-    own = 0 if happened or sb.state != "booked" else int(sb.block.span.duration.total_seconds() // 60)
+    if happened or sb.state != "booked":
+        own = 0
+    elif sb.block.makeup_for:  # a make-up block gives back exactly what it was booked against
+        own = -sum(m for m, _, ref in session.store.ledger(eng.key) if ref == sb.block.uid and m < 0)
+    else:
+        own = int(sb.block.span.duration.total_seconds() // 60)
     sequence = sb.sequence + 1
     facts = EventFacts(sb.block, eng, session.config.organizer, sequence, session.now, status="CANCELLED")
     with session.store.transaction():

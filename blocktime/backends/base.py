@@ -45,7 +45,8 @@ class Changes:
     `changed` holds new and modified objects, `deleted` the hrefs of removed ones (as an earlier
     `changes` or `list_range` reported them), `token` what to pass next time. `complete` is true
     when `changed` is the whole calendar (first sync, or the old token had expired): anything the
-    caller knew that is not in it is gone.
+    caller knew that is not in it is gone. `synthetic` marks a token made by blocktime from a full
+    listing (the server has no sync tokens): correct, but every call reads the whole calendar.
     """
 
     changed: tuple[StoredObject, ...]

@@ -250,3 +250,14 @@ def test_a_new_process_still_knows_which_deleted_event_was_ours(
     (event_id,) = [e["id"] for e in app.events.values() if e["_ext"]]
     app.outlook_delete(event_id)
     assert later.changes(cal, start.token).deleted == (href,)
+
+
+def test_the_real_endpoints_are_never_reached_from_the_tests(tmp_path: Path) -> None:
+    """The guard in conftest.py refuses every host but loopback (token refresh included)."""
+    from blocktime.auth import Token, TokenStore
+
+    store = TokenStore(tmp_path, "outlook")
+    store.save(Token("x", "y", 0.0, "https://login.microsoftonline.com/common/oauth2/v2.0/token", "c"))
+    b = GraphBackend(BearerAuth(store), window=GRAPH_WINDOW, sleep=lambda s: None)
+    with pytest.raises(ServerError, match="cannot reach the Microsoft sign-in server"):
+        b.calendars()
