@@ -27,6 +27,7 @@ class OtherClient:
         self.http.auth = (account.username or "", account.password or "")
 
     def edit(self, href: str, change) -> None:  # type: ignore[no-untyped-def]
+        href = self.account.root + href  # the store keeps server paths
         got = self.http.get(href)
         assert got.status_code == 200
         cal = icalendar.Calendar.from_ical(got.text)
@@ -36,7 +37,7 @@ class OtherClient:
         assert r.status_code in (200, 201, 204), r.status_code
 
     def delete(self, href: str) -> None:
-        assert self.http.delete(href).status_code in (200, 204)
+        assert self.http.delete(self.account.root + href).status_code in (200, 204)
 
     def put_new(self, calendar: str, uid: str, start: str, end: str, summary: str) -> None:
         b = backend(self.account)
@@ -44,7 +45,7 @@ class OtherClient:
         body = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
                 f"DTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\nSUMMARY:{summary}\r\n"
                 "END:VEVENT\r\nEND:VCALENDAR\r\n")
-        r = self.http.put(b.href_for(cal, uid), data=body, headers={"Content-Type": "text/calendar"})
+        r = self.http.put(self.account.root + b.href_for(cal, uid), data=body, headers={"Content-Type": "text/calendar"})
         assert r.status_code in (200, 201, 204)
 
 

@@ -153,7 +153,7 @@ class CalDAVBackend:
                 with warnings.catch_warnings():  # `name` is the displayname already fetched
                     warnings.simplefilter("ignore", DeprecationWarning)
                     name = cal.name or str(cal.url).rstrip("/").rsplit("/", 1)[-1]
-                out.append(CalendarInfo(str(cal.url), str(name)))
+                out.append(CalendarInfo(_path(str(cal.url)), str(name)))
         return out
 
     def find_calendar(self, name: str) -> CalendarInfo | None:
@@ -170,7 +170,7 @@ class CalDAVBackend:
         with self._guard(f"creating calendar {name!r}"):
             cal = self._principal.make_calendar(name=name)
         self._calendars = None
-        return CalendarInfo(str(cal.url), name)
+        return CalendarInfo(_path(str(cal.url)), name)
 
     def href_for(self, calendar: CalendarInfo, uid: str) -> str:
         base = calendar.url if calendar.url.endswith("/") else calendar.url + "/"
@@ -181,7 +181,7 @@ class CalDAVBackend:
 
         with self._guard("saving an event"):
             try:
-                r = self.client.request(href, "PUT", data, {"Content-Type": _TEXT_CALENDAR, **condition})
+                r = self.client.request(self._url(href), "PUT", data, {"Content-Type": _TEXT_CALENDAR, **condition})
             except caldav_error.AuthorizationError as exc:  # 403 may be a precondition, not a refusal
                 if getattr(exc, "status", None) == 403 and _UID_CONFLICT in getattr(exc, "preconditions", ()):
                     raise AlreadyExists(href, elsewhere=True) from None
@@ -214,7 +214,7 @@ class CalDAVBackend:
     def delete(self, href: str, etag: str | None) -> None:
         headers = {"If-Match": etag} if etag else {}
         with self._guard("deleting an event"):
-            r = self.client.request(href, "DELETE", "", headers)
+            r = self.client.request(self._url(href), "DELETE", "", headers)
         if r.status == 412:
             raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
         if r.status not in (200, 204, 404):
@@ -222,7 +222,7 @@ class CalDAVBackend:
 
     def get(self, href: str) -> StoredObject | None:
         with self._guard("reading an event"):
-            r = self.client.request(href, "GET")
+            r = self.client.request(self._url(href), "GET")
         if r.status in (404, 410):
             return None
         if r.status != 200:
@@ -231,7 +231,7 @@ class CalDAVBackend:
 
     def _query(self, calendar: CalendarInfo, time_range: str) -> list[StoredObject]:
         with self._guard(f"reading calendar {calendar.name!r}"):
-            r = self.client.report(calendar.url, _QUERY.format(range=time_range), depth=1)
+            r = self.client.report(self._url(calendar.url), _QUERY.format(range=time_range), depth=1)
             results = r.parse_calendar_query()
         return [
             StoredObject(_absolute(calendar.url, x.href), x.etag, x.calendar_data)
@@ -265,7 +265,7 @@ class CalDAVBackend:
             body = _SYNC.format(token=escape(current or ""))
             with self._guard(f"syncing calendar {calendar.name!r}"):
                 try:
-                    r = self.client.report(calendar.url, body, depth=0)
+                    r = self.client.report(self._url(calendar.url), body, depth=0)
                 except caldav_error.AuthorizationError as exc:
                     if getattr(exc, "status", 401) == 403:  # DAV:valid-sync-token or not supported
                         raise _NoSync() from None
@@ -299,14 +299,26 @@ class CalDAVBackend:
         assert current is not None
         return Changes(tuple(objects), tuple(sorted(deleted)), current, complete=token is None)
 
+    def _url(self, href: str) -> str:
+        """The full URL of an href: hrefs and calendar URLs are kept as server paths, so that
+        what the store remembers survives a change of host or port (the embedded calendar
+        listens on a new free port every run)."""
+        parts = urlsplit(self.url)
+        return urljoin(f"{parts.scheme}://{parts.netloc}/", href)
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
 
 
+def _path(url: str) -> str:
+    """The path of a URL (an href as the server names it)."""
+    return urlsplit(url).path or "/"
+
+
 def _absolute(base: str, href: str) -> str:
-    """An href from a multistatus (caldav hands them unquoted) as an absolute, quoted URL."""
-    return urljoin(base, quote(href, safe="/@:+,;=!$&'()*~%"))
+    """An href from a multistatus (caldav hands them unquoted) as a quoted server path."""
+    return _path(urljoin(base, quote(href, safe="/@:+,;=!$&'()*~%")))
 
 
 def _utc(dt: datetime) -> str:

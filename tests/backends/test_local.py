@@ -48,3 +48,22 @@ def test_password_survives_restarts(tmp_path: Path) -> None:
         first = a.password
     with LocalServer(tmp_path) as b:
         assert b.password == first
+
+
+def test_the_embedded_calendar_keeps_working_across_commands(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each command starts the server on a new free port; stored hrefs are server paths."""
+    monkeypatch.setenv("TZ", "Europe/Warsaw")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    assert main(["--now", "2026-03-20 09:00", "book", "--client", "Solo", "--site", "Here", "--attendee",
+                 "x@solo.example", "--start", "2026-03-24 12:00", "--length", "1h", "--count", "2",
+                 "--every", "tue", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["--now", "2026-03-24 13:05", "cut-short", "solo-1", "--ended-at", "12:40", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["block"]["remaining"] == 20 and doc["offer"] is not None
+    assert main(["--now", "2026-03-24 13:10", "accept", doc["offer"]["id"], "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["block"]["makeup_for"] == "solo-1"
+    assert main(["--now", "2026-03-24 13:15", "daemon", "--once", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["errors"] == []
