@@ -45,7 +45,8 @@ class OtherClient:
         body = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
                 f"DTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\nSUMMARY:{summary}\r\n"
                 "END:VEVENT\r\nEND:VCALENDAR\r\n")
-        r = self.http.put(self.account.root + b.href_for(cal, uid), data=body, headers={"Content-Type": "text/calendar"})
+        r = self.http.put(self.account.root + b.href_for(cal, uid), data=body,
+                          headers={"Content-Type": "text/calendar"})
         assert r.status_code in (200, 201, 204)
 
 
