@@ -24,6 +24,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/book50.py
+	$(PY) bench/search.py
+	$(PY) bench/daemon_pass.py
+	$(PY) bench/coldstart.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

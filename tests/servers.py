@@ -47,6 +47,7 @@ class RadicaleServer:
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.htpasswd = workdir / "htpasswd"
         if not self.htpasswd.exists():
             self.htpasswd.write_text("")
