@@ -51,7 +51,8 @@ cfg = load(sys.argv[1])
 t = __import__("time").perf_counter()
 result = run_pass(cfg, datetime.fromisoformat(sys.argv[2]), nightly=sys.argv[3] == "nightly")
 elapsed = __import__("time").perf_counter() - t
-print(json.dumps({"seconds": round(elapsed, 3), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": round(elapsed, 3), "peak_rss_mb": round(peak, 1),
                   "changed": result.report.get("changed"), "errors": result.report.get("errors"), **counts}))
 """
 

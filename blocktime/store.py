@@ -255,14 +255,21 @@ class Store:
                            datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
                            row["delivered_min"], row["remaining_min"], row["cut_reason"])
 
-    def blocks(self, engagement: str | None = None, states: tuple[str, ...] = LIVE) -> list[StoredBlock]:
+    def _select(
+        self, table: str, states: tuple[str, ...], where: tuple[str, str | None], order: str
+    ) -> Iterator[sqlite3.Row]:
+        """Rows of `table` in one of `states`, optionally where column = value, in `order`."""
         marks = ",".join("?" for _ in states)
-        sql = f"SELECT * FROM blocks WHERE state IN ({marks})"
+        sql = f"SELECT * FROM {table} WHERE state IN ({marks})"
         args: list[str] = list(states)
-        if engagement is not None:
-            sql += " AND engagement=?"
-            args.append(engagement)
-        return [self._row(r) for r in self.db.execute(sql + " ORDER BY start, uid", args)]
+        column, value = where
+        if value is not None:
+            sql += f" AND {column}=?"
+            args.append(value)
+        return iter(self.db.execute(f"{sql} ORDER BY {order}", args).fetchall())
+
+    def blocks(self, engagement: str | None = None, states: tuple[str, ...] = LIVE) -> list[StoredBlock]:
+        return [self._row(r) for r in self._select("blocks", states, ("engagement", engagement), "start, uid")]
 
     def block(self, ref: str) -> StoredBlock | None:
         """By id (`acme-3`) or UID."""
@@ -350,13 +357,7 @@ class Store:
         return None if r is None else self._offer(r)
 
     def offers(self, engagement: str | None = None, states: tuple[str, ...] = ("open",)) -> list[StoredOffer]:
-        marks = ",".join("?" for _ in states)
-        sql = f"SELECT * FROM offers WHERE state IN ({marks})"
-        args: list[str] = list(states)
-        if engagement is not None:
-            sql += " AND engagement=?"
-            args.append(engagement)
-        return [self._offer(r) for r in self.db.execute(sql + " ORDER BY created, id", args)]
+        return [self._offer(r) for r in self._select("offers", states, ("engagement", engagement), "created, id")]
 
     def next_offer_id(self, engagement: str) -> str:
         n = self.db.execute("SELECT COUNT(*) AS n FROM offers WHERE engagement=?", (engagement,)).fetchone()
@@ -383,17 +384,11 @@ class Store:
         )
 
     def holds(self, offer: str | None = None, states: tuple[str, ...] = ("pending", "held")) -> list[StoredHold]:
-        marks = ",".join("?" for _ in states)
-        sql = f"SELECT * FROM holds WHERE state IN ({marks})"
-        args: list[str] = list(states)
-        if offer is not None:
-            sql += " AND offer=?"
-            args.append(offer)
         return [
             StoredHold(r["uid"], r["offer"], r["number"],
                        Interval(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"])),
                        r["href"], r["etag"], r["state"])
-            for r in self.db.execute(sql + " ORDER BY offer, number", args)
+            for r in self._select("holds", states, ("offer", offer), "offer, number")
         ]
 
     def set_hold(self, uid: str, state: str, etag: str | None = None) -> None:
