@@ -68,8 +68,39 @@ def run(folder: str, env: Mapping[str, str]) -> int:
         print("\nbooking: Tue and Thu 12:00–13:00 from 2026-03-24, 8 times (--skip-conflicts)\n")
         result = book(s, req)
         print_booking(result, s, as_json=False)
-        files = sorted(p.name for p in config.outbox.glob("*.ics"))
-        print(f"\n{len(files)} invites (iTIP REQUEST) in {config.outbox}/")
-        for name in files:
-            print(f"  {name}")
+    files = sorted(p.name for p in config.outbox.glob("*.ics"))
+    print(f"\n{len(files)} invites (iTIP REQUEST) in {config.outbox}/")
+    for name in files:
+        print(f"  {name}")
+    first = result.booked[0]
+    _makeup(config, first.id, first.span.start)
     return 0
+
+
+def _makeup(config: object, block_id: str, start: datetime) -> None:
+    """The client left the first block at 12:35: cut short, offer, accept option 1."""
+    from blocktime.config import Config
+    from blocktime.offers import accept, cut_short
+    from blocktime.service import Session
+
+    assert isinstance(config, Config)
+    tz = config.organizer.timezone
+    ended = start + timedelta(minutes=35)
+    print(f"\n{block_id} was cut short at {ended.astimezone(tz):%H:%M} (the client was called away):")
+    with Session(config, ended + timedelta(minutes=30)) as s:
+        block, result = cut_short(s, block_id, ended, "client called away")
+        print(f"  delivered {block.delivered_min} min, {block.remaining_min} min remain")
+        if result.offer is None:
+            print("  no offer could be made")
+            return
+        print(f"  offer {result.offer.id}, options held on the calendar until "
+              f"{result.offer.expires.astimezone(tz):%a %Y-%m-%d %H:%M}:")
+        for h in result.options:
+            print(f"    {h.number}. {h.span.start.astimezone(tz):%a %Y-%m-%d %H:%M}–{h.span.end.astimezone(tz):%H:%M}")
+        print(f"  message for the client: {result.message}")
+        made = accept(s, result.offer.id, 1)
+        print(f"the client chose option 1: make-up block {made.block.id} booked "
+              f"({made.block.span.start.astimezone(tz):%a %Y-%m-%d %H:%M}), the other holds released")
+    mails = sorted((config.outbox / "mail").glob("*.eml"))
+    print(f"\n{len(mails)} e-mails (iMIP, one per attendee) wait in {config.outbox / 'mail'}/ "
+          "(configure [smtp] to send them)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
@@ -53,6 +53,17 @@ def wall_times(pattern: Pattern, tz: ZoneInfo) -> list[datetime]:
     return list(rrule(WEEKLY, dtstart=first, byweekday=days, count=pattern.count))
 
 
+def _when(span: Interval, tz: ZoneInfo) -> str:
+    """`12:30-13:30`, `all day`, or `03-24 09:00-03-26 17:00` for a span over several days."""
+    s, e = span.start.astimezone(tz), span.end.astimezone(tz)
+    if s.time() == e.time() == time(0):
+        days = (e.date() - s.date()).days
+        return "all day" if days == 1 else f"all day {s:%m-%d}-{e.date() - timedelta(days=1):%m-%d}"
+    if s.date() == e.date():
+        return f"{s:%H:%M}-{e:%H:%M}"
+    return f"{s:%m-%d %H:%M}-{e:%m-%d %H:%M}"
+
+
 def _day(dt: datetime, tz: ZoneInfo) -> date:
     return dt.astimezone(tz).date()
 
@@ -90,8 +101,7 @@ def check(
         if b.span.overlaps(span.widen(policy.buffer, policy.buffer)):
             if Reason.BUSY not in reasons:
                 reasons.append(Reason.BUSY)
-            when = f"{b.span.start.astimezone(tz):%H:%M}-{b.span.end.astimezone(tz):%H:%M}"
-            details.append(f"busy: {b.summary or 'event'} {when}")
+            details.append(f"busy: {b.summary or 'event'} {_when(b.span, tz)}")
         elif b.site is not None and b.site != site and b.span.overlaps(
             span.widen(policy.travel, policy.travel)
         ):
