@@ -46,15 +46,15 @@ class Cancelled:
 
 
 def _future_block(session: Session, ref: str, verb: str) -> tuple[StoredBlock, Engagement]:
-    from blocktime.offers import _block, _engagement
+    from blocktime.offers import load_block, load_engagement
 
-    sb = _block(session, ref)
+    sb = load_block(session, ref)
     if sb.state != "booked":
         raise BadInput(f"block {sb.block.id} is {sb.state.replace('_', ' ')}; only a booked block can be {verb}")
     if sb.block.span.start <= session.now:
         raise BadInput(f"block {sb.block.id} has started already ({sb.block.span.start.isoformat()})",
                        "record what happened with `blocktime cut-short`" if verb == "moved" else None)
-    return sb, _engagement(session, sb.block.engagement)
+    return sb, load_engagement(session, sb.block.engagement)
 
 
 def _per_day(busy: list[Busy], tz: ZoneInfo) -> dict[date, int]:

@@ -60,7 +60,7 @@ def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
     from blocktime.ics.event import EventFacts
     from blocktime.mailqueue import MailQueue
     from blocktime.messages import queue_block
-    from blocktime.offers import _engagement
+    from blocktime.offers import load_engagement
 
     tz = session.config.organizer.timezone
     days = frozenset(w.weekday for w in session.config.policy.working_hours.windows)
@@ -76,7 +76,7 @@ def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
         if invited is not None and invited >= when:
             skipped.append(Skipped(sb, when, f"its invitation went out {invited:%Y-%m-%d %H:%M}, after the due time"))
             continue
-        eng = _engagement(session, sb.block.engagement)
+        eng = load_engagement(session, sb.block.engagement)
         facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
         with session.store.transaction():
             keys = queue_block(session, "confirm", facts)

@@ -29,7 +29,7 @@ class OfferResult:
     message: str | None = None
 
 
-def _engagement(session: Session, key: str) -> Engagement:
+def load_engagement(session: Session, key: str) -> Engagement:
     eng = session.store.engagement(key)
     if eng is None:
         raise BadInput(f"no engagement {key!r}", "see `blocktime agenda`")
@@ -37,7 +37,7 @@ def _engagement(session: Session, key: str) -> Engagement:
     return Engagement(eng.key, eng.client, eng.site, eng.attendees, eng.language, eng.length, hours)
 
 
-def _block(session: Session, ref: str) -> StoredBlock:
+def load_block(session: Session, ref: str) -> StoredBlock:
     sb = session.store.block(ref)
     if sb is None:
         raise BadInput(f"no block {ref!r}", "see `blocktime agenda` for ids")
@@ -50,7 +50,7 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     from blocktime.notes import render, when
 
     finish_pending(session)
-    sb = _block(session, ref)
+    sb = load_block(session, ref)
     b = sb.block
     if sb.state == "cut_short":
         raise BadInput(f"block {b.id} was already cut short at {sb.ended_at}")
@@ -65,7 +65,7 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
         )
     if ended_at > session.now:
         raise BadInput(f"--ended-at {ended_at.isoformat()} is still in the future")
-    eng = _engagement(session, b.engagement)
+    eng = load_engagement(session, b.engagement)
     delivered = int((ended_at - b.span.start).total_seconds() // 60)
     remaining = int((sb.planned_end - ended_at).total_seconds() // 60)
     times = when(b.span.start, ended_at, session.config.organizer.timezone, eng.language)
@@ -79,7 +79,7 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
         session.store.add_minutes(eng.key, remaining, "cut_short", b.uid, session.now)
         session.store.log(b.uid, session.now, "cut_short", ended_at=ended_at, delivered=delivered,
                           remaining=remaining, reason=reason)
-    updated = _block(session, b.uid)
+    updated = load_block(session, b.uid)
     return updated, offer_remainder(session, eng, updated, ended_at)
 
 
@@ -199,7 +199,7 @@ def finish_holds(session: Session) -> None:
     for h in session.store.holds(states=("pending",)):
         offer = session.store.offer(h.offer)
         assert offer is not None
-        eng = _engagement(session, offer.engagement)
+        eng = load_engagement(session, offer.engagement)
         facts = HoldFacts(h.uid, h.offer, h.number, h.span.start, h.span.end, eng,
                           session.config.organizer, offer.expires, session.now, offer.source_uid, offer.minutes)
         try:
@@ -240,14 +240,14 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
     offer = _open_offer(session, offer_id)
     if offer.state == "accepted" and offer.chosen == option and offer.makeup_uid:
         release(session, offer.id)  # finish what a crashed accept left
-        return _block(session, offer.makeup_uid)
+        return load_block(session, offer.makeup_uid)
     if offer.state != "open":
         raise BadInput(f"offer {offer.id} is {offer.state}", "see `blocktime status`")
     holds = {h.number: h for h in session.store.holds(offer.id)}
     if option not in holds:
         raise BadInput(f"offer {offer.id} has no option {option}", f"choose 1 to {len(holds)}")
     chosen = holds[option]
-    eng = _engagement(session, offer.engagement)
+    eng = load_engagement(session, offer.engagement)
     tz = session.config.organizer.timezone
     busy = [b for b in read_busy(session, chosen.span.start - timedelta(days=1), chosen.span.end + timedelta(days=1))
             if b.uid != chosen.uid]
@@ -270,7 +270,7 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
                           makes_up=offer.source_uid)
     finish_pending(session)
     release(session, offer.id)
-    return _block(session, block.uid)
+    return load_block(session, block.uid)
 
 
 def decline(session: Session, offer_id: str) -> StoredOffer:
@@ -297,7 +297,7 @@ def expire(session: Session) -> list[StoredOffer]:
 
 def why(session: Session, engagement: str, day: date, length: timedelta | None) -> list[Candidate]:
     """Every candidate of `day` for the engagement's make-up, with refusal reasons."""
-    eng = _engagement(session, engagement)
+    eng = load_engagement(session, engagement)
     remaining = session.store.remainder(eng.key)
     if length is None:
         length = makeup_length(timedelta(minutes=remaining), session.config.policy, eng.length) or eng.length
@@ -316,7 +316,7 @@ class Status:
 
 
 def status(session: Session, engagement: str) -> Status:
-    eng = _engagement(session, engagement)
+    eng = load_engagement(session, engagement)
     blocks = session.store.blocks(eng.key)
     booked = sum(int((sb.planned_end - sb.block.span.start).total_seconds() // 60) for sb in blocks)
     delivered = 0

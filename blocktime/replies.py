@@ -183,12 +183,12 @@ def decline_counter(session: Session, counter_id: str | None, note: str = "") ->
     """Keep the block where it is; the proposer gets a DECLINECOUNTER and a short note."""
     from blocktime.ics.event import EventFacts
     from blocktime.messages import queue_block
-    from blocktime.offers import _engagement
+    from blocktime.offers import load_engagement
 
     c = _open(session, counter_id)
     sb = session.store.block(c.uid)
     assert sb is not None
-    eng = _engagement(session, sb.block.engagement)
+    eng = load_engagement(session, sb.block.engagement)
     facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
     with session.store.transaction():
         queue_block(session, "declinecounter", facts, proposed=Interval(c.start, c.end), to=(c.attendee,),

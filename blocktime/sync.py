@@ -227,10 +227,10 @@ def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -
     from blocktime.ics.event import EventFacts
     from blocktime.ics.itip import moved_copy
     from blocktime.messages import queue_block
-    from blocktime.offers import _engagement
+    from blocktime.offers import load_engagement
     from blocktime.service import read_busy, update_event
 
-    eng = _engagement(session, sb.block.engagement)
+    eng = load_engagement(session, sb.block.engagement)
     tz = session.config.organizer.timezone
     busy = [b for b in read_busy(session, span.start - timedelta(days=1), span.end + timedelta(days=1))
             if b.uid != sb.block.uid]
@@ -256,9 +256,9 @@ def _block_deleted(session: Session, sb: Any, report: PassReport) -> None:
     """Deleted elsewhere: CANCEL to the attendees; unhappened minutes return to the remainder."""
     from blocktime.ics.event import EventFacts
     from blocktime.messages import queue_block
-    from blocktime.offers import _engagement
+    from blocktime.offers import load_engagement
 
-    eng = _engagement(session, sb.block.engagement)
+    eng = load_engagement(session, sb.block.engagement)
     happened = sb.block.span.start <= session.now
     if happened or sb.state != "booked":
         own = 0
@@ -309,12 +309,12 @@ def _overlaps(session: Session, objects: list[StoredObject], report: PassReport)
 
 
 def _replan(session: Session, offer: Any, report: PassReport) -> None:
-    from blocktime.offers import _engagement, offer_remainder, release
+    from blocktime.offers import load_engagement, offer_remainder, release
 
     release(session, offer.id)
     with session.store.transaction():
         session.store.set_offer(offer.id, "replanned")
-    eng = _engagement(session, offer.engagement)
+    eng = load_engagement(session, offer.engagement)
     source = session.store.block(offer.source_uid)
     if source is None:
         return

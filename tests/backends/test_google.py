@@ -133,7 +133,7 @@ def test_the_main_job_works_unchanged_on_google(
     booked = google_cli.json(*BOOK, "--skip-conflicts")
     assert [b["id"] for b in booked["booked"]] == ["acme-1", "acme-2"]
     assert [r["details"] for r in booked["refused"]] == [["busy: Client lunch (Globex) 12:30-13:30"],
-                                                         ["busy: Conference (all day) 00:00-00:00"]]
+                                                         ["busy: Conference (all day) all day"]]
     stored = app.calendars[BLOCKTIME_CAL].objects
     assert len(stored) == 2 and all("ATTENDEE" not in text for _e, text in stored.values())
     assert all("X-BLOCKTIME" not in text for _e, text in stored.values())  # Google dropped them
