@@ -101,8 +101,9 @@ def wall(day: date, at: time, tz: ZoneInfo) -> datetime:
 class WeeklyHours:
     """Weekly opening hours, e.g. ``WeeklyHours.parse("Mon-Fri 08:00-18:00")``.
 
-    >>> WeeklyHours.parse("Mon-Tue 09:00-12:00, Sat 10:00-11:00").windows[2]
-    Window(weekday=5, start=datetime.time(10, 0), end=datetime.time(11, 0))
+    >>> sat = WeeklyHours.parse("Mon-Tue 09:00-12:00, Sat 10:00-11:00").windows[2]
+    >>> (sat.weekday, sat.start.isoformat(), sat.end.isoformat())
+    (5, '10:00:00', '11:00:00')
     """
 
     windows: tuple[Window, ...]
