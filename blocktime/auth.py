@@ -58,6 +58,7 @@ class Token:
 
 
 def _write_private(path: Path, text: str) -> None:
+    path.parent.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data dir
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

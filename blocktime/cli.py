@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
     p.add_argument("--now", metavar="DATETIME", help="pretend it is this time (demos, tests, replays)")
     p.add_argument("--debug", action="store_true", help="debug logging (secrets are never logged)")
+    p.add_argument("--insecure", action="store_true",
+                   help="do not verify the calendar server's TLS certificate, for this run only (warned)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     b = sub.add_parser("book", help="book a series of fixed blocks")
@@ -159,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(COMMANDS[args.command](args))
     except BlocktimeError as exc:
-        print(f"blocktime: error: {exc}", file=sys.stderr)
+        print(f"blocktime: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("blocktime: interrupted", file=sys.stderr)
@@ -172,10 +174,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def one_line(text: str) -> str:
+    """Text on one printable line: a server's answer or a file may carry newlines or terminal escapes."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def _config(args: argparse.Namespace) -> Config:
+    from dataclasses import replace
+
     from blocktime.config import load
 
-    return load(args.config)
+    cfg = load(args.config)
+    from blocktime.daemon import Redactor, secrets_of
+
+    for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
+        handler.addFilter(Redactor(secrets_of(cfg)))
+    if getattr(args, "insecure", False):
+        print("blocktime: warning: --insecure: the calendar server's TLS certificate is not verified in this run",
+              file=sys.stderr)
+        return replace(cfg, calendar=replace(cfg.calendar, verify_tls=False))
+    if not cfg.calendar.verify_tls and (cfg.calendar.url or "").startswith("https:"):
+        print("blocktime: warning: [calendar] verify_tls = false: the calendar server's TLS certificate is not "
+              "verified", file=sys.stderr)
+    return cfg
 
 
 def _now(args: argparse.Namespace, cfg: Config) -> datetime:
@@ -363,7 +384,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
         sb = s.store.block(args.block)
         if sb is None:
             raise BadInput(f"no block {args.block!r}", "see `blocktime agenda` for ids")
-        if args.delivered:
+        if args.delivered is not None:
             ended = sb.block.span.start + inputs.duration(args.delivered)
         else:
             ended = _ended_at(args.ended_at, sb.block.span.start, tz, s.now)
@@ -483,16 +504,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_why(args: argparse.Namespace) -> int:
-    from datetime import date as date_cls
-
     from blocktime import inputs
     from blocktime.offers import why
 
     with _session(args) as s:
-        try:
-            day = date_cls.fromisoformat(args.date)
-        except ValueError:
-            raise BadInput(f"cannot read date {args.date!r}", "use 2026-04-07") from None
+        day = inputs.day(args.date)
         length = inputs.duration(args.length) if args.length else None
         cands = why(s, args.engagement, day, length)
         tz = s.config.organizer.timezone
@@ -516,12 +532,14 @@ def cmd_repair(args: argparse.Namespace) -> int:
     with _session(args) as s:
         rep = repair(s)
         doc = {"engagements": rep.engagements, "blocks": rep.blocks, "offers": rep.offers,
-               "holds": rep.holds, "skipped": rep.skipped, "backup": rep.backup}
+               "holds": rep.holds, "skipped": rep.skipped, "backup": rep.backup, "mail": rep.mail}
         if args.json:
             print(json.dumps(doc, indent=2))
         else:
             print(f"rebuilt the store from the calendar: {rep.engagements} engagements, {rep.blocks} blocks, "
                   f"{rep.offers} open offers with {rep.holds} holds")
+            if rep.mail:
+                print(f"{rep.mail} waiting message(s) queued again from the outbox")
             if rep.backup:
                 print(f"the old store was kept as {rep.backup}")
     return 0
@@ -818,6 +836,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise BadInput(str(exc), "see `ls calendars/`") from None
         cal, label = from_mapping({"calendar": table}, path).calendar, f"profile {path.stem}"
+        if args.insecure:
+            from dataclasses import replace
+
+            cal = replace(cal, verify_tls=False)
     report = diagnose(cal, cfg.data_dir, _now(args, cfg))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))

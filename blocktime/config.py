@@ -96,6 +96,15 @@ def _text(v: Any) -> str:
     return v.strip()
 
 
+def _folder(v: Any) -> Path:
+    """A folder; `~` and `~user` are expanded here, so that an unknown user is a config problem."""
+    text = _text(v)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # pathlib: "Could not determine home directory"
+        raise ValueError(f"cannot expand {text!r}: no such user") from None
+
+
 def _email(v: Any) -> str:
     s = _text(v)
     if "@" not in s or " " in s or s.startswith("@") or s.endswith("@"):
@@ -217,7 +226,7 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
         "min_makeup": (_duration, "shorter remainders carry over to the next block (default 15m)"),
         "makeup_full_block": (_bool, "offer a full block instead of the remainder (default false)"),
     },
-    "outbox": {"dir": (_text, "where invites and messages are written")},
+    "outbox": {"dir": (_folder, "where invites and messages are written")},
     "daemon": {
         "nightly": (lambda v: _nightly(v), "local time of the nightly pass, never 02:00-03:00 (default 01:30)"),
         "sync_every": (_duration, "how often the daemon syncs the calendars (default 15m)"),
@@ -370,7 +379,7 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     )
     policy = Policy(**values["policy"])
     data = data_dir()
-    outbox = Path(values["outbox"]["dir"]).expanduser() if "dir" in values["outbox"] else data / "outbox"
+    outbox = values["outbox"]["dir"] if "dir" in values["outbox"] else data / "outbox"
     calendar = CalendarConfig(
         url=cal.get("url"),
         username=cal.get("username"),

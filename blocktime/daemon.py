@@ -57,14 +57,30 @@ class Redactor(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             text = record.getMessage()
+            if record.exc_info and not record.exc_text:  # a traceback is text too (the formatter reuses it)
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
             for s in self.secrets:
                 text = text.replace(s, "***")
+                record.exc_text = record.exc_text.replace(s, "***") if record.exc_text else record.exc_text
             record.msg, record.args = text, None
         return True
 
 
 def secrets_of(config: Config) -> list[str]:
-    out = [config.calendar.password or ""]
+    """The configured passwords, also as they travel: in the calendar URL's user:password part
+    (percent-encoded or not) and as HTTP Basic credentials (RFC 7617), which a server may echo."""
+    import base64
+    from urllib.parse import unquote, urlsplit
+
+    cal = config.calendar
+    logins = [(cal.username or "", cal.password or "")]
+    parts = urlsplit(cal.url or "")
+    if parts.password:
+        logins += [(unquote(parts.username or ""), unquote(parts.password)), ("", parts.password)]
+    out = []
+    for user, password in logins:
+        if password:
+            out += [password, base64.b64encode(f"{user}:{password}".encode()).decode()]
     if config.smtp is not None:
         out.append(getattr(config.smtp, "password", None) or "")
     return out
@@ -85,7 +101,7 @@ def setup_logging(config: Config, stream: TextIO | None = None, level: int = log
 @contextlib.contextmanager
 def single_instance(data_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on `<data dir>/daemon.lock` for the daemon's lifetime."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

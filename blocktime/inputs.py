@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from blocktime.core.series import local
@@ -34,8 +34,15 @@ def duration(text: str) -> timedelta:
         raise BadInput(f"duration {raw!r} is too long", "use 90, 45m, 1h or 1h30m") from None
     if value <= timedelta(0):
         raise BadInput(f"duration {raw!r} must be longer than zero")
+    if value > LONGEST:
+        raise BadInput(f"duration {raw!r} is too long", f"at most {LONGEST.days} days")
     return value
 
+
+#: the longest duration blocktime reads (ten years): far below what overflows a datetime
+LONGEST = timedelta(days=3660)
+#: the years blocktime works in: dates near the ends of `datetime` overflow when moved or zoned
+YEARS = range(1900, 9001)
 
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -90,15 +97,25 @@ def moment(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime:
         parsed = _friendly(raw, tz, now)
     if parsed is None:
         raise BadInput(f"cannot read date and time {raw!r}", "use 2026-03-24T12:00 or '2026-03-24 12:00'")
-    try:
-        if parsed.tzinfo is not None:
-            return parsed.astimezone(tz)
-        aware = local(parsed, tz)
-    except OverflowError:  # the first or last day of the calendar, moved to another offset
-        raise BadInput(f"{raw} is out of range", "use a date in the years 2 to 9998") from None
+    if parsed.year not in YEARS:  # also keeps moving it to another offset clear of overflow
+        raise BadInput(f"{raw} is out of range", f"use a date in the years {YEARS[0]} to {YEARS[-1]}")
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(tz)
+    aware = local(parsed, tz)
     if aware is None:
         raise BadInput(f"{raw} does not exist in {tz.key}: the clocks skip that hour", "pick another time")
     return aware
+
+
+def day(text: str) -> date:
+    """`2026-04-07` -> a date in the years blocktime works in."""
+    try:
+        value = date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise BadInput(f"cannot read date {text!r}", "use 2026-04-07") from None
+    if value.year not in YEARS:
+        raise BadInput(f"{value} is out of range", f"use a date in the years {YEARS[0]} to {YEARS[-1]}")
+    return value
 
 
 _FRIENDLY_DATE: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[int, int, int]]]] = [

@@ -53,6 +53,8 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     sb = load_block(session, ref)
     b = sb.block
     if sb.state == "cut_short":
+        if sb.ended_at == ended_at:  # the same command again (after a crash, say): finish its offer
+            return sb, _resume_offer(session, sb)
         raise BadInput(f"block {b.id} was already cut short at {sb.ended_at}")
     if sb.state != "booked":
         raise BadInput(f"block {b.id} is {sb.state}, not booked")
@@ -116,17 +118,14 @@ def usual_start(blocks: list[Block], tz: object) -> tuple[int, time] | None:
 def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime) -> OfferResult:
     """Offer slots for the engagement's open remainder (or carry it over when it is short)."""
     from blocktime.messages import tell
-    from blocktime.notes import minutes, moment, when
+    from blocktime.notes import moment
 
     policy = session.config.policy
     tz = session.config.organizer.timezone
     remaining = session.store.remainder(eng.key)
     if remaining <= 0:
         return OfferResult(0, None)
-    org = session.config.organizer
-    common = {"client": eng.client, "organizer": org.name, "remaining": minutes(remaining, eng.language),
-              "ended": moment(ended_at, tz, eng.language),
-              **{f"ended_{k}": v for k, v in when(ended_at, ended_at, tz, eng.language).items()}}
+    common = _common(session, eng, remaining, ended_at)
     length = makeup_length(timedelta(minutes=remaining), policy, eng.length)
     if length is None:
         nxt = next((sb.block for sb in session.store.blocks(eng.key, ("booked",))
@@ -149,6 +148,30 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
     return _make_offer(session, eng, source, remaining, length, slots, common)
 
 
+def _common(session: Session, eng: Engagement, remaining: int, ended_at: datetime) -> dict[str, str]:
+    from blocktime.notes import minutes, moment, when
+
+    tz = session.config.organizer.timezone
+    return {"client": eng.client, "organizer": session.config.organizer.name,
+            "remaining": minutes(remaining, eng.language), "ended": moment(ended_at, tz, eng.language),
+            **{f"ended_{k}": v for k, v in when(ended_at, ended_at, tz, eng.language).items()}}
+
+
+def _resume_offer(session: Session, sb: StoredBlock) -> OfferResult:
+    """A re-run of a cut-short that a crash interrupted: the cut is recorded (and its minutes
+    counted) once; the offer is made if it was not, or its holds and message finished if it was."""
+    eng = load_engagement(session, sb.block.engagement)
+    assert sb.ended_at is not None
+    made = [o for o in session.store.offers(eng.key, ("open", "accepted", "declined", "expired", "replanned"))
+            if o.source_uid == sb.block.uid]
+    if not made:
+        return offer_remainder(session, eng, sb, sb.ended_at)
+    if made[-1].state != "open":
+        raise BadInput(f"block {sb.block.id} was already cut short at {sb.ended_at}",
+                       f"its offer {made[-1].id} is {made[-1].state}")
+    return _announce(session, eng, made[-1], _common(session, eng, made[-1].minutes, sb.ended_at))
+
+
 def _render(eng: Engagement, kind: str, **values: str) -> str:
     from blocktime.notes import render
 
@@ -157,11 +180,6 @@ def _render(eng: Engagement, kind: str, **values: str) -> str:
 
 def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remaining: int, length: timedelta,
                 slots: list[Slot], common: dict[str, str]) -> OfferResult:
-    from blocktime.messages import tell
-    from blocktime.notes import minutes, moment, render, when
-
-    tz = session.config.organizer.timezone
-    org = session.config.organizer
     target = session.target()
     offer = StoredOffer(
         id=session.store.next_offer_id(eng.key), engagement=eng.key, source_uid=source.block.uid,
@@ -178,6 +196,17 @@ def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remainin
             session.store.add_hold(h)
         session.store.log(source.block.uid, session.now, "offer", offer=offer.id, options=len(holds))
     finish_pending(session)
+    return _announce(session, eng, offer, common)
+
+
+def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dict[str, str]) -> OfferResult:
+    """The offer's message in the outbox and queued for every attendee (once: keyed by offer)."""
+    from blocktime.messages import tell
+    from blocktime.notes import minutes, moment, render, when
+
+    tz = session.config.organizer.timezone
+    org = session.config.organizer
+    holds = session.store.holds(offer.id)
     lines = []
     for h in holds:
         w = when(h.span.start, h.span.end, tz, eng.language)
@@ -189,7 +218,7 @@ def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remainin
                    options="\n".join(lines), expires=moment(offer.expires, tz, eng.language), **common)
     path = outbox.write(session.config.outbox, f"offer-{offer.id}.txt", text)
     tell(session, eng, "offer", offer.id, text)
-    return OfferResult(remaining, offer, tuple(session.store.holds(offer.id)), message=str(path))
+    return OfferResult(offer.minutes, offer, tuple(session.store.holds(offer.id)), message=str(path))
 
 
 def finish_holds(session: Session) -> None:

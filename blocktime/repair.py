@@ -4,10 +4,12 @@ Every block and hold carries X-BLOCKTIME-* properties (engagement, number, site,
 end, delivered/remaining minutes, make-up link, offer, option, expiry), so the calendar is the
 source of truth. What only the store knew (carried-over minutes, declined offers, history) is not
 on the calendar and starts afresh; the remainder is recomputed from cut-short and make-up blocks.
+Messages still waiting in `<outbox>/mail` (an .eml is deleted once sent) are queued again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ class RepairReport:
     holds: int
     skipped: int
     backup: str | None
+    mail: int = 0  # waiting messages queued again from the outbox
 
 
 def _when(value: str) -> datetime:
@@ -140,5 +143,41 @@ def repair(session: Session) -> RepairReport:
         for key in engagements:  # a make-up may be longer than its remainder (rounded up)
             if store.remainder(key) < 0:
                 store.add_minutes(key, -store.remainder(key), "repair_clamp", key, session.now)
-    return RepairReport(len(engagements), blocks, len(offers), holds, skipped, backup)
+        mail = _requeue_mail(session, store)
+    return RepairReport(len(engagements), blocks, len(offers), holds, skipped, backup, mail)
 
+
+def _requeue_mail(session: Session, store: Store) -> int:
+    """Queue every waiting .eml again under its own key: the name gives kind, ref (a block's UID
+    loses its @domain there), SEQUENCE and recipient, and the Message-ID (a hash of the key) proves
+    the key right, so a message is still queued, and sent, once. Other files are left alone."""
+    import email.parser
+    import re
+    from email.header import decode_header, make_header
+
+    from blocktime.mail import message_id
+    from blocktime.mailqueue import MailQueue, Queued, mail_key
+    from blocktime.messages import mail_dir
+
+    folder = mail_dir(session)
+    if not folder.is_dir():
+        return 0
+    queue = MailQueue(store)
+    count = 0
+    for path in sorted(folder.glob("*.eml")):
+        m = re.fullmatch(r"([a-z]+)-(.+)-seq(\d+)-(.+)\.eml", path.name)
+        data = path.read_bytes()
+        headers = email.parser.BytesHeaderParser().parsebytes(data)
+        rcpt, mid = str(headers["To"] or ""), str(headers["Message-ID"] or "")
+        if m is None or not rcpt:
+            continue
+        kind, sequence = m.group(1), int(m.group(3))
+        for ref in (m.group(2), m.group(2) + "@blocktime"):  # block UIDs end in @blocktime (core.series)
+            key = mail_key(kind, ref, sequence, rcpt)
+            if message_id(key, "").split("@")[0] == mid.split("@")[0]:
+                subject = str(headers["Subject"] or "")
+                with contextlib.suppress(Exception):  # only for `outbox list`: the message is sent as it is
+                    subject = str(make_header(decode_header(subject)))
+                count += queue.add(Queued(key, ref, kind, sequence, rcpt, subject, data, session.now))
+                break
+    return count

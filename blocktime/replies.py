@@ -53,7 +53,10 @@ def calendar_text(data: bytes) -> str:
     raw = parts[0].get_payload(decode=True)
     if not isinstance(raw, bytes):
         raise BadInput("the calendar part of this mail is empty")
-    return raw.decode(parts[0].get_content_charset() or "utf-8", "replace")
+    try:
+        return raw.decode(parts[0].get_content_charset() or "utf-8", "replace")
+    except (LookupError, ValueError):  # a charset Python does not know: calendars are UTF-8 (RFC 5545 §3.1.4)
+        return raw.decode("utf-8", "replace")
 
 
 def import_reply(session: Session, path: Path) -> list[Outcome]:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,27 @@ def _meta(data_dir: Path, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_left_behind() -> Iterator[None]:
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def _start(config: Path, data_dir: Path, now: str) -> subprocess.Popen[str]:
     env = dict(os.environ, BLOCKTIME_DATA_DIR=str(data_dir))
+    proc = _spawn(config, now, env)
+    _STARTED.append(proc)
+    return proc
+
+
+def _spawn(config: Path, now: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "blocktime.cli", "--config", str(config), "--now", now, "daemon"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,26 @@ def test_repair_rebuilds_blocks_cuts_and_holds(cli: Runner, account: Account, da
     made = cli.json("accept", cut["offer"]["id"], "1", now=AFTER)["block"]
     assert made["makeup_for"] == "acme-1"
     assert cli.json("status", "acme", now=AFTER)["remaining_minutes"] == 0
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_repair_queues_the_waiting_mail_again_and_it_goes_out_once(mailcli: Runner, account: Account, data_dir: Path,
+                                                                    smtp: Any) -> None:
+    """Invites and the offer wait in the outbox (--no-send) when the store is lost: repair queues
+    each again under its own key, `outbox send` delivers every one once, and nothing else."""
+    mailcli.json(*BOOK[:-1], "2", "--attendee", "office@acme.example", "--no-send")
+    mailcli.json("cut-short", "acme-1", "--ended-at", "12:35", "--no-send", now=AFTER)
+    waiting = sorted(p.name for p in (data_dir / "outbox" / "mail").glob("*.eml"))
+    assert len(waiting) == 2 * 2 + 2  # two invites and the offer, to each attendee
+    for f in data_dir.glob("blocktime.sqlite3*"):
+        f.unlink()
+    doc = mailcli.json("repair", now=AFTER)
+    assert doc["mail"] == len(waiting) and doc["holds"] == 3
+    assert mailcli.json("repair", now=AFTER)["mail"] == len(waiting)  # a second repair: the same, once
+    code, _, err = mailcli("outbox", "send", now=AFTER)
+    assert code == 0, err
+    got = sorted((m.rcpt_tos[0], m.message["Subject"]) for m in smtp.messages)
+    assert len(got) == len(set(got)) == len(waiting)
+    assert {s.split(":")[0] for _, s in got} >= {"Invitation"}
+    mailcli("outbox", "send", now=AFTER)
+    assert len(smtp.messages) == len(waiting)

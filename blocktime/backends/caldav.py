@@ -8,7 +8,9 @@ the sync-collection REPORT (RFC 6578), or from a full listing where the server h
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -44,6 +46,16 @@ _SYNC = """<?xml version="1.0" encoding="utf-8"?>
 _TEXT_CALENDAR = "text/calendar; charset=utf-8"
 _UID_CONFLICT = "{urn:ietf:params:xml:ns:caldav}no-uid-conflict"
 _MAX_SYNC_PAGES = 100
+#: answers worth a second try (RFC 9110 §15.6: the server may manage next time)
+_TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+#: exception classes (by name, so niquests, requests and urllib3 all match) of a transient network failure
+_TRANSIENT_ERRORS = frozenset({"ConnectionError", "Timeout", "TimeoutError", "ChunkedEncodingError",
+                               "ProtocolError", "RemoteDisconnected"})
+_PERMANENT_ERRORS = frozenset({"SSLError", "InvalidURL", "MissingSchema", "InvalidSchema"})
+#: no connection could be made at all: before the server's first answer, a stopped server or a wrong URL
+_NO_CONNECTION = frozenset({"NewConnectionError", "ConnectionRefusedError", "NameResolutionError", "gaierror"})
+
+log = logging.getLogger("blocktime")
 
 
 def safe_url(url: str) -> str:
@@ -65,6 +77,16 @@ class CalDAVBackend:
     #: what the credentials are called, and what to do when the server refuses them
     credentials = "the username or password"
     auth_hint = "check [calendar] username and password"
+    #: waits before the 2nd, 3rd… attempt of a request that is safe to repeat (see `_request`)
+    retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
+    #: the longest wait a 429/503 Retry-After can ask for
+    retry_after_cap = 10.0
+    #: seconds to connect, and seconds of silence while an answer is awaited
+    connect_timeout = 10.0
+    read_timeout = 30.0
+    #: an answer larger than this once decoded, or slower than this in all, is refused (`_bounded_body`)
+    max_response_bytes = 64 * 1024 * 1024
+    response_deadline = 120.0
 
     def __init__(
         self,
@@ -73,7 +95,7 @@ class CalDAVBackend:
         password: str | None = None,
         *,
         verify_tls: bool = True,
-        timeout: int = 30,
+        timeout: float | None = None,
         auth: Callable[[Any], Any] | None = None,
         rate_limit: bool = False,
     ) -> None:
@@ -92,7 +114,7 @@ class CalDAVBackend:
             password=password,
             auth=auth,
             auth_type=None if auth is not None else ("basic" if username else None),
-            timeout=timeout,
+            timeout=(self.connect_timeout, timeout or self.read_timeout),
             ssl_verify_cert=verify_tls,
             enable_rfc6764=False,
             require_tls=False,
@@ -100,6 +122,11 @@ class CalDAVBackend:
             rate_limit_max_sleep=120 if rate_limit else None,
         )
         self.client.session.hooks.setdefault("response", []).append(self._count)
+        self.client.session.hooks["response"].append(self._bounded_body)
+        if not verify_tls:  # asked for (and warned about) once by the CLI, not on every request
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request", module="urllib3")
+        self._send = self.client.request
+        self.client.request = self._request  # every request, caldav's discovery included, retries here
         self._principal: Any = None
         self._calendars: list[Any] | None = None
 
@@ -107,6 +134,79 @@ class CalDAVBackend:
         with self._count_lock:  # writes run in a few threads at once
             self.requests += 1
         return response
+
+    def _bounded_body(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """A response hook (it runs before the body is read) that reads the body itself and refuses
+        one larger than `max_response_bytes` (counted decoded, so a gzip bomb counts at its real
+        size) or slower than `response_deadline` in all (a server trickling bytes defeats the read
+        timeout): a broken or hostile server cannot fill the memory or hold a command forever."""
+        if getattr(response, "raw", None) is None or getattr(response, "_content", None) is not False:
+            return response  # no body, or read already
+        limit, deadline = self.max_response_bytes, time.monotonic() + self.response_deadline
+        declared = str(response.headers.get("Content-Length") or "")
+        why = f"larger than {limit // 2**20} MB" if declared.isdecimal() and int(declared) > limit else ""
+        size, chunks = 0, []
+        for chunk in () if why else response.iter_content(-1):  # -1: each piece as it arrives
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > limit:
+                why = f"larger than {limit // 2**20} MB"
+            elif time.monotonic() > deadline:
+                why = f"slower than {self.response_deadline:g} s"
+            if why:
+                break
+        if why:
+            response.close()
+            raise ServerError(f"the calendar server at {safe_url(self.url)} sent an answer {why}; refused",
+                              "check [calendar] url: is it the right server?")
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        return response
+
+    def _request(self, url: str, method: str = "GET", body: str = "", headers: Any = None, *more: Any) -> Any:
+        """`DAVClient.request` with retries for transient failures (connection reset or refused,
+        timeouts, 500/502/503/504, 429), for the requests that are safe to repeat: reads, and PUT
+        or DELETE with If-Match / If-None-Match, whose repeat after a lost answer gets 412 (the
+        caller then finds the object, or re-reads and merges). Others go out once. No connection
+        at all before the server's first answer is reported at once (a wrong URL, a server down)."""
+        from caldav.lib import error as caldav_error
+
+        if more:  # caldav's own rate-limit loop calling back in (rate_limit=True): no second layer
+            return self._send(url, method, body, headers, *more)
+        conditional = any(k.lower() in ("if-match", "if-none-match") for k in (headers or {}))
+        delays = self.retry_delays if method in ("GET", "HEAD", "PROPFIND", "REPORT", "OPTIONS") or (
+            method in ("PUT", "DELETE") and conditional) else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                r = self._send(url, method, body, headers)
+            except caldav_error.RateLimitError as exc:
+                if self.client.rate_limit_handle:  # caldav waited already, as long as it was allowed to
+                    raise
+                why = f"HTTP {exc.status or 429}"
+                wait = exc.retry_after_seconds
+            except Exception as exc:
+                names = {c.__name__ for c in type(exc).__mro__}
+                if names & _PERMANENT_ERRORS or not names & _TRANSIENT_ERRORS or not delays:
+                    raise
+                if not self.requests and _causes(exc) & _NO_CONNECTION:
+                    raise
+                why, wait = type(exc).__name__, None
+                if attempt == len(delays):
+                    raise ServerError(
+                        f"cannot reach the calendar server at {safe_url(self.url)} ({why}, {attempt + 1} attempts)",
+                        "is it running? check [calendar] url; a re-run finishes what is left",
+                    ) from None
+            else:
+                if r.status not in _TRANSIENT_STATUS or not delays:
+                    return r
+                why, wait = f"HTTP {r.status}", None
+            if attempt == len(delays):
+                raise ServerError(f"the calendar server at {safe_url(self.url)} failed {method} {_path(str(url))} "
+                                  f"({why}, {attempt + 1} attempts)", "try again later; a re-run finishes what is left")
+            pause = delays[attempt] if wait is None else min(max(wait, delays[attempt]), self.retry_after_cap)
+            log.info("%s %s: %s; retrying in %.1f s", method, _path(str(url)), why, pause)
+            time.sleep(pause)
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def _guard(self, what: str) -> Iterator[None]:
@@ -126,6 +226,14 @@ class CalDAVBackend:
             reason = getattr(exc, "reason", "") or type(exc).__name__
             raise ServerError(f"{what} failed at {safe_url(self.url)}: {reason}") from None
         except OSError as exc:
+            if "SSLError" in {c.__name__ for c in type(exc).__mro__}:  # niquests' SSLError is an OSError
+                untrusted = "certificate verify failed" in str(exc)
+                raise ServerError(
+                    f"TLS with the calendar server at {safe_url(self.url)} failed"
+                    + (": its certificate is not trusted" if untrusted else f" ({type(exc).__name__})"),
+                    "if you trust this server: --insecure for one run, or [calendar] verify_tls = false"
+                    if untrusted else "check [calendar] url",
+                ) from None
             raise ServerError(
                 f"cannot reach the calendar server at {safe_url(self.url)} ({type(exc).__name__})",
                 "is it running? check [calendar] url",
@@ -136,6 +244,9 @@ class CalDAVBackend:
                     f"cannot reach the calendar server at {safe_url(self.url)} ({type(exc).__name__})",
                     "is it running? check [calendar] url",
                 ) from None
+            if type(exc).__module__.split(".")[0] == "lxml":  # not XML, or an entity bomb lxml refused
+                raise ServerError(f"{what} failed at {safe_url(self.url)}: the answer is not valid XML "
+                                  f"({type(exc).__name__})", "check [calendar] url: is it a CalDAV server?") from None
             raise
 
     def _raw(self) -> list[Any]:
@@ -309,6 +420,21 @@ class CalDAVBackend:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def _causes(exc: BaseException) -> set[str]:
+    """The class names along an exception's chain (niquests wraps urllib3's, which wraps OSError's)."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo and len(seen) < 20:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        names.add(type(e).__name__)
+        todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
+    return names
 
 
 def _path(url: str) -> str:

@@ -49,6 +49,7 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}/{self.username}/"
 
     def _credentials(self) -> None:
+        self.root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data dir
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         secret = self.root / "password"
         if not secret.exists():

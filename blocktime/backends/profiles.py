@@ -35,8 +35,11 @@ def profile_names() -> list[str]:
 
 def find_profile(name: str) -> Path | None:
     if "/" in name or name.endswith(".toml"):
-        path = Path(name).expanduser()
-        return path if path.is_file() else None
+        try:
+            path = Path(name).expanduser()
+            return path if path.is_file() else None
+        except (RuntimeError, OSError, ValueError):  # ~nosuchuser, a name too long, a NUL
+            return None
     for d in profile_dirs():
         candidate = d / f"{name}.toml"
         if candidate.is_file():

@@ -183,6 +183,8 @@ def _when(value: Any, tz: ZoneInfo, what: str) -> datetime:
         if isinstance(dt, date):
             raise BadInput(f"the proposed {what} is a whole day, not a time")
         raise BadInput(f"cannot read the proposed {what}")
+    if not 1900 <= dt.year <= 9000:  # far from the edges of datetime, where moving it overflows
+        raise BadInput(f"the proposed {what} {dt:%Y-%m-%d} is out of range")
     return dt.astimezone(tz) if dt.tzinfo is not None else dt.replace(tzinfo=tz)  # floating: organizer's
 
 
@@ -203,35 +205,47 @@ def read_itip(text: str, tz: ZoneInfo) -> tuple[str, list[Answer | Counter]]:
     out: list[Answer | Counter] = []
     events: list[Any] = cal.walk("VEVENT")
     for ev in events:
-        uid = str(ev.get("UID", "")).strip()
-        people = _attendees(ev)
-        if not uid or not people:
-            raise BadInput("the reply has no UID or no ATTENDEE")
-        sequence = int(ev.get("SEQUENCE", 0))
-        stamp_prop = ev.get("DTSTAMP")
-        stamp = stamp_prop.dt.astimezone(UTC) if stamp_prop is not None else None
-        for who in people:
-            note = _note(ev, who)
-            if method == "REPLY":
-                partstat = str(who.params.get("PARTSTAT", "")).upper()
-                if partstat not in ANSWERS:
-                    raise BadInput(f"the reply's answer {partstat or '(none)'} is not one of {', '.join(ANSWERS)}")
-                out.append(Answer(uid, address(who), partstat, sequence, stamp, note))
-            else:
-                if "DTSTART" not in ev:
-                    raise BadInput("the proposal has no DTSTART")
-                start = _when(ev["DTSTART"], tz, "start")
-                end = None
-                if "DTEND" in ev:
-                    end = _when(ev["DTEND"], tz, "end")
-                elif "DURATION" in ev and isinstance(ev["DURATION"].dt, timedelta):
-                    end = start + ev["DURATION"].dt
-                if end is not None and end <= start:
-                    raise BadInput("the proposed time ends before it starts")
-                out.append(Counter(uid, address(who), sequence, stamp, start, end, note))
+        try:
+            out.extend(_read_event(ev, method, tz))
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+            # icalendar raises these (BrokenCalendarProperty is a ValueError) on damaged properties
+            raise BadInput(f"cannot read the {method}: a damaged event ({type(exc).__name__})",
+                           "ask the attendee to answer again") from None
     if not out:
         raise BadInput(f"the {method} holds no event")
     return method, out
+
+
+def _read_event(ev: Any, method: str, tz: ZoneInfo) -> list[Answer | Counter]:
+    """The answers or proposals of one VEVENT, one per ATTENDEE."""
+    out: list[Answer | Counter] = []
+    uid = str(ev.get("UID", "")).strip()
+    people = _attendees(ev)
+    if not uid or not people:
+        raise BadInput("the reply has no UID or no ATTENDEE")
+    sequence = int(ev.get("SEQUENCE", 0))
+    stamp_prop = ev.get("DTSTAMP")
+    stamp = stamp_prop.dt.astimezone(UTC) if stamp_prop is not None else None
+    for who in people:
+        note = _note(ev, who)
+        if method == "REPLY":
+            partstat = str(who.params.get("PARTSTAT", "")).upper()
+            if partstat not in ANSWERS:
+                raise BadInput(f"the reply's answer {partstat or '(none)'} is not one of {', '.join(ANSWERS)}")
+            out.append(Answer(uid, address(who), partstat, sequence, stamp, note))
+        else:
+            if "DTSTART" not in ev:
+                raise BadInput("the proposal has no DTSTART")
+            start = _when(ev["DTSTART"], tz, "start")
+            end = None
+            if "DTEND" in ev:
+                end = _when(ev["DTEND"], tz, "end")
+            elif "DURATION" in ev and isinstance(ev["DURATION"].dt, timedelta):
+                end = start + ev["DURATION"].dt
+            if end is not None and end <= start:
+                raise BadInput("the proposed time ends before it starts")
+            out.append(Counter(uid, address(who), sequence, stamp, start, end, note))
+    return out
 
 
 def proposal(c: Counter, length: timedelta) -> Interval:
