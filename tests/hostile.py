@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -305,19 +305,6 @@ def gzip_bomb(size: int) -> bytes:
     out.append(z.compress(b"</d:multistatus>"))
     out.append(z.flush())
     return b"".join(out)
-
-
-@dataclass
-class Recorder:
-    """Collects what a hostile run left behind, to search it for leaked text."""
-
-    texts: list[str] = field(default_factory=list)
-
-    def add(self, text: str) -> None:
-        self.texts.append(text)
-
-    def __contains__(self, needle: str) -> bool:
-        return any(needle in t for t in self.texts)
 
 
 @contextlib.contextmanager
