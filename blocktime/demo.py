@@ -25,7 +25,7 @@ def run(folder: str, env: Mapping[str, str]) -> int:
     import os
 
     from blocktime.backends.base import AlreadyExists
-    from blocktime.cli import print_booking
+    from blocktime.cli.booking import print_booking
     from blocktime.config import from_mapping
     from blocktime.ics.objects import split_by_uid
     from blocktime.service import BookRequest, Session, book

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 
 from blocktime import inputs
 from blocktime.backends.caldav import CalDAVBackend
-from blocktime.cli import _ended_at
+from blocktime.cli.makeup import ended_at as _ended_at
 from blocktime.errors import BadInput
 from tests.conftest import Runner, write_config
 from tests.servers import Account, free_port

@@ -1,0 +1,192 @@
+"""The command line: the single place where errors become messages and exit codes.
+
+Exit codes: 0 done, 1 runtime failure (server, conflicts), 2 bad input or usage.
+Heavy libraries (icalendar, caldav, Babel) are imported by the commands that use them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from blocktime.cli.booking import cmd_agenda, cmd_book, cmd_export
+from blocktime.cli.mail import (
+    cmd_accept_counter,
+    cmd_cancel,
+    cmd_confirmations,
+    cmd_decline_counter,
+    cmd_import_reply,
+    cmd_move,
+    cmd_outbox,
+)
+from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_offers, cmd_status, cmd_why
+from blocktime.cli.ops import cmd_auth, cmd_daemon, cmd_demo, cmd_doctor, cmd_repair
+from blocktime.errors import BadInput, BlocktimeError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2
+        raise BadInput(message, f"see `{self.prog} --help`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="blocktime", description="Book on-site training as fixed blocks with a hard end.")
+    p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
+    p.add_argument("--now", metavar="DATETIME", help="pretend it is this time (demos, tests, replays)")
+    p.add_argument("--debug", action="store_true", help="debug logging (secrets are never logged)")
+    p.add_argument("--insecure", action="store_true",
+                   help="do not verify the calendar server's TLS certificate, for this run only (warned)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    b = sub.add_parser("book", help="book a series of fixed blocks")
+    b.add_argument("--client", required=True)
+    b.add_argument("--site", required=True, help="where the training happens (LOCATION)")
+    b.add_argument("--attendee", action="append", default=[], metavar="EMAIL", help="repeatable")
+    b.add_argument("--start", required=True, metavar="DATETIME", help="first block, organizer's zone")
+    b.add_argument("--length", required=True, metavar="DURATION", help="90, 45m, 1h, 1h30m")
+    b.add_argument("--every", metavar="WEEKDAYS", help="e.g. tue,thu (default: the start's weekday)")
+    b.add_argument("--count", type=int, default=1, metavar="N")
+    b.add_argument("--language", choices=["en", "pl"], help="language of notes and invites")
+    b.add_argument("--skip-conflicts", action="store_true", help="book the free blocks, skip the rest")
+    b.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+    b.add_argument("--json", action="store_true")
+
+    a = sub.add_parser("agenda", help="upcoming blocks as a table")
+    a.add_argument("--from", dest="start", metavar="DATETIME", help="default: now")
+    a.add_argument("--days", type=int, default=None, help="how many days ahead (default: all)")
+    a.add_argument("--all", action="store_true", help="include past blocks")
+    a.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("export", help="write .ics invites (iTIP REQUEST) for chosen blocks")
+    e.add_argument("blocks", nargs="*", metavar="BLOCK", help="block ids (acme-3) or UIDs")
+    e.add_argument("--engagement", metavar="KEY", help="every block of an engagement")
+    e.add_argument("--out", metavar="DIR", help="folder (default: the outbox)")
+    e.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("cut-short", help="record that a block ended early and offer the rest")
+    c.add_argument("block", metavar="BLOCK", help="block id (acme-3) or UID")
+    g = c.add_mutually_exclusive_group(required=True)
+    g.add_argument("--ended-at", metavar="TIME", help="when it ended (HH:MM on the block's day, or a date-time)")
+    g.add_argument("--delivered", metavar="DURATION", help="how much was delivered, e.g. 35m")
+    c.add_argument("--reason", default="", help="a short note for the history")
+    c.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+    c.add_argument("--json", action="store_true")
+
+    o = sub.add_parser("offers", help="open offers (and --expire the ones whose time is up)")
+    o.add_argument("--expire", action="store_true", help="end expired offers and delete their holds")
+    o.add_argument("--json", action="store_true")
+
+    ac = sub.add_parser("accept", help="book an offered option as a make-up block")
+    ac.add_argument("offer", metavar="OFFER")
+    ac.add_argument("option", metavar="OPTION", type=int)
+    ac.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+    ac.add_argument("--json", action="store_true")
+
+    de = sub.add_parser("decline", help="decline an offer: holds are deleted, the remainder stays open")
+    de.add_argument("offer", metavar="OFFER")
+    de.add_argument("--json", action="store_true")
+
+    st = sub.add_parser("status", help="booked, delivered, cut-short and remaining minutes")
+    st.add_argument("engagement", metavar="ENGAGEMENT")
+    st.add_argument("--json", action="store_true")
+
+    w = sub.add_parser("why", help="why each candidate slot of a day was refused")
+    w.add_argument("date", metavar="DATE", help="e.g. 2026-04-07")
+    w.add_argument("--engagement", required=True, metavar="KEY")
+    w.add_argument("--length", metavar="DURATION", help="default: the open remainder")
+    w.add_argument("--json", action="store_true")
+
+    dm = sub.add_parser("daemon", help="nightly pass and regular sync (APScheduler); --once for cron")
+    dm.add_argument("--once", action="store_true", help="run one full pass and exit")
+    dm.add_argument("--status", action="store_true", help="last and next runs, outbox, offers, conflicts")
+    dm.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("repair", help="rebuild the local store from the calendar's X-BLOCKTIME properties")
+    r.add_argument("--json", action="store_true")
+
+    mv = sub.add_parser("move", help="move a booked block; the attendees get the updated invitation")
+    mv.add_argument("block", metavar="BLOCK", help="block id (acme-3) or UID")
+    mv.add_argument("--to", required=True, metavar="DATETIME", help="new start (HH:MM keeps the block's day)")
+
+    ca = sub.add_parser("cancel", help="cancel a booked block; the attendees get the cancellation")
+    ca.add_argument("block", metavar="BLOCK", help="block id (acme-3) or UID")
+    ca.add_argument("--drop-minutes", action="store_true",
+                    help="take the block's minutes out of the engagement (default: back to the remainder)")
+
+    ob = sub.add_parser("outbox", help="messages waiting to be sent (`outbox send` sends them)")
+    ob.add_argument("action", nargs="?", choices=["list", "send"], default="list")
+
+    ir = sub.add_parser("import-reply", help="apply an attendee's answer or proposed time (.ics or .eml)")
+    ir.add_argument("file", metavar="FILE")
+
+    acc = sub.add_parser("accept-counter", help="move the block to the time an attendee proposed")
+    dec = sub.add_parser("decline-counter", help="keep the block's time; the attendee gets a note")
+    for cp in (acc, dec):
+        cp.add_argument("counter", nargs="?", metavar="PROPOSAL", help="e.g. acme-2-c1 (default: the only one)")
+
+    cf = sub.add_parser("confirmations", help="send the advance confirmation of every block that is due")
+    for sp in (mv, ca, ob, ir, acc, dec, cf):
+        if sp not in (ob, ir):
+            sp.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+        sp.add_argument("--json", action="store_true")
+
+    d = sub.add_parser("demo", help="the main job end to end on the embedded calendar")
+    d.add_argument("--dir", default=".demo", help="throwaway data folder (default .demo, recreated)")
+
+    au = sub.add_parser("auth", help="sign in to Google or Outlook once (OAuth2; tokens refresh by themselves)")
+    au.add_argument("provider", choices=["google", "outlook"])
+    au.add_argument("--client-secrets", metavar="FILE", help="google: the client_secret.json of your OAuth client")
+    au.add_argument("--no-browser", action="store_true", help="google: print the sign-in link instead of opening it")
+
+    dr = sub.add_parser("doctor", help="check that blocktime can work with a calendar, with advice")
+    dr.add_argument("profile", nargs="?", metavar="PROFILE",
+                    help="a profile name from calendars/ or a .toml path (default: the configured calendar)")
+    dr.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="blocktime: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+        force=True,  # each call (tests run many in one process) logs to the current stderr
+    )
+    try:
+        args = build_parser().parse_args(args_list)
+        if args.command is None:
+            build_parser().print_help()
+            return 2
+        return int(COMMANDS[args.command](args))
+    except BlocktimeError as exc:
+        print(f"blocktime: error: {one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("blocktime: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one boundary: never a traceback for the user
+        if debug:
+            raise
+        print(f"blocktime: internal error: {type(exc).__name__} (run with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+def one_line(text: str) -> str:
+    """Text on one printable line: a server's answer or a file may carry newlines or terminal escapes."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+COMMANDS = {
+    "book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "cut-short": cmd_cut_short,
+    "offers": cmd_offers, "accept": cmd_accept, "decline": cmd_decline, "status": cmd_status,
+    "why": cmd_why, "repair": cmd_repair, "daemon": cmd_daemon, "demo": cmd_demo,
+    "move": cmd_move, "cancel": cmd_cancel, "outbox": cmd_outbox, "import-reply": cmd_import_reply,
+    "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
+    "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
+}

@@ -1,0 +1,5 @@
+"""`python -m blocktime.cli`."""
+
+from blocktime.cli import main
+
+raise SystemExit(main())

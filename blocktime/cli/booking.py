@@ -1,0 +1,123 @@
+"""Commands for booking: book, agenda, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from blocktime.cli.common import (
+    answers_json,
+    block_json,
+    deliver_mail,
+    mail_json,
+    open_session,
+    say_mail,
+    span_text,
+    table,
+)
+from blocktime.errors import BlocktimeError
+
+if TYPE_CHECKING:
+    from blocktime.core.model import Engagement
+    from blocktime.messages import Delivery
+    from blocktime.service import BookResult, Session
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from blocktime import inputs
+    from blocktime.service import BookRequest, book
+
+    with open_session(args) as s:
+        tz = s.config.organizer.timezone
+        first = inputs.moment(args.start, tz, s.now)
+        req = BookRequest(
+            client=args.client,
+            site=args.site,
+            attendees=tuple(args.attendee),
+            first=first,
+            length=inputs.duration(args.length),
+            weekdays=inputs.weekdays(args.every) if args.every else frozenset({first.weekday()}),
+            count=args.count,
+            skip_conflicts=args.skip_conflicts,
+            language=args.language,
+        )
+        result = book(s, req)
+        sent = deliver_mail(s, args) if result.written else None
+        print_booking(result, s, as_json=args.json, mail=sent)
+        if result.plan.refused and not result.written:
+            raise BlocktimeError(
+                f"nothing booked: {len(result.plan.refused)} of {req.count} blocks cannot be booked",
+                "free the time, or use --skip-conflicts to book the others",
+            )
+    return 0
+
+
+def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delivery | None = None) -> None:
+    from blocktime.service import refusal_json
+
+    tz = s.config.organizer.timezone
+    eng = result.engagement
+    created = {b.uid for b in result.plan.create} if result.written else set()
+    if as_json:
+        doc: dict[str, Any] = {
+            "engagement": eng.key,
+            "booked": [block_json(b, eng, created=b.uid in created) for b in result.booked],
+            "refused": [refusal_json(r) for r in result.plan.refused],
+        }
+        if mail is not None:
+            doc["mail"] = mail_json(s, mail)
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    rows = [[b.id, span_text(b.span.start, b.span.end, tz), "booked" if b.uid in created else "already booked", ""]
+            for b in result.booked]
+    rows += [["-", span_text(r.span.start, r.span.end, tz), "refused: " + ", ".join(r.reasons),
+              "; ".join(r.details)] for r in result.plan.refused]
+    if not result.written and result.plan.create:
+        rows += [["-", span_text(b.span.start, b.span.end, tz), "free, not booked", ""] for b in result.plan.create]
+    rows.sort(key=lambda r: r[1][4:])
+    print(f"{eng.client} at {eng.site} ({eng.key})")
+    print(table(rows, ["block", "when", "result", "why"]))
+    if result.written:
+        print(f"invites written to {s.config.outbox}")
+    say_mail(s, mail)
+
+
+def cmd_agenda(args: argparse.Namespace) -> int:
+    from blocktime import inputs
+    from blocktime.service import agenda
+
+    with open_session(args) as s:
+        tz = s.config.organizer.timezone
+        start = None if args.all else (inputs.moment(args.start, tz, s.now) if args.start else s.now)
+        end = start + timedelta(days=args.days) if (start is not None and args.days) else None
+        items = agenda(s, start, end)
+        if args.json:
+            print(json.dumps({"blocks": [block_json(sb.block, e, state=sb.state, sequence=sb.sequence,
+                                                    answers=answers_json(s, sb, e))
+                                         for sb, e in items]}, indent=2, ensure_ascii=False))
+            return 0
+        if not items:
+            print("no blocks booked" + ("" if args.all else " from now on"))
+            return 0
+        def said(sb: Any, e: Engagement) -> str:
+            return ", ".join(f"{a['attendee']} {a['answer'].replace('none', 'no answer')}"
+                             for a in answers_json(s, sb, e))
+
+        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site, sb.state,
+                 said(sb, e)] for sb, e in items]
+        print(table(rows, ["block", "when", "client", "site", "state", "answers"]))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from blocktime.service import export
+
+    with open_session(args) as s:
+        paths = export(s, args.blocks, args.engagement, args.out)
+        if args.json:
+            print(json.dumps({"files": paths}, indent=2))
+        else:
+            print("\n".join(paths))
+    return 0

@@ -1,0 +1,159 @@
+"""What every command shares: config, clock and session; JSON and table output."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from blocktime.config import Config
+    from blocktime.core.model import Block, Engagement
+    from blocktime.messages import Delivery
+    from blocktime.service import Session
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    from dataclasses import replace
+
+    from blocktime.config import load
+
+    cfg = load(args.config)
+    from blocktime.daemon import Redactor, secrets_of
+
+    for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
+        handler.addFilter(Redactor(secrets_of(cfg)))
+    if getattr(args, "insecure", False):
+        print("blocktime: warning: --insecure: the calendar server's TLS certificate is not verified in this run",
+              file=sys.stderr)
+        return replace(cfg, calendar=replace(cfg.calendar, verify_tls=False))
+    if not cfg.calendar.verify_tls and (cfg.calendar.url or "").startswith("https:"):
+        print("blocktime: warning: [calendar] verify_tls = false: the calendar server's TLS certificate is not "
+              "verified", file=sys.stderr)
+    return cfg
+
+
+def now_of(args: argparse.Namespace, cfg: Config) -> datetime:
+    from blocktime.inputs import moment
+
+    tz = cfg.organizer.timezone
+    return moment(args.now, tz) if args.now else datetime.now(tz)
+
+
+def open_session(args: argparse.Namespace) -> Session:
+    from blocktime.service import Session
+
+    global _OUTPUT_ZONE
+    cfg = load_config(args)
+    _OUTPUT_ZONE = cfg.organizer.timezone
+    return Session(cfg, now_of(args, cfg))
+
+
+_OUTPUT_ZONE: Any = None  # the organizer's zone, set per command: JSON times carry its offset
+
+
+def iso(dt: datetime) -> str:
+    """ISO 8601 with the UTC offset of the organizer's zone."""
+    return (dt.astimezone(_OUTPUT_ZONE) if _OUTPUT_ZONE is not None else dt).isoformat()
+
+
+def block_json(b: Block, eng: Engagement, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "uid": b.uid,
+        "engagement": eng.key,
+        "client": eng.client,
+        "site": b.site,
+        "start": iso(b.span.start),
+        "end": iso(b.span.end),
+        **extra,
+    }
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def span_text(start: datetime, end: datetime, tz: Any) -> str:
+    s, e = start.astimezone(tz), end.astimezone(tz)
+    return f"{s:%a %Y-%m-%d %H:%M}–{e:%H:%M}"
+
+
+def offer_json(result: Any) -> dict[str, Any] | None:
+    if result.offer is None:
+        return None
+    return {
+        "id": result.offer.id,
+        "expires": iso(result.offer.expires),
+        "minutes": result.offer.minutes,
+        "length": result.offer.length_min,
+        "options": [{"number": h.number, "start": iso(h.span.start), "end": iso(h.span.end)}
+                    for h in result.options],
+    }
+
+
+def stored_json(sb: Any, eng: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {"state": sb.state, "planned_end": iso(sb.planned_end)}
+    if sb.state == "cut_short":
+        extra.update(delivered=sb.delivered_min, remaining=sb.remaining_min)
+    if sb.block.makeup_for:
+        extra["makeup_for"] = sb.block.makeup_for
+    return block_json(sb.block, eng, **extra)
+
+
+def deliver_mail(s: Session, args: argparse.Namespace) -> Delivery:
+    """Send what this command queued (unless --no-send); a failure is a warning, since the
+    calendar work is done: the messages wait in the outbox for `blocktime outbox send`."""
+    from blocktime.messages import deliver
+
+    sent = deliver(s, s.queued, send=not getattr(args, "no_send", False))
+    if sent.error or sent.failed:
+        why = sent.error or "; ".join(f"{q.recipient}: {e}" for q, e in sent.failed)
+        print(f"blocktime: warning: mail not sent ({why}); {sent.waiting} message(s) wait in the outbox: "
+              "run `blocktime outbox send`", file=sys.stderr)
+    return sent
+
+
+def mail_json(s: Session, sent: Delivery) -> dict[str, Any]:
+    from blocktime.messages import mail_dir
+
+    return {**sent.json(), "outbox": str(mail_dir(s))}
+
+
+def say_mail(s: Session, sent: Delivery | None) -> None:
+    from blocktime.messages import mail_dir
+
+    if sent is None:
+        return
+    if sent.sent:
+        print(f"sent {len(sent.sent)} message(s) to {', '.join(sorted({q.recipient for q in sent.sent}))}")
+    if sent.waiting and not sent.error and not sent.failed:
+        why = "--no-send" if sent.held else ("no [smtp] configured" if not sent.smtp else "")
+        print(f"{sent.waiting} message(s) wait in {mail_dir(s)}" + (f" ({why})" if why else "")
+              + ("; `blocktime outbox send` sends them" if sent.smtp else ""))
+
+
+def answers_json(s: Session, sb: Any, eng: Engagement) -> list[dict[str, Any]]:
+    """Each attendee's answer; an answer to an earlier SEQUENCE (before a move) no longer counts."""
+    from blocktime.attendance import Attendance
+
+    got = Attendance(s.store).answers(sb.block.uid)
+    out = []
+    for email in eng.attendees:
+        a = got.get(email.lower())
+        current = a is not None and a.sequence >= sb.sequence
+        out.append({"attendee": email, "answer": a.partstat.lower() if a and current else "none",
+                    "note": a.note if a and current else "", "earlier": a.partstat.lower() if a and not current
+                    else None})
+    return out
+
+
+def block_doc(s: Session, sb: Any) -> dict[str, Any]:
+    eng = s.store.engagement(sb.block.engagement)
+    return {**stored_json(sb, eng), "sequence": sb.sequence}

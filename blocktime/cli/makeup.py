@@ -1,0 +1,184 @@
+"""Commands for the part that is left: cut-short, offers, accept, decline, status, why."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from blocktime.cli.common import (
+    deliver_mail,
+    iso,
+    mail_json,
+    offer_json,
+    open_session,
+    say_mail,
+    span_text,
+    stored_json,
+    table,
+)
+from blocktime.errors import BadInput
+
+if TYPE_CHECKING:
+    pass
+
+
+def ended_at(text: str, start: datetime, tz: Any, now: datetime) -> datetime:
+    from blocktime import inputs
+
+    raw = text.strip()
+    if len(raw) <= 5 and ":" in raw:  # HH:MM on the block's own day
+        raw = f"{start.astimezone(tz):%Y-%m-%d} {raw}"
+    return inputs.moment(raw, tz, now)
+
+
+def cmd_cut_short(args: argparse.Namespace) -> int:
+    from blocktime import inputs
+    from blocktime.offers import cut_short
+
+    with open_session(args) as s:
+        tz = s.config.organizer.timezone
+        sb = s.store.block(args.block)
+        if sb is None:
+            raise BadInput(f"no block {args.block!r}", "see `blocktime agenda` for ids")
+        if args.delivered is not None:
+            ended = sb.block.span.start + inputs.duration(args.delivered)
+        else:
+            ended = ended_at(args.ended_at, sb.block.span.start, tz, s.now)
+        block, result = cut_short(s, args.block, ended, args.reason)
+        eng = s.store.engagement(block.block.engagement)
+        sent = deliver_mail(s, args)
+        if args.json:
+            doc: dict[str, Any] = {"block": stored_json(block, eng), "offer": offer_json(result),
+                   "remaining": result.remaining}
+            if result.carried_to is not None:
+                doc["carried_to"] = result.carried_to.id
+            if result.message:
+                doc["message"] = result.message
+            doc["mail"] = mail_json(s, sent)
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
+            return 0
+        print(f"{block.block.id}: delivered {block.delivered_min} min, {block.remaining_min} min remain")
+        if result.offer is not None:
+            print(f"offer {result.offer.id} (held until {result.offer.expires.astimezone(tz):%Y-%m-%d %H:%M}):")
+            for h in result.options:
+                print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
+        elif result.carried_to is not None:
+            print(f"{result.remaining} min are short: carried over to {result.carried_to.id}")
+        elif result.remaining > 0:
+            print(f"no free slot within the horizon; {result.remaining} min stay open")
+        if result.message:
+            print(f"message for the client: {result.message}")
+        say_mail(s, sent)
+    return 0
+
+
+def cmd_offers(args: argparse.Namespace) -> int:
+    from blocktime.offers import expire
+
+    with open_session(args) as s:
+        tz = s.config.organizer.timezone
+        expired = expire(s) if args.expire else []
+        offers = s.store.offers()
+        if args.json:
+            doc = {"offers": [{"id": o.id, "engagement": o.engagement, "expires": iso(o.expires),
+                               "minutes": o.minutes,
+                               "options": [{"number": h.number, "start": iso(h.span.start),
+                                            "end": iso(h.span.end)} for h in s.store.holds(o.id)]}
+                              for o in offers],
+                   "expired": [o.id for o in expired]}
+            print(json.dumps(doc, indent=2))
+            return 0
+        for o in expired:
+            print(f"expired {o.id}: holds deleted, {o.minutes} min stay open")
+        if not offers:
+            print("no open offers")
+        for o in offers:
+            print(f"{o.id}  {o.minutes} min  held until {o.expires.astimezone(tz):%Y-%m-%d %H:%M}")
+            for h in s.store.holds(o.id):
+                print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
+    return 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    from blocktime.offers import accept
+
+    with open_session(args) as s:
+        sb = accept(s, args.offer, args.option)
+        eng = s.store.engagement(sb.block.engagement)
+        sent = deliver_mail(s, args)
+        if args.json:
+            print(json.dumps({"block": stored_json(sb, eng), "mail": mail_json(s, sent)}, indent=2,
+                             ensure_ascii=False))
+        else:
+            tz = s.config.organizer.timezone
+            print(f"booked make-up block {sb.block.id}: {span_text(sb.block.span.start, sb.block.span.end, tz)}"
+                  f" (makes up for {sb.block.makeup_for}); other holds released")
+            say_mail(s, sent)
+    return 0
+
+
+def cmd_decline(args: argparse.Namespace) -> int:
+    from blocktime.offers import decline
+
+    with open_session(args) as s:
+        offer = decline(s, args.offer)
+        if args.json:
+            print(json.dumps({"offer": {"id": offer.id, "state": offer.state, "minutes": offer.minutes}}))
+        else:
+            print(f"declined {offer.id}: holds deleted, {offer.minutes} min stay open")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from blocktime.offers import status
+
+    with open_session(args) as s:
+        st = status(s, args.engagement)
+        eng = st.engagement
+        doc = {
+            "engagement": eng.key, "client": eng.client, "site": eng.site,
+            "booked_minutes": st.booked, "delivered_minutes": st.delivered,
+            "cut_short_minutes": st.cut_short, "remaining_minutes": st.remaining,
+            "blocks": [stored_json(sb, eng) for sb in st.blocks],
+            "makeup_blocks": [sb.block.id for sb in st.blocks if sb.block.makeup_for],
+            "open_offers": [{"id": o.id, "expires": iso(o.expires), "minutes": o.minutes} for o in st.offers],
+        }
+        if args.json:
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
+            return 0
+        tz = s.config.organizer.timezone
+        print(f"{eng.client} at {eng.site} ({eng.key})")
+        print(f"booked {st.booked} min, delivered {st.delivered} min, cut short {st.cut_short} min, "
+              f"remaining {st.remaining} min")
+        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), sb.state,
+                 f"makes up for {sb.block.makeup_for}" if sb.block.makeup_for else ""] for sb in st.blocks]
+        if rows:
+            print(table(rows, ["block", "when", "state", "note"]))
+        for o in st.offers:
+            print(f"open offer {o.id}: {o.minutes} min, held until {o.expires.astimezone(tz):%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    from blocktime import inputs
+    from blocktime.offers import why
+
+    with open_session(args) as s:
+        day = inputs.day(args.date)
+        length = inputs.duration(args.length) if args.length else None
+        cands = why(s, args.engagement, day, length)
+        tz = s.config.organizer.timezone
+        if args.json:
+            print(json.dumps({"date": day.isoformat(), "candidates": [
+                {"start": iso(c.span.start), "end": iso(c.span.end),
+                 "reasons": [str(r) for r in c.reasons], "details": list(c.details)} for c in cands]}, indent=2))
+            return 0
+        if not cands:
+            print(f"{day}: no working hours that day")
+        rows = [[span_text(c.span.start, c.span.end, tz), ", ".join(c.reasons) or "free",
+                 "; ".join(c.details)] for c in cands]
+        if rows:
+            print(table(rows, ["candidate", "result", "why"]))
+    return 0

@@ -1,0 +1,115 @@
+"""Commands that keep blocktime running: daemon, repair, doctor, auth, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from blocktime.cli.common import load_config, now_of, open_session
+from blocktime.errors import BadInput
+
+if TYPE_CHECKING:
+    pass
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from blocktime.repair import repair
+
+    with open_session(args) as s:
+        rep = repair(s)
+        doc = {"engagements": rep.engagements, "blocks": rep.blocks, "offers": rep.offers,
+               "holds": rep.holds, "skipped": rep.skipped, "backup": rep.backup, "mail": rep.mail}
+        if args.json:
+            print(json.dumps(doc, indent=2))
+        else:
+            print(f"rebuilt the store from the calendar: {rep.engagements} engagements, {rep.blocks} blocks, "
+                  f"{rep.offers} open offers with {rep.holds} holds")
+            if rep.mail:
+                print(f"{rep.mail} waiting message(s) queued again from the outbox")
+            if rep.backup:
+                print(f"the old store was kept as {rep.backup}")
+    return 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from blocktime import daemon
+
+    cfg = load_config(args)
+    tz = cfg.organizer.timezone
+    if args.status:
+        doc = daemon.status(cfg, now_of(args, cfg))
+        if args.json:
+            print(json.dumps(doc, indent=2, default=str))
+        else:
+            print(f"last sync     {doc['last_sync'] or 'never'}")
+            print(f"last nightly  {doc['last_nightly'] or 'never'}")
+            print(f"next nightly  {doc['next_nightly']}")
+            print(f"outbox        {doc['outbox_pending']} waiting")
+            print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
+            for c in doc["conflicts"]:
+                print(f"conflict      {c['summary']!r} {c['start']} overlaps {c['block_uid']}")
+        return 0
+    daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
+    if args.once:
+        with daemon.single_instance(cfg.data_dir):
+            result = daemon.run_pass(cfg, now_of(args, cfg), nightly=True)
+        if args.json:
+            print(json.dumps(result.report, indent=2, default=str))
+        return 1 if result.report.get("errors") else 0
+    fixed = now_of(args, cfg) if args.now else None
+    return daemon.run(cfg, (lambda: fixed) if fixed else (lambda: datetime.now(tz)))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from blocktime.demo import run
+
+    return run(args.dir, os.environ)
+
+
+def cmd_auth(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from blocktime import auth_flows
+    from blocktime.auth import TokenStore
+
+    cfg = load_config(args)
+    store = TokenStore(cfg.data_dir, args.provider, cfg.calendar.token_store)
+    if args.provider == "google":
+        if not args.client_secrets:
+            raise BadInput("--client-secrets FILE is required for google",
+                           "create an OAuth client (Desktop app) in the Google Cloud console and download it")
+        auth_flows.google(Path(args.client_secrets).expanduser(), store, open_browser=not args.no_browser)
+    else:
+        auth_flows.outlook(cfg.calendar.client_id, cfg.calendar.tenant, store, print)
+    print(f"signed in to {args.provider}; token kept in {store.where}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from blocktime.doctor import diagnose
+
+    cfg = load_config(args)
+    cal, label = cfg.calendar, cfg.calendar.profile or cfg.calendar.provider
+    if args.profile:
+        from blocktime.backends.profiles import read_profile
+        from blocktime.config import from_mapping
+
+        try:
+            path, table = read_profile(args.profile)
+        except ValueError as exc:
+            raise BadInput(str(exc), "see `ls calendars/`") from None
+        cal, label = from_mapping({"calendar": table}, path).calendar, f"profile {path.stem}"
+        if args.insecure:
+            from dataclasses import replace
+
+            cal = replace(cal, verify_tls=False)
+    report = diagnose(cal, cfg.data_dir, now_of(args, cfg))
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(report.text(label))
+    return 0 if report.ok else 1
