@@ -70,6 +70,7 @@ def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval
     text = block_letter(kind, facts, old=old, proposed=proposed)
     queue = MailQueue(session.store)
     keys = []
+    shared = None if kind == "declinecounter" else block_calendar(kind, facts, who.sender)  # same for everyone
     for rcpt in to if to is not None else facts.engagement.attendees:
         key = mail_key(kind, ref or facts.block.uid, facts.sequence, rcpt)
         if queue.known(key):
@@ -77,7 +78,7 @@ def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval
         if kind in INVITES:
             for old_key in queue.supersede(facts.block.uid, rcpt, facts.sequence):
                 _eml_path(session, old_key).unlink(missing_ok=True)
-        cal = block_calendar(kind, facts, who.sender, rcpt, note)
+        cal = shared if kind != "declinecounter" else block_calendar(kind, facts, who.sender, rcpt, note)
         data = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
         keys += _add(session, queue, Queued(key, ref or facts.block.uid, kind, facts.sequence, rcpt, text.subject,
                                             data, session.now))

@@ -10,8 +10,9 @@ from pathlib import Path
 def write(folder: Path, name: str, text: str) -> Path:
     """Write atomically (temp file + rename), so a crash never leaves half a file. The file is
     0600 (mkstemp), and the folders blocktime creates are 0700: invites and mail hold client data."""
-    for missing in reversed([p for p in (folder, *folder.parents) if not p.exists()]):
-        missing.mkdir(mode=0o700, exist_ok=True)
+    if not folder.is_dir():  # one stat in the common case; create the missing chain once
+        for missing in reversed([p for p in (folder, *folder.parents) if not p.exists()]):
+            missing.mkdir(mode=0o700, exist_ok=True)
     target = folder / name
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ics")
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
