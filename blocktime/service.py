@@ -228,11 +228,11 @@ WRITERS = 4
 
 def _record(session: Session, sb: StoredBlock, facts: Any, etag: str | None, kind: str) -> None:
     """The local part of one written block: its invite in the outbox, its row and history."""
-    from blocktime.ics.event import invite
+    from blocktime.ics.itip import request
     from blocktime.messages import queue_block
 
     outbox.write(session.config.outbox, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
-                 invite(facts, "REQUEST"))
+                 request(facts))
     with session.store.transaction():
         queue_block(session, "makeup" if sb.block.makeup_for else "request", facts)
         session.store.mark(sb.block.uid, "booked", etag=etag)
@@ -257,7 +257,8 @@ def export(session: Session, refs: list[str], engagement: str | None, folder: st
     """Write REQUEST invites for the chosen blocks (ids or UIDs, or a whole engagement)."""
     from pathlib import Path
 
-    from blocktime.ics.event import EventFacts, invite
+    from blocktime.ics.event import EventFacts
+    from blocktime.ics.itip import request
 
     chosen: list[StoredBlock] = []
     for ref in refs:
@@ -278,7 +279,7 @@ def export(session: Session, refs: list[str], engagement: str | None, folder: st
         assert eng is not None
         facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
         paths.append(str(outbox.write(target, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
-                                      invite(facts, "REQUEST"))))
+                                      request(facts))))
     return paths
 
 

@@ -131,14 +131,6 @@ def calendar_copy(facts: EventFacts) -> str:
     return str(calendar_of(build_event(facts, for_mail=False)).to_ical().decode("utf-8"))
 
 
-def invite(facts: EventFacts, method: str = "REQUEST") -> str:
-    """An iTIP message (RFC 5546 §3.2.2 REQUEST, §3.2.5 CANCEL) for e-mail or import."""
-    ev = build_event(facts, for_mail=True)
-    if method == "CANCEL":
-        ev.pop("VALARM", None)
-        ev.subcomponents = [c for c in ev.subcomponents if c.name != "VALARM"]
-    return str(calendar_of(ev, method=method).to_ical().decode("utf-8"))
-
 
 X_OFFER = "X-BLOCKTIME-OFFER"
 X_OPTION = "X-BLOCKTIME-OPTION"

@@ -9,7 +9,8 @@ import icalendar
 
 from blocktime.core.model import Block, Engagement, Interval, Organizer
 from blocktime.core.series import block_uid
-from blocktime.ics.event import EventFacts, calendar_copy, invite, x_text
+from blocktime.ics.event import EventFacts, calendar_copy, x_text
+from blocktime.ics.itip import cancel, request
 
 WAW = ZoneInfo("Europe/Warsaw")
 
@@ -56,7 +57,7 @@ def test_polish_note() -> None:
 
 
 def test_request_invite_is_itip_ready() -> None:
-    text = invite(facts(), "REQUEST")
+    text = request(facts())
     cal = icalendar.Calendar.from_ical(text)
     assert str(cal["METHOD"]) == "REQUEST"
     ev = _event(text)
@@ -70,10 +71,10 @@ def test_request_invite_is_itip_ready() -> None:
 
 
 def test_cancel_has_no_alarm() -> None:
-    text = invite(facts(), "CANCEL")
+    text = cancel(facts())
     assert "METHOD:CANCEL" in text
     assert "VALARM" not in text
 
 
 def test_same_block_same_uid() -> None:
-    assert _event(calendar_copy(facts()))["UID"] == _event(invite(facts()))["UID"]
+    assert _event(calendar_copy(facts()))["UID"] == _event(request(facts()))["UID"]
