@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from blocktime.core.model import Block, Engagement, Interval
@@ -73,6 +74,7 @@ def repair(session: Session) -> RepairReport:
     if session._store is not None:
         session._store.close()
     backup = None
+    sent = _readable_rows(path, "mail_sent") if path.exists() else []
     if path.exists():
         backup = str(path) + f".broken-{session.now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
         shutil.move(str(path), backup)
@@ -81,6 +83,9 @@ def repair(session: Session) -> RepairReport:
                 os.remove(str(path) + suffix)
     store = Store(path)
     session.store = store
+    with store.transaction():  # what was sent stays sent: nothing goes out twice after a repair
+        store.db.executemany("INSERT OR IGNORE INTO mail_sent(key, message_id, recipient, at) VALUES (?,?,?,?)",
+                             sent)
     engagements: dict[str, Engagement] = {}
     blocks = holds = skipped = 0
     offers: dict[str, StoredOffer] = {}
@@ -181,3 +186,17 @@ def _requeue_mail(session: Session, store: Store) -> int:
                 count += queue.add(Queued(key, ref, kind, sequence, rcpt, subject, data, session.now))
                 break
     return count
+
+
+def _readable_rows(path: Path, table: str) -> list[tuple[str, ...]]:
+    """The rows of `table` in a possibly damaged store, or none when it cannot be read."""
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return [tuple(r) for r in db.execute(f"SELECT key, message_id, recipient, at FROM {table}")]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []

@@ -68,3 +68,17 @@ def test_repair_queues_the_waiting_mail_again_and_it_goes_out_once(mailcli: Runn
     assert {s.split(":")[0] for _, s in got} >= {"Invitation"}
     mailcli("outbox", "send", now=AFTER)
     assert len(smtp.messages) == len(waiting)
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_repair_of_a_readable_store_keeps_the_sent_log(cli: Runner, account: Account, data_dir: Path) -> None:
+    import sqlite3
+
+    cli.json(*BOOK)
+    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    with db:
+        db.execute("INSERT INTO mail_sent(key, message_id, recipient, at) VALUES ('k1', '<m1@x>', 'a@x', 'now')")
+    db.close()
+    cli.json("repair", now=AFTER)
+    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    assert db.execute("SELECT message_id FROM mail_sent WHERE key='k1'").fetchone() == ("<m1@x>",)
