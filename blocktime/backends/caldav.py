@@ -176,6 +176,7 @@ class CalDAVBackend:
         conditional = any(k.lower() in ("if-match", "if-none-match") for k in (headers or {}))
         delays = self.retry_delays if method in ("GET", "HEAD", "PROPFIND", "REPORT", "OPTIONS") or (
             method in ("PUT", "DELETE") and conditional) else ()
+        timeouts = 0
         for attempt in range(len(delays) + 1):
             try:
                 r = self._send(url, method, body, headers)
@@ -191,7 +192,8 @@ class CalDAVBackend:
                 if not self.requests and _causes(exc) & _NO_CONNECTION:
                     raise
                 why, wait = type(exc).__name__, None
-                if attempt == len(delays):
+                timeouts += bool(names & {"Timeout", "ReadTimeout", "TimeoutError"})
+                if attempt == len(delays) or timeouts == 2:  # silent twice: hung, not busy
                     raise ServerError(
                         f"cannot reach the calendar server at {safe_url(self.url)} ({why}, {attempt + 1} attempts)",
                         "is it running? check [calendar] url; a re-run finishes what is left",
