@@ -26,6 +26,7 @@ from blocktime.backends.base import (
     StoredObject,
     diff_listing,
 )
+from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
 from blocktime.errors import BadInput, ConflictError, ServerError
 
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
@@ -85,8 +86,8 @@ class CalDAVBackend:
     connect_timeout = 10.0
     read_timeout = 30.0
     #: an answer larger than this once decoded, or slower than this in all, is refused (`_bounded_body`)
-    max_response_bytes = 64 * 1024 * 1024
-    response_deadline = 120.0
+    max_response_bytes = MAX_RESPONSE_BYTES
+    response_deadline = RESPONSE_DEADLINE
 
     def __init__(
         self,
@@ -136,32 +137,9 @@ class CalDAVBackend:
         return response
 
     def _bounded_body(self, response: Any, *args: Any, **kwargs: Any) -> Any:
-        """A response hook (it runs before the body is read) that reads the body itself and refuses
-        one larger than `max_response_bytes` (counted decoded, so a gzip bomb counts at its real
-        size) or slower than `response_deadline` in all (a server trickling bytes defeats the read
-        timeout): a broken or hostile server cannot fill the memory or hold a command forever."""
-        if getattr(response, "raw", None) is None or getattr(response, "_content", None) is not False:
-            return response  # no body, or read already
-        limit, deadline = self.max_response_bytes, time.monotonic() + self.response_deadline
-        declared = str(response.headers.get("Content-Length") or "")
-        why = f"larger than {limit // 2**20} MB" if declared.isdecimal() and int(declared) > limit else ""
-        size, chunks = 0, []
-        for chunk in () if why else response.iter_content(-1):  # -1: each piece as it arrives
-            size += len(chunk)
-            chunks.append(chunk)
-            if size > limit:
-                why = f"larger than {limit // 2**20} MB"
-            elif time.monotonic() > deadline:
-                why = f"slower than {self.response_deadline:g} s"
-            if why:
-                break
-        if why:
-            response.close()
-            raise ServerError(f"the calendar server at {safe_url(self.url)} sent an answer {why}; refused",
-                              "check [calendar] url: is it the right server?")
-        response._content = b"".join(chunks)
-        response._content_consumed = True
-        return response
+        """Response hook: see `limits.bounded_body`."""
+        return bounded_body(response, limit=self.max_response_bytes, deadline_s=self.response_deadline,
+                            server=safe_url(self.url))
 
     def _request(self, url: str, method: str = "GET", body: str = "", headers: Any = None, *more: Any) -> Any:
         """`DAVClient.request` with retries for transient failures (connection reset or refused,

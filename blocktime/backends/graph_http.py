@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 
 from blocktime.backends.caldav import safe_url
+from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
 from blocktime.errors import ServerError
 
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
@@ -42,6 +43,9 @@ class GraphClient:
         self.base = base
         self.session = niquests.Session()
         self.session.verify = verify_tls
+        self.session.hooks.setdefault("response", []).append(
+            lambda r, *a, **k: bounded_body(r, limit=MAX_RESPONSE_BYTES, deadline_s=RESPONSE_DEADLINE,
+                                            server="Microsoft Graph"))
         self.timeout = timeout
         self.sleep = sleep
         self.attempts = attempts
@@ -58,6 +62,8 @@ class GraphClient:
                     "Accept": "application/json", **(headers or {})}
             try:
                 r = self.session.request(method, url, json=body, params=params, headers=head, timeout=self.timeout)
+            except ServerError:  # refused by `bounded_body`: too large or too slow
+                raise
             except Exception as exc:
                 raise ServerError(f"cannot reach Microsoft Graph at {safe_url(self.base)} ({type(exc).__name__})",
                                   "check the network, or [calendar] url") from None

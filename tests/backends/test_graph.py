@@ -261,3 +261,40 @@ def test_the_real_endpoints_are_never_reached_from_the_tests(tmp_path: Path) -> 
     b = GraphBackend(BearerAuth(store), window=GRAPH_WINDOW, sleep=lambda s: None)
     with pytest.raises(ServerError, match="cannot reach the Microsoft sign-in server"):
         b.calendars()
+
+
+def test_an_oversized_graph_answer_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same bound as CalDAV: a hostile or broken endpoint cannot fill the memory."""
+    import http.server
+    import threading
+
+    import blocktime.backends.graph_http as gh
+    from blocktime.errors import ServerError
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            for _ in range(64):  # 4 MB, no Content-Length
+                self.wfile.write(b" " * 65536)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    monkeypatch.setattr(gh, "MAX_RESPONSE_BYTES", 1024 * 1024)
+
+    class Token:
+        def token(self, force_refresh: bool = False) -> str:
+            return "t"
+
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    client = gh.GraphClient(Token(), base)
+    try:
+        with pytest.raises(ServerError, match="larger than 1 MB"):
+            client.request("GET", base + "/me/calendars")
+    finally:
+        client.close()
+        srv.shutdown()
