@@ -42,6 +42,13 @@ class Runtime:
     clock: Clock
     stop: threading.Event = field(default_factory=threading.Event)
     sleep: Callable[[float], None] = lambda s: None
+    scheduler: Any = None  # the running BlockingScheduler (for a clean stop from another thread)
+
+    def shutdown(self) -> None:
+        """Stop between steps: running passes see `stop`, the scheduler starts nothing new."""
+        self.stop.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
 
 
 _RUNTIME: Runtime | None = None
@@ -243,6 +250,7 @@ def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
             log.info("a nightly pass was missed while the daemon was not running: catching up once")
             scheduled_nightly()
         sched = build_scheduler(rt, sync_every=sync_every)
+        rt.scheduler = sched
         from apscheduler.events import EVENT_SCHEDULER_STARTED
 
         def started(_event: object) -> None:
@@ -255,9 +263,7 @@ def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
         if install_signals:
             def stop(signum: int, _frame: object) -> None:
                 log.info("signal %d: stopping after the current step", signum)
-                rt.stop.set()
-                if sched.running:
-                    sched.shutdown(wait=False)
+                rt.shutdown()
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
         try:

@@ -132,3 +132,47 @@ def test_secrets_never_reach_the_daemon_log(radicale: Account, tmp_path: Path, d
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert radicale.password.encode() not in path.read_bytes(), path
+
+
+def test_the_real_scheduler_runs_the_sync_job_on_a_controlled_clock(
+    radicale: Account, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BlockingScheduler in a thread, sync every second; the jobs see the injected clock."""
+    import threading
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from blocktime import daemon
+    from blocktime.config import load
+
+    cli = Runner(write_config(tmp_path / "c.toml", radicale), capsys)
+    cli.json("book", "--client", "Acme", "--site", "HQ", "--attendee", "a@acme.example",
+             "--start", "2026-03-24 12:00", "--length", "1h")
+    ticks = iter(datetime(2026, 3, 21, 9, tzinfo=ZoneInfo("Europe/Warsaw")) + timedelta(minutes=15 * i)
+                 for i in range(10_000))
+    lock = threading.Lock()
+
+    def clock() -> datetime:
+        with lock:
+            return next(ticks)
+
+    config = load(str(cli.config))
+    worker = threading.Thread(target=daemon.run, args=(config, clock),
+                              kwargs={"sync_every": timedelta(seconds=1), "install_signals": False})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        runs: set[str] = set()
+        while time.monotonic() < deadline and len(runs) < 3:  # the catch-up, then scheduled syncs
+            value = _meta(data_dir, "last_sync") if (data_dir / "blocktime.sqlite3").exists() else None
+            if value:
+                runs.add(value)
+            time.sleep(0.1)
+        assert len(runs) >= 3, runs
+        assert all(v.startswith("2026-03-21") for v in runs)  # the injected clock, not the wall clock
+        assert _meta(data_dir, "nightly_runs") == "1"  # the one catch-up; the syncs are not nightly
+    finally:
+        assert daemon._RUNTIME is not None
+        daemon._RUNTIME.shutdown()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
