@@ -179,7 +179,7 @@ def _render(eng: Engagement, kind: str, **values: str) -> str:
 
 
 def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remaining: int, length: timedelta,
-                slots: list[Slot], common: dict[str, str]) -> OfferResult:
+                slots: list[Slot], common: dict[str, str], kind: str = "offer") -> OfferResult:
     target = session.target()
     offer = StoredOffer(
         id=session.store.next_offer_id(eng.key), engagement=eng.key, source_uid=source.block.uid,
@@ -196,10 +196,37 @@ def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remainin
             session.store.add_hold(h)
         session.store.log(source.block.uid, session.now, "offer", offer=offer.id, options=len(holds))
     finish_pending(session)
-    return _announce(session, eng, offer, common)
+    return _announce(session, eng, offer, common, kind)
 
 
-def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dict[str, str]) -> OfferResult:
+def reoffer(session: Session, key: str) -> OfferResult:
+    """Offer slots for an engagement's open remainder on demand (after a decline, an expiry or a
+    cancellation left minutes open). One open offer per engagement at a time."""
+    finish_pending(session)
+    eng = load_engagement(session, key)
+    open_offers = session.store.offers(eng.key)
+    if open_offers:
+        raise BadInput(f"offer {open_offers[0].id} is still open for {eng.key}",
+                       "accept or decline it first, or wait until it expires")
+    remaining = session.store.remainder(eng.key)
+    if remaining <= 0:
+        raise BadInput(f"nothing remains to be offered for {eng.key}", "see `blocktime status`")
+    blocks = session.store.blocks(eng.key, ("cut_short", "cancelled", "booked"))
+    if not blocks:
+        raise BadInput(f"engagement {eng.key} has no blocks")
+    source = max(blocks, key=lambda sb: (sb.state != "booked", sb.block.span.start))
+    policy = session.config.policy  # asked for explicitly: a short remainder gets the minimum length
+    length = makeup_length(max(timedelta(minutes=remaining), policy.min_makeup), policy, eng.length)
+    assert length is not None
+    slots = search(slot_query(session, eng, length))
+    if not slots:
+        return OfferResult(remaining, None)
+    common = _common(session, eng, remaining, source.ended_at or source.block.span.end)
+    return _make_offer(session, eng, source, remaining, length, slots, common, kind="reoffer")
+
+
+def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dict[str, str],
+              kind: str = "offer") -> OfferResult:
     """The offer's message in the outbox and queued for every attendee (once: keyed by offer)."""
     from blocktime.messages import tell
     from blocktime.notes import minutes, moment, render, when
@@ -214,7 +241,7 @@ def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dic
                          offer=offer.id, **w)
         link = f"mailto:{org.email}?subject={quote(subject)}"
         lines.append(render("option", eng.language, number=str(h.number), link=link, **w))
-    text = _render(eng, "offer", site=eng.site, length=minutes(offer.length_min, eng.language),
+    text = _render(eng, kind, site=eng.site, length=minutes(offer.length_min, eng.language),
                    options="\n".join(lines), expires=moment(offer.expires, tz, eng.language), **common)
     path = outbox.write(session.config.outbox, f"offer-{offer.id}.txt", text)
     tell(session, eng, "offer", offer.id, text)

@@ -155,3 +155,25 @@ def test_polish_offer_message(radicale: Account, tmp_path: Path, data_dir: Path,
     text = Path(doc["message"]).read_text()
     assert "22 minuty" in text and "odpowiedź: mailto:" in text
     assert json.dumps(doc)  # JSON-serialisable
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_offer_again_for_an_open_remainder(cli: Runner, account: Account) -> None:
+    cli.json(*BOOK)
+    first = cli.json("cut-short", "acme-1", "--ended-at", "12:30", now=AFTER)["offer"]
+    code, _, err = cli("offer", "acme", now=AFTER)
+    assert code == 2 and f"offer {first['id']} is still open" in err
+    cli.json("decline", first["id"], now=AFTER)
+    assert _holds(account) == []
+    doc = cli.json("offer", "acme", now="2026-03-25T09:00")
+    again = doc["offer"]
+    assert again["id"] == "acme-o2" and again["minutes"] == 30 and len(again["options"]) == 3
+    assert all(o["start"] >= "2026-03-27T09:00" for o in again["options"])  # 48 h from the new now
+    assert len(_holds(account)) == 3
+    text = Path(doc["message"]).read_text()
+    assert "remaining part of the training (30 minutes)" in text and text.count("mailto:") == 3
+    accepted = cli.json("accept", again["id"], "1", now="2026-03-25T09:05")["block"]
+    assert accepted["makeup_for"] == "acme-1"
+    assert cli.json("status", "acme", now="2026-03-25T09:05")["remaining_minutes"] == 0
+    code, _, err = cli("offer", "acme", now="2026-03-25T09:05")
+    assert code == 2 and "nothing remains" in err

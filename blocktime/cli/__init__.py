@@ -22,7 +22,7 @@ from blocktime.cli.mail import (
     cmd_move,
     cmd_outbox,
 )
-from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_offers, cmd_status, cmd_why
+from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_offer, cmd_offers, cmd_status, cmd_why
 from blocktime.cli.ops import cmd_auth, cmd_daemon, cmd_demo, cmd_doctor, cmd_repair
 from blocktime.errors import BadInput, BlocktimeError
 
@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     ac.add_argument("option", metavar="OPTION", type=int)
     ac.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
     ac.add_argument("--json", action="store_true")
+
+    ro = sub.add_parser("offer", help="offer new slots for an engagement's open remainder (held, with a message)")
+    ro.add_argument("engagement", metavar="ENGAGEMENT")
+    ro.add_argument("--no-send", action="store_true", help="keep the message in the outbox")
+    ro.add_argument("--json", action="store_true")
 
     de = sub.add_parser("decline", help="decline an offer: holds are deleted, the remainder stays open")
     de.add_argument("offer", metavar="OFFER")
@@ -184,7 +189,7 @@ def one_line(text: str) -> str:
 
 COMMANDS = {
     "book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "cut-short": cmd_cut_short,
-    "offers": cmd_offers, "accept": cmd_accept, "decline": cmd_decline, "status": cmd_status,
+    "offers": cmd_offers, "accept": cmd_accept, "offer": cmd_offer, "decline": cmd_decline, "status": cmd_status,
     "why": cmd_why, "repair": cmd_repair, "daemon": cmd_daemon, "demo": cmd_demo,
     "move": cmd_move, "cancel": cmd_cancel, "outbox": cmd_outbox, "import-reply": cmd_import_reply,
     "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,

@@ -74,6 +74,29 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_offer(args: argparse.Namespace) -> int:
+    from blocktime.offers import reoffer
+
+    with open_session(args) as s:
+        tz = s.config.organizer.timezone
+        result = reoffer(s, args.engagement)
+        sent = deliver_mail(s, args)
+        if args.json:
+            print(json.dumps({"offer": offer_json(result), "remaining": result.remaining,
+                              "message": result.message, "mail": mail_json(s, sent)}, indent=2, ensure_ascii=False))
+            return 0
+        if result.offer is None:
+            print(f"no free slot within the horizon; {result.remaining} min stay open")
+            return 0
+        print(f"offer {result.offer.id} for {result.remaining} min "
+              f"(held until {result.offer.expires.astimezone(tz):%Y-%m-%d %H:%M}):")
+        for h in result.options:
+            print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
+        print(f"message for the client: {result.message}")
+        say_mail(s, sent)
+    return 0
+
+
 def cmd_offers(args: argparse.Namespace) -> int:
     from blocktime.offers import expire
 
