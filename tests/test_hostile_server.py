@@ -227,7 +227,7 @@ def test_a_server_that_never_answers_is_ended_by_the_timeout(hostile: tuple[Runn
     # the first silence is retried once; the second ends it (not five more read timeouts)
     started = time.monotonic()
     _fails_cleanly(hostile[0], *BOOK, within=10, says="cannot reach the calendar server")
-    assert time.monotonic() - started < 5 * 0.5
+    assert time.monotonic() - started < 3.2  # six silences would take at least 6 x 0.5 s + 5 x 0.1 s
 
 
 def test_an_answer_that_stops_halfway_is_ended_by_the_timeout(hostile: tuple[Runner, list[HostileServer]],
