@@ -21,14 +21,11 @@ block deleted on the calendar the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-from blocktime.core.intervals import Timeline
-from blocktime.core.model import Busy, Engagement, Interval
-from blocktime.core.series import check
+from blocktime.core.model import Engagement, Interval
 from blocktime.errors import BadInput, BlocktimeError, ConflictError, ServerError
-from blocktime.service import Session, finish_pending, read_busy, update_event
+from blocktime.service import Session, finish_pending, refusals, update_event
 from blocktime.store import StoredBlock
 
 
@@ -57,15 +54,6 @@ def _future_block(session: Session, ref: str, verb: str) -> tuple[StoredBlock, E
     return sb, load_engagement(session, sb.block.engagement)
 
 
-def _per_day(busy: list[Busy], tz: ZoneInfo) -> dict[date, int]:
-    out: dict[date, int] = {}
-    for b in busy:
-        if b.site is not None:
-            day = b.span.start.astimezone(tz).date()
-            out[day] = out.get(day, 0) + 1
-    return out
-
-
 def plan_move(session: Session, sb: StoredBlock, eng: Engagement, to: datetime) -> Interval:
     """The block's new span at `to` (same elapsed length); BlocktimeError with every reason when
     the policy or busy time refuses it, as for a new booking."""
@@ -74,14 +62,8 @@ def plan_move(session: Session, sb: StoredBlock, eng: Engagement, to: datetime) 
     span = Interval(to.astimezone(tz), (to.astimezone(UTC) + length).astimezone(tz))
     if span.start == sb.block.span.start:
         raise BadInput(f"block {sb.block.id} is at {span.start.isoformat()} already")
-    uid = sb.block.uid
-    reach = max(session.config.policy.travel, session.config.policy.buffer) + timedelta(days=1)
-    busy = [b for b in read_busy(session, span.start - reach, span.end + reach) if b.uid != uid]
-    reasons, details = check(
-        span, site=eng.site, uid=uid, tz=tz, policy=session.config.policy, site_hours=eng.site_hours,
-        busy=Timeline(busy, lambda b: b.span), onsite_per_day=_per_day(busy, tz),
-        notice=session.config.policy.booking_notice, now=session.now,
-    )
+    reasons, details = refusals(session, eng, span, sb.block.uid, notice=session.config.policy.booking_notice,
+                                day_limit=True)
     if reasons:
         when = f"{span.start:%a %Y-%m-%d %H:%M}–{span.end:%H:%M}"
         why = ", ".join(str(r) for r in reasons) + (f" ({'; '.join(details)})" if details else "")

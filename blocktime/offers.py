@@ -9,12 +9,11 @@ from urllib.parse import quote
 
 from blocktime import outbox
 from blocktime.backends.base import AlreadyExists
-from blocktime.core.intervals import Timeline
 from blocktime.core.model import Block, Engagement
-from blocktime.core.series import block_uid, check
+from blocktime.core.series import block_uid
 from blocktime.core.slots import Candidate, Slot, SlotQuery, candidates, makeup_length, search
 from blocktime.errors import BadInput, BlocktimeError
-from blocktime.service import Session, finish_pending, log, read_busy, update_event
+from blocktime.service import Session, finish_pending, log, read_busy, refusals, update_event
 from blocktime.store import StoredBlock, StoredHold, StoredOffer
 
 
@@ -304,14 +303,7 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
         raise BadInput(f"offer {offer.id} has no option {option}", f"choose 1 to {len(holds)}")
     chosen = holds[option]
     eng = load_engagement(session, offer.engagement)
-    tz = session.config.organizer.timezone
-    busy = [b for b in read_busy(session, chosen.span.start - timedelta(days=1), chosen.span.end + timedelta(days=1))
-            if b.uid != chosen.uid]
-    reasons, details = check(
-        chosen.span, site=eng.site, uid=chosen.uid, tz=tz, policy=session.config.policy,
-        site_hours=eng.site_hours, busy=Timeline(busy, lambda b: b.span), onsite_per_day={},
-        notice=timedelta(0), now=session.now,
-    )
+    reasons, details = refusals(session, eng, chosen.span, chosen.uid)
     if reasons:
         raise BlocktimeError(f"option {option} of {offer.id} is no longer free: {'; '.join(details) or reasons[0]}",
                              "decline it and offer again, or pick another option")

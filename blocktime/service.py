@@ -18,7 +18,7 @@ from typing import Any
 from blocktime import outbox
 from blocktime.backends.base import AlreadyExists, CalendarBackend, CalendarInfo
 from blocktime.config import Config
-from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Pattern, Refusal
+from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Interval, Pattern, Reason, Refusal
 from blocktime.core.series import plan_booking, wall_times
 from blocktime.errors import BadInput, BlocktimeError, ServerError
 from blocktime.store import Store, StoredBlock
@@ -99,6 +99,21 @@ def read_busy(session: Session, start: datetime, end: datetime) -> list[Busy]:
     for w in result.warnings:
         log.warning("%s", w)
     return result.busy
+
+
+def refusals(session: Session, eng: Engagement, span: Interval, uid: str, *, notice: timedelta = timedelta(0),
+             day_limit: bool = False) -> tuple[list[Reason], list[str]]:
+    """Every reason `span` cannot hold event `uid` of `eng` now: busy time read around it (that
+    event itself excluded), the policy and, with `day_limit`, the on-site blocks per day."""
+    from blocktime.core.intervals import Timeline
+    from blocktime.core.series import check, onsite_per_day
+
+    policy, tz = session.config.policy, session.config.organizer.timezone
+    reach = max(policy.travel, policy.buffer) + timedelta(days=1)
+    busy = [b for b in read_busy(session, span.start - reach, span.end + reach) if b.uid != uid]
+    return check(span, site=eng.site, uid=uid, tz=tz, policy=policy, site_hours=eng.site_hours,
+                 busy=Timeline(busy, lambda b: b.span), onsite_per_day=onsite_per_day(busy, tz) if day_limit else {},
+                 notice=notice, now=session.now)
 
 
 @dataclass(frozen=True, slots=True)

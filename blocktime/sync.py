@@ -223,20 +223,15 @@ def _remember_etag(session: Session, uid: str, etag: str | None) -> None:
 
 def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -> None:
     """Someone moved the block in their calendar: keep their time, tell the attendees."""
-    from blocktime.core.series import check
     from blocktime.ics.event import EventFacts
     from blocktime.ics.itip import moved_copy
     from blocktime.messages import queue_block
     from blocktime.offers import load_engagement
-    from blocktime.service import read_busy, update_event
+    from blocktime.service import refusals, update_event
 
     eng = load_engagement(session, sb.block.engagement)
     tz = session.config.organizer.timezone
-    busy = [b for b in read_busy(session, span.start - timedelta(days=1), span.end + timedelta(days=1))
-            if b.uid != sb.block.uid]
-    reasons, details = check(span, site=eng.site, uid=sb.block.uid, tz=tz, policy=session.config.policy,
-                             site_hours=eng.site_hours, busy=Timeline(busy, lambda b: b.span),
-                             onsite_per_day={}, notice=timedelta(0), now=session.now)
+    reasons, details = refusals(session, eng, span, sb.block.uid)
     if reasons:
         log.warning("%s was moved to %s, which breaks the policy: %s", sb.block.id,
                     span.start.astimezone(tz).isoformat(), "; ".join(details) or ", ".join(reasons))

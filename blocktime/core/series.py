@@ -194,9 +194,10 @@ def plan_booking(
     return BookingPlan(tuple(create), tuple(existing), tuple(refused))
 
 
-def day_counts(blocks: Sequence[Block], tz: ZoneInfo) -> dict[date, int]:
-    """On-site blocks per local day."""
+def onsite_per_day(busy: Iterable[Busy], tz: ZoneInfo) -> dict[date, int]:
+    """On-site blocks (busy items with a site) per local day, for DAY_FULL."""
     out: dict[date, int] = {}
-    for b in blocks:
-        out[_day(b.span.start, tz)] = out.get(_day(b.span.start, tz), 0) + 1
+    for b in busy:
+        if b.site is not None:
+            out[_day(b.span.start, tz)] = out.get(_day(b.span.start, tz), 0) + 1
     return out

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from blocktime.core.intervals import Timeline, merge, subtract
 from blocktime.core.model import Busy, Engagement, Interval, Policy, Reason
-from blocktime.core.series import check
+from blocktime.core.series import check, onsite_per_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +108,7 @@ def candidates(q: SlotQuery, day: date) -> list[Candidate]:
     """Every grid position of `day` inside working hours, with its refusal reasons (`why`)."""
     busy = _relevant(q)
     timeline = Timeline(busy, lambda b: b.span)
-    per_day = _onsite_per_day(busy, q.tz)
+    per_day = onsite_per_day(busy, q.tz)
     w = _window(q)
     out = []
     for opening in q.policy.working_hours.on(day, q.tz):
@@ -121,15 +121,6 @@ def candidates(q: SlotQuery, day: date) -> list[Candidate]:
             if span.end > w.end:
                 reasons.append(Reason.BEYOND_HORIZON)
             out.append(Candidate(span, tuple(reasons), tuple(details)))
-    return out
-
-
-def _onsite_per_day(busy: Sequence[Busy], tz: ZoneInfo) -> dict[date, int]:
-    out: dict[date, int] = {}
-    for b in busy:
-        if b.site is not None:
-            d = b.span.start.astimezone(tz).date()
-            out[d] = out.get(d, 0) + 1
     return out
 
 
@@ -168,7 +159,7 @@ def all_slots(q: SlotQuery) -> list[Slot]:
     busy = _relevant(q)
     blocked = _blocked(q, busy)
     starts = [b.start for b in blocked]
-    per_day = _onsite_per_day(busy, q.tz)
+    per_day = onsite_per_day(busy, q.tz)
     window = _window(q)
     days = _days(q)
     found: list[Slot] = []
