@@ -35,8 +35,17 @@ def ambiguous_or_missing(day: date, at: time, tz: ZoneInfo) -> bool:
 
 
 def safe_at(at: time, tz: ZoneInfo, start: date, days: int = 800) -> bool:
-    """`at` exists exactly once on every day from `start` for `days` days in `tz`."""
-    return not any(ambiguous_or_missing(start + timedelta(days=i), at, tz) for i in range(days))
+    """`at` exists exactly once on every day from `start` for `days` days in `tz`. Only days on
+    which the zone's offset changes can fail, so only those are looked at closely."""
+    days_to_check = []
+    before = datetime.combine(start, time(0), tz).utcoffset()
+    for i in range(days):
+        day = start + timedelta(days=i)
+        after = datetime.combine(day + timedelta(days=1), time(0), tz).utcoffset()
+        if after != before:
+            days_to_check.append(day)
+        before = after
+    return not any(ambiguous_or_missing(day, at, tz) for day in days_to_check)
 
 
 def safe_nightly(preferred: time, tz: ZoneInfo, start: date) -> time:
