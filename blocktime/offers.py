@@ -4,14 +4,14 @@ expire, and the remainder accounting behind `status`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from blocktime import outbox
 from blocktime.backends.base import AlreadyExists
 from blocktime.core.model import Block, Engagement
 from blocktime.core.series import block_uid
-from blocktime.core.slots import Candidate, Slot, SlotQuery, candidates, makeup_length, search
+from blocktime.core.slots import Candidate, Slot, SlotQuery, candidates, makeup_length, search, usual_start
 from blocktime.errors import BadInput, BlocktimeError
 from blocktime.service import Session, finish_pending, log, read_busy, refusals, update_event
 from blocktime.store import StoredBlock, StoredHold, StoredOffer
@@ -97,21 +97,6 @@ def slot_query(session: Session, eng: Engagement, length: timedelta) -> SlotQuer
         usual=usual_start(own, tz),
         site_days=frozenset(b.span.start.astimezone(tz).date() for b in blocks if b.site == eng.site),
     )
-
-
-def usual_start(blocks: list[Block], tz: object) -> tuple[int, time] | None:
-    """The most common (weekday, start time) of the blocks; earliest wins a tie."""
-    from zoneinfo import ZoneInfo
-
-    assert isinstance(tz, ZoneInfo)
-    counts: dict[tuple[int, time], int] = {}
-    for b in blocks:
-        s = b.span.start.astimezone(tz)
-        key = (s.weekday(), s.time())
-        counts[key] = counts.get(key, 0) + 1
-    if not counts:
-        return None
-    return min(counts, key=lambda k: (-counts[k], k))
 
 
 def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime) -> OfferResult:

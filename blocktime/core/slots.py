@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from blocktime.core.intervals import Timeline, merge, subtract
-from blocktime.core.model import Busy, Engagement, Interval, Policy, Reason
+from blocktime.core.model import Block, Busy, Engagement, Interval, Policy, Reason
 from blocktime.core.series import check, onsite_per_day
 
 
@@ -46,6 +46,28 @@ class Candidate:
     span: Interval
     reasons: tuple[Reason, ...]
     details: tuple[str, ...]
+
+
+def usual_start(blocks: Sequence[Block], tz: ZoneInfo) -> tuple[int, time] | None:
+    """The most common (weekday, local start time) of an engagement's blocks; earliest wins a tie.
+
+    >>> from datetime import timedelta
+    >>> tz = ZoneInfo("Europe/Warsaw")
+    >>> def b(d: int, h: int) -> Block:
+    ...     s = datetime(2026, 3, d, h, tzinfo=tz)
+    ...     return Block("e", d, f"u{d}", Interval(s, s + timedelta(hours=1)), "HQ")
+    >>> weekday, at = usual_start([b(24, 12), b(26, 9), b(31, 12)], tz) or (None, None)
+    >>> weekday, str(at)
+    (1, '12:00:00')
+    """
+    counts: dict[tuple[int, time], int] = {}
+    for b in blocks:
+        s = b.span.start.astimezone(tz)
+        key = (s.weekday(), s.time())
+        counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    return min(counts, key=lambda k: (-counts[k], k))
 
 
 def makeup_length(remaining: timedelta, policy: Policy, block_length: timedelta) -> timedelta | None:
