@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "blocktime needs Python 3.11 or newer")'
@@ -17,6 +17,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# random exploration of the property tests (make test runs them with a fixed seed); FUZZ_MINUTES=10
+fuzz: $(STAMP)
+	$(PY) tests/run_fuzz.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check blocktime tests bench

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from blocktime.cli import main
 from tests.mailserver import MailSink
 from tests.servers import Account, RadicaleServer, XandikosServer
+
+# `make test` (and CI) draws the same examples every run: a fresh clone passes or fails the same way.
+# `make fuzz` selects the "fuzz" profile and passes a new --hypothesis-seed each round; whatever it
+# finds becomes an @example in the test. Loaded here, before any test module builds its settings().
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, database=None, print_blob=True)
+settings.load_profile(os.environ.get("BLOCKTIME_HYPOTHESIS", "ci"))
 
 
 @pytest.fixture(scope="session")
