@@ -11,7 +11,16 @@ from blocktime import outbox
 from blocktime.backends.base import AlreadyExists
 from blocktime.core.model import Block, Engagement
 from blocktime.core.series import block_uid
-from blocktime.core.slots import Candidate, Slot, SlotQuery, candidates, makeup_length, search, usual_start
+from blocktime.core.slots import (
+    Candidate,
+    Slot,
+    SlotQuery,
+    answer_deadline,
+    candidates,
+    makeup_length,
+    search,
+    usual_start,
+)
 from blocktime.errors import BadInput, BlocktimeError
 from blocktime.service import Session, finish_pending, log, read_busy, refusals, update_event
 from blocktime.store import StoredBlock, StoredHold, StoredOffer
@@ -84,8 +93,9 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     return updated, offer_remainder(session, eng, updated, ended_at)
 
 
-def slot_query(session: Session, eng: Engagement, length: timedelta) -> SlotQuery:
-    """The search for `eng`: busy time from every calendar over the horizon, usual start, site days."""
+def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool = False) -> SlotQuery:
+    """The search for `eng`: busy time from every calendar over the horizon, usual start, site days,
+    and the options the client declined before (offered again only when `again`)."""
     policy = session.config.policy
     tz = session.config.organizer.timezone
     reach = max(policy.travel, policy.buffer) + timedelta(days=1)
@@ -96,19 +106,26 @@ def slot_query(session: Session, eng: Engagement, length: timedelta) -> SlotQuer
         engagement=eng, length=length, now=session.now, tz=tz, policy=policy, busy=busy,
         usual=usual_start(own, tz),
         site_days=frozenset(b.span.start.astimezone(tz).date() for b in blocks if b.site == eng.site),
+        declined=() if again else tuple(session.store.declined(eng.key)),
     )
 
 
 def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime) -> OfferResult:
-    """Offer slots for the engagement's open remainder (or carry it over when it is short)."""
+    """Offer slots for the engagement's whole open remainder (or carry it over when it is short).
+
+    One ledger: an offer still open for part of the remainder is replaced by the new one (its holds
+    released, the new message withdraws its options), so open offers never cover more than what
+    remains. When no slot fits the whole remainder, an open offer stays as it was."""
     from blocktime.messages import tell
     from blocktime.notes import moment
 
     policy = session.config.policy
     tz = session.config.organizer.timezone
+    expire(session)
     remaining = session.store.remainder(eng.key)
     if remaining <= 0:
         return OfferResult(0, None)
+    earlier = session.store.offers(eng.key)
     common = _common(session, eng, remaining, ended_at)
     length = makeup_length(timedelta(minutes=remaining), policy, eng.length)
     if length is None:
@@ -116,6 +133,7 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
                     if sb.block.span.start > session.now), None)
         if nxt is None:
             return OfferResult(remaining, None, message=None)
+        _withdraw(session, earlier, None)
         with session.store.transaction():
             session.store.add_minutes(eng.key, -remaining, "carried", nxt.uid, session.now)
             session.store.log(nxt.uid, session.now, "carried_in", minutes=remaining, source=source.block.uid)
@@ -125,11 +143,26 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
         return OfferResult(remaining, None, carried_to=nxt, message=str(path))
     slots = search(slot_query(session, eng, length))
     if not slots:
+        held = sum(o.minutes for o in earlier)
+        if earlier:
+            log.warning("no slot for all %d min of %s; offer %s stays open for its %d min",
+                        remaining, eng.key, earlier[0].id, held)
+            common = _common(session, eng, remaining - held, ended_at)
         text = _render(eng, "noslot", **common)
         path = outbox.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))
-    return _make_offer(session, eng, source, remaining, length, slots, common)
+    return _make_offer(session, eng, source, remaining, length, slots, common,
+                       kind="replace" if earlier else "offer", replacing=earlier)
+
+
+def _withdraw(session: Session, offers: list[StoredOffer], by: str | None) -> None:
+    """Release the holds of offers that a new plan for the remainder supersedes."""
+    for o in offers:
+        release(session, o.id)
+        with session.store.transaction():
+            session.store.set_offer(o.id, "replaced", replaced_by=by)
+            session.store.log(o.source_uid, session.now, "offer_replaced", offer=o.id, by=by)
 
 
 def _common(session: Session, eng: Engagement, remaining: int, ended_at: datetime) -> dict[str, str]:
@@ -146,8 +179,8 @@ def _resume_offer(session: Session, sb: StoredBlock) -> OfferResult:
     counted) once; the offer is made if it was not, or its holds and message finished if it was."""
     eng = load_engagement(session, sb.block.engagement)
     assert sb.ended_at is not None
-    made = [o for o in session.store.offers(eng.key, ("open", "accepted", "declined", "expired", "replanned"))
-            if o.source_uid == sb.block.uid]
+    states = ("open", "accepted", "declined", "expired", "replanned", "replaced")
+    made = [o for o in session.store.offers(eng.key, states) if o.source_uid == sb.block.uid]
     if not made:
         return offer_remainder(session, eng, sb, sb.ended_at)
     if made[-1].state != "open":
@@ -163,17 +196,21 @@ def _render(eng: Engagement, kind: str, **values: str) -> str:
 
 
 def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remaining: int, length: timedelta,
-                slots: list[Slot], common: dict[str, str], kind: str = "offer") -> OfferResult:
+                slots: list[Slot], common: dict[str, str], kind: str = "offer",
+                replacing: list[StoredOffer] | None = None) -> OfferResult:
     target = session.target()
+    policy = session.config.policy
     offer = StoredOffer(
         id=session.store.next_offer_id(eng.key), engagement=eng.key, source_uid=source.block.uid,
         minutes=remaining, length_min=int(length.total_seconds() // 60), created=session.now,
-        expires=session.now + session.config.policy.offer_expiry, state="open", chosen=None, makeup_uid=None,
+        expires=answer_deadline(session.now, [s.span.start for s in slots], policy).astimezone(session.now.tzinfo),
+        state="open", chosen=None, makeup_uid=None,
     )
     holds = []
     for n, slot in enumerate(slots, 1):
         uid = f"hold-{offer.id}-{n}@blocktime"
         holds.append(StoredHold(uid, offer.id, n, slot.span, session.backend.href_for(target, uid), None, "pending"))
+    _withdraw(session, replacing or [], offer.id)
     with session.store.transaction():
         session.store.add_offer(offer)
         for h in holds:
@@ -183,10 +220,12 @@ def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remainin
     return _announce(session, eng, offer, common, kind)
 
 
-def reoffer(session: Session, key: str) -> OfferResult:
+def reoffer(session: Session, key: str, again: bool = False) -> OfferResult:
     """Offer slots for an engagement's open remainder on demand (after a decline, an expiry or a
-    cancellation left minutes open). One open offer per engagement at a time."""
+    cancellation left minutes open). One open offer per engagement at a time. Options the client
+    declined before are skipped unless `again`."""
     finish_pending(session)
+    expire(session)
     eng = load_engagement(session, key)
     open_offers = session.store.offers(eng.key)
     if open_offers:
@@ -202,7 +241,7 @@ def reoffer(session: Session, key: str) -> OfferResult:
     policy = session.config.policy  # asked for explicitly: a short remainder gets the minimum length
     length = makeup_length(max(timedelta(minutes=remaining), policy.min_makeup), policy, eng.length)
     assert length is not None
-    slots = search(slot_query(session, eng, length))
+    slots = search(slot_query(session, eng, length, again=again))
     if not slots:
         return OfferResult(remaining, None)
     common = _common(session, eng, remaining, source.ended_at or source.block.span.end)
@@ -274,15 +313,32 @@ def _open_offer(session: Session, offer_id: str) -> StoredOffer:
     return offer
 
 
+def _closed(session: Session, offer: StoredOffer) -> BlocktimeError:
+    """Why `offer` takes no answer any more, in the organizer's words."""
+    from blocktime.notes import moment
+
+    tz = session.config.organizer.timezone
+    if offer.state == "replaced" and offer.replaced_by:
+        return BlocktimeError(f"offer {offer.id} was replaced by {offer.replaced_by}",
+                              f"see `blocktime offers`; answer {offer.replaced_by} instead")
+    if offer.state == "expired" or (offer.state == "open" and offer.expires <= session.now):
+        return BlocktimeError(f"offer {offer.id} expired {moment(offer.expires, tz, 'en')}; its slots are"
+                              " no longer held", f"`blocktime offer {offer.engagement}` makes a new one")
+    return BadInput(f"offer {offer.id} is {offer.state}", "see `blocktime status`")
+
+
 def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
-    """Book the chosen option as a make-up block (REQUEST in the outbox), release every hold."""
+    """Book the chosen option as a make-up block (REQUEST in the outbox), release every hold.
+    An offer past its answer deadline, replaced or already answered books nothing (exit 1)."""
     finish_pending(session)
     offer = _open_offer(session, offer_id)
     if offer.state == "accepted" and offer.chosen == option and offer.makeup_uid:
         release(session, offer.id)  # finish what a crashed accept left
         return load_block(session, offer.makeup_uid)
+    expire(session)
+    offer = _open_offer(session, offer_id)
     if offer.state != "open":
-        raise BadInput(f"offer {offer.id} is {offer.state}", "see `blocktime status`")
+        raise _closed(session, offer)
     holds = {h.number: h for h in session.store.holds(offer.id)}
     if option not in holds:
         raise BadInput(f"offer {offer.id} has no option {option}", f"choose 1 to {len(holds)}")
@@ -296,28 +352,34 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
     block = Block(eng.key, session.store.next_number(eng.key), block_uid(eng.key, chosen.span.start),
                   chosen.span, eng.site, makeup_for=source.block.id if source else offer.source_uid)
     with session.store.transaction():
+        owed = session.store.remainder(eng.key)  # never below zero, whatever happened meanwhile
+        covered = max(0, min(offer.minutes, owed))
         session.store.add_pending(block, session.backend.href_for(session.target(), block.uid))
         session.store.set_offer(offer.id, "accepted", chosen=option, makeup_uid=block.uid)
-        session.store.add_minutes(eng.key, -offer.minutes, "makeup", block.uid, session.now)
+        session.store.add_minutes(eng.key, -covered, "makeup", block.uid, session.now)
         session.store.log(block.uid, session.now, "makeup_booked", offer=offer.id, option=option,
-                          makes_up=offer.source_uid)
+                          makes_up=offer.source_uid, minutes=covered)
     finish_pending(session)
     release(session, offer.id)
     return load_block(session, block.uid)
 
 
 def decline(session: Session, offer_id: str) -> StoredOffer:
+    """The client turned every option down: holds released, the options remembered as declined
+    (a later offer skips them), the remainder stays open."""
     offer = _open_offer(session, offer_id)
     if offer.state != "open":
-        raise BadInput(f"offer {offer.id} is {offer.state}")
+        raise _closed(session, offer)
     release(session, offer.id)
     with session.store.transaction():
+        for h in session.store.holds(offer.id, ("pending", "held", "released")):
+            session.store.add_declined(offer.engagement, h.span, offer.id, session.now)
         session.store.set_offer(offer.id, "declined")
     return _open_offer(session, offer_id)
 
 
 def expire(session: Session) -> list[StoredOffer]:
-    """End every open offer whose time is up: holds deleted, remainder left open."""
+    """End every open offer whose answer deadline has passed: holds deleted, remainder left open."""
     done = []
     for offer in session.store.offers():
         if offer.expires <= session.now:
@@ -360,5 +422,5 @@ def status(session: Session, engagement: str) -> Status:
             delivered += int(sb.block.span.duration.total_seconds() // 60)
     cut = sum(sb.remaining_min or 0 for sb in blocks if sb.state == "cut_short")
     return Status(eng, blocks, booked, delivered, cut, session.store.remainder(eng.key),
-                  session.store.offers(eng.key))
+                  [o for o in session.store.offers(eng.key) if o.expires > session.now])
 

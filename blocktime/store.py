@@ -130,6 +130,59 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 """
 
+#: Schema upgrades, in order: entry n turns a version-n store into version n+1 (one transaction,
+#: after a backup copy). Version 1 is `SCHEMA` as the first releases wrote it (no version mark).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1 -> 2: declined options stay declined; an offer knows the offer that replaced it
+        "CREATE TABLE declined (engagement TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,"
+        " offer TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (engagement, start, end))",
+        "ALTER TABLE offers ADD COLUMN replaced_by TEXT",
+    ),
+)
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+def upgrade(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the store to SCHEMA_VERSION: a new file gets the whole schema; an older one is copied
+    to `<file>.v<N>.bak` and migrated in place in one transaction; a newer one is refused."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise BlocktimeError(
+            f"the local store {path} was written by a newer blocktime (schema {version}; this one knows"
+            f" {SCHEMA_VERSION})", "upgrade blocktime, or point BLOCKTIME_DATA_DIR at another folder")
+    if version == SCHEMA_VERSION:
+        return
+    known = db.execute("SELECT 1 FROM sqlite_master WHERE name='engagements'").fetchone() is not None
+    if known:
+        backup = path.with_name(f"{path.name}.v{max(version, 1)}.bak")
+        copy = sqlite3.connect(backup)
+        with copy:
+            db.backup(copy)
+        copy.close()
+        os.chmod(backup, 0o600)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])  # another process may have won
+        if version < SCHEMA_VERSION:
+            if version == 0:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                version = 1
+            for step in MIGRATIONS[version - 1:]:
+                for statement in step:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except sqlite3.DatabaseError as exc:
+        db.execute("ROLLBACK")
+        raise BlocktimeError(f"could not upgrade the local store {path} to schema {SCHEMA_VERSION} ({exc});"
+                             " it is unchanged", "report this; the copy beside it is the store as it was") from None
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 LIVE = ("pending", "booked", "cut_short")
 
 
@@ -161,6 +214,7 @@ class StoredOffer:
     state: str
     chosen: int | None
     makeup_uid: str | None
+    replaced_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,17 +233,18 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data dir: private, as is the file
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self.path = path
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against crashes, fewer fsyncs
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(SCHEMA)
+            self.db.row_factory = sqlite3.Row
+            upgrade(self.db, path)
         except sqlite3.DatabaseError as exc:
             raise BlocktimeError(
                 f"the local store {path} is damaged ({exc})", "move it aside; `blocktime repair` rebuilds it"
             ) from None
-        self.db.row_factory = sqlite3.Row
 
     def close(self) -> None:
         self.db.close()
@@ -350,7 +405,7 @@ class Store:
     def _offer(self, r: sqlite3.Row) -> StoredOffer:
         return StoredOffer(r["id"], r["engagement"], r["source_uid"], r["minutes"], r["length_min"],
                            datetime.fromisoformat(r["created"]), datetime.fromisoformat(r["expires"]),
-                           r["state"], r["chosen"], r["makeup_uid"])
+                           r["state"], r["chosen"], r["makeup_uid"], r["replaced_by"])
 
     def offer(self, offer_id: str) -> StoredOffer | None:
         r = self.db.execute("SELECT * FROM offers WHERE id=?", (offer_id,)).fetchone()
@@ -371,11 +426,24 @@ class Store:
              o.expires.isoformat(), o.state),
         )
 
-    def set_offer(self, offer_id: str, state: str, chosen: int | None = None, makeup_uid: str | None = None) -> None:
+    def set_offer(self, offer_id: str, state: str, chosen: int | None = None, makeup_uid: str | None = None,
+                  replaced_by: str | None = None) -> None:
         self.db.execute(
-            "UPDATE offers SET state=?, chosen=COALESCE(?, chosen), makeup_uid=COALESCE(?, makeup_uid)"
-            " WHERE id=?", (state, chosen, makeup_uid, offer_id),
+            "UPDATE offers SET state=?, chosen=COALESCE(?, chosen), makeup_uid=COALESCE(?, makeup_uid),"
+            " replaced_by=COALESCE(?, replaced_by) WHERE id=?", (state, chosen, makeup_uid, replaced_by, offer_id),
         )
+
+    def add_declined(self, engagement: str, span: Interval, offer: str, at: datetime) -> None:
+        """An option the client turned down: later offers for the engagement skip it."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO declined(engagement, start, end, offer, at) VALUES (?,?,?,?,?)",
+            (engagement, span.start.isoformat(), span.end.isoformat(), offer, at.isoformat()),
+        )
+
+    def declined(self, engagement: str) -> list[Interval]:
+        return [Interval(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
+                for r in self.db.execute("SELECT start, end FROM declined WHERE engagement=? ORDER BY start",
+                                         (engagement,))]
 
     def add_hold(self, h: StoredHold) -> None:
         self.db.execute(

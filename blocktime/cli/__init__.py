@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ro = sub.add_parser("offer", help="offer new slots for an engagement's open remainder (held, with a message)")
     ro.add_argument("engagement", metavar="ENGAGEMENT")
+    ro.add_argument("--again", action="store_true", help="also offer times the client declined before")
     ro.add_argument("--no-send", action="store_true", help="keep the message in the outbox")
     ro.add_argument("--json", action="store_true")
 

@@ -79,7 +79,7 @@ def cmd_offer(args: argparse.Namespace) -> int:
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone
-        result = reoffer(s, args.engagement)
+        result = reoffer(s, args.engagement, again=args.again)
         sent = deliver_mail(s, args)
         if args.json:
             print(json.dumps({"offer": offer_json(result), "remaining": result.remaining,
@@ -103,18 +103,22 @@ def cmd_offers(args: argparse.Namespace) -> int:
     with open_session(args) as s:
         tz = s.config.organizer.timezone
         expired = expire(s) if args.expire else []
-        offers = s.store.offers()
+        offers = [o for o in s.store.offers() if o.expires > s.now]
+        lapsed = [o for o in s.store.offers() if o.expires <= s.now]  # released at the next write
         if args.json:
             doc = {"offers": [{"id": o.id, "engagement": o.engagement, "expires": iso(o.expires),
                                "minutes": o.minutes,
                                "options": [{"number": h.number, "start": iso(h.span.start),
                                             "end": iso(h.span.end)} for h in s.store.holds(o.id)]}
                               for o in offers],
-                   "expired": [o.id for o in expired]}
+                   "expired": [o.id for o in expired], "lapsed": [o.id for o in lapsed]}
             print(json.dumps(doc, indent=2))
             return 0
         for o in expired:
             print(f"expired {o.id}: holds deleted, {o.minutes} min stay open")
+        for o in lapsed:
+            print(f"{o.id} expired {o.expires.astimezone(tz):%Y-%m-%d %H:%M}: no longer open; its holds are"
+                  " released by the next daemon pass or `blocktime offers --expire`")
         if not offers:
             print("no open offers")
         for o in offers:

@@ -22,6 +22,7 @@ class Reason(StrEnum):
     DAY_FULL = "DAY_FULL"
     NONEXISTENT_TIME = "NONEXISTENT_TIME"
     BEYOND_HORIZON = "BEYOND_HORIZON"
+    DECLINED = "DECLINED"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -176,6 +177,7 @@ class Policy:
     horizon: timedelta = timedelta(days=21)
     options: int = 3
     offer_expiry: timedelta = timedelta(hours=72)
+    answer_lead: timedelta = timedelta(hours=24)
     min_makeup: timedelta = timedelta(minutes=15)
     makeup_full_block: bool = False
 

@@ -31,6 +31,7 @@ class SlotQuery:
     busy: Sequence[Busy]
     usual: tuple[int, time] | None = None
     site_days: frozenset[date] = frozenset()
+    declined: tuple[Interval, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,30 @@ def usual_start(blocks: Sequence[Block], tz: ZoneInfo) -> tuple[int, time] | Non
     return min(counts, key=lambda k: (-counts[k], k))
 
 
+#: The least time a client has to answer an offer: no option starts before now + answer_lead + this.
+MIN_ANSWER_TIME = timedelta(hours=1)
+
+
+def offer_notice(policy: Policy) -> timedelta:
+    """How far ahead an option must start: the minimum notice, and time to answer before the
+    option's own answer deadline (`answer_lead` before it starts)."""
+    return max(policy.min_notice, policy.answer_lead + MIN_ANSWER_TIME)
+
+
+def answer_deadline(created: datetime, starts: Sequence[datetime], policy: Policy) -> datetime:
+    """When an offer stops taking answers: `offer_expiry` after it was made, but never later than
+    `answer_lead` before its first option, so that every option is still ahead when the client picks.
+
+    >>> from blocktime.core.model import Policy
+    >>> made = datetime(2026, 3, 24, 13, tzinfo=UTC)
+    >>> answer_deadline(made, [datetime(2026, 3, 26, 13, tzinfo=UTC)], Policy()).isoformat()
+    '2026-03-25T13:00:00+00:00'
+    """
+    first = min(s.astimezone(UTC) for s in starts) if starts else None
+    ttl = created.astimezone(UTC) + policy.offer_expiry
+    return ttl if first is None else min(ttl, first - policy.answer_lead)
+
+
 def makeup_length(remaining: timedelta, policy: Policy, block_length: timedelta) -> timedelta | None:
     """The make-up length for a remainder, or None when it is below the minimum (carried over)."""
     if remaining < policy.min_makeup:
@@ -82,7 +107,7 @@ def makeup_length(remaining: timedelta, policy: Policy, block_length: timedelta)
 
 def _window(q: SlotQuery) -> Interval:
     now = q.now.astimezone(UTC)  # notice and horizon are elapsed time, not wall-clock time
-    return Interval(now + q.policy.min_notice, now + q.policy.horizon)
+    return Interval(now + offer_notice(q.policy), now + q.policy.horizon)
 
 
 def _days(q: SlotQuery) -> list[date]:
@@ -138,10 +163,13 @@ def candidates(q: SlotQuery, day: date) -> list[Candidate]:
             reasons, details = check(
                 span, site=q.engagement.site, uid="", tz=q.tz, policy=q.policy,
                 site_hours=q.engagement.site_hours, busy=timeline, onsite_per_day=per_day,
-                notice=q.policy.min_notice, now=q.now,
+                notice=offer_notice(q.policy), now=q.now,
             )
             if span.end > w.end:
                 reasons.append(Reason.BEYOND_HORIZON)
+            if any(span.overlaps(d) for d in q.declined):
+                reasons.append(Reason.DECLINED)
+                details.append("the client declined this time in an earlier offer")
             out.append(Candidate(span, tuple(reasons), tuple(details)))
     return out
 
@@ -154,7 +182,7 @@ def _blocked(q: SlotQuery, busy: Sequence[Busy]) -> list[Interval]:
         if b.site is not None and b.site != q.engagement.site:
             pad = max(pad, q.policy.travel)
         spans.append(b.span.widen(pad, pad) if pad else b.span)
-    return merge(spans)
+    return merge([*spans, *q.declined])
 
 
 def _score(q: SlotQuery, span: Interval, first_day: date) -> float:
