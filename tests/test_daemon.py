@@ -68,7 +68,7 @@ def _wait_started(proc: subprocess.Popen[str], timeout: float = 30) -> list[str]
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
     proc.send_signal(signal.SIGTERM)
-    _out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=120)  # a pass in flight finishes its step first (slow when loaded)
     return proc.returncode, err
 
 
