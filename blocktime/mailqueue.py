@@ -116,6 +116,13 @@ class MailQueue:
              old.created.isoformat(), old.state),
         )
 
+    def remembers(self, ref: str, recipient: str) -> bool:
+        """The outbox holds an invitation about `ref` for `recipient`, in any state (a store
+        rebuilt by `repair` from a lost file does not)."""
+        return self.db.execute(
+            "SELECT 1 FROM mail_outbox WHERE ref=? AND recipient=? AND kind IN (?, ?, ?) LIMIT 1",
+            (ref, recipient.lower(), "request", "makeup", "update")).fetchone() is not None
+
     def last_invite(self, ref: str, recipient: str) -> tuple[int, bytes | None] | None:
         """The highest SEQUENCE of an invitation (REQUEST or update) about `ref` that went to
         `recipient`, from the sent log, with the message when the outbox still holds it."""

@@ -16,13 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blocktime.core.model import Engagement, Interval
 from blocktime.ics.event import EventFacts
 from blocktime.mail import Addresses, Letter, MailError, Refused, Transport, compose, letter, restamp
-from blocktime.mailqueue import HELD, INVITES, MailQueue, Queued, mail_key
+from blocktime.mailqueue import HELD, INVITES, WAITING, MailQueue, Queued, mail_key
 from blocktime.service import Session
+
+if TYPE_CHECKING:
+    from blocktime.review import Step
 
 log = logging.getLogger("blocktime")
 
@@ -79,7 +82,7 @@ def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval
         key = mail_key(kind, ref or facts.block.uid, facts.sequence, rcpt)
         if queue.known(key):
             continue
-        state = "waiting"
+        state = WAITING
         if kind in INVITES:
             for gone in queue.supersede(facts.block.uid, rcpt, facts.sequence):
                 eml_path(session, gone.key).unlink(missing_ok=True)
@@ -138,7 +141,7 @@ class Delivery:
     error: str | None = None
     held: bool = False
     kept: int = 0
-    withdrawn: list[Any] = field(default_factory=list)  # review.Step: one log line each
+    withdrawn: list[Step] = field(default_factory=list)  # one log line each
 
     def json(self) -> dict[str, Any]:
         return {

@@ -63,6 +63,8 @@ class Current:
 
     `told` is the SEQUENCE and span of the last invitation that recipient really got for the
     block (from the sent log), None when none went out; the span is None when it cannot be read.
+    `remembered` says the outbox still knows the block's invitations to that recipient (False
+    after a store was rebuilt without them): only then does "none went out" withdraw a CANCEL.
     """
 
     now: datetime
@@ -70,6 +72,7 @@ class Current:
     block: BlockNow | None = None
     offer: OfferNow | None = None
     told: tuple[int, Interval | None] | None = None
+    remembered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,7 @@ def decide(kind: str, sequence: int, current: Current) -> Decision:
     if b is None:
         return Decision(WITHDRAW, "its block is no longer in the store")
     if kind == "cancel":
-        if current.told is None:
+        if current.told is None and current.remembered:
             return Decision(WITHDRAW, f"{b.id} was cancelled before any invitation for it went out")
         return Decision(SEND)
     if b.state not in INVITABLE:

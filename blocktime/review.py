@@ -139,7 +139,8 @@ def _current(session: Session, queue: MailQueue, q: Queued, sb: StoredBlock | No
     block = BlockNow(sb.block.id, sb.state, sb.sequence, sb.block.span, sb.block.makeup_for is not None)
     last = queue.last_invite(sb.block.uid, q.recipient)
     told = None if last is None else (last[0], _span_of(last[1]) if q.kind == "update" else None)
-    return Current(now, tz, block=block, told=told)
+    remembered = last is not None or q.kind != "cancel" or queue.remembers(sb.block.uid, q.recipient)
+    return Current(now, tz, block=block, told=told, remembered=remembered)
 
 
 def _instead(session: Session, q: Queued, sb: StoredBlock, decision: Decision, current: Current) -> Queued | None:
