@@ -178,8 +178,10 @@ def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:
     if stop.is_set():
         return out
     try:
-        delivery = deliver(s)
+        delivery = deliver(s)  # never the mail --no-send held back: that waits for `outbox send`
         out["outbox"] = delivery.json()
+        if delivery.kept:
+            log.info("%d message(s) held by --no-send wait for `blocktime outbox send`", delivery.kept)
     except BlocktimeError as exc:
         log.warning("outbox not sent: %s (will retry on the next pass)", exc.message)
     return out
@@ -277,8 +279,10 @@ def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
 
 
 def status(config: Config, now: datetime) -> dict[str, Any]:
-    """Last and next runs, pending outbox, open offers and conflicts (from the store only)."""
-    from blocktime.mailqueue import MailQueue
+    """Last and next runs, pending outbox (what would go out now; `outbox_held` of it kept back by
+    --no-send), open offers and conflicts (from the store only)."""
+    from blocktime.mailqueue import HELD
+    from blocktime.review import outgoing
     from blocktime.sync import conflicts
 
     tz = config.organizer.timezone
@@ -286,7 +290,7 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
         last_sync = s.store.get_meta("last_sync")
         last_nightly = s.store.get_meta("last_nightly")
         report = json.loads(s.store.get_meta("last_report") or "{}")
-        waiting = MailQueue(s.store).waiting()
+        waiting = outgoing(s)
         offers = s.store.offers()
         found = conflicts(s)
     next_sync = (datetime.fromisoformat(last_sync) + config.daemon.sync_every) if last_sync else now
@@ -296,6 +300,7 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
         "next_nightly": next_nightly(now, config.daemon.nightly, tz).isoformat(),
         "next_sync": max(next_sync, now).isoformat(),
         "outbox_pending": len(waiting),
+        "outbox_held": sum(q.state == HELD for q in waiting),
         "open_offers": [{"id": o.id, "expires": o.expires.isoformat()} for o in offers],
         "conflicts": found,
         "last_report": report,

@@ -129,6 +129,26 @@ def compose(letter: Letter, *, who: Addresses, recipient: str, key: str, stamp: 
     return top.as_bytes(policy=WIRE)
 
 
+_DATE = re.compile(rb"^Date:[^\r\n]*\r\n", re.M | re.I)
+
+
+def restamp(data: bytes, at: datetime) -> bytes:
+    """The message with `at` as its Date (RFC 5322 §3.6.1: when it was ready to go), so the mail
+    really sent carries the real time, not the clock of the command that queued it.
+
+    >>> from datetime import UTC
+    >>> restamp(b"To: a@x\\r\\nDate: Fri, 20 Mar 2026 09:00:00 +0100\\r\\n\\r\\nDate: body\\r\\n",
+    ...         datetime(2026, 11, 29, 20, 30, tzinfo=UTC))
+    b'To: a@x\\r\\nDate: Sun, 29 Nov 2026 20:30:00 +0000\\r\\n\\r\\nDate: body\\r\\n'
+    """
+    head, sep, body = data.partition(b"\r\n\r\n")
+    line = f"Date: {format_datetime(at)}\r\n".encode("ascii")
+    head, found = _DATE.subn(lambda _m: line, head + b"\r\n", count=1)
+    if not found:
+        head = line + head
+    return head[:-2] + sep + body
+
+
 def _part(subtype: str, text: str, encoding: int) -> MIMENonMultipart:
     cs = Charset("utf-8")
     cs.body_encoding = encoding

@@ -3,6 +3,11 @@
 Every message has a key that says what it is for: `kind:ref:sequence:recipient` (an invite for
 SEQUENCE 2 of a block to one attendee). A key is queued at most once and sent at most once: the
 sent log is checked before every send and written right after the server accepted the message.
+
+States: `waiting` goes out with the next send; `held` (queued with --no-send) goes out only with
+`blocktime outbox send` or the command that queued it; `sent`; `superseded` by a newer message
+about the same block; `withdrawn` or `merged` when the check before sending (`outgoing`) found it
+no longer true.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from blocktime.store import Store
 WAITING = "waiting"
 SENT = "sent"
 SUPERSEDED = "superseded"
+HELD = "held"
+WITHDRAWN = "withdrawn"
+MERGED = "merged"
+UNSENT = (WAITING, HELD)  # what may still go out
 INVITES = ("request", "makeup", "update", "cancel")
 
 
@@ -68,27 +77,79 @@ class MailQueue:
             "INSERT INTO mail_outbox(key, ref, kind, sequence, recipient, subject, message, created, state)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
             (q.key, q.ref, q.kind, q.sequence, q.recipient.lower(), q.subject, q.message,
-             q.created.isoformat(), WAITING),
+             q.created.isoformat(), q.state if q.state in UNSENT else WAITING),
         )
         return True
 
-    def supersede(self, ref: str, recipient: str, below: int) -> list[str]:
-        """Waiting messages about `ref` for `recipient` older than SEQUENCE `below`: a newer one
+    def supersede(self, ref: str, recipient: str, below: int) -> list[Queued]:
+        """Unsent messages about `ref` for `recipient` older than SEQUENCE `below`: a newer one
         replaces them (an unsent REQUEST need not go out before its own update)."""
-        keys = [r["key"] for r in self.db.execute(
-            "SELECT key FROM mail_outbox WHERE ref=? AND recipient=? AND sequence<? AND state=?",
-            (ref, recipient.lower(), below, WAITING))]
+        marks = ",".join("?" for _ in UNSENT)
+        rows = [self._row(r) for r in self.db.execute(
+            f"SELECT * FROM mail_outbox WHERE ref=? AND recipient=? AND sequence<? AND state IN ({marks})",
+            (ref, recipient.lower(), below, *UNSENT))]
+        for q in rows:
+            self.db.execute("UPDATE mail_outbox SET state=? WHERE key=?", (SUPERSEDED, q.key))
+        return rows
+
+    def hold(self, keys: Iterable[str]) -> None:
+        """Keep these waiting messages back until `blocktime outbox send` (--no-send)."""
         for key in keys:
-            self.db.execute("UPDATE mail_outbox SET state=? WHERE key=?", (SUPERSEDED, key))
-        return keys
+            self.db.execute("UPDATE mail_outbox SET state=? WHERE key=? AND state=?", (HELD, key, WAITING))
+
+    def withdraw(self, key: str) -> None:
+        """No longer true to send (see `outgoing`): it stays in the table, never goes out."""
+        self.db.execute("UPDATE mail_outbox SET state=? WHERE key=?", (WITHDRAWN, key))
+
+    def replace(self, old: Queued, new: Queued) -> None:
+        """Send `new` instead of `old` (a current REQUEST, or an update restated); the new message
+        keeps the old one's state (held stays held). The same key is rewritten in place."""
+        if new.key == old.key:
+            self.db.execute("UPDATE mail_outbox SET kind=?, sequence=?, subject=?, message=? WHERE key=?",
+                            (new.kind, new.sequence, new.subject, new.message, old.key))
+            return
+        self.db.execute("UPDATE mail_outbox SET state=? WHERE key=?", (MERGED, old.key))
+        self.db.execute(
+            "INSERT OR REPLACE INTO mail_outbox(key, ref, kind, sequence, recipient, subject, message, created,"
+            " state) VALUES (?,?,?,?,?,?,?,?,?)",
+            (new.key, new.ref, new.kind, new.sequence, new.recipient.lower(), new.subject, new.message,
+             old.created.isoformat(), old.state),
+        )
+
+    def remembers(self, ref: str, recipient: str) -> bool:
+        """The outbox holds an invitation about `ref` for `recipient`, in any state (a store
+        rebuilt by `repair` from a lost file does not)."""
+        return self.db.execute(
+            "SELECT 1 FROM mail_outbox WHERE ref=? AND recipient=? AND kind IN (?, ?, ?) LIMIT 1",
+            (ref, recipient.lower(), "request", "makeup", "update")).fetchone() is not None
+
+    def last_invite(self, ref: str, recipient: str) -> tuple[int, bytes | None] | None:
+        """The highest SEQUENCE of an invitation (REQUEST or update) about `ref` that went to
+        `recipient`, from the sent log, with the message when the outbox still holds it."""
+        best: tuple[int, bytes | None] | None = None
+        suffix = f":{recipient.lower()}"
+        for kind in ("request", "makeup", "update"):
+            prefix = f"{kind}:{ref}:"
+            for r in self.db.execute(
+                "SELECT s.key, o.message FROM mail_sent s LEFT JOIN mail_outbox o ON o.key = s.key"
+                " WHERE substr(s.key, 1, ?) = ? AND substr(s.key, -?) = ?",
+                (len(prefix), prefix, len(suffix), suffix),
+            ):
+                middle = r[0][len(prefix):-len(suffix)]
+                if middle.isdigit() and (best is None or int(middle) > best[0]):
+                    best = (int(middle), None if r[1] is None else bytes(r[1]))
+        return best
 
     def get(self, key: str) -> Queued | None:
         r = self.db.execute("SELECT * FROM mail_outbox WHERE key=?", (key,)).fetchone()
         return None if r is None else self._row(r)
 
-    def waiting(self, keys: Iterable[str] | None = None) -> list[Queued]:
+    def waiting(self, keys: Iterable[str] | None = None, *, held: bool = True) -> list[Queued]:
+        """Unsent messages, oldest first: only `keys` when given; without the held ones unless `held`."""
+        states = UNSENT if held else (WAITING,)
+        marks = ",".join("?" for _ in states)
         rows = [self._row(r) for r in self.db.execute(
-            "SELECT * FROM mail_outbox WHERE state=? ORDER BY created, rowid", (WAITING,))]
+            f"SELECT * FROM mail_outbox WHERE state IN ({marks}) ORDER BY created, rowid", states)]
         if keys is not None:
             wanted = set(keys)
             rows = [q for q in rows if q.key in wanted]

@@ -3,6 +3,8 @@
 Each message is rendered per attendee in the engagement's language, queued in the store in the
 same transaction as the change it reports (so a crash never loses or doubles it), mirrored as an
 .eml file in `<outbox>/mail/` while it waits, and sent by `deliver` when [smtp] is configured.
+Right before sending, every unsent message is checked against the current state (`review`), and
+what --no-send kept back waits for `blocktime outbox send` (or the command that queued it).
 """
 
 from __future__ import annotations
@@ -10,15 +12,20 @@ from __future__ import annotations
 import email.parser
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blocktime.core.model import Engagement, Interval
 from blocktime.ics.event import EventFacts
-from blocktime.mail import Addresses, Letter, MailError, Refused, Transport, compose, letter
-from blocktime.mailqueue import INVITES, MailQueue, Queued, mail_key
+from blocktime.mail import Addresses, Letter, MailError, Refused, Transport, compose, letter, restamp
+from blocktime.mailqueue import HELD, INVITES, WAITING, MailQueue, Queued, mail_key
 from blocktime.service import Session
+
+if TYPE_CHECKING:
+    from blocktime.review import Step
 
 log = logging.getLogger("blocktime")
 
@@ -75,13 +82,15 @@ def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval
         key = mail_key(kind, ref or facts.block.uid, facts.sequence, rcpt)
         if queue.known(key):
             continue
+        state = WAITING
         if kind in INVITES:
-            for old_key in queue.supersede(facts.block.uid, rcpt, facts.sequence):
-                _eml_path(session, old_key).unlink(missing_ok=True)
+            for gone in queue.supersede(facts.block.uid, rcpt, facts.sequence):
+                eml_path(session, gone.key).unlink(missing_ok=True)
+                state = HELD if gone.state == HELD else state  # what --no-send kept back stays held
         cal = shared if kind != "declinecounter" else block_calendar(kind, facts, who.sender, rcpt, note)
         data = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
         keys += _add(session, queue, Queued(key, ref or facts.block.uid, kind, facts.sequence, rcpt, text.subject,
-                                            data, session.now))
+                                            data, session.now, state))
     return keys
 
 
@@ -102,7 +111,7 @@ def queue_note(session: Session, eng: Engagement, kind: str, ref: str, rendered:
 def _add(session: Session, queue: MailQueue, q: Queued) -> list[str]:
     if not queue.add(q):
         return []
-    path = _eml_path(session, q.key)
+    path = eml_path(session, q.key)
     from blocktime import outbox
 
     outbox.write(path.parent, path.name, q.message.decode("ascii"))
@@ -114,7 +123,7 @@ def mail_dir(session: Session) -> Path:
     return session.config.outbox / "mail"
 
 
-def _eml_path(session: Session, key: str) -> Path:
+def eml_path(session: Session, key: str) -> Path:
     kind, ref, sequence, rcpt = key.split(":", 3)
     name = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{kind}-{ref.split('@')[0]}-seq{sequence}-{rcpt}")
     return mail_dir(session) / f"{name}.eml"
@@ -122,7 +131,8 @@ def _eml_path(session: Session, key: str) -> Path:
 
 @dataclass(slots=True)
 class Delivery:
-    """What happened to the messages of one command: sent, refused, or waiting in the outbox."""
+    """What happened to the messages of one command: sent, refused, withdrawn (or merged) by the
+    check before sending, or waiting in the outbox (`kept` of them held by --no-send)."""
 
     smtp: bool
     sent: list[Queued] = field(default_factory=list)
@@ -130,44 +140,66 @@ class Delivery:
     waiting: int = 0
     error: str | None = None
     held: bool = False
+    kept: int = 0
+    withdrawn: list[Step] = field(default_factory=list)  # one log line each
 
     def json(self) -> dict[str, Any]:
         return {
             "sent": [{"to": q.recipient, "kind": q.kind, "subject": q.subject} for q in self.sent],
             "failed": [{"to": q.recipient, "kind": q.kind, "error": why} for q, why in self.failed],
             "waiting": self.waiting,
+            "held": self.kept,
+            "withdrawn": [st.json() for st in self.withdrawn],
             "error": self.error,
         }
 
 
-def deliver(session: Session, keys: list[str] | None = None, *, send: bool = True) -> Delivery:
-    """Send the waiting messages (only `keys` when given) over SMTP, once each: the sent log is
-    checked before and written right after every message. Without [smtp], or with `send` False,
-    they stay in the outbox for `blocktime outbox send`."""
+def deliver(session: Session, keys: list[str] | None = None, *, send: bool = True, held: bool = False,
+            clock: Callable[[], datetime] | None = None) -> Delivery:
+    """Check every unsent message against the current state (withdrawn or merged as `review`
+    says), then send the waiting ones over SMTP, once each: the sent log is checked before and
+    written right after every message. `keys` (a command's own mail) go out even when held; without
+    them only waiting mail goes, and held mail too with `held` (`blocktime outbox send`). With
+    `send` False the `keys` are held. Each message leaves with the real time as its Date
+    (RFC 5322 §3.6.1), from `clock` (default: the wall clock in the organizer's zone)."""
+    from blocktime.outgoing import SEND
+    from blocktime.review import apply, plan
+
     queue = MailQueue(session.store)
     smtp = session.config.smtp
     result = Delivery(smtp=smtp is not None, held=not send)
-    batch = queue.waiting(keys)
+    steps = plan(session, queue)
+    renamed = apply(session, steps, queue)
+    result.withdrawn = [st for st in steps if st.decision.action != SEND]
+    if keys is not None:
+        keys = [renamed.get(k, k) for k in keys]
+        if not send:
+            with session.store.transaction():
+                queue.hold(keys)
+    batch = queue.waiting(keys, held=held or keys is not None)
     if smtp is None or not send or not batch:
-        result.waiting = len(queue.waiting())
+        _count(result, queue)
         return result
+    tz = session.config.organizer.timezone
+    wall = clock or (lambda: datetime.now(tz))
     try:
         with Transport(smtp) as transport:
             for q in batch:
                 if queue.was_sent(q.key):  # sent by a run that crashed before marking it
                     with session.store.transaction():
-                        queue.mark_sent(q.key, _message_id(q), q.recipient, session.now)
+                        queue.mark_sent(q.key, _message_id(q), q.recipient, wall())
                     continue
+                at = wall()
                 try:
-                    transport.send(smtp.sender, q.recipient, q.message)
+                    transport.send(smtp.sender, q.recipient, restamp(q.message, at))
                 except Refused as exc:
                     with session.store.transaction():
                         queue.mark_failed(q.key, str(exc))
                     result.failed.append((q, str(exc)))
                     continue
                 with session.store.transaction():
-                    queue.mark_sent(q.key, _message_id(q), q.recipient, session.now)
-                _eml_path(session, q.key).unlink(missing_ok=True)
+                    queue.mark_sent(q.key, _message_id(q), q.recipient, at)
+                eml_path(session, q.key).unlink(missing_ok=True)
                 result.sent.append(q)
                 log.info("sent %s to %s", q.kind, q.recipient)
     except MailError as exc:
@@ -177,8 +209,14 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
             for q in batch:
                 if q.key not in done:
                     queue.mark_failed(q.key, exc.message)
-    result.waiting = len(queue.waiting())
+    _count(result, queue)
     return result
+
+
+def _count(result: Delivery, queue: MailQueue) -> None:
+    unsent = queue.waiting()
+    result.waiting = len(unsent)
+    result.kept = sum(q.state == HELD for q in unsent)
 
 
 def _message_id(q: Queued) -> str:

@@ -157,11 +157,12 @@ def test_no_send_keeps_messages_until_outbox_send(mailcli: Runner, account: Acco
     assert smtp.messages == []
     waiting = mailcli.json("outbox")["waiting"]
     assert len(waiting) == 8 and {w["kind"] for w in waiting} == {"request"}
-    # a move before anything was sent: the unsent REQUEST of acme-2 is replaced by the update
+    # a move before anything was sent: the unsent REQUEST of acme-2 becomes one REQUEST at the new time
+    # (an "update" would show a "before" time the client never saw; issue 10)
     mailcli.json("move", "acme-2", "--to", "15:00", "--no-send")
     kinds = sorted((w["kind"], w["sequence"]) for w in mailcli.json("outbox")["waiting"] if w["ref"].startswith(
         doc["booked"][1]["uid"][:20]))
-    assert kinds == [("update", 1), ("update", 1)]
+    assert kinds == [("request", 1), ("request", 1)]
     sent = mailcli.json("outbox", "send")
     assert len(sent["sent"]) == 8 and sent["waiting"] == 0
     assert len(smtp.messages) == 8

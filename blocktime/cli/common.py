@@ -131,12 +131,16 @@ def say_mail(s: Session, sent: Delivery | None) -> None:
 
     if sent is None:
         return
+    for step in sent.withdrawn:  # the check before sending: one line each
+        print(step.line())
     if sent.sent:
         print(f"sent {len(sent.sent)} message(s) to {', '.join(sorted({q.recipient for q in sent.sent}))}")
     if sent.waiting and not sent.error and not sent.failed:
         why = "--no-send" if sent.held else ("no [smtp] configured" if not sent.smtp else "")
         print(f"{sent.waiting} message(s) wait in {mail_dir(s)}" + (f" ({why})" if why else "")
               + ("; `blocktime outbox send` sends them" if sent.smtp else ""))
+        if sent.kept and not sent.held:
+            print(f"{sent.kept} of them held by --no-send until `blocktime outbox send`")
 
 
 def answers_json(s: Session, sb: Any, eng: Engagement) -> list[dict[str, Any]]:

@@ -61,35 +61,44 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from blocktime.mailqueue import MailQueue
+    """`outbox` lists what would go out now (checked against the current state, nothing written);
+    `outbox send` sends it, held mail (--no-send) included, and says what it withdrew."""
+    from blocktime.mailqueue import HELD
     from blocktime.messages import deliver, mail_dir
+    from blocktime.review import outgoing
 
     with open_session(args) as s:
         if args.action == "send":
             if s.config.smtp is None:
                 raise BadInput("no [smtp] section in the config", "add [smtp] host and from; see the README")
-            sent = deliver(s)
+            sent = deliver(s, held=True)
             if args.json:
                 print(json.dumps(mail_json(s, sent), indent=2, ensure_ascii=False))
             else:
+                for step in sent.withdrawn:
+                    print(step.line())
                 print(f"sent {len(sent.sent)} message(s); {sent.waiting} wait in the outbox")
                 for q, why in sent.failed:
                     print(f"  not sent to {q.recipient}: {why}")
             if sent.error:
                 raise BlocktimeError(sent.error)
             return 1 if sent.failed else 0
-        waiting = MailQueue(s.store).waiting()
+        waiting = outgoing(s)
         if args.json:
             print(json.dumps({"outbox": str(mail_dir(s)), "waiting": [
                 {"kind": q.kind, "to": q.recipient, "subject": q.subject, "ref": q.ref, "sequence": q.sequence,
-                 "queued": iso(q.created), "attempts": q.attempts, "last_error": q.last_error}
+                 "queued": iso(q.created), "attempts": q.attempts, "last_error": q.last_error,
+                 "held": q.state == HELD}
                 for q in waiting]}, indent=2, ensure_ascii=False))
             return 0
         if not waiting:
             print("the outbox is empty")
             return 0
-        rows = [[q.kind, q.recipient, q.subject, q.last_error or ""] for q in waiting]
-        print(table(rows, ["kind", "to", "subject", "last error"]))
+        rows = [[q.kind, q.recipient, q.subject, q.last_error or "", "held" if q.state == HELD else ""]
+                for q in waiting]
+        print(table(rows, ["kind", "to", "subject", "last error", "held"]))
+        if any(q.state == HELD for q in waiting):
+            print("held: kept back by --no-send; `blocktime outbox send` sends them, the daemon does not")
     return 0
 
 

@@ -48,7 +48,8 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             print(f"last sync     {doc['last_sync'] or 'never'}")
             print(f"last nightly  {doc['last_nightly'] or 'never'}")
             print(f"next nightly  {doc['next_nightly']}")
-            print(f"outbox        {doc['outbox_pending']} waiting")
+            held = f", {doc['outbox_held']} held until `blocktime outbox send`" if doc["outbox_held"] else ""
+            print(f"outbox        {doc['outbox_pending']} waiting{held}")
             print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
             for c in doc["conflicts"]:
                 print(f"conflict      {c['summary']!r} {c['start']} overlaps {c['block_uid']}")
