@@ -27,7 +27,7 @@ from blocktime.core.model import Engagement, Interval
 from blocktime.errors import BadInput, BlocktimeError, ConflictError, ServerError
 from blocktime.service import Session, finish_pending, refusals, update_event
 from blocktime.store import StoredBlock
-from blocktime.wording import at, span_text
+from blocktime.wording import at, hint, span_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def plan_move(session: Session, sb: StoredBlock, eng: Engagement, to: datetime) 
         when = span_text(span.start, span.end, tz)
         why = ", ".join(str(r) for r in reasons) + (f" ({'; '.join(details)})" if details else "")
         raise BlocktimeError(f"block {sb.block.id} cannot move to {when}: {why}",
-                             "see `blocktime why` for the free times of that day")
+                             f"{hint(reasons)}; `blocktime why` shows the free times of that day")
     return span
 
 

@@ -252,6 +252,9 @@ def test_moving_a_started_block_says_when_it_started_in_the_organizer_s_zone(cli
              "--start", "2026-03-24 12:00", "--length", "1h")
     code, _, err = cli("move", "acme-1", "--to", "2026-03-26 12:00", now="2026-03-24T12:10")
     assert code == 2 and "has started already (Tue 2026-03-24 12:00)" in err and "+0" not in err
+    code, _, err = cli("move", "acme-1", "--to", "2026-03-24 19:00")
+    assert code == 1 and "cannot move to Tue 2026-03-24 19:00–20:00: OUTSIDE_HOURS" in err
+    assert "working hours Tue: 08:00-18:00" in err and "[policy] working_hours" in err
 
 
 @pytest.mark.parametrize("account", ["radicale"], indirect=True)
