@@ -27,6 +27,7 @@ from blocktime.core.model import Engagement, Interval
 from blocktime.errors import BadInput, BlocktimeError, ConflictError, ServerError
 from blocktime.service import Session, finish_pending, refusals, update_event
 from blocktime.store import StoredBlock
+from blocktime.wording import at, hint, span_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def _future_block(session: Session, ref: str, verb: str) -> tuple[StoredBlock, E
     if sb.state != "booked":
         raise BadInput(f"block {sb.block.id} is {sb.state.replace('_', ' ')}; only a booked block can be {verb}")
     if sb.block.span.start <= session.now:
-        raise BadInput(f"block {sb.block.id} has started already ({sb.block.span.start.isoformat()})",
+        raise BadInput(f"block {sb.block.id} has started already ({at(session, sb.block.span.start)})",
                        "record what happened with `blocktime cut-short`" if verb == "moved" else None)
     return sb, load_engagement(session, sb.block.engagement)
 
@@ -61,14 +62,14 @@ def plan_move(session: Session, sb: StoredBlock, eng: Engagement, to: datetime) 
     length = sb.planned_end.astimezone(UTC) - sb.block.span.start.astimezone(UTC)
     span = Interval(to.astimezone(tz), (to.astimezone(UTC) + length).astimezone(tz))
     if span.start == sb.block.span.start:
-        raise BadInput(f"block {sb.block.id} is at {span.start.isoformat()} already")
+        raise BadInput(f"block {sb.block.id} is at {at(session, span.start)} already")
     reasons, details = refusals(session, eng, span, sb.block.uid, notice=session.config.policy.booking_notice,
                                 day_limit=True)
     if reasons:
-        when = f"{span.start:%a %Y-%m-%d %H:%M}–{span.end:%H:%M}"
+        when = span_text(span.start, span.end, tz)
         why = ", ".join(str(r) for r in reasons) + (f" ({'; '.join(details)})" if details else "")
         raise BlocktimeError(f"block {sb.block.id} cannot move to {when}: {why}",
-                             "see `blocktime why` for the free times of that day")
+                             f"{hint(reasons)}; `blocktime why` shows the free times of that day")
     return span
 
 

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from blocktime.config import Lead
 from blocktime.core.series import local
-from blocktime.service import Session
+from blocktime.service import Session, finish_pending
 from blocktime.store import StoredBlock
+from blocktime.wording import moment_text
 
 
 def due(start: datetime, lead: Lead, working_days: frozenset[int], tz: ZoneInfo) -> datetime:
@@ -62,6 +63,7 @@ def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
     from blocktime.messages import queue_block
     from blocktime.offers import load_engagement
 
+    finish_pending(session)
     tz = session.config.organizer.timezone
     days = frozenset(w.weekday for w in session.config.policy.working_hours.windows)
     queue = MailQueue(session.store)
@@ -74,7 +76,7 @@ def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
             continue
         invited = queue.first_invite(sb.block.uid, sb.sequence)
         if invited is not None and invited >= when:
-            skipped.append(Skipped(sb, when, f"its invitation went out {invited:%Y-%m-%d %H:%M}, after the due time"))
+            skipped.append(Skipped(sb, when, f"its invitation went out {moment_text(invited, tz)}, after the due time"))
             continue
         eng = load_engagement(session, sb.block.engagement)
         facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)

@@ -139,12 +139,13 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
     stopper = stop or threading.Event()
     report: dict[str, Any] = {}
     with Session(config, now) as s:
+        unfinished = _finish_pending(s, report)
         kwargs: dict[str, Any] = {"should_stop": stopper.is_set, "refresh": nightly}
         if sleep is not None:
             kwargs["sleep"] = sleep
         sync = sync_pass(s, **kwargs)
         report.update(calendars=sync.calendars, changed=sync.changed, deleted=sync.deleted,
-                      actions=sync.actions, errors=sync.errors)
+                      actions=sync.actions, errors=[*unfinished, *sync.errors])
         for line in sync.actions:
             log.info("%s", line)
         for line in sync.errors:
@@ -159,6 +160,18 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
                 s.store.set_meta("nightly_runs", str(count))
             s.store.set_meta("last_report", json.dumps(report, default=str))
     return PassResult("nightly" if nightly else "sync", now, report)
+
+
+def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
+    """Blocks a stopped command left `pending`: written now, said in the log and the report."""
+    from blocktime.service import finish_pending
+
+    try:
+        report["finished"] = finish_pending(s)
+    except BlocktimeError as exc:
+        log.warning("pending blocks not finished: %s (will retry on the next pass)", exc)
+        return [f"pending blocks not finished: {exc}"]
+    return []
 
 
 def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:

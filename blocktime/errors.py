@@ -29,3 +29,9 @@ class ServerError(BlocktimeError):
 
 class ConflictError(BlocktimeError):
     """Someone else changed an object between our read and our write (If-Match failed)."""
+
+
+class Interrupted(BlocktimeError):
+    """The user stopped a command (Ctrl-C) half-way; the message says what is left. Exit code 130."""
+
+    exit_code = 130

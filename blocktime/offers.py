@@ -21,9 +21,11 @@ from blocktime.core.slots import (
     search,
     usual_start,
 )
+from blocktime.engagements import resolve
 from blocktime.errors import BadInput, BlocktimeError
 from blocktime.service import Session, finish_pending, log, read_busy, refusals, update_event
 from blocktime.store import StoredBlock, StoredHold, StoredOffer
+from blocktime.wording import at
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +40,7 @@ class OfferResult:
 
 
 def load_engagement(session: Session, key: str) -> Engagement:
-    eng = session.store.engagement(key)
-    if eng is None:
-        raise BadInput(f"no engagement {key!r}", "see `blocktime agenda`")
-    hours = session.config.site_hours.get(eng.site)
-    return Engagement(eng.key, eng.client, eng.site, eng.attendees, eng.language, eng.length, hours)
+    return resolve(session, key)
 
 
 def load_block(session: Session, ref: str) -> StoredBlock:
@@ -63,18 +61,18 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     if sb.state == "cut_short":
         if sb.ended_at == ended_at:  # the same command again (after a crash, say): finish its offer
             return sb, _resume_offer(session, sb)
-        raise BadInput(f"block {b.id} was already cut short at {sb.ended_at}")
+        raise BadInput(f"block {b.id} was already cut short at {at(session, sb.ended_at)}")
     if sb.state != "booked":
         raise BadInput(f"block {b.id} is {sb.state}, not booked")
     if session.now < b.span.start:
-        raise BadInput(f"block {b.id} has not started yet (it starts {b.span.start.isoformat()})")
+        raise BadInput(f"block {b.id} has not started yet (it starts {at(session, b.span.start)})")
     if not b.span.start < ended_at < sb.planned_end:
         raise BadInput(
-            f"--ended-at {ended_at.isoformat()} is outside block {b.id}",
-            f"it runs {b.span.start.isoformat()} to {sb.planned_end.isoformat()}",
+            f"--ended-at {at(session, ended_at)} is outside block {b.id}",
+            f"it runs {at(session, b.span.start)} to {at(session, sb.planned_end)}",
         )
     if ended_at > session.now:
-        raise BadInput(f"--ended-at {ended_at.isoformat()} is still in the future")
+        raise BadInput(f"--ended-at {at(session, ended_at)} is still in the future")
     eng = load_engagement(session, b.engagement)
     delivered = int((ended_at - b.span.start).total_seconds() // 60)
     remaining = int((sb.planned_end - ended_at).total_seconds() // 60)
@@ -184,7 +182,7 @@ def _resume_offer(session: Session, sb: StoredBlock) -> OfferResult:
     if not made:
         return offer_remainder(session, eng, sb, sb.ended_at)
     if made[-1].state != "open":
-        raise BadInput(f"block {sb.block.id} was already cut short at {sb.ended_at}",
+        raise BadInput(f"block {sb.block.id} was already cut short at {at(session, sb.ended_at)}",
                        f"its offer {made[-1].id} is {made[-1].state}")
     return _announce(session, eng, made[-1], _common(session, eng, made[-1].minutes, sb.ended_at))
 

@@ -16,8 +16,9 @@ from blocktime.attendance import Attendance, StoredAnswer, StoredCounter
 from blocktime.core.model import Interval
 from blocktime.errors import BadInput, BlocktimeError
 from blocktime.ics.itip import Answer, Counter, address
-from blocktime.service import Session, update_event
+from blocktime.service import Session, finish_pending, update_event
 from blocktime.store import StoredBlock
+from blocktime.wording import at
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ def import_reply(session: Session, path: Path) -> list[Outcome]:
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     _, items = read_itip(calendar_text(data), session.config.organizer.timezone)
+    finish_pending(session)
     return [apply_answer(session, it) if isinstance(it, Answer) else record_counter(session, it) for it in items]
 
 
@@ -166,7 +168,7 @@ def _open(session: Session, counter_id: str | None) -> StoredCounter:
         with session.store.transaction():
             book.set_counter(c.id, "stale")
         raise BlocktimeError(f"block {sb.block.id if sb else c.uid} changed since {c.attendee} proposed "
-                             f"{c.start:%Y-%m-%d %H:%M}", "the proposal no longer applies")
+                             f"{at(session, c.start)}", "the proposal no longer applies")
     return c
 
 
@@ -188,6 +190,7 @@ def decline_counter(session: Session, counter_id: str | None, note: str = "") ->
     from blocktime.messages import queue_block
     from blocktime.offers import load_engagement
 
+    finish_pending(session)
     c = _open(session, counter_id)
     sb = session.store.block(c.uid)
     assert sb is not None

@@ -7,8 +7,7 @@ crash completes the work without duplicating it (UIDs and hrefs are deterministi
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,15 +19,11 @@ from blocktime.backends.base import AlreadyExists, CalendarBackend, CalendarInfo
 from blocktime.config import Config
 from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Interval, Pattern, Reason, Refusal
 from blocktime.core.series import plan_booking, wall_times
-from blocktime.errors import BadInput, BlocktimeError, ServerError
+from blocktime.engagements import for_booking, resolve, site_hours
+from blocktime.errors import BadInput, BlocktimeError, Interrupted, ServerError
 from blocktime.store import Store, StoredBlock
 
 log = logging.getLogger("blocktime")
-
-
-def slug(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:32] or "client"
 
 
 class Session:
@@ -44,6 +39,8 @@ class Session:
         self._server: Any = None
         self._target: CalendarInfo | None = None
         self.queued: list[str] = []  # keys of the mail this command queued (see messages.deliver)
+        #: how a use case tells the user something on the side (the CLI prints it on stderr)
+        self.say: Callable[[str], None] = lambda text: log.info("%s", text)
 
     @property
     def store(self) -> Store:
@@ -84,7 +81,25 @@ class Session:
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        left = self._left_pending() if isinstance(e, KeyboardInterrupt) else ""
         self.close()
+        if left:
+            raise Interrupted(f"interrupted: {left} pending, not yet on the calendar",
+                              "run the same command again to finish them (any write command or "
+                              "`blocktime daemon --once` finishes them too)") from e
+
+    def _left_pending(self) -> str:
+        """`3 block(s) are` / `2 hold(s) are`: what a stopped command left `pending` ("" if nothing
+        or the store cannot tell)."""
+        if self._store is None:
+            return ""
+        try:
+            blocks = len(self._store.blocks(states=("pending",)))
+            holds = len(self._store.holds(states=("pending",)))
+        except Exception:  # the store is half-way through something: say only "interrupted"
+            return ""
+        said = [f"{n} {what}(s)" for n, what in ((blocks, "block"), (holds, "hold")) if n]
+        return f"{' and '.join(said)} are" if said else ""
 
 
 def read_busy(session: Session, start: datetime, end: datetime) -> list[Busy]:
@@ -141,18 +156,16 @@ class BookResult:
 
 
 def _engagement(session: Session, req: BookRequest) -> Engagement:
-    key = slug(req.client)
+    key, site = for_booking(session, req.client, req.site)
     known = session.store.engagement(key)
-    if known is not None and known.site != req.site:
-        key = f"{key}-{slug(req.site)[:20]}"
     return Engagement(
         key=key,
-        client=req.client,
-        site=req.site,
+        client=known.client if known is not None else req.client,
+        site=site,
         attendees=req.attendees,
         language=req.language or session.config.organizer.language,
         length=req.length,
-        site_hours=session.config.site_hours.get(req.site),
+        site_hours=site_hours(session.config.site_hours, site),
     )
 
 
@@ -193,12 +206,16 @@ def book(session: Session, req: BookRequest) -> BookResult:
         for b in plan.create:
             session.store.add_pending(b, session.backend.href_for(target, b.uid))
             session.store.log(b.uid, session.now, "planned", start=b.span.start, end=b.span.end)
-    finish_pending(session)
+    finish_pending(session, announce=False)
     return BookResult(eng, plan, written=True)
 
 
-def finish_pending(session: Session) -> int:
-    """Create every `pending` block and hold on the server (idempotent) and write invites."""
+def finish_pending(session: Session, *, announce: bool = True) -> int:
+    """Create every `pending` block and hold on the server (idempotent) and write invites.
+
+    Blocks are left `pending` by a run that was stopped (Ctrl-C, a crash, a lost connection);
+    every write command and the daemon's pass call this first, and (with `announce`) say what
+    they finished and queued."""
     from blocktime.ics.event import EventFacts, calendar_copy
     from blocktime.offers import finish_holds
 
@@ -230,11 +247,20 @@ def finish_pending(session: Session) -> int:
         return sb, facts, etag, kind
 
     # A few PUTs in flight at once (PITFALLS: 4 parallel PUTs cost ~0.7x on Radicale, far less
-    # on remote servers); each result is recorded in order, one transaction per block.
-    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        results = pool.map(write, pending)
-        for sb, facts, etag, kind in results:
+    # on remote servers); each result is recorded in order, one transaction per block. When the
+    # command is stopped, the writes not yet started are dropped (they stay `pending`).
+    queued = len(session.queued)
+    pool = ThreadPoolExecutor(max_workers=WRITERS)
+    try:
+        for sb, facts, etag, kind in pool.map(write, pending):
             _record(session, sb, facts, etag, kind)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if announce and pending:
+        ids = [sb.block.id for sb in pending]
+        shown = ", ".join(ids) if len(ids) <= 4 else f"{ids[0]} … {ids[-1]}"
+        session.say(f"finished {len(pending)} block(s) an earlier run left pending ({shown}); "
+                    f"{len(session.queued) - queued} message(s) queued for the attendees")
     return len(pending)
 
 
@@ -282,9 +308,7 @@ def export(session: Session, refs: list[str], engagement: str | None, folder: st
             raise BadInput(f"no block {ref!r}", "see `blocktime agenda` for ids")
         chosen.append(sb)
     if engagement is not None:
-        if session.store.engagement(engagement) is None:
-            raise BadInput(f"no engagement {engagement!r}")
-        chosen.extend(session.store.blocks(engagement))
+        chosen.extend(session.store.blocks(resolve(session, engagement).key))
     if not chosen:
         raise BadInput("nothing to export", "name blocks, or --engagement KEY")
     target = Path(folder) if folder else session.config.outbox

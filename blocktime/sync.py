@@ -29,6 +29,7 @@ from blocktime.core.intervals import Timeline
 from blocktime.core.model import Busy, Interval
 from blocktime.errors import BlocktimeError, ServerError
 from blocktime.service import Session
+from blocktime.wording import at
 
 log = logging.getLogger("blocktime.sync")
 
@@ -210,7 +211,7 @@ def _block_edited(session: Session, sb: Any, obj: StoredObject, ev: Any, report:
         ended = min(span.end, session.now)
         block, result = cut_short(session, sb.block.uid, ended, "shortened in the calendar")
         what = f"offer {result.offer.id}" if result.offer else "no offer"
-        report.actions.append(f"{block.block.id} was shortened to {ended.isoformat()}: cut short, {what}")
+        report.actions.append(f"{block.block.id} was shortened to {at(session, ended)}: cut short, {what}")
         return
     _adopt_move(session, sb, span, report)
 
@@ -230,11 +231,10 @@ def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -
     from blocktime.service import refusals, update_event
 
     eng = load_engagement(session, sb.block.engagement)
-    tz = session.config.organizer.timezone
     reasons, details = refusals(session, eng, span, sb.block.uid)
     if reasons:
         log.warning("%s was moved to %s, which breaks the policy: %s", sb.block.id,
-                    span.start.astimezone(tz).isoformat(), "; ".join(details) or ", ".join(reasons))
+                    at(session, span.start), "; ".join(details) or ", ".join(reasons))
     sequence = sb.sequence + 1
     facts = EventFacts(replace(sb.block, span=span), eng, session.config.organizer, sequence, session.now)
     etag = update_event(session, sb.href, sb.block.uid, lambda text: moved_copy(text, facts))
@@ -243,7 +243,7 @@ def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -
         session.store.log(sb.block.uid, session.now, "moved_elsewhere", start_before=sb.block.span.start,
                           start=span.start, end=span.end, sequence=sequence, policy=[str(r) for r in reasons])
         queue_block(session, "update", facts, old=sb.block.span)
-    report.actions.append(f"{sb.block.id} was moved to {span.start.astimezone(tz).isoformat()}: update queued"
+    report.actions.append(f"{sb.block.id} was moved to {at(session, span.start)}: update queued"
                           + (f" (breaks the policy: {', '.join(reasons)})" if reasons else ""))
 
 
@@ -296,7 +296,7 @@ def _overlaps(session: Session, objects: list[StoredObject], report: PassReport)
                  session.now.isoformat()),
             )
             if cur.rowcount:
-                log.warning("%r (%s) overlaps block %s", b.summary, b.span.start.isoformat(), sb.block.id)
+                log.warning("%r (%s) overlaps block %s", b.summary, at(session, b.span.start), sb.block.id)
                 report.actions.append(f"conflict: {b.summary!r} overlaps {sb.block.id}")
     for offer in session.store.offers():
         if any(timeline.overlapping(h.span) for h in session.store.holds(offer.id)):

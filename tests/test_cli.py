@@ -158,3 +158,12 @@ def test_malformed_objects_in_the_calendar_are_skipped_with_a_warning(
 def test_runner_smoke(cli: Runner) -> None:
     code, out, _ = cli("agenda")
     assert code == 0 and "no blocks booked" in out
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_daemon_status_shows_times_as_the_tables_do(cli: Runner, account: Account) -> None:
+    """Issue 10, point 6: every time the user reads is in the organizer's zone, in the tables' form."""
+    assert cli("daemon", "--once", now="2026-03-24T14:00")[0] == 0
+    code, out, _ = cli("daemon", "--status", now="2026-03-24T14:05")
+    assert code == 0
+    assert "last sync     Tue 2026-03-24 14:00" in out and "next nightly  Wed 2026-03-25 01:30" in out

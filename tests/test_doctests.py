@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["blocktime.core.model", "blocktime.core.series", "blocktime.core.slots", "blocktime.core.intervals",
-           "blocktime.core.schedule", "blocktime.inputs", "blocktime.ics.event", "blocktime.notes"]
+           "blocktime.core.schedule", "blocktime.inputs", "blocktime.ics.event", "blocktime.notes",
+           "blocktime.wording", "blocktime.engagements"]
 
 
 @pytest.mark.parametrize("name", MODULES)

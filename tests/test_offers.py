@@ -177,3 +177,33 @@ def test_offer_again_for_an_open_remainder(cli: Runner, account: Account) -> Non
     assert cli.json("status", "acme", now="2026-03-25T09:05")["remaining_minutes"] == 0
     code, _, err = cli("offer", "acme", now="2026-03-25T09:05")
     assert code == 2 and "nothing remains" in err
+
+
+# Issue 10, point 6: words for the user -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_cut_short_errors_give_times_in_the_organizer_s_zone(cli: Runner, account: Account) -> None:
+    cli.json(*BOOK)
+    code, _, err = cli("cut-short", "acme-1", "--ended-at", "13:30", now=AFTER)
+    assert code == 2 and "+00:00" not in err and "+01:00" not in err
+    assert "--ended-at Tue 2026-03-24 13:30 is outside block acme-1" in err
+    assert "it runs Tue 2026-03-24 12:00 to Tue 2026-03-24 13:00" in err
+    code, _, err = cli("cut-short", "acme-2", "--ended-at", "12:30", now=AFTER)
+    assert code == 2 and "it starts Thu 2026-03-26 12:00" in err
+    code, _, err = cli("cut-short", "acme-1", "--ended-at", "12:50", now="2026-03-24T12:40")
+    assert code == 2 and "--ended-at Tue 2026-03-24 12:50 is still in the future" in err
+    cli.json("cut-short", "acme-1", "--ended-at", "12:35", now=AFTER)
+    code, _, err = cli("cut-short", "acme-1", "--ended-at", "12:40", now=AFTER)
+    assert code == 2 and "already cut short at Tue 2026-03-24 12:35" in err
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_a_bad_delivered_is_a_delivered_error(cli: Runner, account: Account) -> None:
+    cli.json(*BOOK)
+    code, _, err = cli("cut-short", "acme-1", "--delivered", "90m", now=AFTER)
+    assert code == 2 and "--delivered 90m is not less than block acme-1's 60 min" in err and "--ended-at" not in err
+    code, _, err = cli("cut-short", "acme-1", "--delivered", "30m", now="2026-03-24T12:20")
+    assert code == 2 and "--delivered 30m" in err and "Tue 2026-03-24 12:30, which is still ahead" in err
+    assert "--ended-at" not in err
+    assert cli.json("cut-short", "acme-1", "--delivered", "35m", now=AFTER)["block"]["delivered"] == 35

@@ -79,4 +79,11 @@ def merge_profile(raw: Mapping[str, Any], where: str, problems: list[str]) -> Ma
     except ValueError as exc:
         problems.append(f"{where}: [calendar] profile: {exc}")
         return raw
-    return {**raw, "calendar": {**table, **cal}}
+    # A key the user writes wins, also over the profile's other way of giving the same value:
+    # `password` in the config beats the profile's `password_env`, and the other way round.
+    dropped = {k for group in ALTERNATIVES if group & set(cal) for k in group - set(cal)}
+    return {**raw, "calendar": {**{k: v for k, v in table.items() if k not in dropped}, **cal}}
+
+
+#: keys that give one value in different ways: the config's choice replaces the profile's
+ALTERNATIVES = (frozenset({"password", "password_env"}),)

@@ -44,18 +44,32 @@ def cmd_book(args: argparse.Namespace) -> int:
             language=args.language,
         )
         result = book(s, req)
-        sent = deliver_mail(s, args) if result.written else None
+        sent = deliver_mail(s, args) if result.written or s.queued else None
         print_booking(result, s, as_json=args.json, mail=sent)
-        if result.plan.refused and not result.written:
-            raise BlocktimeError(
-                f"nothing booked: {len(result.plan.refused)} of {req.count} blocks cannot be booked",
-                "free the time, or use --skip-conflicts to book the others",
-            )
+        refused_error(result)
     return 0
+
+
+def refused_error(result: BookResult) -> None:
+    """Exit 1 when refusals kept this run from booking what it could; a re-run whose blocks are
+    booked already (the rest refused) is not a failure: it shows the same table and exits 0."""
+    from blocktime.wording import hint
+
+    plan = result.plan
+    if not plan.refused or result.written or (plan.existing and not plan.create):
+        return
+    total = len(plan.refused) + len(plan.create) + len(plan.existing)
+    what = f"{len(plan.refused)} of {total} blocks cannot be booked"
+    advice = hint(r for refusal in plan.refused for r in refusal.reasons)
+    if plan.create:
+        advice += f"; or use --skip-conflicts to book the {len(plan.create)} free one(s)"
+    before = f" ({len(plan.existing)} booked before)" if plan.existing else ""
+    raise BlocktimeError(f"{'no new block' if plan.existing else 'nothing'} booked: {what}{before}", advice)
 
 
 def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delivery | None = None) -> None:
     from blocktime.service import refusal_json
+    from blocktime.wording import why
 
     tz = s.config.organizer.timezone
     eng = result.engagement
@@ -73,7 +87,7 @@ def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delive
     rows = [[b.id, span_text(b.span.start, b.span.end, tz), "booked" if b.uid in created else "already booked", ""]
             for b in result.booked]
     rows += [["-", span_text(r.span.start, r.span.end, tz), "refused: " + ", ".join(r.reasons),
-              "; ".join(r.details)] for r in result.plan.refused]
+              why(r.reasons, r.details)] for r in result.plan.refused]
     if not result.written and result.plan.create:
         rows += [["-", span_text(b.span.start, b.span.end, tz), "free, not booked", ""] for b in result.plan.create]
     rows.sort(key=lambda r: r[1][4:])

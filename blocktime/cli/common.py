@@ -48,7 +48,14 @@ def open_session(args: argparse.Namespace) -> Session:
     global _OUTPUT_ZONE
     cfg = load_config(args)
     _OUTPUT_ZONE = cfg.organizer.timezone
-    return Session(cfg, now_of(args, cfg))
+    session = Session(cfg, now_of(args, cfg))
+    session.say = say
+    return session
+
+
+def say(text: str) -> None:
+    """What a use case tells the user on the side: one line on stderr (stdout stays a table or JSON)."""
+    print(f"blocktime: {text}", file=sys.stderr)
 
 
 _OUTPUT_ZONE: Any = None  # the organizer's zone, set per command: JSON times carry its offset
@@ -81,8 +88,15 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def span_text(start: datetime, end: datetime, tz: Any) -> str:
-    s, e = start.astimezone(tz), end.astimezone(tz)
-    return f"{s:%a %Y-%m-%d %H:%M}–{e:%H:%M}"
+    from blocktime.wording import span_text
+
+    return span_text(start, end, tz)
+
+
+def moment_text(dt: datetime, tz: Any) -> str:
+    from blocktime.wording import moment_text
+
+    return moment_text(dt, tz)
 
 
 def offer_json(result: Any) -> dict[str, Any] | None:

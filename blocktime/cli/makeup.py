@@ -11,6 +11,7 @@ from blocktime.cli.common import (
     deliver_mail,
     iso,
     mail_json,
+    moment_text,
     offer_json,
     open_session,
     say_mail,
@@ -33,8 +34,28 @@ def ended_at(text: str, start: datetime, tz: Any, now: datetime) -> datetime:
     return inputs.moment(raw, tz, now)
 
 
-def cmd_cut_short(args: argparse.Namespace) -> int:
+def delivered_end(text: str, sb: Any, tz: Any, now: datetime) -> datetime:
+    """When a block that delivered `text` (a duration) ended; a `--delivered` error says so
+    in its own words (the use case checks an end time and speaks of --ended-at)."""
     from blocktime import inputs
+
+    delivered = inputs.duration(text)
+    ended: datetime = sb.block.span.start + delivered
+    if sb.state != "booked" or now < sb.block.span.start:
+        return ended  # already cut short, cancelled, not started: the use case says which
+    planned = sb.planned_end - sb.block.span.start
+    if delivered >= planned:
+        raise BadInput(f"--delivered {text.strip()} is not less than block {sb.block.id}'s "
+                       f"{int(planned.total_seconds() // 60)} min",
+                       "a block delivered in full is not cut short")
+    if ended > now:
+        raise BadInput(f"--delivered {text.strip()}: block {sb.block.id} would have ended "
+                       f"{moment_text(ended, tz)}, which is still ahead",
+                       f"it started {moment_text(sb.block.span.start, tz)}")
+    return ended
+
+
+def cmd_cut_short(args: argparse.Namespace) -> int:
     from blocktime.offers import cut_short
 
     with open_session(args) as s:
@@ -43,7 +64,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
         if sb is None:
             raise BadInput(f"no block {args.block!r}", "see `blocktime agenda` for ids")
         if args.delivered is not None:
-            ended = sb.block.span.start + inputs.duration(args.delivered)
+            ended = delivered_end(args.delivered, sb, tz, s.now)
         else:
             ended = ended_at(args.ended_at, sb.block.span.start, tz, s.now)
         block, result = cut_short(s, args.block, ended, args.reason)
@@ -61,7 +82,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
             return 0
         print(f"{block.block.id}: delivered {block.delivered_min} min, {block.remaining_min} min remain")
         if result.offer is not None:
-            print(f"offer {result.offer.id} (held until {result.offer.expires.astimezone(tz):%Y-%m-%d %H:%M}):")
+            print(f"offer {result.offer.id} (held until {moment_text(result.offer.expires, tz)}):")
             for h in result.options:
                 print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
         elif result.carried_to is not None:
@@ -89,7 +110,7 @@ def cmd_offer(args: argparse.Namespace) -> int:
             print(f"no free slot within the horizon; {result.remaining} min stay open")
             return 0
         print(f"offer {result.offer.id} for {result.remaining} min "
-              f"(held until {result.offer.expires.astimezone(tz):%Y-%m-%d %H:%M}):")
+              f"(held until {moment_text(result.offer.expires, tz)}):")
         for h in result.options:
             print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
         print(f"message for the client: {result.message}")
@@ -122,7 +143,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
         if not offers:
             print("no open offers")
         for o in offers:
-            print(f"{o.id}  {o.minutes} min  held until {o.expires.astimezone(tz):%Y-%m-%d %H:%M}")
+            print(f"{o.id}  {o.minutes} min  held until {moment_text(o.expires, tz)}")
             for h in s.store.holds(o.id):
                 print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
     return 0
@@ -184,7 +205,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if rows:
             print(table(rows, ["block", "when", "state", "note"]))
         for o in st.offers:
-            print(f"open offer {o.id}: {o.minutes} min, held until {o.expires.astimezone(tz):%Y-%m-%d %H:%M}")
+            print(f"open offer {o.id}: {o.minutes} min, held until {moment_text(o.expires, tz)}")
     return 0
 
 

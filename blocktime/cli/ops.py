@@ -7,7 +7,7 @@ import json
 import logging
 import os
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from blocktime.cli.common import load_config, now_of, open_session
 from blocktime.errors import BadInput
@@ -45,14 +45,14 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(doc, indent=2, default=str))
         else:
-            print(f"last sync     {doc['last_sync'] or 'never'}")
-            print(f"last nightly  {doc['last_nightly'] or 'never'}")
-            print(f"next nightly  {doc['next_nightly']}")
+            print(f"last sync     {_human(doc['last_sync'], tz)}")
+            print(f"last nightly  {_human(doc['last_nightly'], tz)}")
+            print(f"next nightly  {_human(doc['next_nightly'], tz)}")
             held = f", {doc['outbox_held']} held until `blocktime outbox send`" if doc["outbox_held"] else ""
             print(f"outbox        {doc['outbox_pending']} waiting{held}")
             print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
             for c in doc["conflicts"]:
-                print(f"conflict      {c['summary']!r} {c['start']} overlaps {c['block_uid']}")
+                print(f"conflict      {c['summary']!r} {_human(c['start'], tz)} overlaps {c['block_uid']}")
         return 0
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
@@ -63,6 +63,13 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         return 1 if result.report.get("errors") else 0
     fixed = now_of(args, cfg) if args.now else None
     return daemon.run(cfg, (lambda: fixed) if fixed else (lambda: datetime.now(tz)))
+
+
+def _human(iso: str | None, tz: Any) -> str:
+    """An ISO time from the store or the report, as the tables show times (`never` for none)."""
+    from blocktime.wording import moment_text
+
+    return moment_text(datetime.fromisoformat(iso), tz) if iso else "never"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -68,6 +68,13 @@ def _day(dt: datetime, tz: ZoneInfo) -> date:
     return dt.astimezone(tz).date()
 
 
+def _opening(what: str, hours: WeeklyHours, span: Interval, tz: ZoneInfo) -> str:
+    """`working hours Sat: none` or `site open Tue 08:00-16:00`: the openings of the span's first day."""
+    day = _day(span.start, tz)
+    openings = ", ".join(_when(o, tz) for o in hours.on(day, tz)) or "none"
+    return f"{what} {day:%a}: {openings}"
+
+
 def check(
     span: Interval,
     *,
@@ -88,11 +95,13 @@ def check(
     earliest = now.astimezone(UTC) + notice  # elapsed time (`now + notice` is wall-clock time)
     if span.start < earliest:
         reasons.append(Reason.TOO_SOON)
-        details.append(f"starts before {earliest.astimezone(tz):%Y-%m-%d %H:%M}")
+        details.append(f"starts before {earliest.astimezone(tz):%a %Y-%m-%d %H:%M}")
     if not policy.working_hours.allows(span, tz):
         reasons.append(Reason.OUTSIDE_HOURS)
+        details.append(_opening("working hours", policy.working_hours, span, tz))
     if site_hours is not None and not site_hours.allows(span, tz):
         reasons.append(Reason.SITE_CLOSED)
+        details.append(_opening("site open", site_hours, span, tz))
     widest = max(policy.buffer, policy.travel)
     near = span.widen(widest, widest)
     for b in [*busy.overlapping(near), *(p for p in planned if p.span.overlaps(near))]:
@@ -149,7 +158,7 @@ def plan_booking(
         start = local(wall, tz)
         if start is None:
             shifted = wall.replace(tzinfo=tz)
-            why = f"{wall:%Y-%m-%d %H:%M} does not exist in {tz.key} (clocks change)"
+            why = f"{wall:%a %Y-%m-%d %H:%M} does not exist in {tz.key} (clocks change)"
             shifted_end = (shifted.astimezone(UTC) + pattern.length).astimezone(tz)
             refused.append(
                 Refusal(Interval(shifted, shifted_end), (Reason.NONEXISTENT_TIME,), (why,))

@@ -43,6 +43,19 @@ def test_the_config_s_own_keys_win_over_the_profile(monkeypatch: pytest.MonkeyPa
     assert cal.name == "Work" and cal.password == "pw"
 
 
+def test_the_user_s_password_wins_over_the_profile_s_password_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: `[calendar] password` lost to the profile's `password_env` (unset: an error)."""
+    monkeypatch.delenv("BLOCKTIME_CALDAV_PASSWORD", raising=False)
+    cal = from_mapping({"calendar": {"profile": "fastmail", "username": "me@fastmail.com",
+                                     "password": "typed"}}).calendar
+    assert cal.password == "typed"
+    monkeypatch.setenv("BLOCKTIME_CALDAV_PASSWORD", "from-env")
+    assert from_mapping({"calendar": {"profile": "fastmail", "password": "typed"}}).calendar.password == "typed"
+    monkeypatch.setenv("MINE", "mine")
+    own = from_mapping({"calendar": {"profile": "fastmail", "password_env": "MINE"}}).calendar
+    assert own.password == "mine"
+
+
 def test_unknown_profile_lists_the_known_ones() -> None:
     with pytest.raises(BadInput) as info:
         from_mapping({"calendar": {"profile": "exchange2003"}})

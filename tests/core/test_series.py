@@ -317,6 +317,14 @@ class TestHours:
         eng = Engagement("acme", "Acme", "Acme HQ", (), site_hours=WeeklyHours.parse("Mon-Fri 13:00-17:00"))
         assert only_refusal(plan(one(*TUE, 7), engagement=eng)) == (Reason.OUTSIDE_HOURS, Reason.SITE_CLOSED)
 
+    def test_every_hours_refusal_says_why(self) -> None:
+        """Issue 10: OUTSIDE_HOURS and SITE_CLOSED rows had an empty "why"."""
+        eng = Engagement("acme", "Acme", "Acme HQ", (), site_hours=WeeklyHours.parse("Mon-Fri 13:00-17:00"))
+        result = plan(one(*TUE, 7), engagement=eng)
+        assert result.refused[0].details == ("working hours Tue: 08:00-18:00", "site open Tue: 13:00-17:00")
+        saturday = plan(one(2026, 3, 28, 12))
+        assert saturday.refused[0].details == ("working hours Sat: none",)
+
     def test_hours_are_read_on_the_organizer_s_wall_clock_across_dst(self) -> None:
         # Sunday hours 08:00-18:00: 08:00 local is 07:00 UTC in winter and 06:00 UTC in summer.
         policy = Policy(working_hours=WeeklyHours.parse("Sun 08:00-18:00"))
@@ -402,7 +410,7 @@ class TestTooSoon:
     def test_in_the_past(self) -> None:
         result = plan(one(*TUE, 12), now=at(WAW, *TUE, 12, 1))
         assert only_refusal(result) == (Reason.TOO_SOON,)
-        assert result.refused[0].details == ("starts before 2026-03-24 12:01",)
+        assert result.refused[0].details == ("starts before Tue 2026-03-24 12:01",)
         assert booked(plan(one(*TUE, 12), now=at(WAW, *TUE, 12)))
 
     def test_booking_notice(self) -> None:
@@ -434,7 +442,7 @@ class TestNonexistentTime:
         assert [b.number for b in result.create] == [1, 2]
         (refusal,) = result.refused
         assert refusal.reasons == (Reason.NONEXISTENT_TIME,)
-        assert refusal.details == (f"{gap_day} 02:30 does not exist in {tz.key} (clocks change)",)
+        assert refusal.details == (f"{gap_day:%a %Y-%m-%d} 02:30 does not exist in {tz.key} (clocks change)",)
         assert refusal.span.start.replace(tzinfo=None) == datetime.combine(gap_day, time(2, 30))
         assert refusal.span.duration == 45 * M
 
