@@ -2,7 +2,8 @@
 and their calendar app do — book, cut short, offer, accept, decline, expire, move (in blocktime and
 in another calendar app), cancel, delete elsewhere, send the outbox, daemon passes, clock steps —
 against a real Radicale (a fresh account per run) and a real SMTP sink, through the CLI as a user
-runs it (`--now` pins the clock). Expected user errors (exit 1 or 2) are fine; an internal error is not.
+runs it (`--now` pins the clock). Expected user errors (exit 1 or 2) are fine; an internal error is not
+(internal_error:COMMAND:EXCEPTION).
 
 After every step (each name is what a failure reports):
 - minutes: remainder >= 0 (remainder_negative) and `status` shows the ledger's sum (remainder_ledger);
@@ -36,6 +37,7 @@ import email.policy
 import email.utils
 import json
 import os
+import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass
@@ -90,6 +92,10 @@ KNOWN_VIOLATIONS: frozenset[str] = frozenset({
     # NOT named in issue 10: a block moved in another app onto a hold is adopted (with a BUSY warning in
     # the log) but the hold stays and its offer stays open: the client is offered a slot that is taken
     "block_on_hold",
+    # NOT named in issue 10: booking a slot again after its block was cancelled (here or deleted in
+    # another app) is an internal error: the block's UID is derived from the slot, and the cancelled
+    # block's row still holds it (sqlite3.IntegrityError in add_pending)
+    "internal_error:book:IntegrityError",
 })
 
 FUZZ = os.environ.get("BLOCKTIME_HYPOTHESIS") == "fuzz"  # `make fuzz`: more and longer runs per seed
@@ -190,7 +196,9 @@ class BlocktimeMachine(RuleBasedStateMachine):
             self.history.append(f"{self.now.isoformat(timespec='minutes')} {' '.join(args)} -> {code} "
                                 f"{err.strip()[:160]}")
         if code not in (0, 1, 2) or "internal error" in err or "Traceback" in err:
-            self.violation("internal_error", f"{' '.join(args)} -> exit {code}: {err.strip()[-500:]}")
+            found = re.search(r"internal error: (\w+)", err)
+            self.violation(f"internal_error:{args[0]}:{found[1] if found else code}",
+                           f"{' '.join(args)} -> exit {code}: {err.strip()[-500:]}")
         return code, out, err
 
     def daemon(self) -> None:
@@ -635,6 +643,9 @@ SHORTEST: dict[str, tuple[list[tuple[str, dict[str, Any]]], set[str]]] = {
     "held-invitation-then-cancel": (
         [HELD, ("cancel", {"i": 0, "drop": False, "no_send": False})],
         {"mail_date", "cancel_unannounced"}),
+    "cancelled-then-booked-again": (
+        [HELD, ("cancel", {"i": 0, "drop": False, "no_send": False}), SENT],
+        {"mail_date", "cancel_unannounced", "internal_error:book:IntegrityError"}),
     "moved-elsewhere-onto-a-hold": (
         [("book", {**TWO, "no_send": False}), PAST, CUT, ("move_elsewhere", {"i": 0, "hours": 24})],
         {"mail_date", "option_after_deadline", "block_on_hold"}),
