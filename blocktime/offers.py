@@ -10,7 +10,7 @@ from urllib.parse import quote
 from blocktime import outbox
 from blocktime.backends.base import AlreadyExists
 from blocktime.core.model import Block, Engagement
-from blocktime.core.series import block_uid
+from blocktime.core.series import fresh_uid
 from blocktime.core.slots import (
     Candidate,
     Slot,
@@ -347,7 +347,8 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
         raise BlocktimeError(f"option {option} of {offer.id} is no longer free: {'; '.join(details) or reasons[0]}",
                              "decline it and offer again, or pick another option")
     source = session.store.block(offer.source_uid)
-    block = Block(eng.key, session.store.next_number(eng.key), block_uid(eng.key, chosen.span.start),
+    retired = {sb.block.uid for sb in session.store.blocks(eng.key, ("cancelled",))}
+    block = Block(eng.key, session.store.next_number(eng.key), fresh_uid(eng.key, chosen.span.start, retired),
                   chosen.span, eng.site, makeup_for=source.block.id if source else offer.source_uid)
     with session.store.transaction():
         owed = session.store.remainder(eng.key)  # never below zero, whatever happened meanwhile

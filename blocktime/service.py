@@ -197,6 +197,7 @@ def book(session: Session, req: BookRequest) -> BookResult:
     plan = plan_booking(
         eng, pattern, tz=tz, policy=session.config.policy, busy=busy, known=known,
         next_number=session.store.next_number(eng.key), now=session.now,
+        retired=frozenset(sb.block.uid for sb in session.store.blocks(eng.key, ("cancelled",))),
     )
     if (plan.refused and not req.skip_conflicts) or not plan.create:
         return BookResult(eng, plan, written=False)

@@ -62,33 +62,6 @@ from tests.test_sync import OtherClient
 # here turns that check into a no-op so the branch passes; REMOVE each name once its fix is merged.
 # (BLOCKTIME_SM_STRICT=1 checks them all anyway.)
 KNOWN_VIOLATIONS: frozenset[str] = frozenset({
-    # point 1: a second cut short while an offer is open makes a new offer for the whole remainder
-    # and the first stays open (the two cover more than the remainder)
-    "offers_over_remainder",
-    # point 1: accepting both of those offers books more than remains (the ledger goes negative)
-    "remainder_negative",
-    # point 1: an offer past its expiry (not yet ended by a daemon pass) can still be accepted
-    "accepted_expired",
-    # point 2: the expiry is created + offer_expiry (72 h), not min(that, first option - answer_lead)
-    "option_after_deadline",
-    # point 2: `offers` lists an offer as open after its expiry, until a daemon pass ends it
-    "expired_offer_listed",
-    # point 3: `offer ENGAGEMENT` right after `decline` offers the very slots the client declined
-    "declined_reoffered",
-    # point 4: the outbox lists (and `outbox send`/the daemon send) mail that is no longer true: offers
-    # declined, accepted or expired, invitations for blocks cut short or already past
-    "outbox_stale",
-    "sent_stale",
-    # point 4: a block moved (here or in another app) before its invitation went out gets an update
-    # and never the first invitation
-    "update_unannounced",
-    # point 4: `daemon --once` sends mail that --no-send kept back
-    "daemon_sent_held",
-    # point 4: mail really sent carries the --now time as its Date
-    "mail_date",
-    # NOT named in issue 10 (closest: point 4): a block cancelled (here or deleted in another app) before
-    # its invitation went out gets a CANCEL, to a client who never heard of it
-    "cancel_unannounced",
     # NOT named in issue 10: a block moved in another app onto a hold is adopted (with a BUSY warning in
     # the log) but the hold stays and its offer stays open: the client is offered a slot that is taken
     "block_on_hold",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,11 +36,27 @@ def local(naive: datetime, tz: ZoneInfo) -> datetime | None:
     return aware
 
 
-def block_uid(engagement_key: str, start: datetime) -> str:
-    """A deterministic UID, so that re-running a booking finds what it already wrote."""
+def block_uid(engagement_key: str, start: datetime, generation: int = 0) -> str:
+    """A deterministic UID, so that re-running a booking finds what it already wrote. A slot booked
+    again after its block was cancelled gets the next `generation` (calendar clients keep a
+    cancelled UID cancelled, RFC 5546 §3.2.5)."""
     stamp = start.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
     digest = hashlib.sha256(f"{engagement_key}|{stamp}".encode()).hexdigest()[:8]
-    return f"bt-{engagement_key}-{stamp}-{digest}@blocktime"
+    return f"bt-{engagement_key}-{stamp}-{digest}{f'-{generation}' if generation else ''}@blocktime"
+
+
+def fresh_uid(engagement_key: str, start: datetime, retired: Container[str]) -> str:
+    """The first `block_uid` of the slot that no retired (cancelled) block holds.
+
+    >>> from datetime import UTC
+    >>> at = datetime(2026, 3, 24, 11, tzinfo=UTC)
+    >>> fresh_uid("acme", at, {block_uid("acme", at)}) == block_uid("acme", at, 1)
+    True
+    """
+    generation = 0
+    while block_uid(engagement_key, start, generation) in retired:
+        generation += 1
+    return block_uid(engagement_key, start, generation)
 
 
 def wall_times(pattern: Pattern, tz: ZoneInfo) -> list[datetime]:
@@ -133,12 +149,14 @@ def plan_booking(
     known: Mapping[str, Block],
     next_number: int,
     now: datetime,
+    retired: Container[str] = frozenset(),
 ) -> BookingPlan:
     """Decide which blocks of `pattern` to create, which exist already, and which are refused.
 
     `busy` is every calendar's busy time (blocktime's own blocks included: a block whose UID is
     already booked is reported as existing, not as a conflict). `known` maps the engagement's
-    stored blocks by UID. Pure and deterministic: the same inputs give the same plan.
+    stored blocks by UID; `retired` holds the UIDs of its cancelled blocks (a slot booked again gets a
+    new UID). Pure and deterministic: the same inputs give the same plan.
     """
     busy_list = list(busy)
     timeline = Timeline(busy_list, lambda b: b.span)
@@ -168,7 +186,7 @@ def plan_booking(
         # time does not exist, the block's length in elapsed time: never a time in the gap).
         end = local(wall + pattern.length, tz) or (start.astimezone(UTC) + pattern.length).astimezone(tz)
         span = Interval(start, end)
-        uid = block_uid(engagement.key, start)
+        uid = fresh_uid(engagement.key, start, retired)
         if uid in known:
             existing.append(known[uid])
             continue
