@@ -44,8 +44,11 @@ class Changes:
 
     `changed` holds new and modified objects, `deleted` the hrefs of removed ones (as an earlier
     `changes` or `list_range` reported them), `token` what to pass next time. `complete` is true
-    when `changed` is the whole calendar (first sync, or the old token had expired): anything the
-    caller knew that is not in it is gone. `synthetic` marks a token made by blocktime from a full
+    when `changed` is the whole calendar (first sync, or the old token had expired) — or, with a
+    `window`, everything that overlaps the window and nothing outside it (Graph's calendarView
+    delta). Neither `deleted` nor absence from a complete round proves a deletion: Graph reports
+    events moved out of its window as removed, Google renames objects. The caller confirms (`get`,
+    then `find_uid`) before it acts. `synthetic` marks a token made by blocktime from a full
     listing (the server has no sync tokens): correct, but every call reads the whole calendar.
     """
 
@@ -54,6 +57,7 @@ class Changes:
     token: str
     complete: bool = False
     synthetic: bool = False
+    window: tuple[datetime, datetime] | None = None
 
 
 class AlreadyExists(Exception):
@@ -94,6 +98,11 @@ class CalendarBackend(Protocol):
 
     def get(self, href: str) -> StoredObject | None:
         """The object and its current ETag, or None."""
+        ...
+
+    def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
+        """The object whose UID is `uid`, under the href the server keeps it at now (a search by
+        UID, RFC 4791 §9.7.5; Graph: the extended property), or None when no such object exists."""
         ...
 
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:

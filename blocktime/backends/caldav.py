@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
+import re
 import threading
 import time
 import warnings
@@ -36,6 +38,8 @@ _QUERY = """<?xml version="1.0" encoding="utf-8"?>
   </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>"""
 _RANGE = '\n    <C:time-range start="{start}" end="{end}"/>'
+_UID_FILTER = ('\n    <C:prop-filter name="UID"><C:text-match collation="i;octet">{uid}</C:text-match>'
+               '</C:prop-filter>')
 
 _SYNC = """<?xml version="1.0" encoding="utf-8"?>
 <D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
@@ -72,6 +76,37 @@ class _NoSync(Exception):
     """The server has no usable sync-collection REPORT."""
 
 
+class _Throttled(Exception):
+    """The server refused a request for quota reasons (429, or Google's 403 rate-limit reasons)."""
+
+    def __init__(self, why: str, wait: float | None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.wait = wait
+
+
+#: the `reason` values of Google's quota errors, sent with 403 (Calendar API "Handle API errors")
+QUOTA_REASONS = ("userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded")
+
+
+def _quota_reason(exc: Any) -> str | None:
+    """The quota reason inside a 403's body, or None for a real refusal."""
+    if getattr(exc, "status", None) != 403:
+        return None
+    body = getattr(exc, "body", None) or b""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return next((r for r in QUOTA_REASONS if r in text), None)
+
+
+def backoff(attempt: int, wait: float | None, *, base: float, cap: float) -> float:
+    """Seconds before the next try: the server's Retry-After if given (capped), otherwise
+    exponential back-off with jitter, `base * 2**attempt` scaled by a random 0.5-1 ("truncated
+    exponential backoff", as Google's and Microsoft's throttling guidance asks)."""
+    if wait is not None:
+        return min(max(wait, 0.0), cap)
+    return min(cap, base * 2.0**attempt) * random.uniform(0.5, 1.0)
+
+
 class CalDAVBackend:
     """A CalDAV account: every calendar is read for busy time; blocks go to one of them."""
 
@@ -88,6 +123,10 @@ class CalDAVBackend:
     #: an answer larger than this once decoded, or slower than this in all, is refused (`_bounded_body`)
     max_response_bytes = MAX_RESPONSE_BYTES
     response_deadline = RESPONSE_DEADLINE
+    #: quota throttling (see `_request`): 0 leaves 429 to the transient retries below
+    throttle_attempts = 0
+    throttle_base = 1.0
+    throttle_cap = 64.0
 
     def __init__(
         self,
@@ -108,6 +147,7 @@ class CalDAVBackend:
         self.requests = 0
         self._count_lock = threading.Lock()
         self.schedule_tag_seen = False
+        self.sleep: Callable[[float], None] = time.sleep
         client_class: Any = caldav.DAVClient
         self.client: Any = client_class(
             url=url,
@@ -142,6 +182,25 @@ class CalDAVBackend:
                             server=safe_url(self.url))
 
     def _request(self, url: str, method: str = "GET", body: str = "", headers: Any = None, *more: Any) -> Any:
+        """`_request_once`, and where the server throttles by quota (Google: `throttle_attempts`),
+        the same request again after Retry-After or an exponential back-off with jitter. A
+        throttled request was refused, not carried out, so repeating it is safe for any method."""
+        if more or not self.throttle_attempts:
+            return self._request_once(url, method, body, headers, *more)
+        for attempt in range(self.throttle_attempts):
+            try:
+                return self._request_once(url, method, body, headers)
+            except _Throttled as exc:
+                if attempt + 1 == self.throttle_attempts:
+                    raise ServerError(f"the calendar server at {safe_url(self.url)} kept throttling {method} "
+                                      f"{_path(str(url))} ({exc.why}, {attempt + 1} attempts)",
+                                      "try again in a few minutes; a re-run finishes what is left") from None
+                pause = backoff(attempt, exc.wait, base=self.throttle_base, cap=self.throttle_cap)
+                log.info("%s %s: throttled (%s); retrying in %.1f s", method, _path(str(url)), exc.why, pause)
+                self.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _request_once(self, url: str, method: str = "GET", body: str = "", headers: Any = None, *more: Any) -> Any:
         """`DAVClient.request` with retries for transient failures (connection reset or refused,
         timeouts, 500/502/503/504, 429), for the requests that are safe to repeat: reads, and PUT
         or DELETE with If-Match / If-None-Match, whose repeat after a lost answer gets 412 (the
@@ -163,6 +222,13 @@ class CalDAVBackend:
                     raise
                 why = f"HTTP {exc.status or 429}"
                 wait = exc.retry_after_seconds
+                if self.throttle_attempts:
+                    raise _Throttled(why, wait) from None
+            except caldav_error.AuthorizationError as exc:
+                reason = _quota_reason(exc) if self.throttle_attempts else None
+                if reason is None:
+                    raise
+                raise _Throttled(f"HTTP 403 {reason}", None) from None
             except Exception as exc:
                 names = {c.__name__ for c in type(exc).__mro__}
                 if names & _PERMANENT_ERRORS or not names & _TRANSIENT_ERRORS or not delays:
@@ -185,7 +251,7 @@ class CalDAVBackend:
                                   f"({why}, {attempt + 1} attempts)", "try again later; a re-run finishes what is left")
             pause = delays[attempt] if wait is None else min(max(wait, delays[attempt]), self.retry_after_cap)
             log.info("%s %s: %s; retrying in %.1f s", method, _path(str(url)), why, pause)
-            time.sleep(pause)
+            self.sleep(pause)
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager
@@ -330,6 +396,11 @@ class CalDAVBackend:
             if x.calendar_data and x.status == 200
         ]
 
+    def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
+        """calendar-query with a UID text-match (RFC 4791 §9.7.5; a substring match, so checked)."""
+        found = self._query(calendar, _UID_FILTER.format(uid=escape(uid)))
+        return next((o for o in found if uid_of(o.data) == uid), None)
+
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
         return self._query(calendar, _RANGE.format(start=_utc(start), end=_utc(end)))
 
@@ -415,6 +486,12 @@ def _causes(exc: BaseException) -> set[str]:
         names.add(type(e).__name__)
         todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
     return names
+
+
+def uid_of(text: str) -> str | None:
+    """The UID of the first component in an object's text (lines unfolded, RFC 5545 §3.1)."""
+    m = re.search(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.sub(r"\r?\n[ \t]", "", text), re.M)
+    return m.group(1).strip() if m else None
 
 
 def _path(url: str) -> str:

@@ -7,19 +7,28 @@ Google's CalDAV differs from the standard in ways that matter to blocktime:
   its own UIDs, so only another blocktime run on the same account could race it;
 - X- properties may be dropped: blocktime's facts live in its store by UID, never only on the server;
 - attendees on events written over CalDAV may be mailed by Google itself, so the copy written here
-  carries no ATTENDEE lines: invites go out by iMIP from blocktime only (one or the other).
+  carries no ATTENDEE lines: invites go out by iMIP from blocktime only (one or the other);
+- Google names the objects it stores itself (`<UID>.ics`, as CalDAV clients report; whether it keeps
+  a name the client PUT is undocumented): an href that answers 404 is looked up by UID before it
+  counts as gone, and the object's real href is used from then on;
+- quotas: 403 `rateLimitExceeded`/`userRateLimitExceeded` and 429, often without Retry-After, are
+  retried with exponential back-off and jitter, and only one write is in flight at a time (Google
+  limits quick successive writes to one calendar).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
-from urllib.parse import quote, unquote, urljoin
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from blocktime.backends.base import AlreadyExists, CalendarInfo
-from blocktime.backends.caldav import CalDAVBackend
+from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject
+from blocktime.backends.caldav import CalDAVBackend, uid_of
 from blocktime.errors import ServerError
 
 GOOGLE_CALDAV = "https://apidata.googleusercontent.com/caldav/v2/"
+#: writes in flight at once (Google: "quick successive writes to one calendar" are rate-limited)
+WRITERS = 1
 
 
 def principal_url(base: str, account: str) -> str:
@@ -46,19 +55,39 @@ def without_attendees(text: str) -> str:
     return cal.to_ical().decode("utf-8") if changed else text
 
 
+def _parent(href: str) -> str:
+    """The calendar collection an object href lives in."""
+    return href.rsplit("/", 1)[0] + "/"
+
+
 class GoogleBackend(CalDAVBackend):
     """CalDAVBackend with Google's limits handled; `auth` supplies a fresh Bearer token."""
 
     credentials = "the access token"
     auth_hint = "run `blocktime auth google --client-secrets client_secret.json` again"
+    throttle_attempts = 8
 
     def __init__(self, account: str, auth: Any, *, base: str = GOOGLE_CALDAV, verify_tls: bool = True) -> None:
-        super().__init__(principal_url(base, account), auth=auth, verify_tls=verify_tls, rate_limit=True)
+        super().__init__(principal_url(base, account), auth=auth, verify_tls=verify_tls)
         self.account = account
+        self.base = base if base.endswith("/") else base + "/"
+        self._moved: dict[str, str] = {}  # href blocktime chose -> href Google keeps the object at
+        self._uids: dict[str, str] = {}  # href -> UID of what blocktime wrote there (this run)
+        self._writes = threading.BoundedSemaphore(WRITERS)
+
+    def events_url(self, calid: str) -> str:
+        """The documented collection URL of a calendar id, `<base>/<calendar-id>/events/`."""
+        return _path_of(urljoin(self.base, quote(calid, safe="@") + "/events/"))
 
     def find_calendar(self, name: str) -> CalendarInfo | None:
         for info in self.calendars():
             if name in (info.name, calendar_id(info.url)):
+                return info
+        if "@" in name:  # a calendar id the home does not list (not enabled for sync): try its URL
+            info = CalendarInfo(self.events_url(name), name)
+            with self._guard(f"opening calendar {name!r}"):
+                r = self.client.request(self._url(info.url), "PROPFIND", "", {"Depth": "0"})
+            if r.status in (200, 207):
                 return info
         return None
 
@@ -68,14 +97,76 @@ class GoogleBackend(CalDAVBackend):
             raise ServerError(
                 f"Google has no calendar {name!r} for {self.account}, and Google cannot create one over CalDAV",
                 "create it in Google Calendar (Other calendars > + > Create new calendar), "
-                "or set [calendar] name to an existing calendar",
+                "or set [calendar] name to an existing calendar or its calendar id",
             )
         return found
 
+    def get(self, href: str) -> StoredObject | None:
+        """The object at `href`, or where Google has put it since (found by UID)."""
+        found = super().get(self._moved.get(href, href))
+        if found is not None:
+            return found
+        located = self._locate(href)
+        if located is not None:
+            self._moved[href] = located.href
+        return located
+
+    def _locate(self, href: str) -> StoredObject | None:
+        """The object blocktime wrote at `href`, searched by UID: the UID written there this run,
+        else the one blocktime's href names (`<UID up to the @>.ics`, see `href_for`)."""
+        cal = CalendarInfo(_parent(href), "")
+        uid = self._uids.get(href)
+        if uid is not None:
+            return self.find_uid(cal, uid)
+        stem = unquote(href.rsplit("/", 1)[-1]).removesuffix(".ics")
+        if not stem:
+            return None
+        found = self._query(cal, f'\n    <C:prop-filter name="UID"><C:text-match collation="i;octet">'
+                                 f'{_xml(stem)}</C:text-match></C:prop-filter>')
+        for obj in found:
+            got = uid_of(obj.data) or ""
+            if got == stem or got.startswith(stem + "@"):
+                return obj
+        return None
+
     def create(self, href: str, data: str) -> str | None:
-        if self.get(href) is not None:  # no If-None-Match at Google: look first
-            raise AlreadyExists(href)
-        return self._created(href, self._put(href, without_attendees(data), {}))
+        uid = uid_of(data) or ""
+        cal = CalendarInfo(_parent(href), "")
+        existing = self.find_uid(cal, uid)  # no If-None-Match at Google: look first, by UID
+        if existing is not None:
+            elsewhere = self.href_for(cal, uid) != href
+            if not elsewhere and existing.href != href:
+                self._moved[href] = existing.href
+            raise AlreadyExists(href, elsewhere=elsewhere)
+        with self._writes:
+            r = self._put(href, without_attendees(data), {})
+        self._uids[href] = uid
+        location = r.headers.get("Location")
+        if location and _path_of(location) != href:
+            self._moved[href] = _path_of(location)
+        return self._created(href, r)
 
     def update(self, href: str, data: str, etag: str) -> str | None:
-        return super().update(href, without_attendees(data), etag)
+        with self._writes:
+            return super().update(self._moved.get(href, href), without_attendees(data), etag)
+
+    def delete(self, href: str, etag: str | None) -> None:
+        if href not in self._moved:  # never take a 404 at a name Google no longer uses for "gone"
+            current = self.get(href)
+            if current is None:
+                return
+            href = current.href
+        else:
+            href = self._moved[href]
+        with self._writes:
+            super().delete(href, etag)
+
+
+def _path_of(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+def _xml(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text)

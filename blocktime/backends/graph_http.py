@@ -3,6 +3,7 @@ paging through @odata.nextLink, one-line errors. Used by GraphBackend."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -75,13 +76,28 @@ class GraphClient:
                 continue
             if r.status_code in (429, 503, 504) and attempt + 1 < self.attempts:
                 wait = retry_after(r.headers.get("Retry-After"), time.time())
-                wait = min(2.0**attempt, 30.0) if wait is None else wait
+                if wait is None:  # exponential back-off with jitter (Graph's throttling guidance)
+                    wait = min(2.0**attempt, 30.0) * random.uniform(0.5, 1.0)
                 if wait > MAX_WAIT:
                     break
                 self.sleep(wait)
                 continue
             return r
         self.fail(r, "the request")
+
+    @staticmethod
+    def code(r: Any) -> str:
+        """The `error.code` of a Graph error body ("" if none)."""
+        try:
+            doc = r.json()
+        except Exception:
+            return ""
+        error = doc.get("error") if isinstance(doc, dict) else None
+        return str(error.get("code", "")) if isinstance(error, dict) else ""
+
+    def conflict(self, r: Any) -> bool:
+        """A stale If-Match: 412, or 409 `ErrorIrresolvableConflict` (Graph sends both)."""
+        return bool(r.status_code == 412 or (r.status_code == 409 and self.code(r) == "ErrorIrresolvableConflict"))
 
     def fail(self, r: Any, what: str) -> NoReturn:
         try:

@@ -60,8 +60,8 @@ def test_create_looks_first_and_never_sends_if_none_match(
     b.create(b.href_for(cal, "g1@blocktime"), text)
     puts = [r for r in app.requests if r.method == "PUT"]
     assert len(puts) == 1 and "if-none-match" not in puts[0].headers
-    gets = [r for r in app.requests if r.method == "GET"]
-    assert gets and gets[-1].path.endswith("/g1.ics")  # looked before writing
+    looks = [r for r in app.requests if r.method == "REPORT" and b'name="UID"' in r.body]
+    assert looks and b"g1@blocktime" in looks[-1].body  # looked (by UID) before writing
     assert "ATTENDEE" not in app.received[0] and "it@acme.example" not in app.received[0]
     assert "ORGANIZER" in app.received[0]
     assert "MKCALENDAR" not in {r.method for r in app.requests}
