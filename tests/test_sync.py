@@ -168,3 +168,31 @@ def test_a_quiet_pass_makes_one_request_per_calendar(booked: Runner, account: Ac
         report = sync_pass(s)
         assert report.errors == [] and report.changed == 0
         assert s.backend.requests == report.calendars  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_a_block_reported_gone_but_still_there_is_not_cancelled(
+    booked: Runner, account: Account, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absence is never deletion, on any backend: a deletion the server reports (or a complete
+    round implies) is confirmed by a GET and a search by UID before a CANCEL goes out."""
+    from dataclasses import replace
+
+    from blocktime.backends.caldav import CalDAVBackend
+
+    assert _once(booked, "2026-03-21T08:00")["actions"] == []
+    href = _href(booked, data_dir, "acme-3")
+    real = CalDAVBackend.changes
+
+    def says_gone(self, calendar, token):  # type: ignore[no-untyped-def]
+        got = real(self, calendar, token)
+        if not href.startswith(calendar.url):
+            return got
+        return replace(got, deleted=(*got.deleted, href), complete=True, changed=())
+
+    monkeypatch.setattr(CalDAVBackend, "changes", says_gone)
+    report = _once(booked, "2026-03-21T09:00")
+    assert report["errors"] == [] and report["actions"] == [], report
+    (uid,) = [b["uid"] for b in booked.json("agenda")["blocks"] if b["id"] == "acme-3"]
+    assert not any(kind == "cancel" for kind, _s, _r in _queued(data_dir, uid))
+    assert booked.json("status", "acme", now="2026-03-21T09:00")["remaining_minutes"] == 0

@@ -17,6 +17,7 @@ from blocktime.errors import ServerError
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 PREFER_PAGE = "odata.maxpagesize=100"
 MAX_WAIT = 120.0  # never sleep longer than this on one Retry-After
+BACKOFF_BASE = 1.0  # seconds before the 2nd try when Graph gives no Retry-After; doubles each time
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -77,7 +78,7 @@ class GraphClient:
             if r.status_code in (429, 503, 504) and attempt + 1 < self.attempts:
                 wait = retry_after(r.headers.get("Retry-After"), time.time())
                 if wait is None:  # exponential back-off with jitter (Graph's throttling guidance)
-                    wait = min(2.0**attempt, 30.0) * random.uniform(0.5, 1.0)
+                    wait = min(BACKOFF_BASE * 2.0**attempt, 30.0) * random.uniform(0.5, 1.0)
                 if wait > MAX_WAIT:
                     break
                 self.sleep(wait)

@@ -1,0 +1,183 @@
+"""Google's CalDAV as its documentation allows at worst, against the adversarial stand-in: objects
+renamed to names of Google's own, quota refusals (403 rateLimitExceeded/userRateLimitExceeded,
+429) without Retry-After, calendars hidden from the home listing, X- properties dropped."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blocktime.auth import BearerAuth
+from blocktime.backends.google import GoogleBackend
+from tests.backends.conftest import google_token
+from tests.backends.standin_google import GoogleCalDAV
+from tests.backends.standin_http import StandIn
+from tests.backends.test_google import BLOCKTIME_CAL, BOOK
+from tests.conftest import Runner
+
+pytestmark = pytest.mark.standin
+TEAM = "c_9team@group.calendar.google.com"
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(GoogleBackend, "throttle_base", 0.001)
+
+
+def _backend(app: GoogleCalDAV, server: StandIn, data_dir: Path) -> GoogleBackend:
+    b = GoogleBackend(app.account, BearerAuth(google_token(app, server, data_dir)), base=f"{server.root}/caldav/v2/")
+    return b
+
+
+def _cli(app: GoogleCalDAV, server: StandIn, tmp_path: Path, data_dir: Path, capsys: Any, name: str) -> Runner:
+    google_token(app, server, data_dir)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[organizer]\nname = "Anna Nowak"\nemail = "anna@example.com"\ntimezone = "Europe/Warsaw"\n'
+                   f'[calendar]\nprofile = "google"\nurl = "{server.root}/caldav/v2/"\n'
+                   f'username = "{app.account}"\nname = "{name}"\n')
+    return Runner(cfg, capsys)
+
+
+def _ics(uid: str, summary: str = "x") -> str:
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:{uid}\r\nDTSTAMP:20260320T090000Z\r\nDTSTART:20260324T110000Z\r\nDTEND:20260324T120000Z\r\n"
+            f"SUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def _pass(cli: Runner, now: str) -> dict:  # type: ignore[type-arg]
+    code, out, err = cli("daemon", "--once", "--json", now=now)
+    assert code == 0, err
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("rename", ["uid", "opaque"])
+def test_google_renaming_every_object_changes_nothing(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path, data_dir: Path,
+    capsys: pytest.CaptureFixture[str], rename: str
+) -> None:
+    app, server = google_standin
+    app.rename = rename
+    cli = _cli(app, server, tmp_path, data_dir, capsys, "blocktime")
+    booked = cli.json(*BOOK, "--skip-conflicts")["booked"]
+    names = set(app.calendars[BLOCKTIME_CAL].objects)
+    assert (len(names) == 2 and not any(n.startswith("bt-acme") and "@" not in n for n in names)) or rename == "opaque"
+    first = _pass(cli, "2026-03-20T10:00")
+    assert first["errors"] == [] and first["actions"] == [], first
+    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    hrefs = {h.rsplit("/", 1)[-1] for (h,) in db.execute("SELECT href FROM blocks")}
+    assert hrefs == names  # the store follows the names Google chose
+    assert db.execute("SELECT count(*) FROM mail_outbox WHERE kind='cancel'").fetchone()[0] == 0
+    doc = cli.json("cut-short", booked[0]["id"], "--ended-at", "12:35", now="2026-03-24T13:05")
+    assert doc["block"]["remaining"] == 25
+    uid = next(b["uid"] for b in cli.json("agenda")["blocks"] if b["id"] == booked[1]["id"])
+    app.web_delete(BLOCKTIME_CAL, uid)
+    report = _pass(cli, "2026-03-24T14:00")
+    assert any(f"{booked[1]['id']} was deleted" in a for a in report["actions"]), report
+
+
+def test_a_renamed_object_is_found_by_a_new_process(google_standin: tuple[GoogleCalDAV, StandIn],
+                                                    tmp_path: Path) -> None:
+    app, server = google_standin
+    b = _backend(app, server, tmp_path)
+    cal = b.ensure_calendar("blocktime")
+    href = b.href_for(cal, "bt-ren@blocktime")
+    b.create(href, _ics("bt-ren@blocktime"))
+    assert href.rsplit("/", 1)[-1] not in app.calendars[BLOCKTIME_CAL].objects  # Google renamed it
+    later = _backend(app, server, tmp_path)  # nothing cached
+    got = later.get(href)
+    assert got is not None and got.href != href and "UID:bt-ren@blocktime" in got.data
+    assert got.etag is not None
+    later.update(href, _ics("bt-ren@blocktime", "edited"), got.etag)
+    assert "SUMMARY:edited" in app.calendars[BLOCKTIME_CAL].objects[got.href.rsplit("/", 1)[-1]][1]
+    fresh = _backend(app, server, tmp_path)
+    current = fresh.get(href)
+    assert current is not None
+    fresh.delete(href, current.etag)  # not a 404 at the old name taken for "done"
+    assert not app.calendars[BLOCKTIME_CAL].objects
+
+
+def test_quota_refusals_without_retry_after_are_retried_with_jittered_backoff(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path
+) -> None:
+    app, server = google_standin
+    b = _backend(app, server, tmp_path)
+    waits: list[float] = []
+    b.sleep = waits.append
+    app.throttle = [(403, None), (429, None), (403, None)]
+    assert len(b.calendars()) == 2
+    assert app.refused == [403, 429, 403] and len(waits) == 3
+    for attempt, wait in enumerate(waits):  # 1 s, 2 s, 4 s ... each scaled by a random 0.5-1
+        assert 0.0005 * 2**attempt <= wait <= 0.001 * 2**attempt
+
+
+def test_a_real_403_is_still_forbidden(google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path) -> None:
+    from tests.backends.standin_http import Reply
+
+    app, server = google_standin
+    b = _backend(app, server, tmp_path)
+    original = app.handle
+    app.handle = lambda req: Reply(403, b'{"error": {"code": 403, "message": "Forbidden"}}')  # type: ignore[method-assign]
+    from blocktime.errors import ServerError
+
+    with pytest.raises(ServerError, match="forbidden"):
+        b.calendars()
+    app.handle = original  # type: ignore[method-assign]
+
+
+def test_a_burst_of_50_bookings_finishes_through_googles_quota_refusals(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, server = google_standin
+    assert app.quota_every  # on by default: every 3rd write is refused for quota, no Retry-After
+    cli = _cli(app, server, tmp_path, data_dir, capsys, "blocktime")
+    doc = cli.json("book", "--client", "Burst", "--site", "Acme HQ", "--attendee", "it@acme.example",
+                   "--start", "2026-03-23 10:00", "--length", "30m", "--every", "mon,tue,wed,thu,fri",
+                   "--count", "50", "--skip-conflicts")
+    assert len(doc["booked"]) + len(doc["refused"]) == 50 and len(doc["booked"]) >= 45
+    assert len(app.calendars[BLOCKTIME_CAL].objects) == len(doc["booked"])
+    assert {403, 429} <= set(app.refused)
+
+
+def test_only_one_write_is_in_flight_at_google(google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path) -> None:
+    app, server = google_standin
+    app.quota_every = 0
+    b = _backend(app, server, tmp_path)
+    cal = b.ensure_calendar("blocktime")
+    inflight, most, lock = [0], [0], threading.Lock()
+    put = b._put
+
+    def slow_put(*args: Any, **kw: Any) -> Any:
+        with lock:
+            inflight[0] += 1
+            most[0] = max(most[0], inflight[0])
+        try:
+            time.sleep(0.01)  # widen the window in which a second writer could overlap
+            return put(*args, **kw)
+        finally:
+            with lock:
+                inflight[0] -= 1
+
+    b._put = slow_put  # type: ignore[method-assign]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: b.create(b.href_for(cal, f"bt-w{i}@blocktime"), _ics(f"bt-w{i}@blocktime")), range(8)))
+    assert most[0] == 1 and len(app.calendars[BLOCKTIME_CAL].objects) == 8
+
+
+def test_a_calendar_id_hidden_from_the_listing_opens_at_its_documented_url(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path
+) -> None:
+    app, server = google_standin
+    assert TEAM in app.hidden  # not enabled on Google's sync-select page
+    b = _backend(app, server, tmp_path)
+    assert TEAM not in {c.url for c in b.calendars()}
+    cal = b.ensure_calendar(TEAM)
+    assert cal.url.endswith(f"/caldav/v2/{TEAM}/events/")
+    b.create(b.href_for(cal, "bt-team@blocktime"), _ics("bt-team@blocktime"))
+    assert len(app.calendars[TEAM].objects) == 1
