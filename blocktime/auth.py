@@ -22,6 +22,7 @@ from blocktime.errors import BadInput, ServerError
 LEEWAY = 120
 KEYRING_SERVICE = "blocktime"
 LABELS = {"google": "Google", "outlook": "Microsoft"}
+SIGN_IN = {"google": "blocktime auth google --client-secrets client_secret.json", "outlook": "blocktime auth outlook"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,14 @@ def refresh(token: Token, provider: str, *, timeout: float = 30) -> Token:
         doc = {}
     if r.status_code != 200 or not isinstance(doc, dict) or "access_token" not in doc:
         reason = doc.get("error", f"HTTP {r.status_code}") if isinstance(doc, dict) else f"HTTP {r.status_code}"
-        raise ServerError(f"{label} refused to renew the sign-in ({reason})", f"run `blocktime auth {provider}` again")
+        if reason == "invalid_grant":
+            raise ServerError(f"{label} no longer accepts this sign-in (invalid_grant): it was revoked, or it expired"
+                              + (" (an app whose OAuth consent screen is in Testing gets sign-ins that last 7 days)"
+                                 if provider == "google" else ""),
+                              f"run `{SIGN_IN[provider]}` again"
+                              + ("; publish the consent screen to stop this (docs/providers.md)"
+                                 if provider == "google" else ""))
+        raise ServerError(f"{label} refused to renew the sign-in ({reason})", f"run `{SIGN_IN[provider]}` again")
     expires = doc.get("expires_in")
     return replace(
         token,

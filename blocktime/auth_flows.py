@@ -39,7 +39,9 @@ def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True
         flow = flow_module.InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=[GOOGLE_SCOPE])
     except ValueError as exc:
         raise BadInput(f"{client_secrets} is not a Google client secrets file ({exc})") from None
-    creds = flow.run_local_server(port=0, open_browser=open_browser)
+    # prompt=consent: without it a second sign-in may come back without a refresh token;
+    # access_type=offline asks for one (Google's "OAuth 2.0 for installed apps")
+    creds = flow.run_local_server(port=0, open_browser=open_browser, prompt="consent", access_type="offline")
     if not creds.refresh_token:
         raise ServerError("Google gave no refresh token, so the sign-in would stop working within the hour",
                           "remove blocktime at myaccount.google.com/permissions, then sign in again")

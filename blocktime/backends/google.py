@@ -8,6 +8,7 @@ Google's CalDAV differs from the standard in ways that matter to blocktime:
 - X- properties may be dropped: blocktime's facts live in its store by UID, never only on the server;
 - attendees on events written over CalDAV may be mailed by Google itself, so the copy written here
   carries no ATTENDEE lines: invites go out by iMIP from blocktime only (one or the other);
+- DESCRIPTION is HTML to Google and reminders count from the start: see `google_copy`;
 - Google names the objects it stores itself (`<UID>.ics`, as CalDAV clients report; whether it keeps
   a name the client PUT is undocumented): an href that answers 404 is looked up by UID before it
   counts as gone, and the object's real href is used from then on;
@@ -53,6 +54,29 @@ def without_attendees(text: str) -> str:
             del ev["ATTENDEE"]
             changed = True
     return cal.to_ical().decode("utf-8") if changed else text
+
+
+def google_copy(text: str) -> str:
+    """The copy Google is given: no ATTENDEE (Google would mail invites of its own); DESCRIPTION
+    as HTML (Google shows it as HTML, where a bare line break is only a space: lines become
+    `<br>`); an alarm related to the END as the reminder Google has, counted from the start (the
+    same minutes before the start; its text names the end)."""
+    import html
+
+    from icalendar import Calendar
+
+    cal = Calendar.from_ical(without_attendees(text))
+    for ev in cal.walk("VEVENT"):
+        if "DESCRIPTION" in ev and "<br>" not in str(ev["DESCRIPTION"]):
+            plain = str(ev["DESCRIPTION"])
+            ev["DESCRIPTION"] = html.escape(plain, quote=False).replace("\r\n", "\n").replace("\n", "<br>")
+        for alarm in ev.walk("VALARM"):
+            trigger = alarm.get("TRIGGER")
+            if trigger is not None and str(trigger.params.get("RELATED", "START")).upper() == "END":
+                offset = trigger.dt
+                del alarm["TRIGGER"]
+                alarm.add("TRIGGER", offset)
+    return str(cal.to_ical().decode("utf-8"))
 
 
 def _parent(href: str) -> str:
@@ -139,7 +163,7 @@ class GoogleBackend(CalDAVBackend):
                 self._moved[href] = existing.href
             raise AlreadyExists(href, elsewhere=elsewhere)
         with self._writes:
-            r = self._put(href, without_attendees(data), {})
+            r = self._put(href, google_copy(data), {})
         self._uids[href] = uid
         location = r.headers.get("Location")
         if location and _path_of(location) != href:
@@ -148,7 +172,7 @@ class GoogleBackend(CalDAVBackend):
 
     def update(self, href: str, data: str, etag: str) -> str | None:
         with self._writes:
-            return super().update(self._moved.get(href, href), without_attendees(data), etag)
+            return super().update(self._moved.get(href, href), google_copy(data), etag)
 
     def delete(self, href: str, etag: str | None) -> None:
         if href not in self._moved:  # never take a 404 at a name Google no longer uses for "gone"

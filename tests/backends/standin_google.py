@@ -11,8 +11,8 @@ Adversarial switches, each on by default (the worst the documentation allows):
 - `quota_every`: every n-th write is refused for quota, alternating 403 `rateLimitExceeded` /
   `userRateLimitExceeded` and 429, none with Retry-After (0: off);
 - `drop_x`: X- properties inside events are dropped;
-- `html_description`: DESCRIPTION is kept as Google's HTML, line breaks as `<br>` (what an edit in
-  the web UI leaves; a plain line break is whitespace to HTML);
+- `html_description`: DESCRIPTION is HTML: a plain line break is whitespace and comes back as a
+  space (what Google shows, and what an edit in the web UI saves); `<br>` survives;
 - `hidden`: calendars of the account not enabled on the sync-select page: absent from the home
   listing, but reachable at their documented URL.
 """
@@ -289,12 +289,14 @@ def _uid(text: str) -> str:
 
 
 def _html_description(text: str) -> str:
-    """DESCRIPTION as Google's web UI keeps it: HTML, line breaks as `<br>` (RFC 5545 escapes kept)."""
+    """DESCRIPTION as Google treats it: HTML, where a bare line break is whitespace (shown, and
+    saved back by the web UI, as one space); `<br>` is a line break."""
     def to_html(m: re.Match[str]) -> str:
-        plain = m.group(2).replace("\\n", "\n").replace("\\N", "\n")
-        if "<br>" in plain:  # already HTML
+        value = m.group(2)
+        if "<br>" in value:  # HTML already
             return m.group(0)
-        return m.group(1) + html.escape(plain, quote=False).replace("\n", "<br>")
+        plain = value.replace("\\n", "\n").replace("\\N", "\n")
+        return m.group(1) + re.sub(r"\s*\n\s*", " ", html.escape(plain, quote=False))
 
     unfolded = re.sub(r"\r?\n[ \t]", "", text)
     return re.sub(r"^(DESCRIPTION[^:\r\n]*:)(.*?)(?=\r?$)", to_html, unfolded, flags=re.M)

@@ -37,8 +37,8 @@ def _fake_google(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any]) -> None:
             seen.update(path=path, scopes=scopes)
             return cls()
 
-        def run_local_server(self, port: int, open_browser: bool) -> FakeCredentials:
-            seen.update(port=port, open_browser=open_browser)
+        def run_local_server(self, port: int, open_browser: bool, **params: str) -> FakeCredentials:
+            seen.update(port=port, open_browser=open_browser, **params)
             return FakeCredentials()
 
     package = types.ModuleType("google_auth_oauthlib")
@@ -57,7 +57,7 @@ def test_auth_google_stores_the_grant_0600(tmp_path: Path, data_dir: Path, monke
     cfg = write_config(tmp_path / "c.toml", None)
     assert main(["--config", str(cfg), "auth", "google", "--client-secrets", str(secrets), "--no-browser"]) == 0
     assert seen == {"path": str(secrets), "scopes": ["https://www.googleapis.com/auth/calendar"], "port": 0,
-                    "open_browser": False}
+                    "open_browser": False, "prompt": "consent", "access_type": "offline"}  # a refresh token every time
     stored = data_dir / "tokens" / "google.json"
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     doc = json.loads(stored.read_text())

@@ -103,7 +103,10 @@ def test_a_revoked_grant_asks_to_sign_in_again(
     app.refresh_token = "revoked"
     with pytest.raises(ServerError) as info:
         b.calendars()
-    assert "refused to renew" in info.value.message and "blocktime auth google" in (info.value.hint or "")
+    assert "invalid_grant" in info.value.message and "Testing" in info.value.message and "7 days" in info.value.message
+    hint = info.value.hint or ""
+    assert "blocktime auth google" in hint and "publish the consent screen" in hint
+    assert "\n" not in info.value.message + (info.value.hint or "")
 
 
 def test_no_token_at_all_says_how_to_sign_in(google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path) -> None:

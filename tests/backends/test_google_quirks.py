@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,52 @@ def test_a_calendar_id_hidden_from_the_listing_opens_at_its_documented_url(
     assert cal.url.endswith(f"/caldav/v2/{TEAM}/events/")
     b.create(b.href_for(cal, "bt-team@blocktime"), _ics("bt-team@blocktime"))
     assert len(app.calendars[TEAM].objects) == 1
+
+
+def test_repair_on_google_rebuilds_from_the_uids_and_says_what_it_cannot(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, server = google_standin
+    assert app.drop_x  # on by default: Google keeps only properties of its own model
+    cli = _cli(app, server, tmp_path, data_dir, capsys, "blocktime")
+    before = {b["uid"]: b["start"] for b in cli.json(*BOOK, "--skip-conflicts")["booked"]}
+    for f in data_dir.glob("blocktime.sqlite3*"):
+        f.unlink()
+    doc = cli.json("repair", now="2026-03-20T10:00")
+    assert doc["blocks"] == 2 and doc["engagements"] == 1
+    assert len(doc["lost"]) == 1 and "acme: 2 block(s) rebuilt from their UIDs" in doc["lost"][0]
+    assert "attendees" in doc["lost"][0]
+    after = {b["uid"]: b["start"] for b in cli.json("agenda", now="2026-03-20T10:00")["blocks"]}
+    assert after == before
+    assert _pass(cli, "2026-03-20T11:00")["actions"] == []  # the rebuilt store syncs quietly
+
+
+def test_uid_facts_name_engagement_and_start_and_check_the_digest() -> None:
+    from datetime import UTC, datetime
+
+    from blocktime.core.series import block_uid
+    from blocktime.repair import uid_facts
+
+    start = datetime(2026, 3, 24, 11, tzinfo=UTC)
+    assert uid_facts(block_uid("acme-hq-2", start)) == ("acme-hq-2", start)
+    assert uid_facts(block_uid("acme", start).replace("acme", "acmf")) is None
+    assert uid_facts("hold-acme-o1-1@blocktime") is None
+
+
+def test_line_breaks_survive_googles_html_and_the_end_alarm_counts_from_the_start(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import icalendar
+
+    app, server = google_standin
+    assert app.html_description  # on by default: a plain line break comes back as a space
+    cli = _cli(app, server, tmp_path, data_dir, capsys, "blocktime")
+    cli.json(*BOOK, "--skip-conflicts")
+    (text, *_rest) = [t for _e, t in app.calendars[BLOCKTIME_CAL].objects.values()]
+    ev = icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
+    lines = str(ev["DESCRIPTION"]).split("<br>")
+    assert len(lines) > 3 and lines[0].startswith("Training: ") and lines[2].startswith("Where: ")
+    (alarm,) = ev.walk("VALARM")
+    trigger = alarm["TRIGGER"]
+    assert str(trigger.params.get("RELATED", "START")) == "START" and trigger.dt == -timedelta(minutes=10)
+    assert "ends at" in str(alarm["DESCRIPTION"])

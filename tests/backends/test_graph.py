@@ -64,7 +64,8 @@ def test_to_graph_sends_times_in_utc_no_attendees_and_the_copy_in_extended_prope
     assert body["subject"] == "Acme: training" and body["location"] == {"displayName": "Acme HQ"}
     assert body["showAs"] == "busy" and body["isAllDay"] is False
     assert "attendees" not in body  # invites go by iMIP; Graph would mail its own
-    assert body["isReminderOn"] is False  # the alarm counts from the end: Graph cannot show it
+    # the alarm counts from the end; Graph's reminder counts from the start: as many minutes before it
+    assert body["isReminderOn"] is True and body["reminderMinutesBeforeStart"] == 10
     props = {p["id"]: p["value"] for p in body["singleValueExtendedProperties"]}
     assert props[UID_PROP] == uid and "X-BLOCKTIME-SITE" in props[ICS_PROP]
 
