@@ -98,13 +98,18 @@ class GoogleBackend(CalDAVBackend):
         self._moved: dict[str, str] = {}  # href blocktime chose -> href Google keeps the object at
         self._uids: dict[str, str] = {}  # href -> UID of what blocktime wrote there (this run)
         self._writes = threading.BoundedSemaphore(WRITERS)
+        self._opened: list[CalendarInfo] = []  # opened by calendar id, not in the home's listing
+
+    def calendars(self) -> list[CalendarInfo]:
+        listed = super().calendars()
+        return listed + [c for c in self._opened if c.url not in {x.url for x in listed}]
 
     def events_url(self, calid: str) -> str:
         """The documented collection URL of a calendar id, `<base>/<calendar-id>/events/`."""
         return _path_of(urljoin(self.base, quote(calid, safe="@") + "/events/"))
 
     def find_calendar(self, name: str) -> CalendarInfo | None:
-        for info in self.calendars():
+        for info in super().calendars():
             if name in (info.name, calendar_id(info.url)):
                 return info
         if "@" in name:  # a calendar id the home does not list (not enabled for sync): try its URL
@@ -112,6 +117,7 @@ class GoogleBackend(CalDAVBackend):
             with self._guard(f"opening calendar {name!r}"):
                 r = self.client.request(self._url(info.url), "PROPFIND", "", {"Depth": "0"})
             if r.status in (200, 207):
+                self._opened.append(info)
                 return info
         return None
 

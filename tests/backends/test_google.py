@@ -157,6 +157,8 @@ def test_doctor_on_the_google_stand_in(google_cli: Runner) -> None:
     assert code == 0, out
     assert "look-up before each create" in out and "sync tokens (RFC 6578)" in out
     assert "free-busy-query not supported" in out and "without attendees" in out
+    assert "busy time    read from 2 calendar(s): Anna Nowak; blocktime" in out
+    assert "calendar.google.com/calendar/syncselect" in out  # how to expose the others
     assert out.strip().endswith("blocktime can work here.")
 
 

@@ -231,3 +231,19 @@ def test_line_breaks_survive_googles_html_and_the_end_alarm_counts_from_the_star
     trigger = alarm["TRIGGER"]
     assert str(trigger.params.get("RELATED", "START")) == "START" and trigger.dt == -timedelta(minutes=10)
     assert "ends at" in str(alarm["DESCRIPTION"])
+
+
+def test_calendar_name_may_be_a_google_calendar_id_and_doctor_says_so(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, server = google_standin
+    cli = _cli(app, server, tmp_path, data_dir, capsys, TEAM)
+    code, out, _err = cli("doctor")
+    assert code == 0, out
+    assert "opened by its calendar id" in out and "syncselect" in out
+    booked = cli.json(*BOOK, "--skip-conflicts")["booked"]
+    assert len(app.calendars[TEAM].objects) == len(booked) == 2
+    assert _pass(cli, "2026-03-20T10:00")["actions"] == []
+    app.web_delete(TEAM, booked[0]["uid"])  # the calendar Google does not list is still watched
+    report = _pass(cli, "2026-03-20T11:00")
+    assert any(f"{booked[0]['id']} was deleted" in a for a in report["actions"]), report
