@@ -23,12 +23,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
-from blocktime.core.intervals import Timeline
-from blocktime.core.model import Busy, Interval
+from blocktime.core.model import Interval
 from blocktime.errors import BlocktimeError, ServerError
 from blocktime.service import Session
 
@@ -192,7 +191,9 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
         else:
             _follow_hold(session, holds[item.uid], found.href)
     if foreign:
-        _overlaps(session, foreign, report)
+        from blocktime.overlaps import overlaps
+
+        overlaps(session, foreign, report.actions)
 
 
 def _follow(session: Session, sb: Any, href: str) -> Any:
@@ -303,50 +304,6 @@ def _block_deleted(session: Session, sb: Any, report: PassReport) -> None:
             queue_block(session, "cancel", facts)
     report.actions.append(f"{sb.block.id} was deleted on the calendar: "
                           + (f"CANCEL queued, {own} min back in the remainder" if not happened else "recorded"))
-
-
-def _overlaps(session: Session, objects: list[StoredObject], report: PassReport) -> None:
-    """New or changed events of others: conflicts with future blocks, re-planning of held offers."""
-    from blocktime.ics.busy import busy_from_texts
-
-    policy = session.config.policy
-    horizon_end = session.now + policy.horizon + timedelta(days=7)
-    busy = busy_from_texts([(o.href, o.data) for o in objects], session.now, horizon_end,
-                           session.config.organizer.timezone).busy
-    if not busy:
-        return
-    timeline: Timeline[Busy] = Timeline(busy, lambda b: b.span)
-    for sb in session.store.blocks(states=("booked",)):
-        if sb.block.span.start <= session.now:
-            continue
-        for b in timeline.overlapping(sb.block.span):
-            cur = session.store.db.execute(
-                "INSERT OR IGNORE INTO conflicts(event_uid, block_uid, summary, start, end, found)"
-                " VALUES (?,?,?,?,?,?)",
-                (b.uid, sb.block.uid, b.summary, b.span.start.isoformat(), b.span.end.isoformat(),
-                 session.now.isoformat()),
-            )
-            if cur.rowcount:
-                log.warning("%r (%s) overlaps block %s", b.summary, b.span.start.isoformat(), sb.block.id)
-                report.actions.append(f"conflict: {b.summary!r} overlaps {sb.block.id}")
-    for offer in session.store.offers():
-        if any(timeline.overlapping(h.span) for h in session.store.holds(offer.id)):
-            _replan(session, offer, report)
-
-
-def _replan(session: Session, offer: Any, report: PassReport) -> None:
-    from blocktime.offers import load_engagement, offer_remainder, release
-
-    release(session, offer.id)
-    with session.store.transaction():
-        session.store.set_offer(offer.id, "replanned")
-    eng = load_engagement(session, offer.engagement)
-    source = session.store.block(offer.source_uid)
-    if source is None:
-        return
-    result = offer_remainder(session, eng, source, source.ended_at or session.now)
-    new = result.offer.id if result.offer else "no new offer"
-    report.actions.append(f"offer {offer.id} overlapped a new event: re-planned as {new}")
 
 
 def conflicts(session: Session) -> list[dict[str, str]]:
