@@ -48,7 +48,7 @@ def _inside(t: Tracked, window: tuple[datetime, datetime] | None) -> bool:
 def still_there(backend: CalendarBackend, calendar: CalendarInfo, item: Tracked) -> StoredObject | None:
     """The item's object if it still exists (GET by href, then a search by UID), else None.
     A server error propagates: when in doubt, nothing is cancelled."""
-    from blocktime.backends.caldav import uid_of
+    from blocktime.backends.base import uid_of
 
     got = backend.get(item.href)
     if got is not None and uid_of(got.data) in (item.uid, None):

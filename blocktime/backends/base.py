@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -145,3 +146,9 @@ def diff_listing(objects: list[StoredObject], token: str | None) -> Changes:
     changed = tuple(o for o in objects if before.get(o.href) != now.get(o.href))
     deleted = tuple(sorted(h for h in before if h not in now))
     return Changes(changed, deleted, new_token, synthetic=True)
+
+
+def uid_of(text: str) -> str | None:
+    """The UID of the first component in an object's text (lines unfolded, RFC 5545 §3.1)."""
+    m = re.search(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.sub(r"\r?\n[ \t]", "", text), re.M)
+    return m.group(1).strip() if m else None

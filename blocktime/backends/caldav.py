@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
-import re
 import threading
 import time
 import warnings
@@ -27,8 +25,10 @@ from blocktime.backends.base import (
     Changes,
     StoredObject,
     diff_listing,
+    uid_of,
 )
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
+from blocktime.backends.throttle import Throttled, backoff, quota_reason
 from blocktime.errors import BadInput, ConflictError, ServerError
 
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
@@ -76,37 +76,6 @@ class _NoSync(Exception):
     """The server has no usable sync-collection REPORT."""
 
 
-class _Throttled(Exception):
-    """The server refused a request for quota reasons (429, or Google's 403 rate-limit reasons)."""
-
-    def __init__(self, why: str, wait: float | None) -> None:
-        super().__init__(why)
-        self.why = why
-        self.wait = wait
-
-
-#: the `reason` values of Google's quota errors, sent with 403 (Calendar API "Handle API errors")
-QUOTA_REASONS = ("userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded")
-
-
-def _quota_reason(exc: Any) -> str | None:
-    """The quota reason inside a 403's body, or None for a real refusal."""
-    if getattr(exc, "status", None) != 403:
-        return None
-    body = getattr(exc, "body", None) or b""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    return next((r for r in QUOTA_REASONS if r in text), None)
-
-
-def backoff(attempt: int, wait: float | None, *, base: float, cap: float) -> float:
-    """Seconds before the next try: the server's Retry-After if given (capped), otherwise
-    exponential back-off with jitter, `base * 2**attempt` scaled by a random 0.5-1 ("truncated
-    exponential backoff", as Google's and Microsoft's throttling guidance asks)."""
-    if wait is not None:
-        return min(max(wait, 0.0), cap)
-    return min(cap, base * 2.0**attempt) * random.uniform(0.5, 1.0)
-
-
 class CalDAVBackend:
     """A CalDAV account: every calendar is read for busy time; blocks go to one of them."""
 
@@ -148,6 +117,7 @@ class CalDAVBackend:
         self._count_lock = threading.Lock()
         self.schedule_tag_seen = False
         self.sleep: Callable[[float], None] = time.sleep
+        self.uid_filter = True  # calendar-query with a UID prop-filter works here (see find_uid)
         client_class: Any = caldav.DAVClient
         self.client: Any = client_class(
             url=url,
@@ -190,7 +160,7 @@ class CalDAVBackend:
         for attempt in range(self.throttle_attempts):
             try:
                 return self._request_once(url, method, body, headers)
-            except _Throttled as exc:
+            except Throttled as exc:
                 if attempt + 1 == self.throttle_attempts:
                     raise ServerError(f"the calendar server at {safe_url(self.url)} kept throttling {method} "
                                       f"{_path(str(url))} ({exc.why}, {attempt + 1} attempts)",
@@ -223,12 +193,12 @@ class CalDAVBackend:
                 why = f"HTTP {exc.status or 429}"
                 wait = exc.retry_after_seconds
                 if self.throttle_attempts:
-                    raise _Throttled(why, wait) from None
+                    raise Throttled(why, wait) from None
             except caldav_error.AuthorizationError as exc:
-                reason = _quota_reason(exc) if self.throttle_attempts else None
+                reason = quota_reason(exc) if self.throttle_attempts else None
                 if reason is None:
                     raise
-                raise _Throttled(f"HTTP 403 {reason}", None) from None
+                raise Throttled(f"HTTP 403 {reason}", None) from None
             except Exception as exc:
                 names = {c.__name__ for c in type(exc).__mro__}
                 if names & _PERMANENT_ERRORS or not names & _TRANSIENT_ERRORS or not delays:
@@ -397,9 +367,38 @@ class CalDAVBackend:
         ]
 
     def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
-        """calendar-query with a UID text-match (RFC 4791 §9.7.5; a substring match, so checked)."""
-        found = self._query(calendar, _UID_FILTER.format(uid=escape(uid)))
-        return next((o for o in found if uid_of(o.data) == uid), None)
+        """calendar-query with a UID text-match (RFC 4791 §9.7.5; a substring match, so checked).
+        A server that refuses the filter gets a full listing instead, from then on (slower, as sure)."""
+        return next((o for o in self.uid_search(calendar, uid) if uid_of(o.data) == uid), None)
+
+    def uid_search(self, calendar: CalendarInfo, text: str) -> list[StoredObject]:
+        """Objects whose UID contains `text` — or more: the whole calendar where the server
+        refuses the filter. The caller checks the UIDs."""
+        found = self._uid_query(calendar, text) if self.uid_filter else None
+        if found is None:
+            self.uid_filter = False
+            found = self._query(calendar, "")
+        return found
+
+    def _uid_query(self, calendar: CalendarInfo, uid: str) -> list[StoredObject] | None:
+        """The objects a UID text-match finds, or None when the server refuses the filter."""
+        from caldav.lib import error as caldav_error
+
+        body = _QUERY.format(range=_UID_FILTER.format(uid=escape(uid)))
+        with self._guard(f"searching calendar {calendar.name!r}"):
+            try:
+                r = self.client.report(self._url(calendar.url), body, depth=1)
+            except caldav_error.AuthorizationError as exc:
+                if getattr(exc, "status", None) == 403:
+                    log.info("the server refused a search by UID (HTTP 403): listing the calendar instead")
+                    return None
+                raise
+            if r.status in (400, 403, 405, 415, 422, 501):
+                log.info("the server refused a search by UID (HTTP %s): listing the calendar instead", r.status)
+                return None
+            results = r.parse_calendar_query()
+        return [StoredObject(_absolute(calendar.url, x.href), x.etag, x.calendar_data)
+                for x in results if x.calendar_data and x.status == 200]
 
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
         return self._query(calendar, _RANGE.format(start=_utc(start), end=_utc(end)))
@@ -486,12 +485,6 @@ def _causes(exc: BaseException) -> set[str]:
         names.add(type(e).__name__)
         todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
     return names
-
-
-def uid_of(text: str) -> str | None:
-    """The UID of the first component in an object's text (lines unfolded, RFC 5545 §3.1)."""
-    m = re.search(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.sub(r"\r?\n[ \t]", "", text), re.M)
-    return m.group(1).strip() if m else None
 
 
 def _path(url: str) -> str:

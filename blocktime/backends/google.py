@@ -23,8 +23,8 @@ import threading
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject
-from blocktime.backends.caldav import CalDAVBackend, uid_of
+from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject, uid_of
+from blocktime.backends.caldav import CalDAVBackend
 from blocktime.errors import ServerError
 
 GOOGLE_CALDAV = "https://apidata.googleusercontent.com/caldav/v2/"
@@ -151,9 +151,7 @@ class GoogleBackend(CalDAVBackend):
         stem = unquote(href.rsplit("/", 1)[-1]).removesuffix(".ics")
         if not stem:
             return None
-        found = self._query(cal, f'\n    <C:prop-filter name="UID"><C:text-match collation="i;octet">'
-                                 f'{_xml(stem)}</C:text-match></C:prop-filter>')
-        for obj in found:
+        for obj in self.uid_search(cal, stem):
             got = uid_of(obj.data) or ""
             if got == stem or got.startswith(stem + "@"):
                 return obj
@@ -194,9 +192,3 @@ class GoogleBackend(CalDAVBackend):
 
 def _path_of(url: str) -> str:
     return urlsplit(url).path or "/"
-
-
-def _xml(text: str) -> str:
-    from xml.sax.saxutils import escape
-
-    return escape(text)

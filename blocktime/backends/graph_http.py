@@ -3,7 +3,6 @@ paging through @odata.nextLink, one-line errors. Used by GraphBackend."""
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +11,7 @@ from typing import Any, NoReturn
 
 from blocktime.backends.caldav import safe_url
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
+from blocktime.backends.throttle import backoff
 from blocktime.errors import ServerError
 
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
@@ -78,7 +78,7 @@ class GraphClient:
             if r.status_code in (429, 503, 504) and attempt + 1 < self.attempts:
                 wait = retry_after(r.headers.get("Retry-After"), time.time())
                 if wait is None:  # exponential back-off with jitter (Graph's throttling guidance)
-                    wait = min(BACKOFF_BASE * 2.0**attempt, 30.0) * random.uniform(0.5, 1.0)
+                    wait = backoff(attempt, None, base=BACKOFF_BASE, cap=30.0)
                 if wait > MAX_WAIT:
                     break
                 self.sleep(wait)

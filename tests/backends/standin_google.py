@@ -95,6 +95,7 @@ class GoogleCalDAV:
             "c_9team@group.calendar.google.com": Collection("Team (shared)"),
         }
         self.hidden = {"c_9team@group.calendar.google.com"}
+        self.uid_search = True  # False: a calendar-query with a UID prop-filter answers 501
         primary = self.calendars[account]
         for uid, text in split_by_uid((SAMPLES / "google_work.ics").read_text()):
             name = quote(uid, safe="") + ".ics"
@@ -223,6 +224,8 @@ class GoogleCalDAV:
         if root.tag == f"{CALDAV}calendar-query":
             rng = root.find(f".//{CALDAV}time-range")
             match = root.find(f".//{CALDAV}prop-filter[@name='UID']/{CALDAV}text-match")
+            if match is not None and not self.uid_search:
+                return Reply(501, b"prop-filter not supported")
             names = [n for n, (_e, d) in cal.objects.items()
                      if (rng is None or _overlaps(d, rng.get("start"), rng.get("end")))
                      and (match is None or (match.text or "") in _uid(d))]

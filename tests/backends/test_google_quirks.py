@@ -247,3 +247,21 @@ def test_calendar_name_may_be_a_google_calendar_id_and_doctor_says_so(
     app.web_delete(TEAM, booked[0]["uid"])  # the calendar Google does not list is still watched
     report = _pass(cli, "2026-03-20T11:00")
     assert any(f"{booked[0]['id']} was deleted" in a for a in report["actions"]), report
+
+
+def test_without_a_search_by_uid_the_calendar_is_listed_instead(
+    google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path
+) -> None:
+    from blocktime.backends.base import AlreadyExists
+
+    app, server = google_standin
+    app.uid_search = False  # not documented either way: the guide says only "all reports except free-busy"
+    b = _backend(app, server, tmp_path)
+    cal = b.ensure_calendar("blocktime")
+    href = b.href_for(cal, "bt-list@blocktime")
+    b.create(href, _ics("bt-list@blocktime"))
+    with pytest.raises(AlreadyExists):
+        b.create(href, _ics("bt-list@blocktime", "again"))
+    later = _backend(app, server, tmp_path)
+    got = later.get(href)
+    assert got is not None and "SUMMARY:x" in got.data and not later.uid_filter
