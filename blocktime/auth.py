@@ -1,8 +1,11 @@
 """OAuth2 tokens for Google (CalDAV) and Microsoft Graph: kept 0600 under the data dir (or in the
 system keyring), refreshed shortly before they expire (RFC 6749 §6), sent as Bearer (RFC 6750).
 
-The interactive sign-ins (`blocktime auth google|outlook`) live in `auth_flows`; this module is all
-that a running command needs, and it needs neither google-auth nor msal.
+The interactive sign-ins (`blocktime auth google|outlook`) live in `auth_flows`. A Microsoft
+sign-in keeps MSAL's serialized token cache, and is renewed by MSAL itself
+(`acquire_token_silent`, https://learn.microsoft.com/entra/msal/python/getting-started/acquiring-tokens):
+MSAL holds the refresh token. Google's grant (and a Microsoft one stored before MSAL's cache was
+kept) is renewed here by the refresh grant of RFC 6749 §6.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from blocktime.errors import BadInput, ServerError
 LEEWAY = 120
 KEYRING_SERVICE = "blocktime"
 LABELS = {"google": "Google", "outlook": "Microsoft"}
+SIGN_IN = {"google": "blocktime auth google --client-secrets client_secret.json", "outlook": "blocktime auth outlook"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,7 @@ class Token:
     client_id: str
     client_secret: str | None = field(default=None, repr=False)
     scopes: tuple[str, ...] = ()
+    msal_cache: str | None = field(default=None, repr=False)  # MSAL's SerializableTokenCache
 
     def to_json(self) -> str:
         from dataclasses import asdict
@@ -54,6 +59,7 @@ class Token:
             client_id=str(doc["client_id"]),
             client_secret=doc.get("client_secret"),
             scopes=tuple(doc.get("scopes") or ()),
+            msal_cache=doc.get("msal_cache"),
         )
 
 
@@ -104,10 +110,51 @@ class TokenStore:
             _write_private(self.path, token.to_json())
 
 
-def refresh(token: Token, provider: str, *, timeout: float = 30) -> Token:
-    """Trade the refresh token for a new access token (RFC 6749 §6); keep a rotated refresh token."""
+def _refused(provider: str, reason: str) -> ServerError:
+    """One line for a renewal the provider refused; `invalid_grant` says why and what to do."""
+    label = LABELS[provider]
+    if reason == "invalid_grant":
+        return ServerError(f"{label} no longer accepts this sign-in (invalid_grant): it was revoked, or it expired"
+                           + (" (an app whose OAuth consent screen is in Testing gets sign-ins that last 7 days)"
+                              if provider == "google" else ""),
+                           f"run `{SIGN_IN[provider]}` again"
+                           + ("; publish the consent screen to stop this (docs/providers.md)"
+                              if provider == "google" else ""))
+    return ServerError(f"{label} refused to renew the sign-in ({reason})", f"run `{SIGN_IN[provider]}` again")
+
+
+def msal_refresh(token: Token, *, force: bool = False) -> Token:
+    """A fresh Microsoft access token from MSAL's cache: `acquire_token_silent` for the signed-in
+    account (MSAL renews with the refresh token it keeps, and rotates it in its cache)."""
+    try:
+        import msal
+    except ImportError:
+        raise BadInput("renewing the Microsoft sign-in needs the optional msal package",
+                       "pip install 'blocktime[outlook]'") from None
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(token.msal_cache or "{}")
+    authority = token.token_uri.removesuffix("/oauth2/v2.0/token")
+    app = msal.PublicClientApplication(token.client_id, authority=authority, token_cache=cache)
+    accounts = app.get_accounts()
+    scopes = [s for s in token.scopes if s not in ("offline_access", "openid", "profile")]
+    result = app.acquire_token_silent_with_error(scopes, account=accounts[0], force_refresh=force) if accounts else None
+    if not result or "access_token" not in result:
+        raise _refused("outlook", str((result or {}).get("error") or "invalid_grant"))
+    return replace(
+        token,
+        access_token=str(result["access_token"]),
+        expires_at=time.time() + float(result.get("expires_in", 3600)),
+        msal_cache=cache.serialize() if cache.has_state_changed else token.msal_cache,
+    )
+
+
+def refresh(token: Token, provider: str, *, timeout: float = 30, force: bool = False) -> Token:
+    """A new access token: through MSAL where its cache is kept, otherwise by trading the refresh
+    token (RFC 6749 §6) and keeping a rotated one."""
     import niquests
 
+    if token.msal_cache:
+        return msal_refresh(token, force=force)
     label = LABELS[provider]
     if not token.refresh_token:
         raise ServerError(f"the {label} sign-in has expired and cannot be renewed",
@@ -128,7 +175,7 @@ def refresh(token: Token, provider: str, *, timeout: float = 30) -> Token:
         doc = {}
     if r.status_code != 200 or not isinstance(doc, dict) or "access_token" not in doc:
         reason = doc.get("error", f"HTTP {r.status_code}") if isinstance(doc, dict) else f"HTTP {r.status_code}"
-        raise ServerError(f"{label} refused to renew the sign-in ({reason})", f"run `blocktime auth {provider}` again")
+        raise _refused(provider, str(reason))
     expires = doc.get("expires_in")
     return replace(
         token,
@@ -160,7 +207,7 @@ class BearerAuth:
                 raise BadInput(f"not signed in to {LABELS[p]} (no token at {self.store.where})", f"run `{cmd}` once")
         t = self._token
         if force_refresh or (t.expires_at is not None and t.expires_at - LEEWAY <= self.clock()):
-            t = refresh(t, self.store.provider)
+            t = refresh(t, self.store.provider, force=force_refresh)
             self.store.save(t)
             self._token = t
         return t.access_token

@@ -1,6 +1,7 @@
 """The one-time sign-ins: `blocktime auth google` (installed-app flow, google-auth-oauthlib) and
-`blocktime auth outlook` (device code, msal). Both are optional extras imported only here; the
-token they produce is stored by `auth.TokenStore` and refreshed by `auth.BearerAuth` later on.
+`blocktime auth outlook` (device code, msal). Both are optional extras; the token they produce is
+stored by `auth.TokenStore` and refreshed by `auth.BearerAuth` later on (Microsoft's through MSAL's
+own token cache and `acquire_token_silent`, as MSAL's documentation asks).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True
         flow = flow_module.InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=[GOOGLE_SCOPE])
     except ValueError as exc:
         raise BadInput(f"{client_secrets} is not a Google client secrets file ({exc})") from None
-    creds = flow.run_local_server(port=0, open_browser=open_browser)
+    # prompt=consent: without it a second sign-in may come back without a refresh token;
+    # access_type=offline asks for one (Google's "OAuth 2.0 for installed apps")
+    creds = flow.run_local_server(port=0, open_browser=open_browser, prompt="consent", access_type="offline")
     if not creds.refresh_token:
         raise ServerError("Google gave no refresh token, so the sign-in would stop working within the hour",
                           "remove blocktime at myaccount.google.com/permissions, then sign in again")
@@ -61,7 +64,8 @@ def outlook(client_id: str | None, tenant: str, store: TokenStore, echo: Callabl
                        "register an app in Microsoft Entra and put its Application (client) ID there")
     msal = _extra("msal", "outlook")
     authority = f"{authority_host.rstrip('/')}/{tenant}"
-    app = msal.PublicClientApplication(client_id, authority=authority)
+    cache = msal.SerializableTokenCache()  # MSAL keeps the refresh token; blocktime stores the cache
+    app = msal.PublicClientApplication(client_id, authority=authority, token_cache=cache)
     flow = app.initiate_device_flow(scopes=[GRAPH_SCOPE])
     if "user_code" not in flow:
         reason = flow.get("error_description") or flow.get("error")
@@ -74,11 +78,11 @@ def outlook(client_id: str | None, tenant: str, store: TokenStore, echo: Callabl
         raise ServerError(f"the Microsoft sign-in did not finish: {reason}")
     if not result.get("refresh_token"):
         raise ServerError("Microsoft gave no refresh token", "is offline_access allowed for the app?")
-    token = Token(
-        access_token=str(result["access_token"]), refresh_token=str(result["refresh_token"]),
+    token = Token(  # later tokens come from MSAL's cache through acquire_token_silent (auth.refresh)
+        access_token=str(result["access_token"]), refresh_token=None,
         expires_at=time.time() + float(result.get("expires_in", 3600)),
         token_uri=f"{authority}/oauth2/v2.0/token", client_id=client_id, client_secret=None,
-        scopes=(GRAPH_SCOPE, "offline_access"),
+        scopes=(GRAPH_SCOPE, "offline_access"), msal_cache=cache.serialize(),
     )
     store.save(token)
     return token

@@ -108,8 +108,11 @@ def _probe(backend: CalendarBackend, cal: CalendarConfig, day: str) -> list[Find
         out.append(Finding("fail", "calendar", f"no usable calendar {cal.name!r}: {exc.message}", exc.hint or ""))
         return out
     created = "" if target.url in known else " (created now)"
+    if cal.provider == "google" and target.url not in known:
+        created = " (opened by its calendar id: Google does not list it)"
     out.append(Finding("ok", "calendar",
                        f"blocks go to {target.name!r}{created}; every calendar is read for busy time"))
+    out.append(_busy_sources(calendars, cal.provider))
     out.extend(_writes(backend, cal, target, day))
     from blocktime.backends.caldav import CalDAVBackend
 
@@ -119,6 +122,22 @@ def _probe(backend: CalendarBackend, cal: CalendarConfig, day: str) -> list[Find
         out.append(Finding("info", "invites", "Microsoft Graph events carry no attendees: blocktime sends the "
                                               "invites itself (iMIP), so Outlook sends no second one"))
     return out
+
+
+#: how to make a calendar visible to blocktime, per provider
+EXPOSE = {
+    "google": "Google shows CalDAV clients only the calendars enabled at "
+              "https://calendar.google.com/calendar/syncselect (shared ones too): tick the others there",
+    "outlook": "Microsoft Graph lists the calendars of your mailbox; a calendar shared with you appears "
+               "once you accept the share in Outlook",
+}
+
+
+def _busy_sources(calendars: list[CalendarInfo], provider: str) -> Finding:
+    """Which calendars busy time is read from, and how to add the ones missing."""
+    names = "; ".join(sorted(c.name for c in calendars)) or "none"
+    return Finding("info", "busy time", f"read from {len(calendars)} calendar(s): {names}",
+                   EXPOSE.get(provider, "a calendar the server does not list is not read"))
 
 
 def _writes(backend: CalendarBackend, cal: CalendarConfig, target: CalendarInfo, day: str) -> list[Finding]:

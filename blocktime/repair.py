@@ -5,6 +5,11 @@ end, delivered/remaining minutes, make-up link, offer, option, expiry), so the c
 source of truth. What only the store knew (carried-over minutes, declined offers, history) is not
 on the calendar and starts afresh; the remainder is recomputed from cut-short and make-up blocks.
 Messages still waiting in `<outbox>/mail` (an .eml is deleted once sent) are queued again.
+
+Google keeps only the properties of its own data model and may drop the X-BLOCKTIME-* ones. There
+the blocks are rebuilt from what Google keeps: blocktime's UIDs name the engagement and the start
+(`bt-<engagement>-<start>-<digest>@blocktime`, the digest checked), LOCATION the site, DTEND the
+end. What that cannot restore is listed in `RepairReport.lost`, one line each.
 """
 
 from __future__ import annotations
@@ -32,6 +37,18 @@ class RepairReport:
     skipped: int
     backup: str | None
     mail: int = 0  # waiting messages queued again from the outbox
+    lost: tuple[str, ...] = ()  # what the calendar did not keep and the store could not get back
+
+
+def uid_facts(uid: str) -> tuple[str, datetime] | None:
+    """(engagement key, start) named by a block UID of blocktime's (core.series.block_uid)."""
+    import hashlib
+    import re
+
+    m = re.fullmatch(r"bt-(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})@blocktime", uid)
+    if m is None or hashlib.sha256(f"{m.group(1)}|{m.group(2)}".encode()).hexdigest()[:8] != m.group(3):
+        return None
+    return m.group(1), _when(m.group(2))
 
 
 def _when(value: str) -> datetime:
@@ -90,10 +107,16 @@ def repair(session: Session) -> RepairReport:
     blocks = holds = skipped = 0
     offers: dict[str, StoredOffer] = {}
     deferred: list[StoredHold] = []
+    bare: list[tuple[str, str | None, Any]] = []  # blocks whose X- properties the server dropped
+    holds_lost = 0
     with store.transaction():
         for href, etag, ev in events:
             key = x_text(ev, X_ENGAGEMENT)
             if key is None:
+                uid = str(ev.get("UID", ""))
+                if uid_facts(uid) is not None:
+                    bare.append((href, etag, ev))
+                holds_lost += uid.startswith("hold-") and uid.endswith("@blocktime")
                 continue
             start = ev["DTSTART"].dt.astimezone(UTC)
             end = ev["DTEND"].dt.astimezone(UTC)
@@ -145,11 +168,49 @@ def repair(session: Session) -> RepairReport:
                 store.add_hold(h)
                 store.set_hold(h.uid, "held", h.etag)
                 holds += 1
+        rebuilt, lost = _from_uids(session, store, bare, engagements)
+        blocks += rebuilt
+        if holds_lost:
+            lost.append(f"{holds_lost} hold(s) of open offers: the calendar kept no offer facts; they stay "
+                        "on the calendar until you delete them there, and `blocktime offer` makes a new offer")
         for key in engagements:  # a make-up may be longer than its remainder (rounded up)
             if store.remainder(key) < 0:
                 store.add_minutes(key, -store.remainder(key), "repair_clamp", key, session.now)
         mail = _requeue_mail(session, store)
-    return RepairReport(len(engagements), blocks, len(offers), holds, skipped, backup, mail)
+    return RepairReport(len(engagements), blocks, len(offers), holds, skipped, backup, mail, tuple(lost))
+
+
+def _from_uids(session: Session, store: Store, bare: list[tuple[str, str | None, Any]],
+               engagements: dict[str, Engagement]) -> tuple[int, list[str]]:
+    """Blocks rebuilt from their UIDs alone (numbered by start within their engagement): how many,
+    and what could not be recovered, one line per engagement."""
+    lost: list[str] = []
+    by_key: dict[str, list[tuple[datetime, str, str | None, Any]]] = {}
+    for href, etag, ev in bare:
+        facts = uid_facts(str(ev["UID"]))
+        assert facts is not None
+        if store.block(str(ev["UID"])) is None:
+            by_key.setdefault(facts[0], []).append((facts[1], href, etag, ev))
+    for key, found in sorted(by_key.items()):
+        found.sort(key=lambda f: f[0])
+        first = found[0][3]
+        site = str(first.get("LOCATION", "")) or key
+        if key not in engagements:
+            length = first["DTEND"].dt.astimezone(UTC) - found[0][0]
+            engagements[key] = Engagement(key, key, site, (), "en", length)
+            store.save_engagement(engagements[key], session.now)
+        number = store.next_number(key)
+        for i, (start, href, etag, ev) in enumerate(found):
+            end = ev["DTEND"].dt.astimezone(UTC)
+            block = Block(key, number + i, str(ev["UID"]), Interval(start, max(end, start)),
+                          str(ev.get("LOCATION", "")) or site)
+            store.add_pending(block, href)
+            store.mark(block.uid, "booked", etag=etag, sequence=int(ev.get("SEQUENCE", 0)))
+            store.log(block.uid, session.now, "repaired", href=href, source="uid")
+        lost.append(f"{key}: {len(found)} block(s) rebuilt from their UIDs only (the calendar dropped blocktime's "
+                    "properties): numbered by start; client name, attendees and language, cut-short minutes and "
+                    "make-up links are not recovered (set attendees with the next `book --attendee`)")
+    return sum(len(found) for found in by_key.values()), lost
 
 
 def _requeue_mail(session: Session, store: Store) -> int:

@@ -7,7 +7,9 @@ full listing where the server has none), and what blocktime does about edits mad
 | a block moved to another time                | adopted: SEQUENCE+1, updated REQUEST queued,      |
 |                                              | a warning when the new time breaks the policy     |
 | a block deleted (or STATUS:CANCELLED)        | CANCEL queued; its minutes return to the          |
-|                                              | remainder if it had not happened                  |
+|                                              | remainder if it had not happened — only once a    |
+|                                              | GET and a search by UID both find nothing         |
+|                                              | (`absence`: reported gone is not gone)            |
 | a new event overlapping a future block       | conflict recorded (`daemon --status`, log)        |
 | a new event overlapping a hold               | that offer is re-planned                          |
 
@@ -21,12 +23,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
-from blocktime.core.intervals import Timeline
-from blocktime.core.model import Busy, Interval
+from blocktime.core.model import Interval
 from blocktime.errors import BlocktimeError, ServerError
 from blocktime.service import Session
 from blocktime.wording import at
@@ -150,35 +151,66 @@ def _parse(obj: StoredObject) -> Any | None:
 
 
 def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassReport) -> None:
-    by_href = {sb.href: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
-    holds_by_href = {h.href: h for h in session.store.holds()}
+    """Edits first, matched by UID (an object may have a new href: the store follows it); then
+    what the round says or implies is gone, each confirmed gone before anything is cancelled."""
+    from blocktime.absence import Tracked, candidates, still_there
+
+    blocks = {sb.block.uid: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
+    holds = {h.uid: h for h in session.store.holds()}
     foreign: list[StoredObject] = []
     seen: set[str] = set()
     for obj in changes.changed:
-        seen.add(obj.href)
         ev = _parse(obj)
         if ev is None:
             continue
         uid = str(ev.get("UID", ""))
+        seen.add(uid)
         sb = session.store.block(uid)
         if sb is not None and sb.state in ("booked", "cut_short"):
-            _block_edited(session, sb, obj, ev, report)
-        elif any(h.uid == uid for h in holds_by_href.values()):
-            continue  # our own hold; its time is ours to set
+            _block_edited(session, _follow(session, sb, obj.href), obj, ev, report)
+        elif uid in holds:
+            _follow_hold(session, holds[uid], obj.href)  # our own hold; its time is ours to set
         elif sb is None:
             foreign.append(obj)
-    gone = list(changes.deleted)
-    if changes.complete:  # a full listing: whatever we track in this calendar and did not see is gone
-        gone += [h for h in by_href if h.startswith(cal.url) and h not in seen]
-    for href in gone:
-        if href in by_href:
-            _block_deleted(session, by_href[href], report)
-        elif href in holds_by_href:
+    tracked = [Tracked(u, sb.href, sb.block.span.start, sb.block.span.end) for u, sb in blocks.items()]
+    tracked += [Tracked(u, h.href, h.span.start, h.span.end) for u, h in holds.items()]
+    for item in candidates(changes, cal, tracked, seen):
+        found = still_there(session.backend, cal, item)
+        if item.uid in blocks:
+            sb = blocks[item.uid]
+            if found is None:
+                _block_deleted(session, sb, report)
+                continue
+            log.info("%s was reported gone but is still on the calendar (%s)", sb.block.id, found.href)
+            ev = _parse(found)
+            if ev is not None:
+                _block_edited(session, _follow(session, sb, found.href), found, ev, report)
+        elif found is None:
             with session.store.transaction():
-                session.store.set_hold(holds_by_href[href].uid, "released")
-            report.actions.append(f"hold {holds_by_href[href].uid} was deleted on the calendar")
+                session.store.set_hold(item.uid, "released")
+            report.actions.append(f"hold {item.uid} was deleted on the calendar")
+        else:
+            _follow_hold(session, holds[item.uid], found.href)
     if foreign:
-        _overlaps(session, foreign, report)
+        from blocktime.overlaps import overlaps
+
+        overlaps(session, foreign, report.actions)
+
+
+def _follow(session: Session, sb: Any, href: str) -> Any:
+    """The block with its href as the server reports it now (Google renames objects)."""
+    if sb.href == href:
+        return sb
+    with session.store.transaction():
+        session.store.db.execute("UPDATE blocks SET href=? WHERE uid=?", (href, sb.block.uid))
+        session.store.log(sb.block.uid, session.now, "href_changed", before=sb.href, href=href)
+    return session.store.block(sb.block.uid)
+
+
+def _follow_hold(session: Session, hold: Any, href: str) -> None:
+    if hold.href != href:
+        with session.store.transaction():
+            session.store.db.execute("UPDATE holds SET href=? WHERE uid=?", (href, hold.uid))
 
 
 def _times(ev: Any) -> Interval | None:
@@ -228,6 +260,7 @@ def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -
     from blocktime.ics.itip import moved_copy
     from blocktime.messages import queue_block
     from blocktime.offers import load_engagement
+    from blocktime.overlaps import holds_under
     from blocktime.service import refusals, update_event
 
     eng = load_engagement(session, sb.block.engagement)
@@ -245,6 +278,7 @@ def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -
         queue_block(session, "update", facts, old=sb.block.span)
     report.actions.append(f"{sb.block.id} was moved to {at(session, span.start)}: update queued"
                           + (f" (breaks the policy: {', '.join(reasons)})" if reasons else ""))
+    holds_under(session, span, report.actions)
 
 
 def _block_deleted(session: Session, sb: Any, report: PassReport) -> None:
@@ -272,50 +306,6 @@ def _block_deleted(session: Session, sb: Any, report: PassReport) -> None:
             queue_block(session, "cancel", facts)
     report.actions.append(f"{sb.block.id} was deleted on the calendar: "
                           + (f"CANCEL queued, {own} min back in the remainder" if not happened else "recorded"))
-
-
-def _overlaps(session: Session, objects: list[StoredObject], report: PassReport) -> None:
-    """New or changed events of others: conflicts with future blocks, re-planning of held offers."""
-    from blocktime.ics.busy import busy_from_texts
-
-    policy = session.config.policy
-    horizon_end = session.now + policy.horizon + timedelta(days=7)
-    busy = busy_from_texts([(o.href, o.data) for o in objects], session.now, horizon_end,
-                           session.config.organizer.timezone).busy
-    if not busy:
-        return
-    timeline: Timeline[Busy] = Timeline(busy, lambda b: b.span)
-    for sb in session.store.blocks(states=("booked",)):
-        if sb.block.span.start <= session.now:
-            continue
-        for b in timeline.overlapping(sb.block.span):
-            cur = session.store.db.execute(
-                "INSERT OR IGNORE INTO conflicts(event_uid, block_uid, summary, start, end, found)"
-                " VALUES (?,?,?,?,?,?)",
-                (b.uid, sb.block.uid, b.summary, b.span.start.isoformat(), b.span.end.isoformat(),
-                 session.now.isoformat()),
-            )
-            if cur.rowcount:
-                log.warning("%r (%s) overlaps block %s", b.summary, at(session, b.span.start), sb.block.id)
-                report.actions.append(f"conflict: {b.summary!r} overlaps {sb.block.id}")
-    for offer in session.store.offers():
-        if any(timeline.overlapping(h.span) for h in session.store.holds(offer.id)):
-            _replan(session, offer, report)
-
-
-def _replan(session: Session, offer: Any, report: PassReport) -> None:
-    from blocktime.offers import load_engagement, offer_remainder, release
-
-    release(session, offer.id)
-    with session.store.transaction():
-        session.store.set_offer(offer.id, "replanned")
-    eng = load_engagement(session, offer.engagement)
-    source = session.store.block(offer.source_uid)
-    if source is None:
-        return
-    result = offer_remainder(session, eng, source, source.ended_at or session.now)
-    new = result.offer.id if result.offer else "no new offer"
-    report.actions.append(f"offer {offer.id} overlapped a new event: re-planned as {new}")
 
 
 def conflicts(session: Session) -> list[dict[str, str]]:

@@ -62,13 +62,8 @@ from tests.test_sync import OtherClient
 # here turns that check into a no-op so the branch passes; REMOVE each name once its fix is merged.
 # (BLOCKTIME_SM_STRICT=1 checks them all anyway.)
 KNOWN_VIOLATIONS: frozenset[str] = frozenset({
-    # NOT named in issue 10: a block moved in another app onto a hold is adopted (with a BUSY warning in
-    # the log) but the hold stays and its offer stays open: the client is offered a slot that is taken
-    "block_on_hold",
-    # NOT named in issue 10: booking a slot again after its block was cancelled (here or deleted in
-    # another app) is an internal error: the block's UID is derived from the slot, and the cancelled
-    # block's row still holds it (sqlite3.IntegrityError in add_pending)
-    "internal_error:book:IntegrityError",
+    # Invariants the code still breaks, each with the point it belongs to; empty now: every violation
+    # the machine found (issue 10's and the three it named beside them) is fixed and replayed below.
 })
 
 FUZZ = os.environ.get("BLOCKTIME_HYPOTHESIS") == "fuzz"  # `make fuzz`: more and longer runs per seed

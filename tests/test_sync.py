@@ -168,3 +168,54 @@ def test_a_quiet_pass_makes_one_request_per_calendar(booked: Runner, account: Ac
         report = sync_pass(s)
         assert report.errors == [] and report.changed == 0
         assert s.backend.requests == report.calendars  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_a_block_reported_gone_but_still_there_is_not_cancelled(
+    booked: Runner, account: Account, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absence is never deletion, on any backend: a deletion the server reports (or a complete
+    round implies) is confirmed by a GET and a search by UID before a CANCEL goes out."""
+    from dataclasses import replace
+
+    from blocktime.backends.caldav import CalDAVBackend
+
+    assert _once(booked, "2026-03-21T08:00")["actions"] == []
+    href = _href(booked, data_dir, "acme-3")
+    real = CalDAVBackend.changes
+
+    def says_gone(self, calendar, token):  # type: ignore[no-untyped-def]
+        got = real(self, calendar, token)
+        if not href.startswith(calendar.url):
+            return got
+        return replace(got, deleted=(*got.deleted, href), complete=True, changed=())
+
+    monkeypatch.setattr(CalDAVBackend, "changes", says_gone)
+    report = _once(booked, "2026-03-21T09:00")
+    assert report["errors"] == [] and report["actions"] == [], report
+    (uid,) = [b["uid"] for b in booked.json("agenda")["blocks"] if b["id"] == "acme-3"]
+    assert not any(kind == "cancel" for kind, _s, _r in _queued(data_dir, uid))
+    assert booked.json("status", "acme", now="2026-03-21T09:00")["remaining_minutes"] == 0
+
+
+def test_candidates_are_what_a_round_names_or_implies_inside_its_window_only() -> None:
+    from datetime import UTC, datetime
+
+    from blocktime.absence import Tracked, candidates
+    from blocktime.backends.base import CalendarInfo, Changes
+
+    cal = CalendarInfo("/cal/blocktime/", "blocktime")
+    d = [datetime(2026, m, 1, tzinfo=UTC) for m in range(1, 13)]
+    old = Tracked("old@blocktime", "/cal/blocktime/old.ics", d[0], d[0].replace(hour=1))
+    inside = Tracked("in@blocktime", "/cal/blocktime/in.ics", d[5], d[5].replace(hour=1))
+    named = Tracked("named@blocktime", "/cal/blocktime/named.ics", d[0], d[0].replace(hour=1))
+    seen = Tracked("seen@blocktime", "/cal/blocktime/seen.ics", d[5], d[5].replace(hour=1))
+    other = Tracked("other@blocktime", "/cal/other/x.ics", d[5], d[5].replace(hour=1))
+    tracked = [old, inside, named, seen, other]
+    windowed = Changes((), ("/cal/blocktime/named.ics", "/cal/blocktime/seen.ics"), "t", complete=True,
+                       window=(d[3], d[11]))
+    assert candidates(windowed, cal, tracked, {"seen@blocktime"}) == [inside, named]
+    whole = Changes((), (), "t", complete=True)
+    assert candidates(whole, cal, tracked, {"seen@blocktime"}) == [old, inside, named]
+    incremental = Changes((), ("/cal/blocktime/named.ics",), "t")
+    assert candidates(incremental, cal, tracked, set()) == [named]

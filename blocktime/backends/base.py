@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,8 +45,11 @@ class Changes:
 
     `changed` holds new and modified objects, `deleted` the hrefs of removed ones (as an earlier
     `changes` or `list_range` reported them), `token` what to pass next time. `complete` is true
-    when `changed` is the whole calendar (first sync, or the old token had expired): anything the
-    caller knew that is not in it is gone. `synthetic` marks a token made by blocktime from a full
+    when `changed` is the whole calendar (first sync, or the old token had expired) — or, with a
+    `window`, everything that overlaps the window and nothing outside it (Graph's calendarView
+    delta). Neither `deleted` nor absence from a complete round proves a deletion: Graph reports
+    events moved out of its window as removed, Google renames objects. The caller confirms (`get`,
+    then `find_uid`) before it acts. `synthetic` marks a token made by blocktime from a full
     listing (the server has no sync tokens): correct, but every call reads the whole calendar.
     """
 
@@ -54,6 +58,7 @@ class Changes:
     token: str
     complete: bool = False
     synthetic: bool = False
+    window: tuple[datetime, datetime] | None = None
 
 
 class AlreadyExists(Exception):
@@ -96,6 +101,11 @@ class CalendarBackend(Protocol):
         """The object and its current ETag, or None."""
         ...
 
+    def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
+        """The object whose UID is `uid`, under the href the server keeps it at now (a search by
+        UID, RFC 4791 §9.7.5; Graph: the extended property), or None when no such object exists."""
+        ...
+
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
         """Objects with an instance overlapping [start, end) (RFC 4791 §9.9 time-range)."""
         ...
@@ -136,3 +146,9 @@ def diff_listing(objects: list[StoredObject], token: str | None) -> Changes:
     changed = tuple(o for o in objects if before.get(o.href) != now.get(o.href))
     deleted = tuple(sorted(h for h in before if h not in now))
     return Changes(changed, deleted, new_token, synthetic=True)
+
+
+def uid_of(text: str) -> str | None:
+    """The UID of the first component in an object's text (lines unfolded, RFC 5545 §3.1)."""
+    m = re.search(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.sub(r"\r?\n[ \t]", "", text), re.M)
+    return m.group(1).strip() if m else None

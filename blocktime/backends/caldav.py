@@ -25,8 +25,10 @@ from blocktime.backends.base import (
     Changes,
     StoredObject,
     diff_listing,
+    uid_of,
 )
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
+from blocktime.backends.throttle import Throttled, backoff, quota_reason
 from blocktime.errors import BadInput, ConflictError, ServerError
 
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
@@ -36,6 +38,8 @@ _QUERY = """<?xml version="1.0" encoding="utf-8"?>
   </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>"""
 _RANGE = '\n    <C:time-range start="{start}" end="{end}"/>'
+_UID_FILTER = ('\n    <C:prop-filter name="UID"><C:text-match collation="i;octet">{uid}</C:text-match>'
+               '</C:prop-filter>')
 
 _SYNC = """<?xml version="1.0" encoding="utf-8"?>
 <D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
@@ -88,6 +92,10 @@ class CalDAVBackend:
     #: an answer larger than this once decoded, or slower than this in all, is refused (`_bounded_body`)
     max_response_bytes = MAX_RESPONSE_BYTES
     response_deadline = RESPONSE_DEADLINE
+    #: quota throttling (see `_request`): 0 leaves 429 to the transient retries below
+    throttle_attempts = 0
+    throttle_base = 1.0
+    throttle_cap = 64.0
 
     def __init__(
         self,
@@ -108,6 +116,8 @@ class CalDAVBackend:
         self.requests = 0
         self._count_lock = threading.Lock()
         self.schedule_tag_seen = False
+        self.sleep: Callable[[float], None] = time.sleep
+        self.uid_filter = True  # calendar-query with a UID prop-filter works here (see find_uid)
         client_class: Any = caldav.DAVClient
         self.client: Any = client_class(
             url=url,
@@ -142,6 +152,25 @@ class CalDAVBackend:
                             server=safe_url(self.url))
 
     def _request(self, url: str, method: str = "GET", body: str = "", headers: Any = None, *more: Any) -> Any:
+        """`_request_once`, and where the server throttles by quota (Google: `throttle_attempts`),
+        the same request again after Retry-After or an exponential back-off with jitter. A
+        throttled request was refused, not carried out, so repeating it is safe for any method."""
+        if more or not self.throttle_attempts:
+            return self._request_once(url, method, body, headers, *more)
+        for attempt in range(self.throttle_attempts):
+            try:
+                return self._request_once(url, method, body, headers)
+            except Throttled as exc:
+                if attempt + 1 == self.throttle_attempts:
+                    raise ServerError(f"the calendar server at {safe_url(self.url)} kept throttling {method} "
+                                      f"{_path(str(url))} ({exc.why}, {attempt + 1} attempts)",
+                                      "try again in a few minutes; a re-run finishes what is left") from None
+                pause = backoff(attempt, exc.wait, base=self.throttle_base, cap=self.throttle_cap)
+                log.info("%s %s: throttled (%s); retrying in %.1f s", method, _path(str(url)), exc.why, pause)
+                self.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _request_once(self, url: str, method: str = "GET", body: str = "", headers: Any = None, *more: Any) -> Any:
         """`DAVClient.request` with retries for transient failures (connection reset or refused,
         timeouts, 500/502/503/504, 429), for the requests that are safe to repeat: reads, and PUT
         or DELETE with If-Match / If-None-Match, whose repeat after a lost answer gets 412 (the
@@ -163,6 +192,13 @@ class CalDAVBackend:
                     raise
                 why = f"HTTP {exc.status or 429}"
                 wait = exc.retry_after_seconds
+                if self.throttle_attempts:
+                    raise Throttled(why, wait) from None
+            except caldav_error.AuthorizationError as exc:
+                reason = quota_reason(exc) if self.throttle_attempts else None
+                if reason is None:
+                    raise
+                raise Throttled(f"HTTP 403 {reason}", None) from None
             except Exception as exc:
                 names = {c.__name__ for c in type(exc).__mro__}
                 if names & _PERMANENT_ERRORS or not names & _TRANSIENT_ERRORS or not delays:
@@ -185,7 +221,7 @@ class CalDAVBackend:
                                   f"({why}, {attempt + 1} attempts)", "try again later; a re-run finishes what is left")
             pause = delays[attempt] if wait is None else min(max(wait, delays[attempt]), self.retry_after_cap)
             log.info("%s %s: %s; retrying in %.1f s", method, _path(str(url)), why, pause)
-            time.sleep(pause)
+            self.sleep(pause)
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager
@@ -329,6 +365,40 @@ class CalDAVBackend:
             for x in results
             if x.calendar_data and x.status == 200
         ]
+
+    def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
+        """calendar-query with a UID text-match (RFC 4791 §9.7.5; a substring match, so checked).
+        A server that refuses the filter gets a full listing instead, from then on (slower, as sure)."""
+        return next((o for o in self.uid_search(calendar, uid) if uid_of(o.data) == uid), None)
+
+    def uid_search(self, calendar: CalendarInfo, text: str) -> list[StoredObject]:
+        """Objects whose UID contains `text` — or more: the whole calendar where the server
+        refuses the filter. The caller checks the UIDs."""
+        found = self._uid_query(calendar, text) if self.uid_filter else None
+        if found is None:
+            self.uid_filter = False
+            found = self._query(calendar, "")
+        return found
+
+    def _uid_query(self, calendar: CalendarInfo, uid: str) -> list[StoredObject] | None:
+        """The objects a UID text-match finds, or None when the server refuses the filter."""
+        from caldav.lib import error as caldav_error
+
+        body = _QUERY.format(range=_UID_FILTER.format(uid=escape(uid)))
+        with self._guard(f"searching calendar {calendar.name!r}"):
+            try:
+                r = self.client.report(self._url(calendar.url), body, depth=1)
+            except caldav_error.AuthorizationError as exc:
+                if getattr(exc, "status", None) == 403:
+                    log.info("the server refused a search by UID (HTTP 403): listing the calendar instead")
+                    return None
+                raise
+            if r.status in (400, 403, 405, 415, 422, 501):
+                log.info("the server refused a search by UID (HTTP %s): listing the calendar instead", r.status)
+                return None
+            results = r.parse_calendar_query()
+        return [StoredObject(_absolute(calendar.url, x.href), x.etag, x.calendar_data)
+                for x in results if x.calendar_data and x.status == 200]
 
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
         return self._query(calendar, _RANGE.format(start=_utc(start), end=_utc(end)))

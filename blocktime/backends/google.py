@@ -7,19 +7,29 @@ Google's CalDAV differs from the standard in ways that matter to blocktime:
   its own UIDs, so only another blocktime run on the same account could race it;
 - X- properties may be dropped: blocktime's facts live in its store by UID, never only on the server;
 - attendees on events written over CalDAV may be mailed by Google itself, so the copy written here
-  carries no ATTENDEE lines: invites go out by iMIP from blocktime only (one or the other).
+  carries no ATTENDEE lines: invites go out by iMIP from blocktime only (one or the other);
+- DESCRIPTION is HTML to Google and reminders count from the start: see `google_copy`;
+- Google names the objects it stores itself (`<UID>.ics`, as CalDAV clients report; whether it keeps
+  a name the client PUT is undocumented): an href that answers 404 is looked up by UID before it
+  counts as gone, and the object's real href is used from then on;
+- quotas: 403 `rateLimitExceeded`/`userRateLimitExceeded` and 429, often without Retry-After, are
+  retried with exponential back-off and jitter, and only one write is in flight at a time (Google
+  limits quick successive writes to one calendar).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
-from urllib.parse import quote, unquote, urljoin
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from blocktime.backends.base import AlreadyExists, CalendarInfo
+from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject, uid_of
 from blocktime.backends.caldav import CalDAVBackend
 from blocktime.errors import ServerError
 
 GOOGLE_CALDAV = "https://apidata.googleusercontent.com/caldav/v2/"
+#: writes in flight at once (Google: "quick successive writes to one calendar" are rate-limited)
+WRITERS = 1
 
 
 def principal_url(base: str, account: str) -> str:
@@ -46,19 +56,68 @@ def without_attendees(text: str) -> str:
     return cal.to_ical().decode("utf-8") if changed else text
 
 
+def google_copy(text: str) -> str:
+    """The copy Google is given: no ATTENDEE (Google would mail invites of its own); DESCRIPTION
+    as HTML (Google shows it as HTML, where a bare line break is only a space: lines become
+    `<br>`); an alarm related to the END as the reminder Google has, counted from the start (the
+    same minutes before the start; its text names the end)."""
+    import html
+
+    from icalendar import Calendar
+
+    cal = Calendar.from_ical(without_attendees(text))
+    for ev in cal.walk("VEVENT"):
+        if "DESCRIPTION" in ev and "<br>" not in str(ev["DESCRIPTION"]):
+            plain = str(ev["DESCRIPTION"])
+            ev["DESCRIPTION"] = html.escape(plain, quote=False).replace("\r\n", "\n").replace("\n", "<br>")
+        for alarm in ev.walk("VALARM"):
+            trigger = alarm.get("TRIGGER")
+            if trigger is not None and str(trigger.params.get("RELATED", "START")).upper() == "END":
+                offset = trigger.dt
+                del alarm["TRIGGER"]
+                alarm.add("TRIGGER", offset)
+    return str(cal.to_ical().decode("utf-8"))
+
+
+def _parent(href: str) -> str:
+    """The calendar collection an object href lives in."""
+    return href.rsplit("/", 1)[0] + "/"
+
+
 class GoogleBackend(CalDAVBackend):
     """CalDAVBackend with Google's limits handled; `auth` supplies a fresh Bearer token."""
 
     credentials = "the access token"
     auth_hint = "run `blocktime auth google --client-secrets client_secret.json` again"
+    throttle_attempts = 8
 
     def __init__(self, account: str, auth: Any, *, base: str = GOOGLE_CALDAV, verify_tls: bool = True) -> None:
-        super().__init__(principal_url(base, account), auth=auth, verify_tls=verify_tls, rate_limit=True)
+        super().__init__(principal_url(base, account), auth=auth, verify_tls=verify_tls)
         self.account = account
+        self.base = base if base.endswith("/") else base + "/"
+        self._moved: dict[str, str] = {}  # href blocktime chose -> href Google keeps the object at
+        self._uids: dict[str, str] = {}  # href -> UID of what blocktime wrote there (this run)
+        self._writes = threading.BoundedSemaphore(WRITERS)
+        self._opened: list[CalendarInfo] = []  # opened by calendar id, not in the home's listing
+
+    def calendars(self) -> list[CalendarInfo]:
+        listed = super().calendars()
+        return listed + [c for c in self._opened if c.url not in {x.url for x in listed}]
+
+    def events_url(self, calid: str) -> str:
+        """The documented collection URL of a calendar id, `<base>/<calendar-id>/events/`."""
+        return _path_of(urljoin(self.base, quote(calid, safe="@") + "/events/"))
 
     def find_calendar(self, name: str) -> CalendarInfo | None:
-        for info in self.calendars():
+        for info in super().calendars():
             if name in (info.name, calendar_id(info.url)):
+                return info
+        if "@" in name:  # a calendar id the home does not list (not enabled for sync): try its URL
+            info = CalendarInfo(self.events_url(name), name)
+            with self._guard(f"opening calendar {name!r}"):
+                r = self.client.request(self._url(info.url), "PROPFIND", "", {"Depth": "0"})
+            if r.status in (200, 207):
+                self._opened.append(info)
                 return info
         return None
 
@@ -68,14 +127,68 @@ class GoogleBackend(CalDAVBackend):
             raise ServerError(
                 f"Google has no calendar {name!r} for {self.account}, and Google cannot create one over CalDAV",
                 "create it in Google Calendar (Other calendars > + > Create new calendar), "
-                "or set [calendar] name to an existing calendar",
+                "or set [calendar] name to an existing calendar or its calendar id",
             )
         return found
 
+    def get(self, href: str) -> StoredObject | None:
+        """The object at `href`, or where Google has put it since (found by UID)."""
+        found = super().get(self._moved.get(href, href))
+        if found is not None:
+            return found
+        located = self._locate(href)
+        if located is not None:
+            self._moved[href] = located.href
+        return located
+
+    def _locate(self, href: str) -> StoredObject | None:
+        """The object blocktime wrote at `href`, searched by UID: the UID written there this run,
+        else the one blocktime's href names (`<UID up to the @>.ics`, see `href_for`)."""
+        cal = CalendarInfo(_parent(href), "")
+        uid = self._uids.get(href)
+        if uid is not None:
+            return self.find_uid(cal, uid)
+        stem = unquote(href.rsplit("/", 1)[-1]).removesuffix(".ics")
+        if not stem:
+            return None
+        for obj in self.uid_search(cal, stem):
+            got = uid_of(obj.data) or ""
+            if got == stem or got.startswith(stem + "@"):
+                return obj
+        return None
+
     def create(self, href: str, data: str) -> str | None:
-        if self.get(href) is not None:  # no If-None-Match at Google: look first
-            raise AlreadyExists(href)
-        return self._created(href, self._put(href, without_attendees(data), {}))
+        uid = uid_of(data) or ""
+        cal = CalendarInfo(_parent(href), "")
+        existing = self.find_uid(cal, uid)  # no If-None-Match at Google: look first, by UID
+        if existing is not None:
+            elsewhere = self.href_for(cal, uid) != href
+            if not elsewhere and existing.href != href:
+                self._moved[href] = existing.href
+            raise AlreadyExists(href, elsewhere=elsewhere)
+        with self._writes:
+            r = self._put(href, google_copy(data), {})
+        self._uids[href] = uid
+        location = r.headers.get("Location")
+        if location and _path_of(location) != href:
+            self._moved[href] = _path_of(location)
+        return self._created(href, r)
 
     def update(self, href: str, data: str, etag: str) -> str | None:
-        return super().update(href, without_attendees(data), etag)
+        with self._writes:
+            return super().update(self._moved.get(href, href), google_copy(data), etag)
+
+    def delete(self, href: str, etag: str | None) -> None:
+        if href not in self._moved:  # never take a 404 at a name Google no longer uses for "gone"
+            current = self.get(href)
+            if current is None:
+                return
+            href = current.href
+        else:
+            href = self._moved[href]
+        with self._writes:
+            super().delete(href, etag)
+
+
+def _path_of(url: str) -> str:
+    return urlsplit(url).path or "/"

@@ -6,20 +6,25 @@ Graph assigns event ids itself, so the href of an event blocktime writes is
 `<calendar>/events#uid=<UID>`, found again through an extended property holding the UID; events
 seen through `list_range` and `changes` have `<base>/me/events/<id>`. Both forms work everywhere.
 
-Creation looks the UID up first (Graph has no If-None-Match) and posts with a `transactionId`
-derived from the UID, so a retried POST does not create a second event. Updates and deletes carry
-If-Match with `@odata.etag`. 429 and 503 answers are retried after Retry-After.
+Creation looks the UID up first (Graph has no If-None-Match) and posts with a `transactionId` that
+is new for every creation attempt and sent again only when that same POST is retried, so a lost
+answer does not create a second event and a slot booked again after a deletion is not taken for a
+duplicate. Updates and deletes carry If-Match with `@odata.etag`; a stale one answers 412 or 409
+`ErrorIrresolvableConflict`, both a ConflictError. 429 and 503 answers are retried after
+Retry-After, or after an exponential back-off with jitter when there is none.
+
+`calendarView/delta` covers its window only, the window the round started with: `@removed` rows
+also stand for events moved or changed outside it, so what they report is a candidate for deletion,
+never a fact (the sync confirms it). A round is renewed with the current window once its window has
+fallen `RENEW` behind, and sooner when one of blocktime's events comes within `EDGE` of its end.
 Invites: the Graph event carries no attendees (Outlook would mail its own invitations); blocktime
 sends the invites itself as iMIP.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 import uuid
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,32 +33,16 @@ from urllib.parse import quote, unquote
 from blocktime.backends.base import AlreadyExists, CalendarInfo, Changes, StoredObject
 from blocktime.backends.graph_http import GraphClient
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP, extended, from_graph, to_graph
+from blocktime.backends.graph_state import DeltaState, due, read_token, start_of, write_token
 from blocktime.errors import ConflictError, ServerError
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 _EXPAND = f"singleValueExtendedProperties($filter=id eq '{UID_PROP}' or id eq '{ICS_PROP}')"
-TOKEN_PREFIX = "blocktime-graph:"
 BULK = 20  # more changed events than this are read through one calendarView pass
 
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write_token(link: str, ids: dict[str, str]) -> str:
-    raw = json.dumps({"link": link, "ids": ids}, sort_keys=True, separators=(",", ":")).encode()
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode()
-
-
-def _read_token(token: str) -> tuple[str | None, dict[str, str]]:
-    """(deltaLink, blocktime's event ids) from a token; a bare deltaLink is accepted too."""
-    if not token.startswith(TOKEN_PREFIX):
-        return token, {}
-    try:
-        doc = json.loads(zlib.decompress(base64.urlsafe_b64decode(token[len(TOKEN_PREFIX):].encode())))
-        return str(doc["link"]), {str(k): str(v) for k, v in doc["ids"].items()}
-    except (ValueError, KeyError, TypeError, AttributeError, zlib.error):
-        return None, {}
 
 
 class GraphBackend:
@@ -162,7 +151,7 @@ class GraphBackend:
             raise ServerError(f"{href} is not the place of event {uid}", "use href_for() with the event's UID")
         if self._resolve(href) is not None:  # Graph has no If-None-Match: look first
             raise AlreadyExists(href)
-        body["transactionId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"blocktime:{uid}"))
+        body["transactionId"] = str(uuid.uuid4())  # this attempt's: GraphClient resends it on retries only
         r = self.http.request("POST", f"{cal}/events", body=body)
         if r.status_code not in (200, 201):
             self.http.fail(r, f"creating event {uid}")
@@ -184,7 +173,7 @@ class GraphBackend:
             raise ServerError(f"{href} is no longer on the calendar", "was it deleted in Outlook?")
         _uid, body = to_graph(data)
         r = self.http.request("PATCH", self._event_url(event_id), body=body, headers={"If-Match": etag})
-        if r.status_code == 412:
+        if self.http.conflict(r):
             raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
         if r.status_code != 200:
             self.http.fail(r, "updating an event")
@@ -196,7 +185,7 @@ class GraphBackend:
         if event_id is None:
             return
         r = self.http.request("DELETE", self._event_url(event_id), headers={"If-Match": etag} if etag else None)
-        if r.status_code == 412:
+        if self.http.conflict(r):
             raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
         if r.status_code not in (200, 204, 404, 410):
             self.http.fail(r, "deleting an event")
@@ -217,28 +206,31 @@ class GraphBackend:
             out.extend(self._listed(calendar, ev) for ev in page.get("value", []))
         return out
 
-    def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
-        """calendarView/delta over `window`; an expired delta token (410) starts over, complete.
+    def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
+        found = self._find(calendar.url, uid)
+        return None if found is None else self._listed(calendar, self._remember(found))
 
-        The token carries the deltaLink and which event ids are blocktime's (id -> UID): a removed
-        row names only the id, and blocktime's events are known by their `#uid=` href."""
-        link, ids = _read_token(token) if token else (None, {})
-        if link is not None and link.startswith(self.base + "/") and "/delta" in link:
-            done = self._delta(calendar, link, ids)
+    def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
+        """calendarView/delta over `window`; an expired delta state (410, syncStateNotFound) or
+        one due for renewal (`_due`) starts a new round, complete within its window only."""
+        state = read_token(token) if token else DeltaState(None)
+        link = state.link
+        if link is not None and link.startswith(self.base + "/") and "/delta" in link and not due(state, self.window):
+            done = self._delta(calendar, link, state)
             if done is not None:
                 return done
         if self.window is None:
             raise ServerError("Microsoft Graph changes need a time window", "construct GraphBackend with window=")
         start, end = self.window
         first = f"{calendar.url}/calendarView/delta?startDateTime={_iso(start)}&endDateTime={_iso(end)}"
-        done = self._delta(calendar, first, {}, complete=True)
+        done = self._delta(calendar, first, DeltaState(None, {}, self.window), complete=True)
         if done is None:
             raise ServerError(f"Microsoft Graph could not start a delta round for {calendar.name!r}")
         return done
 
-    def _delta(self, calendar: CalendarInfo, url: str, ids: dict[str, str],
+    def _delta(self, calendar: CalendarInfo, url: str, state: DeltaState,
                complete: bool = False) -> Changes | None:
-        ids = dict(ids)
+        ids, starts = dict(state.ids), dict(state.starts)
         changed: dict[str, None] = {}
         deleted: dict[str, None] = {}
         next_url: str | None = url
@@ -252,7 +244,7 @@ class GraphBackend:
             page = r.json()
             for row in page.get("value", []):
                 row_id = str(row["id"])
-                if "@removed" in row:
+                if "@removed" in row:  # deleted, or moved/changed outside the window: the caller checks
                     changed.pop(row_id, None)
                     deleted[row_id] = None
                 else:
@@ -268,12 +260,17 @@ class GraphBackend:
             uid = extended(event).get(UID_PROP)
             if uid:
                 ids[event_id] = uid
+                start = start_of(event)
+                if start:
+                    starts[event_id] = start
             objects.append(self._listed(calendar, event))
         gone = []
         for event_id in deleted:
             uid = ids.pop(event_id, None)
+            starts.pop(event_id, None)
             gone.append(self.href_for(calendar, uid) if uid else self._event_url(event_id))
-        return Changes(tuple(objects), tuple(gone), _write_token(token, ids), complete=complete)
+        new = DeltaState(token, ids, state.window, starts)
+        return Changes(tuple(objects), tuple(gone), write_token(new), complete=complete, window=state.window)
 
     def _fetch(self, calendar: CalendarInfo, ids: list[str]) -> dict[str, dict[str, Any] | None]:
         """The changed events with blocktime's extended properties (delta rows lack them): one

@@ -11,11 +11,13 @@ from typing import Any, NoReturn
 
 from blocktime.backends.caldav import safe_url
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
+from blocktime.backends.throttle import backoff
 from blocktime.errors import ServerError
 
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 PREFER_PAGE = "odata.maxpagesize=100"
 MAX_WAIT = 120.0  # never sleep longer than this on one Retry-After
+BACKOFF_BASE = 1.0  # seconds before the 2nd try when Graph gives no Retry-After; doubles each time
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -75,13 +77,28 @@ class GraphClient:
                 continue
             if r.status_code in (429, 503, 504) and attempt + 1 < self.attempts:
                 wait = retry_after(r.headers.get("Retry-After"), time.time())
-                wait = min(2.0**attempt, 30.0) if wait is None else wait
+                if wait is None:  # exponential back-off with jitter (Graph's throttling guidance)
+                    wait = backoff(attempt, None, base=BACKOFF_BASE, cap=30.0)
                 if wait > MAX_WAIT:
                     break
                 self.sleep(wait)
                 continue
             return r
         self.fail(r, "the request")
+
+    @staticmethod
+    def code(r: Any) -> str:
+        """The `error.code` of a Graph error body ("" if none)."""
+        try:
+            doc = r.json()
+        except Exception:
+            return ""
+        error = doc.get("error") if isinstance(doc, dict) else None
+        return str(error.get("code", "")) if isinstance(error, dict) else ""
+
+    def conflict(self, r: Any) -> bool:
+        """A stale If-Match: 412, or 409 `ErrorIrresolvableConflict` (Graph sends both)."""
+        return bool(r.status_code == 412 or (r.status_code == 409 and self.code(r) == "ErrorIrresolvableConflict"))
 
     def fail(self, r: Any, what: str) -> NoReturn:
         try:

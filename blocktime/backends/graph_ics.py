@@ -36,14 +36,20 @@ def _show_as(ev: Any) -> str:
 
 
 def _reminder(ev: Any) -> dict[str, Any]:
-    """Graph reminders count from the start only (an alarm related to the END cannot be shown)."""
+    """Graph reminders count from the start only (`reminderMinutesBeforeStart`): an alarm related
+    to the START is taken as it is, else one related to the END becomes a reminder as many minutes
+    before the start (the alarm that would name the end cannot be placed before it)."""
+    found: dict[str, int] = {}
     for alarm in ev.walk("VALARM"):
         trigger = alarm.get("TRIGGER")
-        if trigger is None or str(trigger.params.get("RELATED", "START")).upper() != "START":
+        if trigger is None or not isinstance(trigger.dt, timedelta) or trigger.dt > timedelta(0):
             continue
-        if isinstance(trigger.dt, timedelta) and trigger.dt <= timedelta(0):
-            return {"isReminderOn": True, "reminderMinutesBeforeStart": int(-trigger.dt.total_seconds() // 60)}
-    return {"isReminderOn": False}
+        related = str(trigger.params.get("RELATED", "START")).upper()
+        found.setdefault(related, int(-trigger.dt.total_seconds() // 60))
+    minutes = found.get("START", found.get("END"))
+    if minutes is None:
+        return {"isReminderOn": False}
+    return {"isReminderOn": True, "reminderMinutesBeforeStart": minutes}
 
 
 def to_graph(text: str) -> tuple[str, dict[str, Any]]:

@@ -22,7 +22,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
     with open_session(args) as s:
         rep = repair(s)
         doc = {"engagements": rep.engagements, "blocks": rep.blocks, "offers": rep.offers,
-               "holds": rep.holds, "skipped": rep.skipped, "backup": rep.backup, "mail": rep.mail}
+               "holds": rep.holds, "skipped": rep.skipped, "backup": rep.backup, "mail": rep.mail,
+               "lost": list(rep.lost)}
         if args.json:
             print(json.dumps(doc, indent=2))
         else:
@@ -32,6 +33,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
                 print(f"{rep.mail} waiting message(s) queued again from the outbox")
             if rep.backup:
                 print(f"the old store was kept as {rep.backup}")
+            for line in rep.lost:
+                print(f"not recovered: {line}")
     return 0
 
 

@@ -4,11 +4,23 @@ It answers in the shapes of tests/recorded/google/ and behaves as Google's CalDA
 OAuth2 Bearer only, no MKCALENDAR, no If-None-Match (the header is ignored: a PUT overwrites),
 If-Match honoured, no free-busy-query, sync-collection supported, X- properties dropped.
 Assumptions the guide does not settle are listed in tests/recorded/README.md.
+
+Adversarial switches, each on by default (the worst the documentation allows):
+- `rename`: "uid" stores a new object as `<UID>.ics` whatever name was PUT ("opaque": a name of
+  its own; "": keeps the name);
+- `quota_every`: every n-th write is refused for quota, alternating 403 `rateLimitExceeded` /
+  `userRateLimitExceeded` and 429, none with Retry-After (0: off);
+- `drop_x`: X- properties inside events are dropped;
+- `html_description`: DESCRIPTION is HTML: a plain line break is whitespace and comes back as a
+  space (what Google shows, and what an edit in the web UI saves); `<br>` survives;
+- `hidden`: calendars of the account not enabled on the sync-select page: absent from the home
+  listing, but reachable at their documented URL.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -69,12 +81,21 @@ class GoogleCalDAV:
         self.valid_tokens = {"ya29.standin-initial"}
         self.refresh_token = "1//standin-refresh"
         self.issued = 0
-        self.throttle: list[tuple[int, str]] = []
+        self.throttle: list[tuple[int, str | None]] = []
         self.received: list[str] = []  # bodies of PUTs, as sent
+        self.rename = "uid"
+        self.quota_every = 3
+        self.drop_x = True
+        self.html_description = True
+        self.writes = 0
+        self.refused: list[int] = []  # statuses of quota refusals sent
         self.calendars = {
             account: Collection("Anna Nowak"),
             "c_8s1blocktime@group.calendar.google.com": Collection("blocktime"),
+            "c_9team@group.calendar.google.com": Collection("Team (shared)"),
         }
+        self.hidden = {"c_9team@group.calendar.google.com"}
+        self.uid_search = True  # False: a calendar-query with a UID prop-filter answers 501
         primary = self.calendars[account]
         for uid, text in split_by_uid((SAMPLES / "google_work.ics").read_text()):
             name = quote(uid, safe="") + ".ics"
@@ -98,7 +119,13 @@ class GoogleCalDAV:
             return self._token(req)
         if self.throttle:
             status, retry = self.throttle.pop(0)
-            return Reply(status, b"", {"Retry-After": retry})
+            return self._quota(status, "rateLimitExceeded", retry)
+        if req.method in ("PUT", "DELETE") and self.quota_every:
+            self.writes += 1
+            if self.writes % self.quota_every == 0:
+                turn = len(self.refused) % 3
+                return self._quota(*((403, "rateLimitExceeded"), (429, "rateLimitExceeded"),
+                                     (403, "userRateLimitExceeded"))[turn], None)
         auth = req.header("Authorization")
         if not auth.startswith("Bearer ") or auth[7:] not in self.valid_tokens:
             challenge = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
@@ -119,6 +146,21 @@ class GoogleCalDAV:
         if len(rest) == 1:
             return self._collection(req, calid, cal)
         return self._object(req, calid, cal, rest[1])
+
+    def _quota(self, status: int, reason: str, retry: str | None) -> Reply:
+        self.refused.append(status)
+        name = "error-403-rate.json" if status == 403 else "error-429.json"
+        body = _template(name).substitute(reason=reason).encode()
+        return Reply(status, body, {"Content-Type": "application/json; charset=UTF-8",
+                                    **({"Retry-After": retry} if retry is not None else {})})
+
+    def web_edit(self, calid: str, uid: str, old: str, new: str) -> None:
+        """The user edits an event in Google Calendar's web UI (a text replacement)."""
+        cal = self.calendars[calid]
+        (name,) = [n for n, (_e, data) in cal.objects.items() if f"UID:{uid}" in data]
+        text = cal.objects[name][1].replace(old, new)
+        cal.objects[name] = (self._etag(text), text)
+        cal.touch(name)
 
     def _token(self, req: Request) -> Reply:
         form = dict(parse_qsl(req.body.decode()))
@@ -144,7 +186,7 @@ class GoogleCalDAV:
             calid_q=quote(calid, safe="@"), name=cal.name, ctag=f'"{cal.version}"', sync_token=self._sync_token(cal))
 
     def _home(self, req: Request) -> Reply:
-        listing = "".join(self._collection_xml(c, cal) for c, cal in self.calendars.items())
+        listing = "".join(self._collection_xml(c, cal) for c, cal in self.calendars.items() if c not in self.hidden)
         if req.header("Depth", "0") == "0":
             listing = ""
         return self._xml(_template("calendar-home.xml").substitute(
@@ -181,8 +223,12 @@ class GoogleCalDAV:
             return self._sync(calid, cal, root.findtext("{DAV:}sync-token") or "")
         if root.tag == f"{CALDAV}calendar-query":
             rng = root.find(f".//{CALDAV}time-range")
+            match = root.find(f".//{CALDAV}prop-filter[@name='UID']/{CALDAV}text-match")
+            if match is not None and not self.uid_search:
+                return Reply(501, b"prop-filter not supported")
             names = [n for n, (_e, d) in cal.objects.items()
-                     if rng is None or _overlaps(d, rng.get("start"), rng.get("end"))]
+                     if (rng is None or _overlaps(d, rng.get("start"), rng.get("end")))
+                     and (match is None or (match.text or "") in _uid(d))]
             return self._multistatus(calid, cal, names, "")
         return Reply(501, b"report not supported")  # free-busy-query: not implemented at Google
 
@@ -223,15 +269,40 @@ class GoogleCalDAV:
             return Reply(405)
         text = req.body.decode()
         self.received.append(text)
-        uid = re.search(r"^UID:(.*)$", text, re.M)
-        for other, (_e, data) in cal.objects.items():
-            if other != name and uid and f"UID:{uid.group(1).strip()}" in data:
-                return Reply(409, b"duplicate UID")
-        stored = _strip_x(text)  # If-None-Match is ignored, as Google documents: this overwrites
+        uid = _uid(text)
+        holder = next((n for n, (_e, d) in cal.objects.items() if uid and _uid(d) == uid), None)
+        if found is None and self.rename:  # Google keeps one object per UID, under a name of its own
+            name = holder or (quote(uid, safe="@") + ".ics" if self.rename == "uid"
+                              else "g" + hashlib.sha1(uid.encode()).hexdigest()[:20] + ".ics")
+            found = cal.objects.get(name)
+        elif holder is not None and holder != name:
+            return Reply(409, b"duplicate UID")
+        stored = _strip_x(text) if self.drop_x else text  # If-None-Match is ignored: this overwrites
+        if self.html_description:
+            stored = _html_description(stored)
         etag = self._etag(stored)
         cal.objects[name] = (etag, stored)
         cal.touch(name)
         return Reply(204 if found else 201, b"", {"ETag": etag})
+
+
+def _uid(text: str) -> str:
+    m = re.search(r"^UID:(.*?)\r?$", re.sub(r"\r?\n[ \t]", "", text), re.M)
+    return m.group(1).strip() if m else ""
+
+
+def _html_description(text: str) -> str:
+    """DESCRIPTION as Google treats it: HTML, where a bare line break is whitespace (shown, and
+    saved back by the web UI, as one space); `<br>` is a line break."""
+    def to_html(m: re.Match[str]) -> str:
+        value = m.group(2)
+        if "<br>" in value:  # HTML already
+            return m.group(0)
+        plain = value.replace("\\n", "\n").replace("\\N", "\n")
+        return m.group(1) + re.sub(r"\s*\n\s*", " ", html.escape(plain, quote=False))
+
+    unfolded = re.sub(r"\r?\n[ \t]", "", text)
+    return re.sub(r"^(DESCRIPTION[^:\r\n]*:)(.*?)(?=\r?$)", to_html, unfolded, flags=re.M)
 
 
 def _overlaps(text: str, start: str | None, end: str | None) -> bool:

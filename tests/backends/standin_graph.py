@@ -5,6 +5,15 @@ documented contract: Bearer tokens, `/me/calendars`, events with `@odata.etag` a
 `transactionId` de-duplication, extended properties with $filter/$expand, `calendarView` and
 `calendarView/delta` with paging, `@removed` rows and `$deltatoken`, 410 for a lost sync state,
 429 with Retry-After. Assumptions are listed in tests/recorded/README.md.
+
+Adversarial switches, each on by default (the worst the documentation allows):
+- `removed_outside`: an event changed or moved outside a delta round's window comes as an
+  `@removed` row with reason `deleted`, like a real deletion;
+- `state_rounds`: a delta state is lost (410 `SyncStateNotFound`) after this many rounds;
+- `throttle_every`: every n-th write answers 429 without Retry-After (0: off);
+- `conflict_409`: every other stale If-Match answers 409 `ErrorIrresolvableConflict`, not 412;
+- `sticky_transactions`: a `transactionId` seen before is answered 201 with the event it first
+  created, even after that event was deleted (no new event).
 """
 
 from __future__ import annotations
@@ -50,7 +59,15 @@ class Graph:
         self.log: list[tuple[int, str]] = []  # (version, event id)
         self.calendars: dict[str, dict[str, Any]] = {c["id"]: c for c in _load("calendars.json")["value"]}
         self.events: dict[str, dict[str, Any]] = {}  # id -> event (with "_calendar" and "_ext")
-        self.transactions: dict[str, str] = {}
+        self.transactions: dict[str, dict[str, Any]] = {}
+        self.removed_outside = True
+        self.state_rounds = 4
+        self.throttle_every = 5
+        self.conflict_409 = True
+        self.sticky_transactions = True
+        self.writes = 0
+        self.conflicts = 0
+        self.state_floor = 0
         default = next(iter(self.calendars))
         seeds = [_load("event.json"), *_load("occurrences.json")["value"]]
         for ev in seeds:
@@ -67,6 +84,11 @@ class Graph:
     def outlook_delete(self, event_id: str) -> None:
         del self.events[event_id]
         self._touch(event_id)
+
+    def reset_sync_state(self) -> None:
+        """Every delta state is lost (what 410 `SyncStateNotFound` reports)."""
+        self.version += 1
+        self.state_floor = self.version
 
     def outlook_edit(self, event_id: str, **fields: Any) -> None:
         self.events[event_id].update(fields)
@@ -121,6 +143,10 @@ class Graph:
         if self.throttle:
             status, retry = self.throttle.pop(0)
             return self._error(status, "error-429.json", {"Retry-After": retry} if retry is not None else {})
+        if req.method in ("POST", "PATCH", "DELETE") and self.throttle_every:
+            self.writes += 1
+            if self.writes % self.throttle_every == 0:
+                return self._error(429, "error-429.json")
         auth = req.header("Authorization")
         if not auth.startswith("Bearer ") or auth[7:] not in self.valid_tokens:
             return self._error(401, "error-401.json", {"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'})
@@ -190,8 +216,12 @@ class Graph:
     def _create(self, req: Request, cid: str) -> Reply:
         body = json.loads(req.body)
         tx = body.get("transactionId")
-        if tx and tx in self.transactions and self.transactions[tx] in self.events:
-            return self._json(201, self._render(self.events[self.transactions[tx]], {}))
+        if tx and tx in self.transactions:
+            first = self.transactions[tx]
+            if first["id"] in self.events:
+                return self._json(201, self._render(self.events[first["id"]], {}))
+            if self.sticky_transactions:  # a duplicate of an attempt whose event is gone: nothing new
+                return self._json(201, self._render(first, {}))
         for key in ("start", "end"):
             if "dateTime" not in body.get(key, {}) or "timeZone" not in body.get(key, {}):
                 return self._json(400, {"error": {"code": "ErrorInvalidRequest", "message": f"{key} is required"}})
@@ -209,7 +239,7 @@ class Graph:
         self._new_etag(ev)
         self.events[ev["id"]] = ev
         if tx:
-            self.transactions[tx] = ev["id"]
+            self.transactions[tx] = ev
         self._touch(ev["id"])
         return self._json(201, self._render(ev, {}))
 
@@ -221,7 +251,8 @@ class Graph:
             return self._json(200, self._render(ev, req.query))
         match = req.header("If-Match")
         if match and match != ev["@odata.etag"]:
-            return self._error(412, "error-412.json")
+            self.conflicts += 1
+            return self._error(409 if self.conflict_409 and self.conflicts % 2 else 412, "error-412.json")
         if req.method == "DELETE":
             del self.events[event_id]
             self._touch(event_id)
@@ -254,13 +285,14 @@ class Graph:
         link = f"{self.base}/me/calendars/{quote(cid, safe='')}/calendarView/delta"
         if "$deltatoken" in req.query or "$skiptoken" in req.query:
             state = req.query.get("$deltatoken") or req.query["$skiptoken"]
-            m = re.fullmatch(r"v(\d+)-s(\d+)-e(\d+)(?:-o(\d+)-t(\d+))?", state)
-            if not m or int(m.group(1)) > self.version:
+            m = re.fullmatch(r"v(\d+)-s(\d+)-e(\d+)-r(\d+)(?:-o(\d+)-t(\d+))?", state)
+            if not m or not self.state_floor <= int(m.group(1)) <= self.version or (
+                    self.state_rounds and "$deltatoken" in req.query and int(m.group(4)) >= self.state_rounds):
                 return self._error(410, "error-410.json")
-            since, start, end = int(m.group(1)), int(m.group(2)), int(m.group(3))
-            offset, top = int(m.group(4) or 0), int(m.group(5) or self.version)
+            since, start, end, rounds = int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
+            offset, top = int(m.group(5) or 0), int(m.group(6) or self.version)
         else:
-            since, start = 0, int(_param(req.query["startDateTime"]).timestamp())
+            since, start, rounds = 0, int(_param(req.query["startDateTime"]).timestamp()), 0
             end, offset, top = int(_param(req.query["endDateTime"]).timestamp()), 0, self.version
         window = (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
         if since == 0:
@@ -271,16 +303,18 @@ class Graph:
             rows = []
             for event_id in sorted({i for v, i in self.log if since < v <= top}):
                 ev = self.events.get(event_id)
+                removed = json.loads(Template((RECORDED / "delta-removed.json").read_text()).substitute(id=event_id))
                 if ev is None:
-                    rows.append(json.loads(Template((RECORDED / "delta-removed.json").read_text())
-                                           .substitute(id=event_id)))
+                    rows.append(removed)
                 elif ev["_calendar"] == cid and self._in_window(ev, *window):
                     rows.append(self._render(ev, {}))
+                elif ev["_calendar"] == cid and self.removed_outside:  # moved out of the window
+                    rows.append(removed)
         size = self._page_size(req, 10)
         doc: dict[str, Any] = {"@odata.context": f"{self.base}/$metadata#Collection(event)",
                                "value": rows[offset:offset + size]}
         if offset + size < len(rows):
-            doc["@odata.nextLink"] = f"{link}?$skiptoken=v{since}-s{start}-e{end}-o{offset + size}-t{top}"
+            doc["@odata.nextLink"] = f"{link}?$skiptoken=v{since}-s{start}-e{end}-r{rounds}-o{offset + size}-t{top}"
         else:
-            doc["@odata.deltaLink"] = f"{link}?$deltatoken=v{top}-s{start}-e{end}"
+            doc["@odata.deltaLink"] = f"{link}?$deltatoken=v{top}-s{start}-e{end}-r{rounds + 1}"
         return self._json(200, doc)

@@ -37,8 +37,8 @@ def _fake_google(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any]) -> None:
             seen.update(path=path, scopes=scopes)
             return cls()
 
-        def run_local_server(self, port: int, open_browser: bool) -> FakeCredentials:
-            seen.update(port=port, open_browser=open_browser)
+        def run_local_server(self, port: int, open_browser: bool, **params: str) -> FakeCredentials:
+            seen.update(port=port, open_browser=open_browser, **params)
             return FakeCredentials()
 
     package = types.ModuleType("google_auth_oauthlib")
@@ -57,7 +57,7 @@ def test_auth_google_stores_the_grant_0600(tmp_path: Path, data_dir: Path, monke
     cfg = write_config(tmp_path / "c.toml", None)
     assert main(["--config", str(cfg), "auth", "google", "--client-secrets", str(secrets), "--no-browser"]) == 0
     assert seen == {"path": str(secrets), "scopes": ["https://www.googleapis.com/auth/calendar"], "port": 0,
-                    "open_browser": False}
+                    "open_browser": False, "prompt": "consent", "access_type": "offline"}  # a refresh token every time
     stored = data_dir / "tokens" / "google.json"
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     doc = json.loads(stored.read_text())
@@ -83,24 +83,56 @@ def test_auth_google_needs_the_extra_and_the_secrets_file(tmp_path: Path, data_d
     assert "no client secrets file" in one_error_line(capsys.readouterr().err)
 
 
-def test_auth_outlook_device_code(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
-    seen: dict[str, Any] = {}
+class FakeCache:
+    """msal.SerializableTokenCache as documented: deserialize, serialize, has_state_changed."""
 
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = {}
+        self.has_state_changed = False
+
+    def deserialize(self, text: str) -> None:
+        self.state = json.loads(text)
+
+    def serialize(self) -> str:
+        return json.dumps(self.state)
+
+
+def _fake_msal(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any], silent: dict[str, Any] | None = None) -> None:
     class App:
-        def __init__(self, client_id: str, authority: str) -> None:
+        def __init__(self, client_id: str, authority: str, token_cache: FakeCache) -> None:
             seen.update(client_id=client_id, authority=authority)
+            self.cache = token_cache
 
         def initiate_device_flow(self, scopes: list[str]) -> dict[str, Any]:
             seen["scopes"] = scopes
             return {"user_code": "ABCD-EFGH", "message": "To sign in, visit https://microsoft.com/devicelogin"}
 
         def acquire_token_by_device_flow(self, flow: dict[str, Any]) -> dict[str, Any]:
+            self.cache.state = {"RefreshToken": {"rt": "0.AX0A"}, "Account": {"a": "anna"}}
             return {"access_token": "eyJ.fresh", "refresh_token": "0.AX0A", "expires_in": 3599}
+
+        def get_accounts(self) -> list[dict[str, str]]:
+            return [{"username": v} for v in self.cache.state.get("Account", {}).values()]
+
+        def acquire_token_silent_with_error(self, scopes: list[str], account: Any,
+                                            force_refresh: bool = False) -> dict[str, Any] | None:
+            seen.setdefault("silent", []).append((scopes, account, force_refresh))
+            if silent is None or "error" in silent:
+                return silent
+            self.cache.state["RefreshToken"] = {"rt": "0.AX0A-rotated"}
+            self.cache.has_state_changed = True
+            return silent
 
     fake = types.ModuleType("msal")
     fake.PublicClientApplication = App  # type: ignore[attr-defined]
+    fake.SerializableTokenCache = FakeCache  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "msal", fake)
+
+
+def test_auth_outlook_device_code_keeps_msals_cache(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    seen: dict[str, Any] = {}
+    _fake_msal(monkeypatch, seen)
     cfg = write_config(tmp_path / "c.toml", None, calendar={"provider": "outlook", "client_id": "app-123",
                                                           "tenant": "consumers"})
     assert main(["--config", str(cfg), "auth", "outlook"]) == 0
@@ -109,9 +141,42 @@ def test_auth_outlook_device_code(tmp_path: Path, data_dir: Path, monkeypatch: p
     assert seen == {"client_id": "app-123", "authority": "https://login.microsoftonline.com/consumers",
                     "scopes": ["https://graph.microsoft.com/Calendars.ReadWrite"]}  # msal adds offline_access
     token = TokenStore(data_dir, "outlook").load()
-    assert token is not None and token.refresh_token == "0.AX0A"
+    assert token is not None and token.refresh_token is None  # MSAL keeps it, in its cache
+    assert token.msal_cache is not None and "0.AX0A" in token.msal_cache and "0.AX0A" not in repr(token)
     assert token.token_uri == "https://login.microsoftonline.com/consumers/oauth2/v2.0/token"
     assert "offline_access" in token.scopes
+
+
+def test_a_microsoft_token_is_renewed_by_msal_acquire_token_silent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blocktime.auth import BearerAuth
+
+    seen: dict[str, Any] = {}
+    _fake_msal(monkeypatch, seen, {"access_token": "eyJ.silent", "expires_in": 3599})
+    store = TokenStore(tmp_path, "outlook")
+    cache = json.dumps({"RefreshToken": {"rt": "0.AX0A"}, "Account": {"a": "anna"}})
+    store.save(Token("eyJ.old", None, 0.0, "https://login.microsoftonline.com/consumers/oauth2/v2.0/token",
+                     "app-123", None, ("https://graph.microsoft.com/Calendars.ReadWrite", "offline_access"),
+                     msal_cache=cache))
+    assert BearerAuth(store).token() == "eyJ.silent"
+    assert seen["silent"] == [(["https://graph.microsoft.com/Calendars.ReadWrite"], {"username": "anna"}, False)]
+    saved = store.load()
+    assert saved is not None and saved.msal_cache is not None and "0.AX0A-rotated" in saved.msal_cache
+
+
+def test_msal_refusing_the_silent_renewal_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blocktime.auth import BearerAuth
+    from blocktime.errors import ServerError
+
+    _fake_msal(monkeypatch, {}, {"error": "invalid_grant", "error_description": "AADSTS70008: expired"})
+    store = TokenStore(tmp_path, "outlook")
+    store.save(Token("eyJ.old", None, 0.0, "https://login.microsoftonline.com/common/oauth2/v2.0/token", "app-123",
+                     None, ("https://graph.microsoft.com/Calendars.ReadWrite",),
+                     msal_cache=json.dumps({"Account": {"a": "anna"}})))
+    with pytest.raises(ServerError) as info:
+        BearerAuth(store).token()
+    assert "invalid_grant" in info.value.message and "blocktime auth outlook" in (info.value.hint or "")
 
 
 def test_auth_outlook_needs_a_client_id(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

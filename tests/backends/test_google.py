@@ -60,8 +60,8 @@ def test_create_looks_first_and_never_sends_if_none_match(
     b.create(b.href_for(cal, "g1@blocktime"), text)
     puts = [r for r in app.requests if r.method == "PUT"]
     assert len(puts) == 1 and "if-none-match" not in puts[0].headers
-    gets = [r for r in app.requests if r.method == "GET"]
-    assert gets and gets[-1].path.endswith("/g1.ics")  # looked before writing
+    looks = [r for r in app.requests if r.method == "REPORT" and b'name="UID"' in r.body]
+    assert looks and b"g1@blocktime" in looks[-1].body  # looked (by UID) before writing
     assert "ATTENDEE" not in app.received[0] and "it@acme.example" not in app.received[0]
     assert "ORGANIZER" in app.received[0]
     assert "MKCALENDAR" not in {r.method for r in app.requests}
@@ -103,7 +103,10 @@ def test_a_revoked_grant_asks_to_sign_in_again(
     app.refresh_token = "revoked"
     with pytest.raises(ServerError) as info:
         b.calendars()
-    assert "refused to renew" in info.value.message and "blocktime auth google" in (info.value.hint or "")
+    assert "invalid_grant" in info.value.message and "Testing" in info.value.message and "7 days" in info.value.message
+    hint = info.value.hint or ""
+    assert "blocktime auth google" in hint and "publish the consent screen" in hint
+    assert "\n" not in info.value.message + (info.value.hint or "")
 
 
 def test_no_token_at_all_says_how_to_sign_in(google_standin: tuple[GoogleCalDAV, StandIn], tmp_path: Path) -> None:
@@ -154,6 +157,8 @@ def test_doctor_on_the_google_stand_in(google_cli: Runner) -> None:
     assert code == 0, out
     assert "look-up before each create" in out and "sync tokens (RFC 6578)" in out
     assert "free-busy-query not supported" in out and "without attendees" in out
+    assert "busy time    read from 2 calendar(s): Anna Nowak; blocktime" in out
+    assert "calendar.google.com/calendar/syncselect" in out  # how to expose the others
     assert out.strip().endswith("blocktime can work here.")
 
 
