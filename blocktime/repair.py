@@ -45,7 +45,7 @@ def uid_facts(uid: str) -> tuple[str, datetime] | None:
     import hashlib
     import re
 
-    m = re.fullmatch(r"bt-(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})@blocktime", uid)
+    m = re.fullmatch(r"bt-(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})(?:-\d+)?@blocktime", uid)  # -N: booked again
     if m is None or hashlib.sha256(f"{m.group(1)}|{m.group(2)}".encode()).hexdigest()[:8] != m.group(3):
         return None
     return m.group(1), _when(m.group(2))
