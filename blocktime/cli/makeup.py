@@ -138,7 +138,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
         for o in expired:
             print(f"expired {o.id}: holds deleted, {o.minutes} min stay open")
         for o in lapsed:
-            print(f"{o.id} expired {o.expires.astimezone(tz):%Y-%m-%d %H:%M}: no longer open; its holds are"
+            print(f"{o.id} expired {o.expires.astimezone(tz):%a %Y-%m-%d %H:%M}: no longer open; its holds are"
                   " released by the next daemon pass or `blocktime offers --expire`")
         if not offers:
             print("no open offers")
