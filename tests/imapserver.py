@@ -8,9 +8,9 @@ import secrets
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.servers import free_port, wait_port

@@ -1,0 +1,178 @@
+"""Issue 13, points 4, 6 and 7: iTIP answers by mail, exactly once across crashes and concurrent
+passes, hostile mail. Real Radicale, real IMAP (pymap), real SMTP sink, real SQLite."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from blocktime import answers, offers
+from tests.conftest import Runner, smtp_section, write_config
+from tests.helpers import SAMPLES, objects
+from tests.imapserver import USER, ImapServer, letter
+from tests.mailserver import MailSink
+from tests.servers import Account
+from tests.test_changes import BOOK, PEOPLE
+from tests.test_inbox import _subjects
+
+REPLIES = SAMPLES / "replies"
+RADICALE = pytest.mark.parametrize("account", ["radicale"], indirect=True)
+
+
+def _cli(account: Account, smtp: MailSink, imap: ImapServer, folder: str, tmp_path: Path,
+         capsys: pytest.CaptureFixture[str], **inbox: object) -> Runner:
+    return Runner(write_config(tmp_path / "config.toml", account, smtp=smtp_section(smtp),
+                               inbox=imap.section(folder, **inbox)), capsys)
+
+
+def _attached(sender: str, ics: bytes) -> bytes:
+    """Outlook's shape: a short text and the answer as an .ics attachment."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, USER, "Tentative: Acme training"
+    msg["Message-ID"] = "<outlook-tentative-1@acme.example>"
+    msg.set_content("Postaramy się.\n")
+    msg.add_attachment(ics, maintype="text", subtype="calendar", filename="reply.ics")
+    return bytes(msg.as_bytes())
+
+
+@RADICALE
+def test_itip_replies_and_a_counter_arrive_by_mail(account: Account, smtp: MailSink, imap_server: ImapServer,
+                                                   tmp_path: Path, data_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    cli.json(*BOOK)
+    imap_server.append(folder, (REPLIES / "gmail_accepted.eml").read_bytes())  # inline text/calendar
+    imap_server.append(folder, _attached(PEOPLE[1], (REPLIES / "outlook_tentative.ics").read_bytes()))
+    imap_server.append(folder, (REPLIES / "outlook_counter.eml").read_bytes())
+    # someone else's mail carrying an attendee's answer is not an answer
+    forged = (REPLIES / "gmail_accepted.eml").read_bytes().replace(b"From: Iwona Tkacz <it@acme.example>",
+                                                                   b"From: x@evil.example")
+    imap_server.append(folder, forged.replace(b"<000000000000a1b2c3d4e5f6@google.com>", b"<forged@evil.example>"))
+    got = cli.json("inbox")["messages"]
+    assert [m["action"] for m in got] == ["reply", "reply", "kept", "ignored"]
+    assert got[0]["block"] == "acme-1" and "accepted" in got[0]["reason"]
+    assert "acme-2-c1" in got[2]["reason"] and "accept-counter" in got[2]["reason"]
+    assert got[3]["block"] is None  # a stranger's: not even downloaded
+    (b,) = [b for b in cli.json("agenda")["blocks"] if b["id"] == "acme-1"]
+    assert {a["attendee"]: a["answer"] for a in b["answers"]} == {PEOPLE[0]: "accepted", PEOPLE[1]: "tentative"}
+    assert cli.json("inbox")["messages"] == []
+
+
+@RADICALE
+def test_a_counter_is_accepted_by_itself_only_when_configured(account: Account, smtp: MailSink,
+                                                              imap_server: ImapServer, tmp_path: Path,
+                                                              data_dir: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys, auto_accept_counter=True)
+    cli.json(*BOOK)
+    imap_server.append(folder, (REPLIES / "outlook_counter.eml").read_bytes())
+    (got,) = cli.json("inbox")["messages"]
+    assert got["action"] == "counter-accepted" and got["block"] == "acme-2"
+    (b,) = [b for b in cli.json("agenda")["blocks"] if b["id"] == "acme-2"]
+    assert b["start"] == "2026-03-27T10:00:00+01:00"
+
+
+@RADICALE
+def test_a_crash_between_reading_and_acting_loses_nothing_and_doubles_nothing(
+        account: Account, smtp: MailSink, imap_server: ImapServer, tmp_path: Path, data_dir: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_inbox import BOOK as ONE
+    from tests.test_inbox import CLIENT
+
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    cli.json(*ONE)
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "12:35", now="2026-03-24T13:05")["offer"]
+    imap_server.append(folder, letter(CLIENT, f"Re: {_subjects(smtp)[2]}", ""))
+
+    class Crash(BaseException):
+        pass
+
+    real = offers.release
+
+    def crash(session: object, offer_id: str) -> int:
+        raise Crash  # the make-up block is booked, the holds not yet released, the message not yet done
+
+    monkeypatch.setattr(offers, "release", crash)
+    with pytest.raises(Crash):
+        cli("inbox", now="2026-03-24T14:00")
+    monkeypatch.setattr(offers, "release", real)
+    (got,) = cli.json("inbox", now="2026-03-24T14:01")["messages"]
+    assert (got["action"], got["option"], got["block"]) == ("accepted", 2, "acme-5")
+    status = cli.json("status", "acme", now="2026-03-24T14:02")
+    assert status["makeup_blocks"] == ["acme-5"] and status["remaining_minutes"] == 0
+    assert not [t for t in objects(account) if "UID:hold-" in t]
+    assert sum("UID:bt-acme-" in t for t in objects(account)) == 5  # the make-up block once
+    assert cli.json("inbox", now="2026-03-24T14:03")["messages"] == []
+    assert offer["id"] == got["offer"]
+
+
+@RADICALE
+def test_two_passes_never_handle_one_message_twice(account: Account, smtp: MailSink, imap_server: ImapServer,
+                                                   tmp_path: Path, data_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    cli.json(*BOOK)
+    imap_server.append(folder, (REPLIES / "gmail_accepted.eml").read_bytes())
+    fd = os.open(data_dir / "inbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another daemon's pass is running
+        doc = cli.json("inbox")
+        assert doc == {"messages": [], "busy": True}
+    finally:
+        os.close(fd)
+    assert [m["action"] for m in cli.json("inbox")["messages"]] == ["reply"]
+    # the same message again (a copy in the folder) is known by its Message-ID
+    imap_server.append(folder, (REPLIES / "gmail_accepted.eml").read_bytes())
+    assert cli.json("inbox")["messages"] == []
+    assert answers.IGNORED == "ignored"
+
+
+def _hostile() -> list[bytes]:
+    big = b"A" * (3 * 1024 * 1024)
+    nested = (b"From: it@acme.example\r\nSubject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;"
+              b" boundary=x\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\r\nFrom: a@b\r\nSubject: inner"
+              b" [offer acme-o1 btaaaaaaaaaaaaaaaa]\r\n\r\n2\r\n--x--\r\n")
+    deep = (b"From: it@acme.example\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n")
+    for i in range(1, 120):
+        deep += f"--b{i - 1}\r\nContent-Type: multipart/mixed; boundary=b{i}\r\n\r\n".encode()
+    return [
+        b"From: it@acme.example\r\nSubject: huge\r\nContent-Type: text/plain\r\n\r\n" + big,
+        b"From: it@acme.example\r\nSubject: =?utf-8?b?!!!broken?=\r\nContent-Type: multipart/mixed\r\n\r\n--\r\n",
+        b"From: it@acme.example\r\nSubject: hi\r\n Bcc: victim@example.com\r\nContent-Transfer-Encoding: base64\r\n"
+        b"\r\n%%%not base64",
+        nested,
+        deep,
+        b"\x00\xff garbage without headers",
+    ]
+
+
+@RADICALE
+def test_hostile_mail_is_skipped_with_a_warning_never_a_crash(account: Account, smtp: MailSink,
+                                                              imap_server: ImapServer, tmp_path: Path,
+                                                              data_dir: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    cli.json(*BOOK)
+    for data in _hostile():
+        imap_server.append(folder, data)
+    code, out, err = cli("inbox", "--json")
+    assert code == 0, err
+    import json
+
+    got = json.loads(out)["messages"]
+    assert len(got) == 6 and all(m["action"] in ("kept", "ignored") for m in got)
+    assert all(m["block"] is None for m in got)
+    assert "only its beginning was read" in err
+    assert all("\n" not in m["subject"] and "\r" not in m["subject"] for m in got)
+    assert imap_server.password not in out + err
+    assert cli.json("inbox")["messages"] == []
