@@ -23,7 +23,7 @@ class ImapServer:
 
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
-        self.password = secrets.token_urlsafe(12)
+        self.password = "pw" + secrets.token_hex(8)
         workdir.mkdir(parents=True, exist_ok=True)
         self.log = (workdir / "pymap.log").open("wb")
         script = Path(sys.executable).with_name("pymap")

@@ -52,6 +52,9 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
             for c in doc["conflicts"]:
                 print(f"conflict      {c['summary']!r} {c['start']} overlaps {c['block_uid']}")
+            for w in doc.get("inbox_waiting", []):
+                about = f" about {w['offer']}" if w["offer"] else ""
+                print(f"waiting mail  {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})")
         return 0
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
