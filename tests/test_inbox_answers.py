@@ -176,3 +176,49 @@ def test_hostile_mail_is_skipped_with_a_warning_never_a_crash(account: Account, 
     assert all("\n" not in m["subject"] and "\r" not in m["subject"] for m in got)
     assert imap_server.password not in out + err
     assert cli.json("inbox")["messages"] == []
+
+
+@RADICALE
+def test_doctor_checks_the_inbox(account: Account, smtp: MailSink, imap_server: ImapServer, tmp_path: Path,
+                                 data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys, processed_folder="Done")
+    code, out, err = cli("doctor", "--json")
+    found = {f["topic"]: f for f in json.loads(out)["findings"]}
+    assert code == 0, err
+    assert found["inbox"]["level"] == "ok" and found["idle"]["level"] == "ok"
+    assert "moved" in found["processed"]["text"]
+    bad = Runner(write_config(tmp_path / "bad.toml", account,
+                              inbox=imap_server.section(folder, password="wrong-" + imap_server.password)), capsys)
+    code, out, err = bad("doctor", "--json")
+    found = {f["topic"]: f for f in json.loads(out)["findings"]}
+    assert code == 1 and found["inbox"]["level"] == "fail" and "refused the login" in found["inbox"]["text"]
+    assert imap_server.password not in out + err
+    missing = Runner(write_config(tmp_path / "m.toml", account, inbox=imap_server.section("NoSuchFolder")), capsys)
+    _code, out, _ = missing("doctor", "--json")
+    assert "NoSuchFolder" in {f["topic"]: f for f in json.loads(out)["findings"]}["inbox"]["text"]
+
+
+@RADICALE
+def test_handled_mail_moves_to_the_processed_folder_and_is_never_deleted(
+        account: Account, smtp: MailSink, imap_server: ImapServer, tmp_path: Path, data_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = imap_server.new_folder()
+    done = folder + "-done"
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys, processed_folder=done)
+    cli.json(*BOOK)
+    imap_server.append(folder, (REPLIES / "gmail_accepted.eml").read_bytes())
+    imap_server.append(folder, letter("news@shop.example", "sale", "buy"))
+    assert len(cli.json("inbox")["messages"]) == 2
+    m = imap_server.client()
+    try:
+        counts = {}
+        for name in (folder, done):
+            typ, data = m.select(name)
+            assert typ == "OK"
+            counts[name] = int(data[0] or 0)
+    finally:
+        m.logout()
+    assert counts == {folder: 0, done: 2}

@@ -111,6 +111,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
             cal = replace(cal, verify_tls=False)
     report = diagnose(cal, cfg.data_dir, now_of(args, cfg))
+    if cfg.inbox is not None and not args.profile:
+        from dataclasses import replace as _replace
+
+        from blocktime.doctor import inbox_findings
+
+        report = _replace(report, findings=(*report.findings,
+                                            *inbox_findings(cfg.inbox, cfg.data_dir, cfg.calendar.token_store)))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
