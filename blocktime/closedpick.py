@@ -44,8 +44,8 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
     if open_now:
         status = render("pick_open", lang, options=option_lines(session, eng, open_now[0]))
     elif remaining > 0:
-        reoffer(session, eng.key)  # the fresh offer goes to every attendee in its own message
-        status = render("pick_fresh", lang, remaining=minutes(remaining, lang))
+        fresh = reoffer(session, eng.key)  # the fresh offer goes to every attendee in its own message
+        status = render("pick_fresh" if fresh.offer else "pick_later", lang, remaining=minutes(remaining, lang))
     else:
         booked = session.store.block(offer.makeup_uid) if offer.makeup_uid else None
         when_booked = moment(booked.block.span.start, tz, lang) if booked else ""
