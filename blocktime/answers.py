@@ -128,13 +128,34 @@ def run(session: Session, *, dry_run: bool = False, mailbox: Mailbox | None = No
         schema(session)
         if mailbox is not None:
             return _pass(session, mailbox, cfg.folder, dry_run)
-        from blocktime.inbox import open_mailbox
-
-        box = open_mailbox(cfg, session.config.data_dir, session.config.calendar.token_store)
+        box = _open(session)
         try:
             return _pass(session, box, cfg.folder, dry_run)
         finally:
             box.close()
+
+
+def _open(session: Session) -> Any:
+    """The configured mailbox: IMAP, or Graph mail for auth = outlook (its delta link in the store)."""
+    cfg = session.config.inbox
+    assert cfg is not None
+    cal = session.config.calendar
+    if cfg.auth == "outlook":
+        from blocktime.backends.graph import GRAPH
+        from blocktime.inbox_graph import open_graph
+
+        key = f"inbox_graph_link:{cfg.folder}"
+
+        def save(link: str) -> None:
+            with session.store.transaction():
+                session.store.set_meta(key, link)
+
+        base = (cal.url or GRAPH) if cal.provider == "outlook" else GRAPH
+        return open_graph(cfg, session.config.data_dir, cal.token_store, base,
+                          (lambda: session.store.get_meta(key), save))
+    from blocktime.inbox import open_mailbox
+
+    return open_mailbox(cfg, session.config.data_dir, cal.token_store)
 
 
 def _row(session: Session, message_id: str) -> Any:

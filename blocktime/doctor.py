@@ -214,16 +214,19 @@ def _caldav_features(backend: Any, target: CalendarInfo, provider: str) -> list[
     return out
 
 
-def inbox_findings(inbox: Any, data_dir: Path, token_store: str = "file") -> list[Finding]:
+def inbox_findings(inbox: Any, data_dir: Path, token_store: str = "file", graph_base: str = "") -> list[Finding]:
     """The [inbox] mailbox: sign-in, folder, IDLE (RFC 2177), and how handled mail is marked."""
     from blocktime.inbox import open_mailbox
+    from blocktime.inbox_graph import open_graph
 
     try:
-        box = open_mailbox(inbox, data_dir, token_store)
+        box: Any = (open_graph(inbox, data_dir, token_store, graph_base, (lambda: None, lambda _link: None))
+                    if inbox.auth == "outlook" else open_mailbox(inbox, data_dir, token_store))
     except BlocktimeError as exc:
         return [Finding("fail", "inbox", exc.message, exc.hint or "")]
     try:
-        out = [Finding("ok", "inbox", f"signed in to {box.where} as {inbox.username}; folder {inbox.folder!r} opened")]
+        who = f" as {inbox.username}" if inbox.username else ""
+        out = [Finding("ok", "inbox", f"signed in to {box.where}{who}; folder {inbox.folder!r} opened")]
         out.append(Finding("ok", "idle", "IDLE: the daemon acts on a reply as soon as it arrives") if box.idle_supported
                    else Finding("info", "idle", "no IDLE: replies are read by the daemon's regular pass",
                                 "lower [daemon] sync_every for quicker answers"))

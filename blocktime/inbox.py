@@ -219,7 +219,8 @@ def _quote(name: str) -> str:
 
 
 def open_mailbox(config: InboxConfig, data_dir: object, token_store: str = "file") -> ImapMailbox:
-    """The configured mailbox, opened (google: XOAUTH2 on the stored Google sign-in)."""
+    """The configured IMAP mailbox, opened (google: XOAUTH2 on the stored Google sign-in; outlook
+    is Graph mail, see `inbox_graph`)."""
     bearer = None
     if config.auth == "google":
         from pathlib import Path
@@ -227,9 +228,6 @@ def open_mailbox(config: InboxConfig, data_dir: object, token_store: str = "file
         from blocktime.auth import BearerAuth, TokenStore
 
         bearer = BearerAuth(TokenStore(Path(str(data_dir)), "google", token_store)).token
-    elif config.auth == "outlook":
-        raise InboxError("[inbox] auth = outlook (Graph mail) is not built yet",
-                         "use auth = password with an app password, or read replies with `import-reply`")
     box = ImapMailbox(config, bearer=bearer)
     box.open()
     return box

@@ -114,10 +114,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if cfg.inbox is not None and not args.profile:
         from dataclasses import replace as _replace
 
+        from blocktime.backends.graph import GRAPH
         from blocktime.doctor import inbox_findings
 
-        report = _replace(report, findings=(*report.findings,
-                                            *inbox_findings(cfg.inbox, cfg.data_dir, cfg.calendar.token_store)))
+        base = (cfg.calendar.url or GRAPH) if cfg.calendar.provider == "outlook" else GRAPH
+        report = _replace(report, findings=(*report.findings, *inbox_findings(
+            cfg.inbox, cfg.data_dir, cfg.calendar.token_store, base)))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
