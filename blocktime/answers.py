@@ -286,6 +286,18 @@ def waiting(session: Session) -> list[Handled]:
                     r["reason"]) for r in rows]
 
 
+def dismiss(session: Session, message_id: str) -> Handled:
+    """The organizer has dealt with a kept message: it is no longer listed as waiting."""
+    schema(session)
+    row = _row(session, message_id)
+    if row is None or row["action"] != KEPT or row["state"] != "done":
+        raise BadInput(f"no message {message_id!r} waits for you", "`blocktime status` or `offers` lists them")
+    with session.store.transaction():
+        session.store.db.execute("UPDATE inbox_messages SET state='dismissed' WHERE message_id=?", (message_id,))
+    return Handled(row["message_id"], row["sender"], row["subject"], KEPT, row["offer"], row["option"], None,
+                   row["reason"])
+
+
 def waiting_for(session: Session, engagement: str | None = None) -> list[dict[str, Any]]:
     """`waiting` as JSON, for one engagement's attendees and offers (all when None)."""
     from blocktime.ics.itip import address

@@ -94,6 +94,12 @@ def test_a_reply_picking_option_2_books_it_once(inboxcli: Runner, account: Accou
     assert [w["from"] for w in waiting] == ["mallory@evil.example", CLIENT, CLIENT]
     # a second pass does nothing
     assert inboxcli.json("inbox", now="2026-03-24T14:05")["messages"] == []
+    # the organizer deals with the free text: it no longer waits
+    inboxcli.json("inbox", "--dismiss", free["message_id"], now="2026-03-24T14:05")
+    waiting = inboxcli.json("offers", now="2026-03-24T14:05")["inbox_waiting"]
+    assert [w["from"] for w in waiting] == ["mallory@evil.example", CLIENT]
+    code, _, err = inboxcli("inbox", "--dismiss", free["message_id"], now="2026-03-24T14:05")
+    assert code == 2 and "waits" in err
     assert inboxcli.json("status", "acme", now="2026-03-24T14:06")["makeup_blocks"] == ["acme-5"]
 
 

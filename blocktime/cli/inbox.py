@@ -12,13 +12,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ib = sub.add_parser("inbox", help="read new replies in the organizer's mailbox and act on them")
     ib.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing, send nothing")
     ib.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+    ib.add_argument("--dismiss", metavar="MESSAGE_ID", help="a kept message you have dealt with: stop listing it")
     ib.add_argument("--json", action="store_true")
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    from blocktime.answers import run
+    from blocktime.answers import dismiss, run
 
     with open_session(args) as s:
+        if args.dismiss:
+            done = dismiss(s, args.dismiss)
+            print(json.dumps({"dismissed": done.json()}) if args.json else f"dismissed {done.message_id}")
+            return 0
         report = run(s, dry_run=args.dry_run)
         if not args.dry_run:
             deliver_mail(s, args)
