@@ -158,6 +158,11 @@ def _open(session: Session) -> Any:
     return open_mailbox(cfg, session.config.data_dir, cal.token_store)
 
 
+def row(session: Session, message_id: str) -> Any:
+    """The stored record of one message (None when never seen)."""
+    return _row(session, message_id)
+
+
 def _row(session: Session, message_id: str) -> Any:
     return session.store.db.execute("SELECT * FROM inbox_messages WHERE message_id=?", (message_id,)).fetchone()
 
@@ -191,6 +196,16 @@ def _pass(session: Session, box: Mailbox, folder: str, dry_run: bool) -> InboxRe
         if dry_run:
             report.messages.append(_planned(msg, decision))
             continue
+        if row is None and decision.action == IGNORED:  # nothing to do: recorded done in one step
+            with session.store.transaction():
+                db.execute("INSERT INTO inbox_messages (message_id, folder, uidvalidity, uid, sender, subject, action,"
+                           " offer, option, reason, state, at) VALUES (?,?,?,?,?,?,?,?,?,?,'done',?)",
+                           (msg.message_id, folder, uv, env.uid, msg.sender, msg.subject, IGNORED, decision.offer,
+                            decision.option, decision.reason, session.now.isoformat()))
+                _advance(session, folder, uv, env.uid)
+            report.messages.append(_planned(msg, decision))
+            handled.append(env.uid)
+            continue
         if row is None:
             with session.store.transaction():
                 db.execute("INSERT INTO inbox_messages (message_id, folder, uidvalidity, uid, sender, subject, action,"
@@ -204,7 +219,8 @@ def _pass(session: Session, box: Mailbox, folder: str, dry_run: bool) -> InboxRe
                        " WHERE message_id=?", (done.action, done.offer, done.option, done.block, done.reason,
                                                msg.message_id))
             _advance(session, folder, uv, env.uid)
-            session.store.log(msg.message_id, session.now, "inbox", **done.json())
+            if done.action != IGNORED:
+                session.store.log(msg.message_id, session.now, "inbox", **done.json())
         if done.action != IGNORED:
             log.info("inbox: %s from %s: %s (%s)", done.action, done.sender, done.subject[:80], done.reason)
         report.messages.append(done)
@@ -275,38 +291,3 @@ def _pick(session: Session, base: Handled, offer_id: str, option: int, retry: bo
     except BlocktimeError as exc:
         return replace(base, action=KEPT, reason=f"not booked: {exc.message}")
     return replace(base, action="accepted", block=sb.block.id, reason=f"booked option {option} of {offer_id}")
-
-
-def waiting(session: Session) -> list[Handled]:
-    """Messages kept for the organizer, oldest first."""
-    schema(session)
-    rows = session.store.db.execute("SELECT * FROM inbox_messages WHERE action=? AND state='done' ORDER BY at",
-                                    (KEPT,)).fetchall()
-    return [Handled(r["message_id"], r["sender"], r["subject"], r["action"], r["offer"], r["option"], r["block"],
-                    r["reason"]) for r in rows]
-
-
-def dismiss(session: Session, message_id: str) -> Handled:
-    """The organizer has dealt with a kept message: it is no longer listed as waiting."""
-    schema(session)
-    row = _row(session, message_id)
-    if row is None or row["action"] != KEPT or row["state"] != "done":
-        raise BadInput(f"no message {message_id!r} waits for you", "`blocktime status` or `offers` lists them")
-    with session.store.transaction():
-        session.store.db.execute("UPDATE inbox_messages SET state='dismissed' WHERE message_id=?", (message_id,))
-    return Handled(row["message_id"], row["sender"], row["subject"], KEPT, row["offer"], row["option"], None,
-                   row["reason"])
-
-
-def waiting_for(session: Session, engagement: str | None = None) -> list[dict[str, Any]]:
-    """`waiting` as JSON, for one engagement's attendees and offers (all when None)."""
-    from blocktime.ics.itip import address
-
-    out = []
-    eng = session.store.engagement(engagement) if engagement else None
-    people = {address(a) for a in eng.attendees} if eng else set()
-    for h in waiting(session):
-        offer = session.store.offer(h.offer) if h.offer else None
-        if eng is None or h.sender in people or (offer is not None and offer.engagement == eng.key):
-            out.append(h.json())
-    return out

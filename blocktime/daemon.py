@@ -364,7 +364,7 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
         found = conflicts(s)
         inbox = None
         if config.inbox is not None:
-            from blocktime.answers import waiting_for
+            from blocktime.waiting import waiting_for
 
             inbox = waiting_for(s)
     next_sync = (datetime.fromisoformat(last_sync) + config.daemon.sync_every) if last_sync else now

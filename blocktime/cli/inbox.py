@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    from blocktime.answers import dismiss, run
+    from blocktime.answers import run
+    from blocktime.waiting import dismiss
 
     with open_session(args) as s:
         if args.dismiss:

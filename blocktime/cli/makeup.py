@@ -200,7 +200,7 @@ def _inbox_waiting(s: Any, engagement: str | None) -> list[dict[str, Any]] | Non
     """Mail kept for the organizer (None when no [inbox] is configured)."""
     if s.config.inbox is None:
         return None
-    from blocktime.answers import waiting_for
+    from blocktime.waiting import waiting_for
 
     return waiting_for(s, engagement)
 
