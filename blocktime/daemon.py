@@ -223,6 +223,7 @@ def watch_inbox(rt: Runtime, *, idle_for: float = 600, retry: float = 30) -> Non
             if not box.idle_supported:
                 log.info("the IMAP server has no IDLE: replies are read by the regular pass")
                 return
+            _inbox_now(rt)  # what came while the watch was not connected
             log.info("inbox: waiting for new mail in %s (IDLE)", cfg.folder)
             while not rt.stop.is_set():
                 if box.idle(min(idle_for, 600)):
