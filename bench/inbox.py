@@ -52,6 +52,7 @@ def idle_round(radicale: RadicaleServer, imap: ImapServer, sink: MailSink, work:
     import subprocess
 
     account = radicale.new_account()
+    work.mkdir(parents=True)
     folder = imap.new_folder()
     data = work / "data"
     cfg = write_config(work / "config.toml", account, smtp={"host": "127.0.0.1", "port": sink.port,

@@ -222,3 +222,47 @@ def test_handled_mail_moves_to_the_processed_folder_and_is_never_deleted(
     finally:
         m.logout()
     assert counts == {folder: 0, done: 2}
+
+
+@RADICALE
+def test_a_new_uidvalidity_reads_the_folder_again_without_doubling(
+        account: Account, smtp: MailSink, imap_server: ImapServer, tmp_path: Path, data_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    cli.json(*BOOK)
+    imap_server.append(folder, (REPLIES / "gmail_accepted.eml").read_bytes())
+    assert [m["action"] for m in cli.json("inbox")["messages"]] == ["reply"]
+    m = imap_server.client()
+    try:  # the folder is rebuilt (a server migration, a restore): new UIDVALIDITY, the same mail
+        assert m.delete(folder)[0] == "OK" and m.create(folder)[0] == "OK"
+    finally:
+        m.logout()
+    imap_server.append(folder, (REPLIES / "gmail_accepted.eml").read_bytes())
+    imap_server.append(folder, letter("news@shop.example", "sale", "buy"))
+    assert [m["action"] for m in cli.json("inbox")["messages"]] == ["ignored"]
+
+
+@RADICALE
+def test_a_pick_after_the_deadline_gets_a_fresh_offer(account: Account, smtp: MailSink, imap_server: ImapServer,
+                                                      tmp_path: Path, data_dir: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_inbox import BOOK as ONE
+    from tests.test_inbox import CLIENT
+
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    cli.json(*ONE)
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "12:35", now="2026-03-24T13:05")["offer"]
+    late = _subjects(smtp)[1]
+    smtp.reset()
+    imap_server.append(folder, letter(CLIENT, f"Re: {late}", "1"))
+    (got,) = cli.json("inbox", now=offer["expires"][:16])["messages"]  # answered at the deadline: too late
+    assert got["action"] == "ignored" and "expired" in got["reason"] and got["block"] is None
+    mails = {str(m["Subject"]): m for m in smtp.to(CLIENT)}
+    assert len(mails) == 2  # the courteous answer and the fresh offer
+    fresh = cli.json("offers", now=offer["expires"][:16])["offers"]
+    assert len(fresh) == 1 and fresh[0]["id"] != offer["id"]
+    answer = next(m for s, m in mails.items() if "chose" in s)
+    text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "new times" in text and "time to answer ended" in text
