@@ -142,3 +142,20 @@ def test_config_reports_every_inbox_problem(tmp_path: Path, data_dir: Path, caps
     assert code == 2
     for part in ("security", "port", "unknown key 'colour'", "needs a host", "needs a username", "needs a password"):
         assert part in err
+
+
+def test_inbox_without_an_inbox_section_and_oauth_with_a_password(tmp_path: Path, data_dir: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = Runner(write_config(tmp_path / "none.toml", None), capsys)("inbox")
+    assert code == 2 and "no [inbox]" in err
+    cfg = write_config(tmp_path / "g.toml", None, inbox={"host": "imap.gmail.com", "username": "anna@gmail.com",
+                                                         "auth": "google", "password": "x" * 8})
+    code, _, err = Runner(cfg, capsys)("inbox")
+    assert code == 2 and "signs in with OAuth" in err and "x" * 8 not in err
+    from blocktime.config import from_mapping
+
+    inbox = from_mapping({"inbox": {"host": "imap.example.com", "username": "a", "password": "s3cr3t-pw",
+                                    "security": "starttls"}}).inbox
+    assert inbox is not None and (inbox.port, inbox.folder, inbox.auth, inbox.auto_accept_counter) == (
+        143, "INBOX", "password", False)
+    assert "s3cr3t-pw" not in repr(inbox)
