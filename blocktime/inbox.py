@@ -10,6 +10,7 @@ has it only from Python 3.14. Errors never carry the password: imaplib's own tex
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import logging
 import re
@@ -79,6 +80,9 @@ class ImapMailbox:
                 self._m = imaplib.IMAP4(host, c.port, timeout=self.timeout)
                 if c.security == "starttls":
                     self._m.starttls(ssl_context=ssl.create_default_context())
+        except ssl.SSLError as exc:
+            raise self._fail(f"TLS failed ({exc.reason or type(exc).__name__}) with the IMAP server",
+                             "check [inbox] security and port; the server's certificate must be trusted") from None
         except (OSError, imaplib.IMAP4.error) as exc:
             raise self._fail("cannot talk to the IMAP server", "check [inbox] host, port and security", exc) from None
         m = self._m
@@ -203,7 +207,8 @@ class ImapMailbox:
             try:
                 m.logout()
             except (imaplib.IMAP4.error, OSError):
-                m.shutdown() if m.sock else None
+                with contextlib.suppress(OSError):
+                    m.shutdown()
 
     def __enter__(self) -> ImapMailbox:
         self.open()

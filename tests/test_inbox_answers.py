@@ -266,3 +266,23 @@ def test_a_pick_after_the_deadline_gets_a_fresh_offer(account: Account, smtp: Ma
     answer = next(m for s, m in mails.items() if "chose" in s)
     text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "new times" in text and "time to answer ended" in text
+
+
+def test_starttls_to_a_real_server_and_a_certificate_that_is_not_trusted(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.mailserver import self_signed
+
+    _ctx, cert = self_signed(tmp_path)
+    server = ImapServer(tmp_path / "tls", tls=(cert, tmp_path / "key.pem"))
+    try:
+        monkeypatch.setattr(server, "tls", None)  # the fixture's own client: plain login is refused
+        folder = "INBOX"
+        section = server.section(folder, security="starttls")
+        cli = Runner(write_config(tmp_path / "c.toml", None, inbox=section), capsys)
+        code, _, err = cli("inbox")  # the test certificate is not trusted: no password goes out
+        assert code == 1 and "TLS failed (CERTIFICATE_VERIFY_FAILED)" in err, err
+        assert server.password not in err
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert cli.json("inbox")["messages"] == []
+    finally:
+        server.stop()
