@@ -88,8 +88,7 @@ class ImapMailbox:
         m = self._m
         try:
             if self.bearer is not None:  # Gmail: SASL XOAUTH2 with the calendar sign-in's access token
-                token = self.bearer()
-                m.authenticate("XOAUTH2", lambda _: f"user={c.username}\x01auth=Bearer {token}\x01\x01".encode())
+                m.authenticate("XOAUTH2", xoauth2(c.username or "", self.bearer()))
             else:
                 if c.security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
                     log.warning("sending the IMAP password to %s without TLS", host)
@@ -216,6 +215,13 @@ class ImapMailbox:
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def xoauth2(user: str, token: str) -> Callable[[bytes], bytes]:
+    """imaplib's authobject for SASL XOAUTH2 (Google's "XOAUTH2 protocol"): the initial response,
+    then an empty answer to the error challenge so that the server can say NO."""
+    initial = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+    return lambda challenge: b"" if challenge else initial
 
 
 def _quote(name: str) -> str:
