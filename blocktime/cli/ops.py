@@ -81,13 +81,15 @@ def cmd_auth(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     store = TokenStore(cfg.data_dir, args.provider, cfg.calendar.token_store)
+    mail = (auth_flows.MAIL_SCOPES[args.provider],) if cfg.inbox and cfg.inbox.auth == args.provider else ()
     if args.provider == "google":
         if not args.client_secrets:
             raise BadInput("--client-secrets FILE is required for google",
                            "create an OAuth client (Desktop app) in the Google Cloud console and download it")
-        auth_flows.google(Path(args.client_secrets).expanduser(), store, open_browser=not args.no_browser)
+        auth_flows.google(Path(args.client_secrets).expanduser(), store, open_browser=not args.no_browser,
+                          extra_scopes=mail)
     else:
-        auth_flows.outlook(cfg.calendar.client_id, cfg.calendar.tenant, store, print)
+        auth_flows.outlook(cfg.calendar.client_id, cfg.calendar.tenant, store, print, extra_scopes=mail)
     print(f"signed in to {args.provider}; token kept in {store.where}")
     return 0
 

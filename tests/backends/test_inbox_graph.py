@@ -79,3 +79,21 @@ def test_processed_folder_and_doctor_on_graph_mail(mail_standin: tuple[GraphMail
     _code, out, _ = cli("doctor", "--json")
     found = {f["topic"]: f for f in json.loads(out)["findings"]}
     assert found["inbox"]["level"] == "ok" and found["idle"]["level"] == "info"
+
+
+def test_auth_google_asks_for_mail_when_the_inbox_is_gmail(tmp_path: Path, data_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from typing import Any
+
+    from blocktime.cli import main
+    from tests.backends.test_auth import _fake_google
+    from tests.conftest import write_config
+
+    seen: dict[str, Any] = {}
+    _fake_google(monkeypatch, seen)
+    secrets = tmp_path / "client_secret.json"
+    secrets.write_text("{}")
+    cfg = write_config(tmp_path / "c.toml", None, inbox={"host": "imap.gmail.com", "username": "anna@gmail.com",
+                                                         "auth": "google"})
+    assert main(["--config", str(cfg), "auth", "google", "--client-secrets", str(secrets), "--no-browser"]) == 0
+    assert seen["scopes"] == ["https://www.googleapis.com/auth/calendar", "https://mail.google.com/"]
