@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS inbox_marks (
   folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL, PRIMARY KEY (folder, uidvalidity)
 );
 """
+BUDGET = 120.0  # seconds per pass: a flood is worked off over several passes
 OFFER_STATES = ("open", "accepted", "declined", "expired", "replanned", "replaced")
 
 
@@ -117,8 +119,10 @@ def context(session: Session) -> Context:
     return Context(tokens, offer_engagement, attendees, offer_mail, own)
 
 
-def run(session: Session, *, dry_run: bool = False, mailbox: Mailbox | None = None) -> InboxReport:
-    """Read new mail once and act on it (`dry_run`: decide and report, change nothing)."""
+def run(session: Session, *, dry_run: bool = False, mailbox: Mailbox | None = None,
+        budget: float = BUDGET) -> InboxReport:
+    """Read new mail once and act on it (`dry_run`: decide and report, change nothing). A pass
+    stops after `budget` seconds (at least one message handled); the next pass goes on from there."""
     cfg = session.config.inbox
     if cfg is None:
         raise BadInput("no [inbox] in the config", "add [inbox] host, username and password_env (see README)")
@@ -127,10 +131,10 @@ def run(session: Session, *, dry_run: bool = False, mailbox: Mailbox | None = No
             return InboxReport(busy=True)
         schema(session)
         if mailbox is not None:
-            return _pass(session, mailbox, cfg.folder, dry_run)
+            return _pass(session, mailbox, cfg.folder, dry_run, budget)
         box = _open(session)
         try:
-            return _pass(session, box, cfg.folder, dry_run)
+            return _pass(session, box, cfg.folder, dry_run, budget)
         finally:
             box.close()
 
@@ -167,14 +171,18 @@ def _row(session: Session, message_id: str) -> Any:
     return session.store.db.execute("SELECT * FROM inbox_messages WHERE message_id=?", (message_id,)).fetchone()
 
 
-def _pass(session: Session, box: Mailbox, folder: str, dry_run: bool) -> InboxReport:
+def _pass(session: Session, box: Mailbox, folder: str, dry_run: bool, budget: float) -> InboxReport:
     db = session.store.db
+    stop_at = time.monotonic() + budget
     uv = box.uidvalidity
     mark = db.execute("SELECT last_uid FROM inbox_marks WHERE folder=? AND uidvalidity=?", (folder, uv)).fetchone()
     report = InboxReport()
     ctx = context(session)
     handled: list[int] = []
-    for env in box.envelopes(int(mark["last_uid"]) if mark else 0):
+    for n, env in enumerate(box.envelopes(int(mark["last_uid"]) if mark else 0)):
+        if n and time.monotonic() > stop_at:
+            log.warning("inbox: the pass stops after %d messages (time budget); the next pass goes on", n)
+            break
         head = parse(env.headers)
         row = _row(session, head.message_id)
         if row is not None and row["state"] == "done":

@@ -29,6 +29,7 @@ log = logging.getLogger("blocktime.inbox")
 FLAG = "$BlocktimeHandled"
 FIELDS = "FROM SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED"
 BATCH = 500  # UIDs per FETCH: a flood is read in bounded steps
+HEADER_BYTES = 16384  # of the few header lines fetched per message (a hostile header is cut there)
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
@@ -128,13 +129,14 @@ class ImapMailbox:
             out: list[Envelope] = []
             for i in range(0, len(uids), BATCH):
                 chunk = ",".join(str(u) for u in uids[i:i + BATCH])
-                _typ, rows = m.uid("FETCH", chunk, f"(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({FIELDS})])")
+                what = f"(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({FIELDS})]<0.{HEADER_BYTES}>)"
+                _typ, rows = m.uid("FETCH", chunk, what)
                 for row in rows:
                     if isinstance(row, tuple) and len(row) == 2:
                         head, body = row
                         u, s = _UID.search(head), _SIZE.search(head)
                         if u and int(u.group(1)) > after:
-                            out.append(Envelope(int(u.group(1)), int(s.group(1)) if s else 0, body[:16384]))
+                            out.append(Envelope(int(u.group(1)), int(s.group(1)) if s else 0, body[:HEADER_BYTES]))
         except (imaplib.IMAP4.error, OSError) as exc:
             raise self._fail("cannot list the mail on", "the next pass tries again", exc) from None
         return sorted(out, key=lambda e: e.uid)

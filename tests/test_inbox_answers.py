@@ -152,6 +152,7 @@ def _hostile() -> list[bytes]:
         nested,
         deep,
         b"\x00\xff garbage without headers",
+        b"From: it@acme.example\r\nSubject: " + b"x" * (3 * 1024 * 1024) + b"\r\n\r\nhuge header\r\n",
     ]
 
 
@@ -170,7 +171,8 @@ def test_hostile_mail_is_skipped_with_a_warning_never_a_crash(account: Account, 
     import json
 
     got = json.loads(out)["messages"]
-    assert len(got) == 6 and all(m["action"] in ("kept", "ignored") for m in got)
+    assert len(got) == 7 and all(m["action"] in ("kept", "ignored") for m in got)
+    assert all(len(m["subject"]) <= 300 for m in got)
     assert all(m["block"] is None for m in got)
     assert "only its beginning was read" in err
     assert all("\n" not in m["subject"] and "\r" not in m["subject"] for m in got)
@@ -286,3 +288,25 @@ def test_starttls_to_a_real_server_and_a_certificate_that_is_not_trusted(
         assert cli.json("inbox")["messages"] == []
     finally:
         server.stop()
+
+
+@RADICALE
+def test_a_flood_is_worked_off_over_several_passes(account: Account, smtp: MailSink, imap_server: ImapServer,
+                                                   tmp_path: Path, data_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from blocktime.config import load
+    from blocktime.service import Session
+
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    for i in range(5):
+        imap_server.append(folder, letter(f"n{i}@shop.example", f"sale {i}", "buy"))
+    config = load(str(cli.config))
+    counts = []
+    for _ in range(6):
+        with Session(config, datetime(2026, 3, 24, 14, tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
+            counts.append(len(answers.run(s, budget=0).messages))  # no time left: one message per pass
+    assert counts == [1, 1, 1, 1, 1, 0]
