@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -76,6 +77,18 @@ def test_a_counter_is_accepted_by_itself_only_when_configured(account: Account, 
     assert got["action"] == "counter-accepted" and got["block"] == "acme-2"
     (b,) = [b for b in cli.json("agenda")["blocks"] if b["id"] == "acme-2"]
     assert b["start"] == "2026-03-27T10:00:00+01:00"
+    # a proposal onto busy time (acme-3) fails a check a move must pass: kept for the organizer
+    from blocktime.replies import calendar_text
+
+    text = calendar_text((REPLIES / "outlook_counter.eml").read_bytes())
+    onto = text.replace("20260327T100000", "20260331T120000").replace("20260327T110000", "20260331T130000")
+    onto = re.sub(r"(?m)^SEQUENCE:0", "SEQUENCE:1", onto)  # against the block as it is now (moved once)
+    mail = _attached(PEOPLE[0], onto.encode("utf-8")).replace(b"<outlook-tentative-1@", b"<busy-counter@")
+    imap_server.append(folder, mail)
+    (busy,) = cli.json("inbox")["messages"]
+    assert busy["action"] == "kept" and "BUSY" in busy["reason"], busy
+    (b,) = [b for b in cli.json("agenda")["blocks"] if b["id"] == "acme-2"]
+    assert b["start"] == "2026-03-27T10:00:00+01:00"  # not moved
 
 
 @RADICALE
