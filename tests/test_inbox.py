@@ -70,6 +70,8 @@ def test_a_reply_picking_option_2_books_it_once(inboxcli: Runner, account: Accou
     imap_server.append(folder, letter("news@shop.example", "50% off", "buy now"))
     dry = inboxcli.json("inbox", "--dry-run", now="2026-03-24T14:00")["messages"]
     assert [m["action"] for m in dry] == ["kept", "kept", "accepted", "kept", "ignored"]
+    code, out, _ = inboxcli("inbox", "--dry-run", now="2026-03-24T14:00")
+    assert code == 0 and f"would be accepted: {CLIENT}" in out and "5 new message(s); 1 unrelated" in out
     assert len(_holds(account)) == 3 and not smtp.messages  # the dry run changed nothing
 
     doc = inboxcli.json("inbox", now="2026-03-24T14:00")
@@ -94,6 +96,8 @@ def test_a_reply_picking_option_2_books_it_once(inboxcli: Runner, account: Accou
     assert [w["from"] for w in waiting] == ["mallory@evil.example", CLIENT, CLIENT]
     # a second pass does nothing
     assert inboxcli.json("inbox", now="2026-03-24T14:05")["messages"] == []
+    assert inboxcli("inbox", now="2026-03-24T14:05")[1] == "no new mail\n"
+    assert "waiting for you: mail from mallory@evil.example" in inboxcli("status", "acme", now="2026-03-24T14:05")[1]
     # the organizer deals with the free text: it no longer waits
     inboxcli.json("inbox", "--dismiss", free["message_id"], now="2026-03-24T14:05")
     waiting = inboxcli.json("offers", now="2026-03-24T14:05")["inbox_waiting"]
