@@ -50,6 +50,8 @@ def _header(msg: Message, name: str) -> str:
     if raw is None:
         return ""
     text = str(raw)[:MAX_HEADER]
+    if "=?" not in text:  # no encoded-words (RFC 2047): nothing to decode
+        return text
     try:
         return str(make_header(decode_header(text)))
     except (ValueError, LookupError, UnicodeError, AssertionError):  # broken encoded-words: keep the raw text
