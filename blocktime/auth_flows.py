@@ -17,6 +17,8 @@ from blocktime.errors import BadInput, ServerError
 
 GOOGLE_SCOPE = "https://www.googleapis.com/auth/calendar"
 GRAPH_SCOPE = "https://graph.microsoft.com/Calendars.ReadWrite"
+MAIL_SCOPES = {"google": "https://mail.google.com/",  # IMAP with XOAUTH2 ([inbox] auth = "google")
+               "outlook": "https://graph.microsoft.com/Mail.ReadWrite"}  # Graph mail ([inbox] auth = "outlook")
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 
 
@@ -30,14 +32,17 @@ def _extra(module: str, extra: str) -> Any:
                        f"pip install 'blocktime[{extra}]'") from None
 
 
-def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True) -> Token:
-    """Google's installed-app flow on a loopback redirect (scope: calendar), then store the grant."""
+def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True,
+           extra_scopes: tuple[str, ...] = ()) -> Token:
+    """Google's installed-app flow on a loopback redirect (scope: calendar, and mail when the inbox
+    is read through Gmail), then store the grant."""
     flow_module = _extra("google_auth_oauthlib.flow", "google")
     if not client_secrets.is_file():
         raise BadInput(f"no client secrets file at {client_secrets}",
                        "download it from the Google Cloud console (OAuth client of type Desktop app)")
     try:
-        flow = flow_module.InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=[GOOGLE_SCOPE])
+        flow = flow_module.InstalledAppFlow.from_client_secrets_file(str(client_secrets),
+                                                                 scopes=[GOOGLE_SCOPE, *extra_scopes])
     except ValueError as exc:
         raise BadInput(f"{client_secrets} is not a Google client secrets file ({exc})") from None
     # prompt=consent: without it a second sign-in may come back without a refresh token;
@@ -50,14 +55,14 @@ def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True
     token = Token(
         access_token=creds.token, refresh_token=creds.refresh_token, expires_at=expiry,
         token_uri=creds.token_uri, client_id=creds.client_id, client_secret=creds.client_secret,
-        scopes=tuple(creds.scopes or (GOOGLE_SCOPE,)),
+        scopes=tuple(creds.scopes or (GOOGLE_SCOPE, *extra_scopes)),
     )
     store.save(token)
     return token
 
 
 def outlook(client_id: str | None, tenant: str, store: TokenStore, echo: Callable[[str], None],
-            *, authority_host: str = MICROSOFT_LOGIN) -> Token:
+            *, authority_host: str = MICROSOFT_LOGIN, extra_scopes: tuple[str, ...] = ()) -> Token:
     """Microsoft's device-code flow (Calendars.ReadWrite; msal adds offline_access), then store it."""
     if not client_id:
         raise BadInput("[calendar] client_id is not set",
@@ -66,7 +71,7 @@ def outlook(client_id: str | None, tenant: str, store: TokenStore, echo: Callabl
     authority = f"{authority_host.rstrip('/')}/{tenant}"
     cache = msal.SerializableTokenCache()  # MSAL keeps the refresh token; blocktime stores the cache
     app = msal.PublicClientApplication(client_id, authority=authority, token_cache=cache)
-    flow = app.initiate_device_flow(scopes=[GRAPH_SCOPE])
+    flow = app.initiate_device_flow(scopes=[GRAPH_SCOPE, *extra_scopes])
     if "user_code" not in flow:
         reason = flow.get("error_description") or flow.get("error")
         raise ServerError(f"Microsoft refused to start the sign-in: {reason}",
@@ -82,7 +87,7 @@ def outlook(client_id: str | None, tenant: str, store: TokenStore, echo: Callabl
         access_token=str(result["access_token"]), refresh_token=None,
         expires_at=time.time() + float(result.get("expires_in", 3600)),
         token_uri=f"{authority}/oauth2/v2.0/token", client_id=client_id, client_secret=None,
-        scopes=(GRAPH_SCOPE, "offline_access"), msal_cache=cache.serialize(),
+        scopes=(GRAPH_SCOPE, *extra_scopes, "offline_access"), msal_cache=cache.serialize(),
     )
     store.save(token)
     return token

@@ -52,6 +52,24 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxConfig:
+    """The organizer's mailbox, where clients' answers arrive (IMAP, or Graph mail for outlook)."""
+
+    host: str | None = None
+    port: int = 993
+    security: str = "ssl"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    folder: str = "INBOX"
+    auth: str = "password"
+    auto_accept_counter: bool = False
+    processed_folder: str | None = None
+
+
+IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+
+
+@dataclass(frozen=True, slots=True)
 class Lead:
     """How long before a block its advance confirmation is due: working days, or a duration."""
 
@@ -71,6 +89,7 @@ class Config:
     smtp: SmtpConfig | None = None
     confirm_before: Lead = Lead()
     daemon: DaemonConfig = field(default_factory=lambda: DaemonConfig())
+    inbox: InboxConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +261,20 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
         "password_env": (_text, "name of an environment variable holding the password"),
         "from": (_email, "the From address (default: [organizer] email); replies go to the organizer"),
     },
+    "inbox": {
+        "host": (_text, "IMAP server of the mailbox that receives replies (not for auth = outlook)"),
+        "port": (_port, "default 993 for ssl, 143 for starttls and none"),
+        "security": (_security, "ssl (default), starttls or none"),
+        "username": (_text, "login name (google: your Google address)"),
+        "password": (_text, "password (prefer password_env); auth = password only"),
+        "password_env": (_text, "name of an environment variable holding the password"),
+        "folder": (_text, "the folder replies arrive in (default INBOX)"),
+        "auth": (_choice("password", "google", "outlook"),
+                 "password (default), google (IMAP XOAUTH2) or outlook (Graph mail) on the calendar's sign-in"),
+        "auto_accept_counter": (_bool, "move a block to a proposed time by itself when every check passes"
+                                       " (default false: kept for you)"),
+        "processed_folder": (_text, "move handled mail there (default: leave it, flagged where the server allows)"),
+    },
     "messages": {
         "confirm_before": (_lead, "when the advance confirmation is due: '2 working days' (default) or 48h"),
     },
@@ -368,6 +401,23 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         problems.append(f"{where}: [smtp] needs a host")
     if smtp_password and not smtp_values.get("username"):
         problems.append(f"{where}: [smtp] a password needs a username")
+    inbox_values = values["inbox"]
+    inbox_password = inbox_values.get("password")
+    if "password_env" in inbox_values:
+        inbox_password = os.environ.get(inbox_values["password_env"])
+        if inbox_password is None:
+            problems.append(
+                f"{where}: [inbox] password_env: environment variable {inbox_values['password_env']} is not set"
+            )
+    inbox_auth = inbox_values.get("auth", "password")
+    if inbox_values and inbox_auth != "outlook" and "host" not in inbox_values:
+        problems.append(f"{where}: [inbox] needs a host")
+    if inbox_values and inbox_auth != "outlook" and not inbox_values.get("username"):
+        problems.append(f"{where}: [inbox] needs a username")
+    if inbox_values and inbox_auth == "password" and not inbox_password:
+        problems.append(f"{where}: [inbox] auth = password needs a password (or password_env)")
+    if inbox_auth != "password" and inbox_password:
+        problems.append(f"{where}: [inbox] auth = {inbox_auth} signs in with OAuth: remove the password")
     if problems:
         lead = "" if len(problems) == 1 else f"{len(problems)} problems: "
         raise BadInput(lead + "; ".join(problems))
@@ -406,6 +456,16 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
             password=smtp_password,
         )
     daemon = DaemonConfig(**values["daemon"])
+    inbox = None
+    if inbox_values:
+        inbox_security = inbox_values.get("security", "ssl")
+        inbox = InboxConfig(
+            host=inbox_values.get("host"), port=inbox_values.get("port", IMAP_PORTS[inbox_security]),
+            security=inbox_security, username=inbox_values.get("username"), password=inbox_password,
+            folder=inbox_values.get("folder", "INBOX"), auth=inbox_auth,
+            auto_accept_counter=inbox_values.get("auto_accept_counter", False),
+            processed_folder=inbox_values.get("processed_folder"),
+        )
     from datetime import date
 
     from blocktime.core.schedule import safe_at, safe_nightly
@@ -417,4 +477,4 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         raise BadInput(f"{where}: [daemon] nightly: {daemon.nightly:%H:%M} is skipped or repeated on DST nights "
                        f"in {organizer.timezone.key}", "pick a time that exists once every night, e.g. 00:30")
     return Config(organizer, calendar, policy, sites, data, outbox, path, smtp=smtp,
-                  confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon)
+                  confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon, inbox=inbox)

@@ -90,6 +90,8 @@ def secrets_of(config: Config) -> list[str]:
             out += [password, base64.b64encode(f"{user}:{password}".encode()).decode()]
     if config.smtp is not None:
         out.append(getattr(config.smtp, "password", None) or "")
+    if config.inbox is not None and config.inbox.password:
+        out.append(config.inbox.password)
     return out
 
 
@@ -150,6 +152,8 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
             log.info("%s", line)
         for line in sync.errors:
             log.warning("%s (will retry on the next pass)", line)
+        if not stopper.is_set() and config.inbox is not None:  # before the outbox: confirmations go out now
+            report["inbox"] = inbox_work(s)
         if not stopper.is_set():  # cheap and store-only: every pass, so nothing waits for the night
             report.update(_nightly_work(s, stopper))
         with s.store.transaction():
@@ -198,6 +202,74 @@ def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:
     except BlocktimeError as exc:
         log.warning("outbox not sent: %s (will retry on the next pass)", exc.message)
     return out
+
+
+def inbox_work(s: Session) -> dict[str, Any]:
+    """One inbox pass (see `answers`); a mailbox that cannot be reached waits for the next pass."""
+    from blocktime.answers import run as read_inbox
+
+    try:
+        done = read_inbox(s)
+    except BlocktimeError as exc:
+        log.warning("inbox not read: %s (will retry on the next pass)", exc.message)
+        return {"error": exc.message}
+    counts: dict[str, int] = {}
+    for h in done.messages:
+        counts[h.action] = counts.get(h.action, 0) + 1
+    return {"busy": done.busy, **counts}
+
+
+def watch_inbox(rt: Runtime, *, idle_for: float = 600, retry: float = 30) -> None:
+    """The long-running daemon's IMAP IDLE loop (RFC 2177, re-issued well within 29 minutes): new
+    mail runs an inbox pass at once, so an answer is acted on within seconds, not at the next sync."""
+    from blocktime.inbox import open_mailbox
+
+    cfg = rt.config.inbox
+    if cfg is None or cfg.auth == "outlook":
+        return
+    while not rt.stop.is_set():
+        try:
+            box = open_mailbox(cfg, rt.config.data_dir, rt.config.calendar.token_store)
+        except BlocktimeError as exc:
+            log.warning("inbox watch: %s; retrying in %ds", exc.message, retry)
+            rt.stop.wait(retry)
+            continue
+        try:
+            if not box.idle_supported:
+                log.info("the IMAP server has no IDLE: replies are read by the regular pass")
+                return
+            _inbox_now(rt)  # what came while the watch was not connected
+            log.info("inbox: waiting for new mail in %s (IDLE)", cfg.folder)
+            while not rt.stop.is_set():
+                if box.idle(min(idle_for, 600)):
+                    _inbox_now(rt)
+        except BlocktimeError as exc:
+            log.warning("inbox watch: %s", exc.message)
+            rt.stop.wait(1)
+        finally:
+            box.close()
+
+
+def _inbox_now(rt: Runtime) -> None:
+    """An inbox pass of its own; when a scheduled pass holds the inbox lock, wait and try again."""
+    for _ in range(120):
+        if rt.stop.is_set():
+            return
+        try:
+            with Session(rt.config, rt.clock()) as s:
+                result = inbox_work(s)
+                if not result.get("busy"):
+                    from blocktime.messages import deliver
+
+                    try:
+                        deliver(s, s.queued)
+                    except BlocktimeError as exc:
+                        log.warning("outbox not sent: %s (will retry on the next pass)", exc.message)
+                    return
+        except BlocktimeError as exc:
+            log.error("inbox pass failed: %s", exc)
+            return
+        rt.stop.wait(1)
 
 
 def _runtime() -> Runtime:
@@ -275,6 +347,8 @@ def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
                 sched.shutdown(wait=False)
 
         sched.add_listener(started, EVENT_SCHEDULER_STARTED)
+        if config.inbox is not None:
+            threading.Thread(target=watch_inbox, args=(rt,), name="inbox-idle", daemon=True).start()
         if install_signals:
             def stop(signum: int, _frame: object) -> None:
                 log.info("signal %d: stopping after the current step", signum)
@@ -306,6 +380,11 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
         waiting = outgoing(s)
         offers = s.store.offers()
         found = conflicts(s)
+        inbox = None
+        if config.inbox is not None:
+            from blocktime.waiting import waiting_for
+
+            inbox = waiting_for(s)
     next_sync = (datetime.fromisoformat(last_sync) + config.daemon.sync_every) if last_sync else now
     return {
         "last_sync": last_sync,
@@ -317,4 +396,5 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
         "open_offers": [{"id": o.id, "expires": o.expires.isoformat()} for o in offers],
         "conflicts": found,
         "last_report": report,
+        **({"inbox_waiting": inbox} if inbox is not None else {}),
     }

@@ -231,3 +231,30 @@ def _caldav_features(backend: Any, target: CalendarInfo, provider: str) -> list[
         text += "; answers Schedule-Tag (blocktime still updates with If-Match on the ETag)"
     out.append(Finding("info", "scheduling", text))
     return out
+
+
+def inbox_findings(inbox: Any, data_dir: Path, token_store: str = "file", graph_base: str = "") -> list[Finding]:
+    """The [inbox] mailbox: sign-in, folder, IDLE (RFC 2177), and how handled mail is marked."""
+    from blocktime.inbox import open_mailbox
+    from blocktime.inbox_graph import open_graph
+
+    try:
+        box: Any = (open_graph(inbox, data_dir, token_store, graph_base, (lambda: None, lambda _link: None))
+                    if inbox.auth == "outlook" else open_mailbox(inbox, data_dir, token_store))
+    except BlocktimeError as exc:
+        return [Finding("fail", "inbox", exc.message, exc.hint or "")]
+    try:
+        who = f" as {inbox.username}" if inbox.username else ""
+        out = [Finding("ok", "inbox", f"signed in to {box.where}{who}; folder {inbox.folder!r} opened")]
+        out.append(Finding("ok", "idle", "IDLE: the daemon acts on a reply as soon as it arrives") if box.idle_supported
+                   else Finding("info", "idle", "no IDLE: replies are read by the daemon's regular pass",
+                                "lower [daemon] sync_every for quicker answers"))
+        if inbox.processed_folder:
+            how = "moved" if "MOVE" in box.capabilities else "copied (no MOVE; the original stays)"
+            out.append(Finding("ok", "processed", f"handled mail is {how} to {inbox.processed_folder!r}"))
+        elif not box.keywords:
+            out.append(Finding("info", "processed", "the server keeps no custom flags: handled mail is remembered"
+                               " in the local store only", "set [inbox] processed_folder to see it"))
+        return out
+    finally:
+        box.close()

@@ -250,23 +250,34 @@ def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dic
               kind: str = "offer") -> OfferResult:
     """The offer's message in the outbox and queued for every attendee (once: keyed by offer)."""
     from blocktime.messages import tell
-    from blocktime.notes import minutes, moment, render, when
+    from blocktime.notes import minutes, moment
 
     tz = session.config.organizer.timezone
-    org = session.config.organizer
-    holds = session.store.holds(offer.id)
-    lines = []
-    for h in holds:
-        w = when(h.span.start, h.span.end, tz, eng.language)
-        subject = render("option_subject", eng.language, client=eng.client, number=str(h.number),
-                         offer=offer.id, **w)
-        link = f"mailto:{org.email}?subject={quote(subject)}"
-        lines.append(render("option", eng.language, number=str(h.number), link=link, **w))
     text = _render(eng, kind, site=eng.site, length=minutes(offer.length_min, eng.language),
-                   options="\n".join(lines), expires=moment(offer.expires, tz, eng.language), **common)
+                   options=option_lines(session, eng, offer), expires=moment(offer.expires, tz, eng.language),
+                   **common)
     path = outbox.write(session.config.outbox, f"offer-{offer.id}.txt", text)
     tell(session, eng, "offer", offer.id, text)
     return OfferResult(offer.minutes, offer, tuple(session.store.holds(offer.id)), message=str(path))
+
+
+def option_lines(session: Session, eng: Engagement, offer: StoredOffer) -> str:
+    """The offer's options, one per line, each with a prepared reply whose subject carries the
+    option's pick token (see `picks`), so that the reply books it when blocktime reads the inbox."""
+    from blocktime.notes import render, when
+    from blocktime.picks import secret, token
+
+    tz = session.config.organizer.timezone
+    org = session.config.organizer
+    key = secret(session.config.data_dir)
+    lines = []
+    for h in session.store.holds(offer.id):
+        w = when(h.span.start, h.span.end, tz, eng.language)
+        subject = render("option_subject", eng.language, client=eng.client, number=str(h.number),
+                         offer=offer.id, token=token(key, offer.id, h.number), **w)
+        link = f"mailto:{org.email}?subject={quote(subject)}"
+        lines.append(render("option", eng.language, number=str(h.number), link=link, **w))
+    return "\n".join(lines)
 
 
 def finish_holds(session: Session) -> None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings
 
 from blocktime.cli import main
+from tests.imapserver import ImapServer
 from tests.mailserver import MailSink
 from tests.servers import Account, RadicaleServer, XandikosServer
 
@@ -134,3 +135,11 @@ def mailcli(account: Account, smtp: MailSink, tmp_path: Path, data_dir: Path,
             capsys: pytest.CaptureFixture[str]) -> Runner:
     """The CLI on Radicale and Xandikos, sending its mail to the test SMTP server."""
     return Runner(write_config(tmp_path / "config.toml", account, smtp=smtp_section(smtp)), capsys)
+
+
+@pytest.fixture(scope="session")
+def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer]:
+    """A real IMAP server (pymap) on a free loopback port, for the whole session."""
+    server = ImapServer(tmp_path_factory.mktemp("pymap"))
+    yield server
+    server.stop()

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from blocktime.cli.booking import cmd_agenda, cmd_book, cmd_export
+from blocktime.cli.inbox import add_parser as add_inbox_parser
+from blocktime.cli.inbox import cmd_inbox
 from blocktime.cli.mail import (
     cmd_accept_counter,
     cmd_cancel,
@@ -147,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--client-secrets", metavar="FILE", help="google: the client_secret.json of your OAuth client")
     au.add_argument("--no-browser", action="store_true", help="google: print the sign-in link instead of opening it")
 
+    add_inbox_parser(sub)
+
     dr = sub.add_parser("doctor", help="check that blocktime can work with a calendar, with advice")
     dr.add_argument("profile", nargs="?", metavar="PROFILE",
                     help="a profile name from calendars/ or a .toml path (default: the configured calendar)")
@@ -195,4 +199,5 @@ COMMANDS = {
     "move": cmd_move, "cancel": cmd_cancel, "outbox": cmd_outbox, "import-reply": cmd_import_reply,
     "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
     "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
+    "inbox": cmd_inbox,
 }

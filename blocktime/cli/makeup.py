@@ -133,6 +133,9 @@ def cmd_offers(args: argparse.Namespace) -> int:
                                             "end": iso(h.span.end)} for h in s.store.holds(o.id)]}
                               for o in offers],
                    "expired": [o.id for o in expired], "lapsed": [o.id for o in lapsed]}
+            waiting = _inbox_waiting(s, None)
+            if waiting is not None:
+                doc["inbox_waiting"] = waiting
             print(json.dumps(doc, indent=2))
             return 0
         for o in expired:
@@ -140,6 +143,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
         for o in lapsed:
             print(f"{o.id} expired {o.expires.astimezone(tz):%a %Y-%m-%d %H:%M}: no longer open; its holds are"
                   " released by the next daemon pass or `blocktime offers --expire`")
+        _say_waiting(_inbox_waiting(s, None))
         if not offers:
             print("no open offers")
         for o in offers:
@@ -193,6 +197,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "makeup_blocks": [sb.block.id for sb in st.blocks if sb.block.makeup_for],
             "open_offers": [{"id": o.id, "expires": iso(o.expires), "minutes": o.minutes} for o in st.offers],
         }
+        waiting = _inbox_waiting(s, eng.key)
+        if waiting is not None:
+            doc["inbox_waiting"] = waiting
         if args.json:
             print(json.dumps(doc, indent=2, ensure_ascii=False))
             return 0
@@ -206,7 +213,23 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(table(rows, ["block", "when", "state", "note"]))
         for o in st.offers:
             print(f"open offer {o.id}: {o.minutes} min, held until {moment_text(o.expires, tz)}")
+        _say_waiting(waiting)
     return 0
+
+
+def _inbox_waiting(s: Any, engagement: str | None) -> list[dict[str, Any]] | None:
+    """Mail kept for the organizer (None when no [inbox] is configured)."""
+    if s.config.inbox is None:
+        return None
+    from blocktime.waiting import waiting_for
+
+    return waiting_for(s, engagement)
+
+
+def _say_waiting(waiting: list[dict[str, Any]] | None) -> None:
+    for w in waiting or []:
+        about = f" about {w['offer']}" if w["offer"] else ""
+        print(f"waiting for you: mail from {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})")
 
 
 def cmd_why(args: argparse.Namespace) -> int:

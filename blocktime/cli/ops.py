@@ -56,6 +56,9 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
             for c in doc["conflicts"]:
                 print(f"conflict      {c['summary']!r} {_human(c['start'], tz)} overlaps {c['block_uid']}")
+            for w in doc.get("inbox_waiting", []):
+                about = f" about {w['offer']}" if w["offer"] else ""
+                print(f"waiting mail  {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})")
         return 0
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
@@ -89,13 +92,15 @@ def cmd_auth(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     store = TokenStore(cfg.data_dir, args.provider, cfg.calendar.token_store)
+    mail = (auth_flows.MAIL_SCOPES[args.provider],) if cfg.inbox and cfg.inbox.auth == args.provider else ()
     if args.provider == "google":
         if not args.client_secrets:
             raise BadInput("--client-secrets FILE is required for google",
                            "create an OAuth client (Desktop app) in the Google Cloud console and download it")
-        auth_flows.google(Path(args.client_secrets).expanduser(), store, open_browser=not args.no_browser)
+        auth_flows.google(Path(args.client_secrets).expanduser(), store, open_browser=not args.no_browser,
+                          extra_scopes=mail)
     else:
-        auth_flows.outlook(cfg.calendar.client_id, cfg.calendar.tenant, store, print)
+        auth_flows.outlook(cfg.calendar.client_id, cfg.calendar.tenant, store, print, extra_scopes=mail)
     print(f"signed in to {args.provider}; token kept in {store.where}")
     return 0
 
@@ -119,6 +124,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
             cal = replace(cal, verify_tls=False)
     report = diagnose(cal, cfg.data_dir, now_of(args, cfg))
+    if cfg.inbox is not None and not args.profile:
+        from dataclasses import replace as _replace
+
+        from blocktime.backends.graph import GRAPH
+        from blocktime.doctor import inbox_findings
+
+        base = (cfg.calendar.url or GRAPH) if cfg.calendar.provider == "outlook" else GRAPH
+        report = _replace(report, findings=(*report.findings, *inbox_findings(
+            cfg.inbox, cfg.data_dir, cfg.calendar.token_store, base)))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
