@@ -1,21 +1,35 @@
 """Busy time from real-world calendar objects, expanded here rather than trusted to the server.
 
-Recurring series are expanded with recurring-ical-events (RRULE, RDATE, EXDATE, RECURRENCE-ID
-overrides); Google's X-WR-TIMEZONE is applied by its `of()`; Windows zone names (Outlook) are
-resolved by icalendar. Floating times and all-day dates are read in the organizer's zone.
-TRANSP:TRANSPARENT and STATUS:CANCELLED do not block time (RFC 5545 §3.8.2.7, §3.8.1.11).
+Each text is split before parsing (see `rawtext`): VEVENTs are read UID by UID with their
+RECURRENCE-ID overrides, so damage costs only the group it is in, and groups that cannot reach
+the window are never parsed. Zones are bounded first (see `zones`). Recurring series are expanded
+with recurring-ical-events (RRULE, RDATE, EXDATE, overrides); Google's X-WR-TIMEZONE is applied by
+its `of()`. Floating times and all-day dates are read in the organizer's zone. TRANSP:TRANSPARENT
+and STATUS:CANCELLED do not block time (RFC 5545 §3.8.2.7, §3.8.1.11).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time as clock
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from blocktime.core.model import Busy, Interval
 from blocktime.ics.event import X_SITE, x_text
+from blocktime.ics.rawtext import group_text, may_touch, split_text
+from blocktime.ics.runaway import anchor_series, bound_series
+from blocktime.ics.zones import named_zone, table_zone
+
+#: seconds of work one UID group (an object) may take, parsing and expansion together; past it
+#: the group is left out with a warning, keeping what was found (its DTSTART at least)
+OBJECT_BUDGET = 0.5
+#: the properties busy extraction reads; the rest of an event (and its damage) is never parsed
+_NEEDED = frozenset({"BEGIN", "END", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+                     "RECURRENCE-ID", "SEQUENCE", "STATUS", "TRANSP", "SUMMARY", X_SITE})
+_DATES = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
 
 
 @dataclass(slots=True)
@@ -24,121 +38,157 @@ class BusyResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _aware(value: date | datetime, tz: ZoneInfo) -> datetime:
+def _aware(value: date | datetime, tz: tzinfo) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=tz)
     return datetime.combine(value, time(0), tz)
 
 
+class _Zones:
+    """The zones of one text by TZID, resolved once: IANA as icalendar reads it, a custom
+    VTIMEZONE as a bounded table, else the IANA zone the name points to, else the organizer's."""
+
+    def __init__(self, defs: dict[str, list[str]], years: tuple[int, int], tz: ZoneInfo,
+                 warn: Callable[[str], None]) -> None:
+        self.defs, self.years, self.tz, self.warn = defs, years, tz, warn
+        self.known: dict[str, tzinfo] = {}
+
+    def get(self, tzid: str) -> tzinfo:
+        if tzid not in self.known:
+            self.known[tzid] = self._resolve(tzid)
+        return self.known[tzid]
+
+    def _resolve(self, tzid: str) -> tzinfo:
+        lines = self.defs.get(tzid)
+        why = "no VTIMEZONE"
+        if lines is not None:
+            try:
+                return table_zone(tzid, lines, *self.years)
+            except Exception as exc:  # an impossible offset, a rule that is no rule, no observance
+                why = f"unusable VTIMEZONE ({str(exc)[:80] or type(exc).__name__})"
+        named = named_zone(tzid, lines)
+        zone: tzinfo = named or self.tz
+        self.warn(f"TZID {tzid[:60]!r}: {why}, read as {getattr(zone, 'key', zone)}")
+        return zone
+
+    def fix(self, ev: Any) -> None:
+        """Attach the bounded zone to every date-time whose TZID icalendar did not read as IANA."""
+        for name in _DATES:
+            values = ev.get(name)
+            for prop in values if isinstance(values, list) else [values]:
+                tzid = getattr(prop, "params", {}).get("TZID")
+                if not tzid:
+                    continue
+                for item in getattr(prop, "dts", [prop]):
+                    item.dt = self._attach(item.dt, str(tzid))
+
+    def _attach(self, value: Any, tzid: str) -> Any:
+        if isinstance(value, tuple):  # an RDATE period
+            return tuple(self._attach(v, tzid) for v in value)
+        if isinstance(value, datetime) and not isinstance(value.tzinfo, ZoneInfo):
+            return value.replace(tzinfo=self.get(tzid))
+        return value
+
+
 def busy_from_texts(
     texts: Iterable[tuple[str, str]], start: datetime, end: datetime, tz: ZoneInfo
 ) -> BusyResult:
-    """Busy intervals in [start, end) from (label, iCalendar text) pairs; bad objects are
-    skipped with a warning naming the label, never a crash."""
-    import icalendar
-    import recurring_ical_events
-
+    """Busy intervals in [start, end) from (label, iCalendar text) pairs; whatever cannot be read
+    is left out with a warning naming the label (and UID), never a crash."""
     result = BusyResult()
-    window = Interval(start, end)
+    years = (start.year - 1, end.year + 1)
     for label, text in texts:
         try:
-            cal = icalendar.Calendar.from_ical(text)
-            result.warnings.extend(f"skipped a series in {label}: {why}" for why in bound_series(cal, end, tz))
-            try:
-                occurrences = recurring_ical_events.of(cal).between(start, end)
-            except Exception as exc:  # one bad series must not hide the rest of a file
-                result.warnings.append(f"skipped a broken series in {label}: {type(exc).__name__}")
-                occurrences = recurring_ical_events.of(cal, skip_bad_series=True).between(start, end)
-            for ev in occurrences:
-                item = _busy(ev, tz)
-                if item is not None and item.span.overlaps(window):
-                    result.busy.append(item)
+            parts = split_text(text)
         except Exception as exc:  # real calendars hold every kind of damage
             result.warnings.append(f"skipped unreadable calendar data in {label}: {type(exc).__name__}")
+            continue
+        if not parts.groups and text.strip():
+            result.warnings.append(f"skipped unreadable calendar data in {label}: no VEVENT found")
+        zones = _Zones(parts.zones, years, tz, _prefixed(result.warnings, label))
+        for group in parts.groups.values():
+            if not may_touch(group, start, end):
+                continue
+            try:
+                _group(group_text(group, _NEEDED), zones, start, end, tz, label, result)
+            except Exception as exc:  # one UID never costs another
+                result.warnings.append(f"skipped {group.uid[:80]!r} in {label}: {type(exc).__name__}")
     result.busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
     return result
 
 
-#: dateutil walks a rule period by period from DTSTART (and to the year 9999 when it never
-#: matches), so a series costs about (periods from DTSTART to the window's end) x (times per
-#: period); a series above this is left out with a warning. RFC 5545 §3.3.10 sets no limit.
-MAX_SERIES_WORK = 100_000
-#: a rule that may never match is walked to the year 9999: at most this many periods
-MAX_BLIND_WALK = 500_000
-_PERIOD = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
-           "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
-_TIME_PARTS = (("BYSECOND", 1), ("BYMINUTE", 60), ("BYHOUR", 3600))
-_DATE_PARTS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY")
-#: the BY parts that filter (rather than expand) the periods of a frequency (RFC 5545 §3.3.10 table)
-_FILTERS = {"HOURLY": ("BYHOUR", *_DATE_PARTS), "DAILY": _DATE_PARTS, "WEEKLY": ("BYMONTH",), "MONTHLY": ("BYMONTH",),
-            "YEARLY": ()}
+def _prefixed(warnings: list[str], label: str) -> Callable[[str], None]:
+    return lambda w: warnings.append(f"{label}: {w}")
 
 
-def bound_series(cal: Any, end: datetime, tz: ZoneInfo) -> list[str]:
-    """Remove the VEVENT series whose expansion up to `end` would run away: repeating every second
-    or minute, too many periods since DTSTART, a BYSETPOS beyond its period, dates that never
-    occur (February 30), or an INTERVAL that may never meet its BY filters. Returns why each
-    removed series was left out."""
-    out = []
-    for ev in list(cal.walk("VEVENT")):
-        rules = ev.get("RRULE")
-        if rules is None:
+def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInfo, label: str,
+           result: BusyResult) -> None:
+    """Busy time of one UID group: parsed alone, damaged properties dropped, expanded within a budget."""
+    import icalendar
+    import recurring_ical_events
+
+    deadline = clock.monotonic() + OBJECT_BUDGET
+    window = Interval(start, end)
+    cal = icalendar.Calendar.from_ical(text)
+    warn = result.warnings.append
+    events = cal.walk("VEVENT")
+    for ev in events:
+        uid = str(ev.get("UID", "?"))[:80]
+        for name, why in list(ev.errors):
+            if name is not None and name in ev and name not in ("SUMMARY", "STATUS", "TRANSP", X_SITE):
+                del ev[name]
+                warn(f"{label}: {uid!r}: ignored a broken {name} ({why[:80]})")
+        if "DTSTART" not in ev:
+            cal.subcomponents.remove(ev)
+            warn(f"skipped {uid!r} in {label}: no usable DTSTART")
             continue
-        try:
-            first = _aware(ev["DTSTART"].dt, tz)
-            whys = (_runaway(r, first, end) for r in (rules if isinstance(rules, list) else [rules]))
-            why = next((w for w in whys if w), None)
-        except Exception as exc:  # a rule we cannot read, the expansion could not either
-            why = f"unreadable RRULE ({type(exc).__name__})"
-        if why is not None:
-            for parent in cal.walk():
-                if ev in parent.subcomponents:
-                    parent.subcomponents.remove(ev)
-            out.append(f"{str(ev.get('UID', '?'))[:80]!r}: {why}")
-    return out
+        zones.fix(ev)
+    keep: list[Any] = []  # the first occurrence of a series that is not expanded still happens
+    for ev, why in bound_series(cal, end, tz):
+        warn(f"skipped a series in {label}: {str(ev.get('UID', '?'))[:80]!r}: {why} (its DTSTART kept)")
+        keep.append(ev)
+    anchor_series(cal, start)
+    found: list[Any] = []
+    try:
+        for series in recurring_ical_events.of(cal).series:
+            for occurrence in series.between(start, end):
+                found.append(occurrence.as_component(False))
+                if clock.monotonic() > deadline:
+                    raise TimeoutError
+    except TimeoutError:
+        warn(f"skipped the rest of {_uid(cal)!r} in {label}: expanding it took over {OBJECT_BUDGET} s")
+        keep += cal.walk("VEVENT")
+    except Exception as exc:  # a series the library cannot expand
+        warn(f"skipped a broken series in {label}: {_uid(cal)!r}: {type(exc).__name__} (its DTSTART kept)")
+        keep += [ev for ev in cal.walk("VEVENT") if "RECURRENCE-ID" not in ev]
+    items: dict[tuple[datetime, datetime, str], Busy] = {}
+    said = False
+    for ev in found + keep:
+        item, one_day = _busy(ev, tz)
+        if one_day and not said:
+            said = True
+            warn(f"{label}: {_uid(cal)!r}: an all-day event ends when it starts; read as one day")
+        if item is not None and item.span.overlaps(window):
+            items.setdefault((item.span.start, item.span.end, item.uid), item)
+    result.busy.extend(items.values())
 
 
-def _runaway(rule: Any, first: datetime, end: datetime) -> str | None:
-    from dateutil.rrule import rrulestr
-
-    freq = str(rule["FREQ"][0]).upper()
-    interval = int(rule.get("INTERVAL", [1])[0])
-    if freq not in _PERIOD or interval < 1:
-        return f"FREQ={freq};INTERVAL={interval} is not a rule"
-    period = _PERIOD[freq]
-    if period < 3600:
-        return f"FREQ={freq}: a calendar event does not repeat every {freq[:-2].lower()}"
-    times = 1
-    for part, unit in _TIME_PARTS:
-        if period > unit and part in rule:
-            times *= len(rule[part])
-    days = min(period // 86400, 366) if period > 86400 and any(p in rule for p in _DATE_PARTS) else 1
-    if any(int(p) == 0 or abs(int(p)) > times * days for p in rule.get("BYSETPOS", [])):
-        return "BYSETPOS beyond the occurrences of a period: it never occurs"
-    if max(0.0, (end - first).total_seconds()) / (period * interval) * times > MAX_SERIES_WORK:
-        return f"FREQ={freq} since {first:%Y-%m-%d} repeats too often to expand"
-    dates = [f"{k}={','.join(str(v)[-2:] if k == 'BYDAY' else str(v) for v in vs)}"
-             for k, vs in rule.items() if k in _DATE_PARTS]
-    # The Gregorian calendar repeats every 400 years: dates that never occur in one such cycle
-    # (BYDAY ordinals dropped: a superset) never occur at all.
-    if dates and rrulestr(";".join(["FREQ=YEARLY", *dates]), dtstart=datetime(9599, 1, 1)).after(
-            datetime(9599, 1, 1), inc=True) is None:
-        return "its dates never occur"
-    blind = (9999 - first.year) * (365 * 86400 // period) / interval
-    if interval > 1 and any(p in rule for p in _FILTERS[freq]) and blind > MAX_BLIND_WALK:
-        return f"FREQ={freq};INTERVAL={interval} with BY filters may never occur"
-    return None
+def _uid(cal: Any) -> str:
+    return next((str(ev.get("UID", "?"))[:80] for ev in cal.walk("VEVENT")), "?")
 
 
-def _busy(ev: Any, tz: ZoneInfo) -> Busy | None:
+def _busy(ev: Any, tz: ZoneInfo) -> tuple[Busy | None, bool]:
+    """The busy span of one occurrence (None when it takes no time), and whether an all-day event
+    ending on its start day was read as one day."""
     if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-        return None
+        return None, False
     if str(ev.get("STATUS", "")).upper() == "CANCELLED":
-        return None
+        return None, False
     if "DTSTART" not in ev:
-        return None
+        return None, False
     raw_start = ev["DTSTART"].dt
     start = _aware(raw_start, tz)
+    one_day = False
     if "DTEND" in ev:
         stop = _aware(ev["DTEND"].dt, tz)
     elif "DURATION" in ev:
@@ -147,9 +197,11 @@ def _busy(ev: Any, tz: ZoneInfo) -> Busy | None:
         stop = start  # RFC 5545 §3.6.1: a DATE-TIME start without end takes no time
     else:
         stop = _aware(raw_start + timedelta(days=1), tz)
+    if stop == start and not isinstance(raw_start, datetime):
+        stop, one_day = _aware(raw_start + timedelta(days=1), tz), True
     if stop <= start:
-        return None
+        return None, False
     site = x_text(ev, X_SITE)
     # UTC from here on: comparisons between one zone's datetimes are cheap, across zones they are not
     span = Interval(start.astimezone(UTC), stop.astimezone(UTC))
-    return Busy(span, str(ev.get("UID", "")), str(ev.get("SUMMARY", "")), site)
+    return Busy(span, str(ev.get("UID", "")), str(ev.get("SUMMARY", "")), site), one_day
