@@ -107,9 +107,9 @@ def busy_from_texts(
             result.warnings.append(f"skipped unreadable calendar data in {label}: no VEVENT found")
         zones = _Zones(parts.zones, years, tz, _prefixed(result.warnings, label))
         for group in parts.groups.values():
-            if not may_touch(group, start, end):
-                continue
             try:
+                if not may_touch(group, start, end):
+                    continue
                 _group(group_text(group, _NEEDED), zones, start, end, tz, label, result)
             except Exception as exc:  # one UID never costs another
                 result.warnings.append(f"skipped {group.uid[:80]!r} in {label}: {type(exc).__name__}")
@@ -131,8 +131,7 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
     window = Interval(start, end)
     cal = icalendar.Calendar.from_ical(text)
     warn = result.warnings.append
-    events = cal.walk("VEVENT")
-    for ev in events:
+    for ev in cal.walk("VEVENT"):
         uid = str(ev.get("UID", "?"))[:80]
         for name, why in list(ev.errors):
             if name is not None and name in ev and name not in ("SUMMARY", "STATUS", "TRANSP", X_SITE):
@@ -147,20 +146,24 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
     for ev, why in bound_series(cal, end, tz):
         warn(f"skipped a series in {label}: {str(ev.get('UID', '?'))[:80]!r}: {why} (its DTSTART kept)")
         keep.append(ev)
-    anchor_series(cal, start)
+    events = cal.walk("VEVENT")
     found: list[Any] = []
-    try:
-        for series in recurring_ical_events.of(cal).series:
-            for occurrence in series.between(start, end):
-                found.append(occurrence.as_component(False))
-                if clock.monotonic() > deadline:
-                    raise TimeoutError
-    except TimeoutError:
-        warn(f"skipped the rest of {_uid(cal)!r} in {label}: expanding it took over {OBJECT_BUDGET} s")
-        keep += cal.walk("VEVENT")
-    except Exception as exc:  # a series the library cannot expand
-        warn(f"skipped a broken series in {label}: {_uid(cal)!r}: {type(exc).__name__} (its DTSTART kept)")
-        keep += [ev for ev in cal.walk("VEVENT") if "RECURRENCE-ID" not in ev]
+    if len(events) == 1 and not any(p in events[0] for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
+        keep += events  # a single event: nothing to expand (X-WR-TIMEZONE moves no instant)
+    elif events:
+        anchor_series(cal, start)
+        try:
+            for series in recurring_ical_events.of(cal).series:
+                for occurrence in series.between(start, end):
+                    found.append(occurrence.as_component(False))
+                    if clock.monotonic() > deadline:
+                        raise TimeoutError
+        except TimeoutError:
+            warn(f"skipped the rest of {_uid(cal)!r} in {label}: expanding it took over {OBJECT_BUDGET} s")
+            keep += events
+        except Exception as exc:  # a series the library cannot expand
+            warn(f"skipped a broken series in {label}: {_uid(cal)!r}: {type(exc).__name__} (its DTSTART kept)")
+            keep += [ev for ev in events if "RECURRENCE-ID" not in ev]
     items: dict[tuple[datetime, datetime, str], Busy] = {}
     said = False
     for ev in found + keep:
@@ -199,7 +202,9 @@ def _busy(ev: Any, tz: ZoneInfo) -> tuple[Busy | None, bool]:
         stop = _aware(raw_start + timedelta(days=1), tz)
     if stop == start and not isinstance(raw_start, datetime):
         stop, one_day = _aware(raw_start + timedelta(days=1), tz), True
-    if stop <= start:
+    if stop < start:  # an end before the start: the two were swapped (as recurring-ical-events reads it)
+        start, stop = stop, start
+    if stop == start:
         return None, False
     site = x_text(ev, X_SITE)
     # UTC from here on: comparisons between one zone's datetimes are cheap, across zones they are not

@@ -47,15 +47,20 @@ class Parts:
 
 
 def content_lines(text: str) -> list[str]:
-    """Unfolded content lines (RFC 5545 §3.1), whatever the line ends, BOMs and blank lines gone."""
-    text = decode_text(text).replace("\r\n", "\n").replace("\r", "\n")
+    """Unfolded content lines (RFC 5545 §3.1), whatever the line ends, BOMs and blank lines gone
+    (Mozilla once wrote a blank line inside a folded one)."""
+    text = re.sub(r"\n+", "\n", decode_text(text).replace("\r\n", "\n").replace("\r", "\n"))  # blank lines too
     return [line for line in re.sub(r"\n[ \t]", "", text).split("\n") if line.strip()]
 
 
 def name_of(line: str) -> str:
     """The property name of a content line (before the first ';' or ':'), upper case."""
-    m = re.match(r"[^;:]*", line)
-    return (m.group(0) if m else line).strip().upper()
+    end = len(line)
+    for sep in ";:":
+        i = line.find(sep, 0, end)
+        if i >= 0:
+            end = i
+    return line[:end].strip().upper()
 
 
 def value_of(line: str) -> str:
@@ -170,32 +175,34 @@ def may_touch(group: Group, start: datetime, end: datetime) -> bool:
     """False only when the raw lines show that no VEVENT of `group` can reach [start, end):
     starting after it, or ending (series: UNTIL, plus the length) before it. Anything unclear: True."""
     lo, hi = (start - _SLACK).date(), (end + _SLACK).date()
-    for lines in group.events:
-        props = {name_of(x): x for x in lines}
-        first = _day(props.get("DTSTART"))
-        if first is None or "RDATE" in props or "EXRULE" in props:
+    try:
+        return any(_may_touch(lines, lo, hi) for lines in group.events)
+    except (ValueError, OverflowError):  # a length or a date beyond the calendar
+        return True
+
+
+def _may_touch(lines: list[str], lo: date, hi: date) -> bool:
+    props = {name_of(x): x for x in lines}
+    first = _day(props.get("DTSTART"))
+    if first is None or "RDATE" in props or "EXRULE" in props:
+        return True
+    if first >= hi:
+        return False
+    last = _day(props.get("DTEND")) if "DTEND" in props else first
+    if last is None:
+        return True
+    if "DURATION" in props:
+        m = _DURATION.match(value_of(props["DURATION"]).strip().lstrip("+"))
+        if not m:
             return True
-        if first >= hi:
-            continue
-        last = _day(props.get("DTEND")) if "DTEND" in props else first
-        if last is None:
+        last += timedelta(weeks=int(m.group(1) or 0), days=int(m.group(2) or 0) + 1)
+    if "RRULE" in props:
+        until = re.search(r"UNTIL=(\d{8})", value_of(props["RRULE"]))
+        end_of_series = _day("X:" + until.group(1)) if until else None
+        if end_of_series is None:
             return True
-        if "DURATION" in props:
-            m = _DURATION.match(value_of(props["DURATION"]).strip().lstrip("+"))
-            if not m:
-                return True
-            last += timedelta(weeks=int(m.group(1) or 0), days=int(m.group(2) or 0) + 1)
-        if "RRULE" in props:
-            until = re.search(r"UNTIL=(\d{8})", value_of(props["RRULE"]))
-            if not until:
-                return True
-            end_of_series = _day("X:" + until.group(1))
-            if end_of_series is None:
-                return True
-            last = end_of_series + (last - first) + timedelta(days=1)
-        if last >= lo:
-            return True
-    return False
+        last = end_of_series + (last - first) + timedelta(days=1)
+    return last >= lo
 
 
 def group_text(group: Group, needed: frozenset[str]) -> str:
