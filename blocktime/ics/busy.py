@@ -26,9 +26,6 @@ from blocktime.ics.zones import named_zone, table_zone
 #: seconds of work one UID group (an object) may take, parsing and expansion together; past it
 #: the group is left out with a warning, keeping what was found (its DTSTART at least)
 OBJECT_BUDGET = 0.5
-#: the properties busy extraction reads; the rest of an event (and its damage) is never parsed
-_NEEDED = frozenset({"BEGIN", "END", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
-                     "RECURRENCE-ID", "SEQUENCE", "STATUS", "TRANSP", "SUMMARY", X_SITE})
 _DATES = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
 
 
@@ -110,7 +107,7 @@ def busy_from_texts(
             try:
                 if not may_touch(group, start, end):
                     continue
-                _group(group_text(group, _NEEDED), zones, start, end, tz, label, result)
+                _group(group_text(group), zones, start, end, tz, label, result)
             except Exception as exc:  # one UID never costs another
                 result.warnings.append(f"skipped {group.uid[:80]!r} in {label}: {type(exc).__name__}")
     result.busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))

@@ -35,6 +35,7 @@ class Group:
 
     uid: str
     events: list[list[str]] = field(default_factory=list)
+    props: list[dict[str, str]] = field(default_factory=list)  # per event: first line of each name
     x_wr_timezone: str | None = None
 
 
@@ -53,14 +54,16 @@ def content_lines(text: str) -> list[str]:
     return [line for line in re.sub(r"\n[ \t]", "", text).split("\n") if line.strip()]
 
 
+_NAME = re.compile(r"[^;:]*")
+#: the properties busy extraction reads; the rest of an event (and its damage) is never parsed
+NEEDED = frozenset({"BEGIN", "END", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+                    "RECURRENCE-ID", "SEQUENCE", "STATUS", "TRANSP", "SUMMARY", "X-BLOCKTIME-SITE"})
+
+
 def name_of(line: str) -> str:
     """The property name of a content line (before the first ';' or ':'), upper case."""
-    end = len(line)
-    for sep in ";:":
-        i = line.find(sep, 0, end)
-        if i >= 0:
-            end = i
-    return line[:end].strip().upper()
+    m = _NAME.match(line)
+    return (m.group() if m else line).strip().upper()
 
 
 def value_of(line: str) -> str:
@@ -77,22 +80,26 @@ def value_of(line: str) -> str:
 def tidy_rrule(line: str) -> str:
     """An RRULE line as RFC 5545 §3.3.10 spells it: no spaces, upper case, no empty parts
     (Exchange writes `BYDAY=MO, TU`; some tools write lower case). The meaning is unchanged."""
-    head = line[: len(line) - len(value_of(line))]
-    parts = [p for p in re.sub(r"\s+", "", value_of(line)).upper().split(";") if p]
-    return head + ";".join(parts)
+    value = value_of(line)
+    if value.isupper() and not any(c.isspace() for c in value) and ";;" not in value and not value.endswith(";"):
+        return line  # as most rules are
+    parts = [p for p in re.sub(r"\s+", "", value).upper().split(";") if p]
+    return line[: len(line) - len(value)] + ";".join(parts)
 
 
 def split_text(text: str) -> Parts:
-    """The VTIMEZONEs and the VEVENT groups of `text`; components never closed end with the text."""
+    """The VTIMEZONEs and the VEVENT groups of `text` (VEVENTs with the NEEDED properties only);
+    components never closed end with the text."""
     parts = Parts()
     stack: list[str] = []
     current: list[str] | None = None  # lines of the open VEVENT or VTIMEZONE
+    props: dict[str, str] = {}
     x_wr: str | None = None
     unnamed = 0
     for line in content_lines(text):
         name = name_of(line)
         if name in ("BEGIN", "END"):
-            comp = value_of(line).strip().upper()
+            comp = line.partition(":")[2].strip().upper()
             if name == "BEGIN":
                 if comp == "VCALENDAR" and not stack:
                     x_wr = None
@@ -100,11 +107,11 @@ def split_text(text: str) -> Parts:
                     while stack and stack[-1] not in ("VEVENT", "VTIMEZONE"):
                         _close(stack.pop(), current)
                     if stack:
-                        unnamed = _store(parts, stack.pop(), current, x_wr, unnamed)
+                        unnamed = _store(parts, stack.pop(), current, props, x_wr, unnamed)
                     current = None
                 stack.append(comp)
                 if comp in ("VEVENT", "VTIMEZONE") and current is None:
-                    current = [f"BEGIN:{comp}"]
+                    current, props = [f"BEGIN:{comp}"], {}
                 elif current is not None and stack[-2:-1] == ["VTIMEZONE"]:
                     current.append(f"BEGIN:{comp}")  # STANDARD / DAYLIGHT
                 continue
@@ -114,7 +121,7 @@ def split_text(text: str) -> Parts:
                 _close(stack.pop(), current)
             stack.pop()
             if current is not None and comp in ("VEVENT", "VTIMEZONE") and comp not in stack:
-                unnamed = _store(parts, comp, current, x_wr, unnamed)
+                unnamed = _store(parts, comp, current, props, x_wr, unnamed)
                 current = None
             else:
                 _close(comp, current)
@@ -124,13 +131,16 @@ def split_text(text: str) -> Parts:
                 x_wr = value_of(line).strip() or None
             continue
         inner = stack[-1] if stack else ""
-        if inner == "VEVENT" or (stack.count("VTIMEZONE") and inner in ("VTIMEZONE", "STANDARD", "DAYLIGHT")):
-            current.append(tidy_rrule(line) if name == "RRULE" else line)
+        if (inner == "VEVENT" and name in NEEDED) or (
+                stack.count("VTIMEZONE") and inner in ("VTIMEZONE", "STANDARD", "DAYLIGHT")):
+            line = tidy_rrule(line) if name == "RRULE" else line
+            current.append(line)
+            props.setdefault(name, line)
     if current is not None:  # the text ends inside a component: keep what it says
         while stack and stack[-1] not in ("VEVENT", "VTIMEZONE"):
             _close(stack.pop(), current)
         if stack:
-            unnamed = _store(parts, stack[-1], current, x_wr, unnamed)
+            unnamed = _store(parts, stack[-1], current, props, x_wr, unnamed)
     return parts
 
 
@@ -139,19 +149,21 @@ def _close(comp: str, current: list[str] | None) -> None:
         current.append(f"END:{comp}")
 
 
-def _store(parts: Parts, comp: str, lines: list[str], x_wr: str | None, unnamed: int) -> int:
+def _store(parts: Parts, comp: str, lines: list[str], props: dict[str, str], x_wr: str | None,
+           unnamed: int) -> int:
     lines.append(f"END:{comp}")
     if comp == "VTIMEZONE":
-        tzid = next((value_of(x).strip() for x in lines if name_of(x) == "TZID"), "")
+        tzid = value_of(props.get("TZID", "")).strip()
         if tzid:
             parts.zones.setdefault(tzid, lines)
         return unnamed
-    uid = next((value_of(x).strip() for x in lines if name_of(x) == "UID"), "")
+    uid = value_of(props.get("UID", "")).strip()
     if not uid:
         unnamed += 1
         uid = f"(no UID #{unnamed})"
     group = parts.groups.setdefault(uid, Group(uid, x_wr_timezone=x_wr))
     group.events.append(lines)
+    group.props.append(props)
     return unnamed
 
 
@@ -176,13 +188,12 @@ def may_touch(group: Group, start: datetime, end: datetime) -> bool:
     starting after it, or ending (series: UNTIL, plus the length) before it. Anything unclear: True."""
     lo, hi = (start - _SLACK).date(), (end + _SLACK).date()
     try:
-        return any(_may_touch(lines, lo, hi) for lines in group.events)
+        return any(_may_touch(props, lo, hi) for props in group.props)
     except (ValueError, OverflowError):  # a length or a date beyond the calendar
         return True
 
 
-def _may_touch(lines: list[str], lo: date, hi: date) -> bool:
-    props = {name_of(x): x for x in lines}
+def _may_touch(props: dict[str, str], lo: date, hi: date) -> bool:
     first = _day(props.get("DTSTART"))
     if first is None or "RDATE" in props or "EXRULE" in props:
         return True
@@ -205,11 +216,10 @@ def _may_touch(lines: list[str], lo: date, hi: date) -> bool:
     return last >= lo
 
 
-def group_text(group: Group, needed: frozenset[str]) -> str:
-    """One VCALENDAR holding the group's VEVENTs with the `needed` properties only (no VTIMEZONE:
-    zones are resolved by busy)."""
+def group_text(group: Group) -> str:
+    """One VCALENDAR holding the group's VEVENTs (no VTIMEZONE: zones are resolved by busy)."""
     head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//blocktime//busy//EN"]
     if group.x_wr_timezone:
         head.append(f"X-WR-TIMEZONE:{group.x_wr_timezone}")
-    body = [line for lines in group.events for line in lines if name_of(line) in needed]
+    body = [line for lines in group.events for line in lines]
     return "\r\n".join([*head, *body, "END:VCALENDAR", ""])

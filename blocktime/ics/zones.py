@@ -139,11 +139,17 @@ def _onsets(obs: _Observance, lo: datetime, hi: datetime) -> tuple[datetime | No
 
 def table_zone(tzid: str, lines: list[str], first_year: int, last_year: int) -> TableZone:
     """The VTIMEZONE `lines` as a table of its transitions in [first_year, last_year]; ValueError
-    when it has no usable observance or an impossible offset."""
+    when it has no usable observance or an impossible offset. Tables are immutable and shared: an
+    account of Outlook objects repeats the same VTIMEZONE in every one."""
+    return _table(tzid, tuple(lines), first_year, last_year)
+
+
+@lru_cache(maxsize=512)
+def _table(tzid: str, lines: tuple[str, ...], first_year: int, last_year: int) -> TableZone:
     lo, hi = datetime(max(first_year, 3), 1, 1), datetime(min(last_year, 9997) + 1, 1, 1)
     latest: tuple[datetime, _Observance] | None = None
     points: list[tuple[datetime, _Observance]] = []
-    for obs in _observances(lines):
+    for obs in _observances(list(lines)):
         last, inside = _onsets(obs, lo, hi)
         if last is not None and (latest is None or last - obs.before > latest[0]):
             latest = (last - obs.before, obs)
