@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/search.py
 	$(PY) bench/daemon_pass.py
 	$(PY) bench/coldstart.py
+	$(PY) bench/busy_corpus.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
