@@ -81,8 +81,7 @@ def test_a_runaway_series_is_left_out_with_a_warning_and_the_rest_stays() -> Non
                  "FREQ=HOURLY;BYMINUTE=" + ",".join(map(str, range(60))), "FREQ=DAILY;INTERVAL=x"):
         busy, warnings = _check([("fine", fine), ("bad", _series(rule, "19000101T000000Z"))], WAW)
         assert [b.uid for b in busy] == ["fine@x"] * 3, rule  # type: ignore[attr-defined]
-        assert any(("skipped a" in w and " in bad" in w) or w.startswith("bad: 'r@x': ignored a broken RRULE")
-                   for w in warnings), (rule, warnings)
+        assert any(w.startswith("skipped a") and " in bad" in w for w in warnings), (rule, warnings)
 
 
 def test_ordinary_series_are_still_expanded() -> None:

@@ -45,9 +45,9 @@ class _Zones:
     """The zones of one text by TZID, resolved once: IANA as icalendar reads it, a custom
     VTIMEZONE as a bounded table, else the IANA zone the name points to, else the organizer's."""
 
-    def __init__(self, defs: dict[str, list[str]], years: tuple[int, int], tz: ZoneInfo,
+    def __init__(self, defs: dict[str, list[str]], years: tuple[int, int], tz: ZoneInfo, label: str,
                  warn: Callable[[str], None]) -> None:
-        self.defs, self.years, self.tz, self.warn = defs, years, tz, warn
+        self.defs, self.years, self.tz, self.label, self.warn = defs, years, tz, label, warn
         self.known: dict[str, tzinfo] = {}
 
     def get(self, tzid: str) -> tzinfo:
@@ -65,7 +65,7 @@ class _Zones:
                 why = f"unusable VTIMEZONE ({str(exc)[:80] or type(exc).__name__})"
         named = named_zone(tzid, lines)
         zone: tzinfo = named or self.tz
-        self.warn(f"TZID {tzid[:60]!r}: {why}, read as {getattr(zone, 'key', zone)}")
+        self.warn(f"read TZID {tzid[:60]!r} in {self.label} as {getattr(zone, 'key', zone)}: {why}")
         return zone
 
     def fix(self, ev: Any) -> None:
@@ -102,7 +102,7 @@ def busy_from_texts(
             continue
         if not parts.groups and text.strip():
             result.warnings.append(f"skipped unreadable calendar data in {label}: no VEVENT found")
-        zones = _Zones(parts.zones, years, tz, _prefixed(result.warnings, label))
+        zones = _Zones(parts.zones, years, tz, label, result.warnings.append)
         for group in parts.groups.values():
             try:
                 if not may_touch(group, start, end):
@@ -112,10 +112,6 @@ def busy_from_texts(
                 result.warnings.append(f"skipped {group.uid[:80]!r} in {label}: {type(exc).__name__}")
     result.busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
     return result
-
-
-def _prefixed(warnings: list[str], label: str) -> Callable[[str], None]:
-    return lambda w: warnings.append(f"{label}: {w}")
 
 
 def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInfo, label: str,
@@ -130,13 +126,16 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
     warn = result.warnings.append
     for ev in cal.walk("VEVENT"):
         uid = str(ev.get("UID", "?"))[:80]
+        causes = {}
         for name, why in list(ev.errors):
             if name is not None and name in ev and name not in ("SUMMARY", "STATUS", "TRANSP", X_SITE):
                 del ev[name]
-                warn(f"{label}: {uid!r}: ignored a broken {name} ({why[:80]})")
+                causes[name] = why[:80]
+                if name != "DTSTART":
+                    warn(f"skipped a broken {name} of {uid!r} in {label} ({causes[name]})")
         if "DTSTART" not in ev:
             cal.subcomponents.remove(ev)
-            warn(f"skipped {uid!r} in {label}: no usable DTSTART")
+            warn(f"skipped {uid!r} in {label}: no usable DTSTART" + (f" ({causes['DTSTART']})" if causes else ""))
             continue
         zones.fix(ev)
     keep: list[Any] = []  # the first occurrence of a series that is not expanded still happens
@@ -144,7 +143,7 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
         warn(f"skipped a series in {label}: {str(ev.get('UID', '?'))[:80]!r}: {why} (its DTSTART kept)")
         keep.append(ev)
     events = cal.walk("VEVENT")
-    found: list[Any] = []
+    found: list[tuple[Any, Any]] = []  # (component, the occurrence's (start, end) or None: its own)
     if len(events) == 1 and not any(p in events[0] for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
         keep += events  # a single event: nothing to expand (X-WR-TIMEZONE moves no instant)
     elif events:
@@ -152,7 +151,9 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
         try:
             for series in recurring_ical_events.of(cal).series:
                 for occurrence in series.between(start, end):
-                    found.append(occurrence.as_component(False))
+                    # one event: its occurrences differ only in time (no copy of it for each)
+                    found.append((events[0], (occurrence.start, occurrence.end)) if len(events) == 1
+                                 else (occurrence.as_component(False), None))
                     if clock.monotonic() > deadline:
                         raise TimeoutError
         except TimeoutError:
@@ -163,11 +164,11 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
             keep += [ev for ev in events if "RECURRENCE-ID" not in ev]
     items: dict[tuple[datetime, datetime, str], Busy] = {}
     said = False
-    for ev in found + keep:
-        item, one_day = _busy(ev, tz)
+    for ev, when in found + [(ev, None) for ev in keep]:
+        item, one_day = _busy(ev, tz, when)
         if one_day and not said:
             said = True
-            warn(f"{label}: {_uid(cal)!r}: an all-day event ends when it starts; read as one day")
+            warn(f"read {_uid(cal)!r} in {label} as one day: an all-day event that ends when it starts")
         if item is not None and item.span.overlaps(window):
             items.setdefault((item.span.start, item.span.end, item.uid), item)
     result.busy.extend(items.values())
@@ -177,19 +178,22 @@ def _uid(cal: Any) -> str:
     return next((str(ev.get("UID", "?"))[:80] for ev in cal.walk("VEVENT")), "?")
 
 
-def _busy(ev: Any, tz: ZoneInfo) -> tuple[Busy | None, bool]:
-    """The busy span of one occurrence (None when it takes no time), and whether an all-day event
-    ending on its start day was read as one day."""
+def _busy(ev: Any, tz: ZoneInfo, when: tuple[Any, Any] | None = None) -> tuple[Busy | None, bool]:
+    """The busy span of one occurrence of `ev` (None when it takes no time), and whether an all-day
+    event ending on its start day was read as one day. `when`: the occurrence's (start, end) as
+    recurring-ical-events computed them; None: the event's own."""
     if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
         return None, False
     if str(ev.get("STATUS", "")).upper() == "CANCELLED":
         return None, False
     if "DTSTART" not in ev:
         return None, False
-    raw_start = ev["DTSTART"].dt
+    raw_start = ev["DTSTART"].dt if when is None else when[0]
     start = _aware(raw_start, tz)
     one_day = False
-    if "DTEND" in ev:
+    if when is not None:
+        stop = start + when[1] if isinstance(when[1], timedelta) else _aware(when[1], tz)
+    elif "DTEND" in ev:
         stop = _aware(ev["DTEND"].dt, tz)
     elif "DURATION" in ev:
         stop = start + ev["DURATION"].dt

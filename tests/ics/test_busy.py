@@ -135,4 +135,4 @@ def test_a_broken_exdate_is_dropped_and_the_series_kept() -> None:
                              datetime(2026, 5, 1, tzinfo=UTC), WAW)
     assert sorted(b.uid for b in result.busy) == ["bad-exdate"] * 3 + ["fine"]
     (warning,) = result.warnings
-    assert warning.startswith("export.ics: 'bad-exdate': ignored a broken EXDATE")
+    assert warning.startswith("skipped a broken EXDATE of 'bad-exdate' in export.ics (")

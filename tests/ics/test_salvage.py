@@ -78,7 +78,7 @@ def test_all_day_event_ending_when_it_starts_is_one_day() -> None:
                              START, END, WAW)
     (b,) = result.busy
     assert (b.span.start, b.span.end) == (datetime(2026, 3, 20, tzinfo=WAW), datetime(2026, 3, 21, tzinfo=WAW))
-    assert result.warnings == ["t: 'd': an all-day event ends when it starts; read as one day"]
+    assert result.warnings == ["read 'd' in t as one day: an all-day event that ends when it starts"]
 
 
 def test_byte_order_marks_and_several_calendars_in_one_text() -> None:

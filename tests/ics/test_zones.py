@@ -73,7 +73,7 @@ def test_an_unknown_tzid_without_vtimezone_is_read_in_the_organizers_zone() -> N
     result = busy_from_texts([("f", "BEGIN:VCALENDAR\r\n" + ev + "END:VCALENDAR\r\n")],
                              datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC), WAW)
     assert [b.span.start for b in result.busy] == [datetime(2026, 3, 17, 9, tzinfo=WAW)]
-    assert result.warnings == ["f: TZID 'Nowhere': no VTIMEZONE, read as Europe/Warsaw"]
+    assert result.warnings == ["read TZID 'Nowhere' in f as Europe/Warsaw: no VTIMEZONE"]
 
 
 def test_a_zone_icalendar_cached_elsewhere_does_not_replace_the_objects_own() -> None:
