@@ -148,10 +148,10 @@ def main() -> int:
                           "exports": big}, indent=2))
     else:
         print(f"{len(rows)} objects from {len(corpus_files())} corpus files, median of {args.runs} runs each\n")
-        print(f"{'object class':55} {'n':>5} {'median ms':>10} {'p99 ms':>8} {'max ms':>8}")
+        print(f"{'object class':72} {'n':>5} {'median ms':>10} {'p99 ms':>8} {'max ms':>8}")
         for name, ms in sorted(classes.items()):
             p99 = sorted(ms)[min(len(ms) - 1, int(len(ms) * 0.99))]
-            print(f"{name:55} {len(ms):5} {statistics.median(ms):10.2f} {p99:8.2f} {max(ms):8.2f}")
+            print(f"{name:72} {len(ms):5} {statistics.median(ms):10.2f} {p99:8.2f} {max(ms):8.2f}")
         print(f"\nworst single object, a year around its file's middle: {worst['ms']:.1f} ms ({worst['file']}, "
               f"{worst['uid']!r}, {worst['busy']} busy items, {worst['class']}); target <= {WORST_OBJECT_MS:.0f} ms")
         print(f"worst single object, an 8-week horizon from there: {worst_horizon['horizon_ms']:.1f} ms "
