@@ -100,8 +100,8 @@ def busy_from_texts(
         except Exception as exc:  # real calendars hold every kind of damage
             result.warnings.append(f"skipped unreadable calendar data in {label}: {type(exc).__name__}")
             continue
-        if not parts.groups and text.strip():
-            result.warnings.append(f"skipped unreadable calendar data in {label}: no VEVENT found")
+        if not parts.groups and "BEGIN:VCALENDAR" not in text[:100_000].upper():  # (tasks alone are fine)
+            result.warnings.append(f"skipped unreadable calendar data in {label}: no calendar found")
         zones = _Zones(parts.zones, years, tz, label, result.warnings.append)
         for group in parts.groups.values():
             try:

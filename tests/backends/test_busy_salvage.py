@@ -90,6 +90,11 @@ def test_damaged_objects_at_google_still_give_busy_time(
         found = _by_uid(read_busy(s, *WEEK))
     assert {uid: found.get(uid) for uid in FOUND} == FOUND
     assert len(set(found) - set(FOUND)) >= min(before, 1)  # the sample export's own events are still there
+    with _session({"profile": "google", "url": f"{server.root}/caldav/v2/", "username": app.account,
+                   "name": "blocktime"}) as s:
+        (home,) = [c for c in s.backend.calendars() if c.name == primary.name]
+        got = s.backend.get(home.url.rstrip("/") + "/railway.ics")
+    assert got is not None and got.data.startswith("BEGIN:VCALENDAR")  # the BOM is gone at decoding
 
 
 @pytest.mark.standin

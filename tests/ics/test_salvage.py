@@ -157,3 +157,13 @@ def test_budget_per_object_keeps_what_was_found(monkeypatch: object) -> None:
     got, warnings = busy(cal(event("b", "20260316T090000Z", "20260316T100000Z", "RRULE:FREQ=DAILY")))
     assert got["b"] == [datetime(2026, 3, 16, 9, tzinfo=UTC)]
     assert any("'b'" in w and "took over" in w for w in warnings)
+
+
+def test_a_reply_decoded_with_its_byte_order_mark_is_read() -> None:
+    """Mail parts decoded with their charset keep a BOM in front of the calendar."""
+    from blocktime.ics.itip import read_itip
+    from tests.ics.test_itip import MS_REPLY
+    from tests.ics.test_itip import WAW as ITIP_ZONE
+
+    method, (answer,) = read_itip("\ufeff" + MS_REPLY, ITIP_ZONE)
+    assert method == "REPLY" and answer == read_itip(MS_REPLY, ITIP_ZONE)[1][0]
