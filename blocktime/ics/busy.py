@@ -124,6 +124,7 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
     window = Interval(start, end)
     cal = icalendar.Calendar.from_ical(text)
     warn = result.warnings.append
+    keep: list[Any] = []  # events read as they stand; the first occurrence of a skipped series
     for ev in cal.walk("VEVENT"):
         uid = str(ev.get("UID", "?"))[:80]
         causes = {}
@@ -138,7 +139,9 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
             warn(f"skipped {uid!r} in {label}: no usable DTSTART" + (f" ({causes['DTSTART']})" if causes else ""))
             continue
         zones.fix(ev)
-    keep: list[Any] = []  # the first occurrence of a series that is not expanded still happens
+        if "RECURRENCE-ID" in causes:  # an override that cannot say what it replaces: its own time
+            cal.subcomponents.remove(ev)
+            keep.append(ev)
     for ev, why in bound_series(cal, end, tz):
         warn(f"skipped a series in {label}: {str(ev.get('UID', '?'))[:80]!r}: {why} (its DTSTART kept)")
         keep.append(ev)

@@ -119,6 +119,15 @@ def test_overrides_stay_with_their_master_when_a_neighbour_is_broken() -> None:
                                 datetime(2026, 3, 30, 9, tzinfo=UTC)]
 
 
+def test_an_override_with_a_broken_recurrence_id_keeps_its_own_time_and_the_series() -> None:
+    master = event("s", "20260316T090000Z", "20260316T100000Z", "RRULE:FREQ=WEEKLY;COUNT=3")
+    moved = event("s", "20260324T150000Z", "20260324T160000Z", "RECURRENCE-ID:2026XXXX")
+    got, warnings = busy(cal(master, moved))
+    assert sorted(got["s"]) == [datetime(2026, 3, 16, 9, tzinfo=UTC), datetime(2026, 3, 23, 9, tzinfo=UTC),
+                                datetime(2026, 3, 24, 15, tzinfo=UTC), datetime(2026, 3, 30, 9, tzinfo=UTC)]
+    assert warnings == ["skipped a broken RECURRENCE-ID of 's' in export.ics (Wrong date format 2026XXXX)"]
+
+
 def test_long_yearly_and_monthly_series_land_on_their_days() -> None:
     """Anchored near the window (no walk from 2004): the days must not move."""
     birthdays = [event(f"y{m}", f";VALUE=DATE:2004{m:02d}29", f";VALUE=DATE:2004{m:02d}30", "RRULE:FREQ=YEARLY")
