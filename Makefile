@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/daemon_pass.py
 	$(PY) bench/coldstart.py
 	$(PY) bench/inbox.py
+	$(PY) bench/busy_corpus.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

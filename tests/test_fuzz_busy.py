@@ -102,3 +102,32 @@ def test_ordinary_series_are_still_expanded() -> None:
     got = busy_from_texts([("leap", leap)], datetime(2027, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC), WAW)
     assert got.warnings == [] and [b.span.start.date().isoformat() for b in got.busy] == ["2028-02-29"]
     assert got.busy[0].span.end - got.busy[0].span.start == timedelta(minutes=30)
+
+
+ZONE_RULES = ["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+              "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "FREQ=DAILY;INTERVAL=2", "FREQ=DAILY;COUNT=999999",
+              "FREQ=HOURLY", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=DAILY;UNTIL=20991231T000000Z"]
+
+
+def _zoned(zone_start: str, std_rule: str, dst_rule: str, event_rule: str, offset: str) -> str:
+    zone = (f"BEGIN:VTIMEZONE\r\nTZID:Custom/Zone\r\nBEGIN:STANDARD\r\nDTSTART:{zone_start}T030000\r\n"
+            f"RRULE:{std_rule}\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:{offset}\r\nEND:STANDARD\r\n"
+            f"BEGIN:DAYLIGHT\r\nDTSTART:{zone_start}T020000\r\nRRULE:{dst_rule}\r\nTZOFFSETFROM:{offset}\r\n"
+            "TZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n")
+    event = ("BEGIN:VEVENT\r\nUID:z@x\r\nDTSTAMP:20260301T000000Z\r\nDTSTART;TZID=Custom/Zone:20200101T100000\r\n"
+             f"DURATION:PT1H\r\nRRULE:{event_rule}\r\nEND:VEVENT\r\n")
+    return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + zone + event + "END:VCALENDAR\r\n"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["19000101", "16010101", "19700329", "20260301"]), st.sampled_from(ZONE_RULES),
+       st.sampled_from(ZONE_RULES), st.sampled_from(["FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "FREQ=HOURLY"]),
+       st.sampled_from(["+0100", "+9900", "-1200", "+0100x"]))
+# Found by test_damaged_calendars_give_busy_time_or_warnings (issue 11): zone rules repeating daily
+# since 1900, used by a daily event, made dateutil re-walk the zone from 1900 on every occurrence:
+# 22 s for this one object. The zone is now a bounded table; the bound lives in the code.
+@example("19000101", "FREQ=DAILY", "FREQ=DAILY", "FREQ=DAILY", "+0100")
+def test_custom_zones_are_bounded_before_expansion(zone_start: str, std_rule: str, dst_rule: str,
+                                                   event_rule: str, offset: str) -> None:
+    busy, warnings = _check([("zoned", _zoned(zone_start, std_rule, dst_rule, event_rule, offset))], WAW)
+    assert busy or warnings

@@ -361,7 +361,7 @@ class CalDAVBackend:
             r = self.client.report(self._url(calendar.url), _QUERY.format(range=time_range), depth=1)
             results = r.parse_calendar_query()
         return [
-            StoredObject(_absolute(calendar.url, x.href), x.etag, x.calendar_data)
+            StoredObject(_absolute(calendar.url, x.href), x.etag, _decoded(x.calendar_data))
             for x in results
             if x.calendar_data and x.status == 200
         ]
@@ -456,7 +456,7 @@ class CalDAVBackend:
                 if got is None:
                     continue
                 etag, data = got.etag, got.data
-            objects.append(StoredObject(href, etag, data))
+            objects.append(StoredObject(href, etag, _decoded(data)))
         assert current is not None
         return Changes(tuple(objects), tuple(sorted(deleted)), current, complete=token is None)
 
@@ -506,6 +506,14 @@ def _etag(response: Any) -> str | None:
     return str(value) if value else None
 
 
+def _decoded(raw: bytes | str) -> str:
+    """Calendar data as text: UTF-8, byte-order marks removed (a BOM in front of a calendar hid
+    all of it)."""
+    from blocktime.ics.rawtext import decode_text
+
+    return decode_text(raw)
+
+
 def _text(response: Any) -> str:
     raw = response.raw
-    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    return _decoded(raw if isinstance(raw, bytes) else str(raw))

@@ -1,21 +1,32 @@
 """Busy time from real-world calendar objects, expanded here rather than trusted to the server.
 
-Recurring series are expanded with recurring-ical-events (RRULE, RDATE, EXDATE, RECURRENCE-ID
-overrides); Google's X-WR-TIMEZONE is applied by its `of()`; Windows zone names (Outlook) are
-resolved by icalendar. Floating times and all-day dates are read in the organizer's zone.
-TRANSP:TRANSPARENT and STATUS:CANCELLED do not block time (RFC 5545 §3.8.2.7, §3.8.1.11).
+Each text is split before parsing (see `rawtext`): VEVENTs are read UID by UID with their
+RECURRENCE-ID overrides, so damage costs only the group it is in, and groups that cannot reach
+the window are never parsed. Zones are bounded first (see `zones`). Recurring series are expanded
+with recurring-ical-events (RRULE, RDATE, EXDATE, overrides); Google's X-WR-TIMEZONE is applied by
+its `of()`. Floating times and all-day dates are read in the organizer's zone. TRANSP:TRANSPARENT
+and STATUS:CANCELLED do not block time (RFC 5545 §3.8.2.7, §3.8.1.11).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time as clock
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from blocktime.core.model import Busy, Interval
 from blocktime.ics.event import X_SITE, x_text
+from blocktime.ics.rawtext import group_text, may_touch, split_text
+from blocktime.ics.runaway import anchor_series, bound_series
+from blocktime.ics.zones import named_zone, table_zone
+
+#: seconds of work one UID group (an object) may take, parsing and expansion together; past it
+#: the group is left out with a warning, keeping what was found (its DTSTART at least)
+OBJECT_BUDGET = 0.5
+_DATES = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
 
 
 @dataclass(slots=True)
@@ -24,122 +35,168 @@ class BusyResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _aware(value: date | datetime, tz: ZoneInfo) -> datetime:
+def _aware(value: date | datetime, tz: tzinfo) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=tz)
     return datetime.combine(value, time(0), tz)
 
 
+class _Zones:
+    """The zones of one text by TZID, resolved once: IANA as icalendar reads it, a custom
+    VTIMEZONE as a bounded table, else the IANA zone the name points to, else the organizer's."""
+
+    def __init__(self, defs: dict[str, list[str]], years: tuple[int, int], tz: ZoneInfo, label: str,
+                 warn: Callable[[str], None]) -> None:
+        self.defs, self.years, self.tz, self.label, self.warn = defs, years, tz, label, warn
+        self.known: dict[str, tzinfo] = {}
+
+    def get(self, tzid: str) -> tzinfo:
+        if tzid not in self.known:
+            self.known[tzid] = self._resolve(tzid)
+        return self.known[tzid]
+
+    def _resolve(self, tzid: str) -> tzinfo:
+        lines = self.defs.get(tzid)
+        why = "no VTIMEZONE"
+        if lines is not None:
+            try:
+                return table_zone(tzid, lines, *self.years)
+            except Exception as exc:  # an impossible offset, a rule that is no rule, no observance
+                why = f"unusable VTIMEZONE ({str(exc)[:80] or type(exc).__name__})"
+        named = named_zone(tzid, lines)
+        zone: tzinfo = named or self.tz
+        self.warn(f"read TZID {tzid[:60]!r} in {self.label} as {getattr(zone, 'key', zone)}: {why}")
+        return zone
+
+    def fix(self, ev: Any) -> None:
+        """Attach the bounded zone to every date-time whose TZID icalendar did not read as IANA."""
+        for name in _DATES:
+            values = ev.get(name)
+            for prop in values if isinstance(values, list) else [values]:
+                tzid = getattr(prop, "params", {}).get("TZID")
+                if not tzid:
+                    continue
+                for item in getattr(prop, "dts", [prop]):
+                    item.dt = self._attach(item.dt, str(tzid))
+
+    def _attach(self, value: Any, tzid: str) -> Any:
+        if isinstance(value, tuple):  # an RDATE period
+            return tuple(self._attach(v, tzid) for v in value)
+        if isinstance(value, datetime) and not isinstance(value.tzinfo, ZoneInfo):
+            return value.replace(tzinfo=self.get(tzid))
+        return value
+
+
 def busy_from_texts(
     texts: Iterable[tuple[str, str]], start: datetime, end: datetime, tz: ZoneInfo
 ) -> BusyResult:
-    """Busy intervals in [start, end) from (label, iCalendar text) pairs; bad objects are
-    skipped with a warning naming the label, never a crash."""
-    import icalendar
-    import recurring_ical_events
-
+    """Busy intervals in [start, end) from (label, iCalendar text) pairs; whatever cannot be read
+    is left out with a warning naming the label (and UID), never a crash."""
     result = BusyResult()
-    window = Interval(start, end)
+    years = (start.year - 1, end.year + 1)
     for label, text in texts:
         try:
-            cal = icalendar.Calendar.from_ical(text)
-            result.warnings.extend(f"skipped a series in {label}: {why}" for why in bound_series(cal, end, tz))
-            try:
-                occurrences = recurring_ical_events.of(cal).between(start, end)
-            except Exception as exc:  # one bad series must not hide the rest of a file
-                result.warnings.append(f"skipped a broken series in {label}: {type(exc).__name__}")
-                occurrences = recurring_ical_events.of(cal, skip_bad_series=True).between(start, end)
-            for ev in occurrences:
-                item = _busy(ev, tz)
-                if item is not None and item.span.overlaps(window):
-                    result.busy.append(item)
+            parts = split_text(text)
         except Exception as exc:  # real calendars hold every kind of damage
             result.warnings.append(f"skipped unreadable calendar data in {label}: {type(exc).__name__}")
+            continue
+        if not parts.groups and "BEGIN:VCALENDAR" not in text[:100_000].upper():  # (tasks alone are fine)
+            result.warnings.append(f"skipped unreadable calendar data in {label}: no calendar found")
+        zones = _Zones(parts.zones, years, tz, label, result.warnings.append)
+        for group in parts.groups.values():
+            try:
+                if not may_touch(group, start, end):
+                    continue
+                _group(group_text(group), zones, start, end, tz, label, result)
+            except Exception as exc:  # one UID never costs another
+                result.warnings.append(f"skipped {group.uid[:80]!r} in {label}: {type(exc).__name__}")
     result.busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
     return result
 
 
-#: dateutil walks a rule period by period from DTSTART (and to the year 9999 when it never
-#: matches), so a series costs about (periods from DTSTART to the window's end) x (times per
-#: period); a series above this is left out with a warning. RFC 5545 §3.3.10 sets no limit.
-MAX_SERIES_WORK = 100_000
-#: a rule that may never match is walked to the year 9999: at most this many periods
-MAX_BLIND_WALK = 500_000
-_PERIOD = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
-           "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
-_TIME_PARTS = (("BYSECOND", 1), ("BYMINUTE", 60), ("BYHOUR", 3600))
-_DATE_PARTS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY")
-#: the BY parts that filter (rather than expand) the periods of a frequency (RFC 5545 §3.3.10 table)
-_FILTERS = {"HOURLY": ("BYHOUR", *_DATE_PARTS), "DAILY": _DATE_PARTS, "WEEKLY": ("BYMONTH",), "MONTHLY": ("BYMONTH",),
-            "YEARLY": ()}
+def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInfo, label: str,
+           result: BusyResult) -> None:
+    """Busy time of one UID group: parsed alone, damaged properties dropped, expanded within a budget."""
+    import icalendar
+    import recurring_ical_events
 
-
-def bound_series(cal: Any, end: datetime, tz: ZoneInfo) -> list[str]:
-    """Remove the VEVENT series whose expansion up to `end` would run away: repeating every second
-    or minute, too many periods since DTSTART, a BYSETPOS beyond its period, dates that never
-    occur (February 30), or an INTERVAL that may never meet its BY filters. Returns why each
-    removed series was left out."""
-    out = []
-    for ev in list(cal.walk("VEVENT")):
-        rules = ev.get("RRULE")
-        if rules is None:
+    deadline = clock.monotonic() + OBJECT_BUDGET
+    window = Interval(start, end)
+    cal = icalendar.Calendar.from_ical(text)
+    warn = result.warnings.append
+    keep: list[Any] = []  # events read as they stand; the first occurrence of a skipped series
+    for ev in cal.walk("VEVENT"):
+        uid = str(ev.get("UID", "?"))[:80]
+        causes = {}
+        for name, why in list(ev.errors):
+            if name is not None and name in ev and name not in ("SUMMARY", "STATUS", "TRANSP", X_SITE):
+                del ev[name]
+                causes[name] = why[:80]
+                if name != "DTSTART":
+                    warn(f"skipped a broken {name} of {uid!r} in {label} ({causes[name]})")
+        if "DTSTART" not in ev:
+            cal.subcomponents.remove(ev)
+            warn(f"skipped {uid!r} in {label}: no usable DTSTART" + (f" ({causes['DTSTART']})" if causes else ""))
             continue
+        zones.fix(ev)
+        if "RECURRENCE-ID" in causes:  # an override that cannot say what it replaces: its own time
+            cal.subcomponents.remove(ev)
+            keep.append(ev)
+    for ev, why in bound_series(cal, end, tz):
+        warn(f"skipped a series in {label}: {str(ev.get('UID', '?'))[:80]!r}: {why} (its DTSTART kept)")
+        keep.append(ev)
+    events = cal.walk("VEVENT")
+    found: list[tuple[Any, Any]] = []  # (component, the occurrence's (start, end) or None: its own)
+    if len(events) == 1 and not any(p in events[0] for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
+        keep += events  # a single event: nothing to expand (X-WR-TIMEZONE moves no instant)
+    elif events:
+        anchor_series(cal, start)
         try:
-            first = _aware(ev["DTSTART"].dt, tz)
-            whys = (_runaway(r, first, end) for r in (rules if isinstance(rules, list) else [rules]))
-            why = next((w for w in whys if w), None)
-        except Exception as exc:  # a rule we cannot read, the expansion could not either
-            why = f"unreadable RRULE ({type(exc).__name__})"
-        if why is not None:
-            for parent in cal.walk():
-                if ev in parent.subcomponents:
-                    parent.subcomponents.remove(ev)
-            out.append(f"{str(ev.get('UID', '?'))[:80]!r}: {why}")
-    return out
+            for series in recurring_ical_events.of(cal).series:
+                for occurrence in series.between(start, end):
+                    # one event: its occurrences differ only in time (no copy of it for each)
+                    found.append((events[0], (occurrence.start, occurrence.end)) if len(events) == 1
+                                 else (occurrence.as_component(False), None))
+                    if clock.monotonic() > deadline:
+                        raise TimeoutError
+        except TimeoutError:
+            warn(f"skipped the rest of {_uid(cal)!r} in {label}: expanding it took over {OBJECT_BUDGET} s")
+            keep += events
+        except Exception as exc:  # a series the library cannot expand
+            warn(f"skipped a broken series in {label}: {_uid(cal)!r}: {type(exc).__name__} (its DTSTART kept)")
+            keep += [ev for ev in events if "RECURRENCE-ID" not in ev]
+    items: dict[tuple[datetime, datetime, str], Busy] = {}
+    said = False
+    for ev, when in found + [(ev, None) for ev in keep]:
+        item, one_day = _busy(ev, tz, when)
+        if one_day and not said:
+            said = True
+            warn(f"read {_uid(cal)!r} in {label} as one day: an all-day event that ends when it starts")
+        if item is not None and item.span.overlaps(window):
+            items.setdefault((item.span.start, item.span.end, item.uid), item)
+    result.busy.extend(items.values())
 
 
-def _runaway(rule: Any, first: datetime, end: datetime) -> str | None:
-    from dateutil.rrule import rrulestr
-
-    freq = str(rule["FREQ"][0]).upper()
-    interval = int(rule.get("INTERVAL", [1])[0])
-    if freq not in _PERIOD or interval < 1:
-        return f"FREQ={freq};INTERVAL={interval} is not a rule"
-    period = _PERIOD[freq]
-    if period < 3600:
-        return f"FREQ={freq}: a calendar event does not repeat every {freq[:-2].lower()}"
-    times = 1
-    for part, unit in _TIME_PARTS:
-        if period > unit and part in rule:
-            times *= len(rule[part])
-    days = min(period // 86400, 366) if period > 86400 and any(p in rule for p in _DATE_PARTS) else 1
-    if any(int(p) == 0 or abs(int(p)) > times * days for p in rule.get("BYSETPOS", [])):
-        return "BYSETPOS beyond the occurrences of a period: it never occurs"
-    if max(0.0, (end - first).total_seconds()) / (period * interval) * times > MAX_SERIES_WORK:
-        return f"FREQ={freq} since {first:%Y-%m-%d} repeats too often to expand"
-    dates = [f"{k}={','.join(str(v)[-2:] if k == 'BYDAY' else str(v) for v in vs)}"
-             for k, vs in rule.items() if k in _DATE_PARTS]
-    # The Gregorian calendar repeats every 400 years: dates that never occur in one such cycle
-    # (BYDAY ordinals dropped: a superset) never occur at all.
-    if dates and rrulestr(";".join(["FREQ=YEARLY", *dates]), dtstart=datetime(9599, 1, 1)).after(
-            datetime(9599, 1, 1), inc=True) is None:
-        return "its dates never occur"
-    blind = (9999 - first.year) * (365 * 86400 // period) / interval
-    if interval > 1 and any(p in rule for p in _FILTERS[freq]) and blind > MAX_BLIND_WALK:
-        return f"FREQ={freq};INTERVAL={interval} with BY filters may never occur"
-    return None
+def _uid(cal: Any) -> str:
+    return next((str(ev.get("UID", "?"))[:80] for ev in cal.walk("VEVENT")), "?")
 
 
-def _busy(ev: Any, tz: ZoneInfo) -> Busy | None:
+def _busy(ev: Any, tz: ZoneInfo, when: tuple[Any, Any] | None = None) -> tuple[Busy | None, bool]:
+    """The busy span of one occurrence of `ev` (None when it takes no time), and whether an all-day
+    event ending on its start day was read as one day. `when`: the occurrence's (start, end) as
+    recurring-ical-events computed them; None: the event's own."""
     if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-        return None
+        return None, False
     if str(ev.get("STATUS", "")).upper() == "CANCELLED":
-        return None
+        return None, False
     if "DTSTART" not in ev:
-        return None
-    raw_start = ev["DTSTART"].dt
+        return None, False
+    raw_start = ev["DTSTART"].dt if when is None else when[0]
     start = _aware(raw_start, tz)
-    if "DTEND" in ev:
+    one_day = False
+    if when is not None:
+        stop = start + when[1] if isinstance(when[1], timedelta) else _aware(when[1], tz)
+    elif "DTEND" in ev:
         stop = _aware(ev["DTEND"].dt, tz)
     elif "DURATION" in ev:
         stop = start + ev["DURATION"].dt
@@ -147,9 +204,13 @@ def _busy(ev: Any, tz: ZoneInfo) -> Busy | None:
         stop = start  # RFC 5545 §3.6.1: a DATE-TIME start without end takes no time
     else:
         stop = _aware(raw_start + timedelta(days=1), tz)
-    if stop <= start:
-        return None
+    if stop == start and not isinstance(raw_start, datetime):
+        stop, one_day = _aware(raw_start + timedelta(days=1), tz), True
+    if stop < start:  # an end before the start: the two were swapped (as recurring-ical-events reads it)
+        start, stop = stop, start
+    if stop == start:
+        return None, False
     site = x_text(ev, X_SITE)
     # UTC from here on: comparisons between one zone's datetimes are cheap, across zones they are not
     span = Interval(start.astimezone(UTC), stop.astimezone(UTC))
-    return Busy(span, str(ev.get("UID", "")), str(ev.get("SUMMARY", "")), site)
+    return Busy(span, str(ev.get("UID", "")), str(ev.get("SUMMARY", "")), site), one_day

@@ -193,7 +193,7 @@ def read_itip(text: str, tz: ZoneInfo) -> tuple[str, list[Answer | Counter]]:
     Outlook.com omits ORGANIZER; Windows zone names (Outlook) are resolved by icalendar; floating
     times are read in `tz`."""
     try:
-        cal = Calendar.from_ical(text)
+        cal = Calendar.from_ical(text.replace("\ufeff", ""))  # a BOM from the mail's decoding
     except Exception as exc:  # anything a mail client can produce
         raise BadInput(f"not an iCalendar file ({type(exc).__name__})") from None
     if cal.name != "VCALENDAR":

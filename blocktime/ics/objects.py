@@ -11,7 +11,7 @@ def split_by_uid(text: str) -> list[tuple[str, str]]:
     """(uid, object text) for every UID in `text`, overrides kept with their master."""
     from icalendar import Calendar
 
-    cal = Calendar.from_ical(text)
+    cal = Calendar.from_ical(text.replace("\ufeff", ""))  # a BOM in front of an exported file
     zones = [c for c in cal.subcomponents if c.name == "VTIMEZONE"]
     groups: dict[str, list[object]] = {}
     for comp in cal.subcomponents:

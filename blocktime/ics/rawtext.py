@@ -1,0 +1,225 @@
+"""Real-world calendar text split into what busy extraction needs, before any parsing.
+
+A text is read as one stream of content lines (RFC 5545 §3.1: unfolded; several VCALENDARs in a
+row, §3.4, are one stream), so that damage stays where it is: VTIMEZONEs are kept by TZID and
+VEVENTs are grouped by UID with their RECURRENCE-ID overrides (RFC 5545 §3.8.4.4), each group to
+be parsed on its own. VALARMs are dropped (an alarm never makes time busy, and a damaged one must
+not cost its event). Looking at the raw DTSTART/DTEND/RRULE lines tells which groups cannot reach
+a window, so that most of a long export is never parsed at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+BOM = "\ufeff"
+
+
+def decode_text(raw: bytes | str) -> str:
+    """Text of a calendar body: UTF-8 (Latin-1 when it is not), byte-order marks removed."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+    else:
+        text = raw
+    return text.replace(BOM, "")
+
+
+@dataclass(slots=True)
+class Group:
+    """The VEVENTs of one UID (master and overrides) as unfolded content lines."""
+
+    uid: str
+    events: list[list[str]] = field(default_factory=list)
+    props: list[dict[str, str]] = field(default_factory=list)  # per event: first line of each name
+    x_wr_timezone: str | None = None
+
+
+@dataclass(slots=True)
+class Parts:
+    """A text's VTIMEZONEs (by TZID, first definition wins) and VEVENT groups (by UID)."""
+
+    zones: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+
+
+def content_lines(text: str) -> list[str]:
+    """Unfolded content lines (RFC 5545 §3.1), whatever the line ends, BOMs and blank lines gone
+    (Mozilla once wrote a blank line inside a folded one)."""
+    text = re.sub(r"\n+", "\n", decode_text(text).replace("\r\n", "\n").replace("\r", "\n"))  # blank lines too
+    return [line for line in re.sub(r"\n[ \t]", "", text).split("\n") if line.strip()]
+
+
+_NAME = re.compile(r"[^;:]*")
+#: the properties busy extraction reads; the rest of an event (and its damage) is never parsed
+NEEDED = frozenset({"BEGIN", "END", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+                    "RECURRENCE-ID", "SEQUENCE", "STATUS", "TRANSP", "SUMMARY", "X-BLOCKTIME-SITE"})
+
+
+def name_of(line: str) -> str:
+    """The property name of a content line (before the first ';' or ':'), upper case."""
+    m = _NAME.match(line)
+    return (m.group() if m else line).strip().upper()
+
+
+def value_of(line: str) -> str:
+    """The value of a content line: what follows the first ':' outside a quoted parameter."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return line[i + 1:]
+    return ""
+
+
+def tidy_rrule(line: str) -> str:
+    """An RRULE line as RFC 5545 §3.3.10 spells it: no spaces, upper case, no empty parts
+    (Exchange writes `BYDAY=MO, TU`; some tools write lower case). The meaning is unchanged."""
+    value = value_of(line)
+    if value.isupper() and not any(c.isspace() for c in value) and ";;" not in value and not value.endswith(";"):
+        return line  # as most rules are
+    parts = [p for p in re.sub(r"\s+", "", value).upper().split(";") if p]
+    return line[: len(line) - len(value)] + ";".join(parts)
+
+
+def split_text(text: str) -> Parts:
+    """The VTIMEZONEs and the VEVENT groups of `text` (VEVENTs with the NEEDED properties only);
+    components never closed end with the text."""
+    parts = Parts()
+    stack: list[str] = []
+    current: list[str] | None = None  # lines of the open VEVENT or VTIMEZONE
+    props: dict[str, str] = {}
+    x_wr: str | None = None
+    unnamed = 0
+    for line in content_lines(text):
+        name = name_of(line)
+        if name in ("BEGIN", "END"):
+            comp = line.partition(":")[2].strip().upper()
+            if name == "BEGIN":
+                if comp == "VCALENDAR" and not stack:
+                    x_wr = None
+                if comp in ("VEVENT", "VTIMEZONE") and current is not None:  # the last one never ended
+                    while stack and stack[-1] not in ("VEVENT", "VTIMEZONE"):
+                        _close(stack.pop(), current)
+                    if stack:
+                        unnamed = _store(parts, stack.pop(), current, props, x_wr, unnamed)
+                    current = None
+                stack.append(comp)
+                if comp in ("VEVENT", "VTIMEZONE") and current is None:
+                    current, props = [f"BEGIN:{comp}"], {}
+                elif current is not None and stack[-2:-1] == ["VTIMEZONE"]:
+                    current.append(f"BEGIN:{comp}")  # STANDARD / DAYLIGHT
+                continue
+            if comp not in stack:
+                continue  # an END without its BEGIN
+            while stack and stack[-1] != comp:
+                _close(stack.pop(), current)
+            stack.pop()
+            if current is not None and comp in ("VEVENT", "VTIMEZONE") and comp not in stack:
+                unnamed = _store(parts, comp, current, props, x_wr, unnamed)
+                current = None
+            else:
+                _close(comp, current)
+            continue
+        if current is None:
+            if stack[-1:] == ["VCALENDAR"] and name == "X-WR-TIMEZONE":
+                x_wr = value_of(line).strip() or None
+            continue
+        inner = stack[-1] if stack else ""
+        if (inner == "VEVENT" and name in NEEDED) or (
+                stack.count("VTIMEZONE") and inner in ("VTIMEZONE", "STANDARD", "DAYLIGHT")):
+            line = tidy_rrule(line) if name == "RRULE" else line
+            current.append(line)
+            props.setdefault(name, line)
+    if current is not None:  # the text ends inside a component: keep what it says
+        while stack and stack[-1] not in ("VEVENT", "VTIMEZONE"):
+            _close(stack.pop(), current)
+        if stack:
+            unnamed = _store(parts, stack[-1], current, props, x_wr, unnamed)
+    return parts
+
+
+def _close(comp: str, current: list[str] | None) -> None:
+    if current is not None and comp in ("STANDARD", "DAYLIGHT") and current[0] == "BEGIN:VTIMEZONE":
+        current.append(f"END:{comp}")
+
+
+def _store(parts: Parts, comp: str, lines: list[str], props: dict[str, str], x_wr: str | None,
+           unnamed: int) -> int:
+    lines.append(f"END:{comp}")
+    if comp == "VTIMEZONE":
+        tzid = value_of(props.get("TZID", "")).strip()
+        if tzid:
+            parts.zones.setdefault(tzid, lines)
+        return unnamed
+    uid = value_of(props.get("UID", "")).strip()
+    if not uid:
+        unnamed += 1
+        uid = f"(no UID #{unnamed})"
+    group = parts.groups.setdefault(uid, Group(uid, x_wr_timezone=x_wr))
+    group.events.append(lines)
+    group.props.append(props)
+    return unnamed
+
+
+_DAY = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_DURATION = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?")
+#: wall time can be this far from UTC (UTC-12 to UTC+14), and a day more for safety
+_SLACK = timedelta(days=2)
+
+
+def _day(line: str | None) -> date | None:
+    m = _DAY.search(value_of(line)) if line else None
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def may_touch(group: Group, start: datetime, end: datetime) -> bool:
+    """False only when the raw lines show that no VEVENT of `group` can reach [start, end):
+    starting after it, or ending (series: UNTIL, plus the length) before it. Anything unclear: True."""
+    lo, hi = (start - _SLACK).date(), (end + _SLACK).date()
+    try:
+        return any(_may_touch(props, lo, hi) for props in group.props)
+    except (ValueError, OverflowError):  # a length or a date beyond the calendar
+        return True
+
+
+def _may_touch(props: dict[str, str], lo: date, hi: date) -> bool:
+    first = _day(props.get("DTSTART"))
+    if first is None or "RDATE" in props or "EXRULE" in props:
+        return True
+    if first >= hi:
+        return False
+    last = _day(props.get("DTEND")) if "DTEND" in props else first
+    if last is None:
+        return True
+    if "DURATION" in props:
+        m = _DURATION.match(value_of(props["DURATION"]).strip().lstrip("+"))
+        if not m:
+            return True
+        last += timedelta(weeks=int(m.group(1) or 0), days=int(m.group(2) or 0) + 1)
+    if "RRULE" in props:
+        until = re.search(r"UNTIL=(\d{8})", value_of(props["RRULE"]))
+        end_of_series = _day("X:" + until.group(1)) if until else None
+        if end_of_series is None:
+            return True
+        last = end_of_series + (last - first) + timedelta(days=1)
+    return last >= lo
+
+
+def group_text(group: Group) -> str:
+    """One VCALENDAR holding the group's VEVENTs (no VTIMEZONE: zones are resolved by busy)."""
+    head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//blocktime//busy//EN"]
+    if group.x_wr_timezone:
+        head.append(f"X-WR-TIMEZONE:{group.x_wr_timezone}")
+    body = [line for lines in group.events for line in lines]
+    return "\r\n".join([*head, *body, "END:VCALENDAR", ""])
