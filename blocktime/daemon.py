@@ -42,7 +42,7 @@ class Runtime:
     clock: Clock
     stop: threading.Event = field(default_factory=threading.Event)
     sleep: Callable[[float], None] = lambda s: None
-    scheduler: Any = None  # the running BlockingScheduler (for a clean stop from another thread)
+    scheduler: Any = None  # the running scheduler (for a clean stop from another thread)
 
     def shutdown(self) -> None:
         """Stop between steps: running passes see `stop`, the scheduler starts nothing new."""
@@ -300,8 +300,8 @@ def _guarded(job: Callable[[], PassResult]) -> None:
 
 
 def build_scheduler(rt: Runtime, *, sync_every: timedelta | None = None) -> Any:
-    """A BlockingScheduler with the two jobs, in the organizer's zone (cron at local wall time)."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    """A BackgroundScheduler with the two jobs, in the organizer's zone (cron at local wall time)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -310,7 +310,7 @@ def build_scheduler(rt: Runtime, *, sync_every: timedelta | None = None) -> Any:
     tz = rt.config.organizer.timezone
     at = rt.config.daemon.nightly
     every = sync_every or rt.config.daemon.sync_every
-    sched = BlockingScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1,
+    sched = BackgroundScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1,
                                                          "misfire_grace_time": 3600})
     sched.add_job("blocktime.daemon:scheduled_nightly", CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
                   id="nightly", name="nightly pass")
@@ -343,22 +343,27 @@ def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
         def started(_event: object) -> None:
             log.info("daemon started: nightly at %s, sync every %s", config.daemon.nightly.strftime("%H:%M"),
                      sync_every or config.daemon.sync_every)
-            if rt.stop.is_set():  # a signal came before the scheduler ran
-                sched.shutdown(wait=False)
 
         sched.add_listener(started, EVENT_SCHEDULER_STARTED)
         if config.inbox is not None:
             threading.Thread(target=watch_inbox, args=(rt,), name="inbox-idle", daemon=True).start()
+        signalled: list[int] = []
         if install_signals:
+            # The handler only takes note: it may run in the middle of a lock held by this thread
+            # (Event.wait), and a signal the kernel hands to another thread wakes no one. The main
+            # thread polls instead, and stops the scheduler outside the handler.
             def stop(signum: int, _frame: object) -> None:
-                log.info("signal %d: stopping after the current step", signum)
-                rt.shutdown()
+                signalled.append(signum)
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
         try:
             sched.start()
+            while not signalled and not rt.stop.is_set():
+                time.sleep(0.25)
         finally:
-            rt.stop.set()
+            if signalled:
+                log.info("signal %d: stopping after the current step", signalled[0])
+            rt.stop.set()  # running passes stop between steps; the scheduler waits for them
             with contextlib.suppress(Exception):
                 sched.shutdown(wait=True)
     log.info("daemon stopped")
