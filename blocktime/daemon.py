@@ -98,6 +98,8 @@ def setup_logging(config: Config, stream: TextIO | None = None, level: int = log
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redactor(secrets_of(config)))
+    if level > logging.DEBUG:  # APScheduler's, Radicale's and HTTP libraries' own lines only with --debug
+        handler.addFilter(lambda r: r.name.startswith("blocktime") or r.levelno >= logging.WARNING)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

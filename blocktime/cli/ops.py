@@ -45,13 +45,9 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(doc, indent=2, default=str))
         else:
-            print(f"last sync     {doc['last_sync'] or 'never'}")
-            print(f"last nightly  {doc['last_nightly'] or 'never'}")
-            print(f"next nightly  {doc['next_nightly']}")
-            print(f"outbox        {doc['outbox_pending']} waiting")
-            print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
-            for c in doc["conflicts"]:
-                print(f"conflict      {c['summary']!r} {c['start']} overlaps {c['block_uid']}")
+            from blocktime.cli.daemon_view import status_text
+
+            print(status_text(doc, cfg, now_of(args, cfg)))
         return 0
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
@@ -59,6 +55,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             result = daemon.run_pass(cfg, now_of(args, cfg), nightly=True)
         if args.json:
             print(json.dumps(result.report, indent=2, default=str))
+        else:
+            from blocktime.cli.daemon_view import summary
+
+            print(summary(result.report))
         return 1 if result.report.get("errors") else 0
     fixed = now_of(args, cfg) if args.now else None
     return daemon.run(cfg, (lambda: fixed) if fixed else (lambda: datetime.now(tz)))
@@ -107,7 +107,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             from dataclasses import replace
 
             cal = replace(cal, verify_tls=False)
-    report = diagnose(cal, cfg.data_dir, now_of(args, cfg))
+    from dataclasses import replace as with_
+
+    from blocktime.checks import config_findings
+
+    now = now_of(args, cfg)
+    own = tuple(config_findings(cfg, now))  # organizer, zone, file, SMTP, inbox: before the calendar
+    report = diagnose(cal, cfg.data_dir, now)  # an unreachable server: one line on stderr, nothing more
+    report = with_(report, findings=own + report.findings)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
