@@ -22,6 +22,7 @@ h1 { font-size: 1.4rem; margin: 0; } header p { margin: .2rem 0 1rem; color: #33
 .axis, .track { position: relative; margin-left: 7.5rem; }
 .axis { height: 1.2rem; font-size: .75rem; color: #333; }
 .axis span { position: absolute; transform: translateX(-50%); }
+.axis span:first-child { transform: none; } .axis span:last-child { transform: translateX(-100%); }
 .day { border-top: 1px solid #c8ccd2; padding: .4rem 0; }
 .day h2 { font-size: .95rem; margin: 0; float: left; width: 7rem; }
 .track { height: 2.4rem; background: #fff; border: 1px solid #c8ccd2; border-radius: 4px; }
