@@ -35,6 +35,7 @@ class Answers:
     keyring: bool = False
     password: str | None = None  # kept in the file only when chosen (interactive "file")
     calendar: str | None = None
+    provider: str | None = None  # written instead of a profile whose password_env would win over the file
 
 
 def target(explicit: str | None) -> Path:
@@ -60,6 +61,8 @@ def render(a: Answers) -> str:
     cal: list[str] = []
     if a.profile:
         cal.append(f"profile = {json.dumps(a.profile)}")
+    if a.provider:
+        cal.append(f"provider = {json.dumps(a.provider)}")
     if a.url:
         cal.append(f"url = {json.dumps(a.url)}")
     if a.username:
@@ -82,10 +85,15 @@ def render(a: Answers) -> str:
 def check(text: str, path: Path) -> None:
     """Validate the text as blocktime will read it (every problem at once). An unset password
     variable is not a problem yet: the user sets it after init (doctor says so)."""
+    from blocktime.backends.profiles import merge_profile
     from blocktime.config import from_mapping
 
-    raw: dict[str, Any] = tomllib.loads(text)
+    problems: list[str] = []
+    raw: dict[str, Any] = dict(merge_profile(tomllib.loads(text), str(path), problems))
+    if problems:
+        raise BadInput("; ".join(problems))
     cal = dict(raw.get("calendar", {}))
+    cal.pop("profile", None)
     for key in ("password_env", "password_keyring"):
         if cal.pop(key, None) is not None:
             cal.setdefault("password", "-")

@@ -107,8 +107,10 @@ def interview(args: argparse.Namespace, ask: Ask) -> Answers:
         else:
             password = _secret(f"password for {username}: ")
     calendar = args.calendar or _until(ask, "Calendar for the blocks", "blocktime", lambda v: v)
-    return Answers(name, email, tz, language, profile, url if url != table.get("url") else None, username,
-                   password_env, keyring, password, calendar if calendar != "blocktime" else None)
+    inline = (password or keyring) and "password_env" in table  # the profile's variable would win: no profile
+    return Answers(name, email, tz, language, None if inline else profile, url if url != table.get("url") or inline
+                   else None, username, password_env, keyring, password, calendar if calendar != "blocktime" else None,
+                   provider if inline else None)
 
 
 def _lang(v: str) -> str:
