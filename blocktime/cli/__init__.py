@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
 
     w = sub.add_parser("why", help="why each candidate slot of a day was refused")
-    w.add_argument("date", metavar="DATE", help="e.g. 2026-04-07")
+    w.add_argument("date", metavar="DATE", help="e.g. 2026-04-07, tomorrow, next thu")
     w.add_argument("--engagement", required=True, metavar="KEY")
     w.add_argument("--length", metavar="DURATION", help="default: the open remainder")
     w.add_argument("--json", action="store_true")
@@ -187,6 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BlocktimeError as exc:
         print(f"blocktime: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `blocktime agenda | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("blocktime: interrupted", file=sys.stderr)
         return 130

@@ -30,7 +30,7 @@ def which_day(text: str | None, now: datetime, tz: ZoneInfo) -> date:
 
     today = now.astimezone(tz).date()
     word = (text or "today").strip().lower()
-    shifts = {"today": 0, "this week": 0, "next week": 7, "last week": -7}
+    shifts = {"today": 0, "tomorrow": 1, "this week": 0, "next week": 7, "last week": -7}
     if word in shifts:
         return today + timedelta(days=shifts[word])
     if word[:1].isdigit() and "-" in word:

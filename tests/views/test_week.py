@@ -29,6 +29,7 @@ def week_cli(radicale: Account, tmp_path: Path, data_dir: Path, capsys: pytest.C
     assert cli(*BOOK)[0] == 0
     code, out, err = cli("cut-short", "acme-logistics-1", "--ended-at", "12:35", now="2026-03-24T13:10")
     assert code == 0 and "offer" in out, err
+    assert "(held until 2026-03-25 13:30 (in 1 day)):" in out  # deadlines say how far away they are
     return cli
 
 
@@ -155,3 +156,35 @@ def test_week_page_as_chromium_renders_it(week_cli: Runner, tmp_path: Path) -> N
         assert w == width
         for colour, what in wanted.items():
             assert share(found, colour) > 0.0004, f"{what} ({colour}) not visible at width {width}"
+
+
+def test_open_writes_the_page_and_hands_it_to_the_browser(tmp_path: Path, data_dir: Path) -> None:
+    """`--open` with no --html: the page goes to the data dir and $BROWSER gets its file URL."""
+    import os
+    import sys
+
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {tmp_path / "opened.txt"}\n')
+    browser.chmod(0o755)
+    cfg = write_config(tmp_path / "config.toml", None)
+    env = {**os.environ, "BROWSER": str(browser), "BLOCKTIME_DATA_DIR": str(data_dir)}
+    done = subprocess.run([sys.executable, "-m", "blocktime.cli", "--config", str(cfg), "week", "--open"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    page = data_dir / "week.html"
+    assert f"written to {page}" in done.stdout
+    assert (tmp_path / "opened.txt").read_text().strip() == page.as_uri()
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    (None, "2026-03-20"), ("today", "2026-03-20"), ("tomorrow", "2026-03-21"), ("next week", "2026-03-27"),
+    ("last week", "2026-03-13"), ("next tue", "2026-03-24"), ("fri", "2026-03-27"), ("2026-04-07", "2026-04-07"),
+])
+def test_which_day(text: str | None, day: str) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from blocktime.cli.views import which_day
+
+    tz = ZoneInfo("Europe/Warsaw")
+    assert which_day(text, datetime(2026, 3, 20, 9, tzinfo=tz), tz).isoformat() == day
