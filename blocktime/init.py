@@ -132,6 +132,19 @@ def zone_change(path: Path, new_zone: str, data_dir: Path) -> str | None:
             "working hours and nightly runs follow the new zone")
 
 
+def accept_zone(data_dir: Path, zone: str) -> int:
+    """Record `zone` as the one booked blocks are read in (see zoneguard); returns how many are booked."""
+    from blocktime.store import Store
+    from blocktime.zoneguard import confirm
+
+    store = Store(data_dir / "blocktime.sqlite3")
+    try:
+        confirm(store, zone)
+        return len(store.blocks())
+    finally:
+        store.close()
+
+
 def write(path: Path, text: str, *, force: bool) -> None:
     """Write `text` 0600 at `path` (folders 0700); an existing file only with `force`."""
     if path.exists() and not force:

@@ -161,3 +161,23 @@ def test_keyring_without_the_keyring_package_is_bad_input(
                           "--username", "anna", "--keyring", "--no-doctor")
     assert code == 2 and "--keyring needs the keyring package" in err and "secret" not in err
     assert not (tmp_path / "c.toml").exists()
+
+
+def test_a_zone_edited_by_hand_is_refused_until_confirmed(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    assert run(capsys, "--config", str(cfg), *FLAGS[:-1], "Europe/Warsaw", "--no-doctor")[0] == 0
+    book = ["--config", str(cfg), "--now", "2026-03-20T09:00", "book", "--client", "Acme", "--site", "HQ",
+            "--start", "2026-03-24 10:00", "--length", "1h"]
+    assert run(capsys, *book)[0] == 0
+    cfg.write_text(cfg.read_text().replace("Europe/Warsaw", "Europe/London"))
+    code, _out, err = run(capsys, *book[:-4], "--start", "2026-03-26 10:00", "--length", "1h")
+    assert code == 2 and err.count("\n") == 1
+    assert ("[organizer] timezone is Europe/London, but 1 upcoming block(s) were booked in Europe/Warsaw" in err
+            and "blocktime init --confirm-timezone" in err)
+    assert run(capsys, "--config", str(cfg), "agenda")[0] == 0  # reading is fine
+    code, out, err = run(capsys, "--config", str(cfg), "init", "--confirm-timezone")
+    assert code == 0 and "Europe/London confirmed; 1 booked block(s)" in out, err
+    code, _out, err = run(capsys, *book[:-4], "--start", "2026-03-26 10:00", "--length", "1h")
+    assert code == 0, err

@@ -72,7 +72,16 @@ def open_session(args: argparse.Namespace) -> Session:
     global _OUTPUT_ZONE
     cfg = load_config(args)
     _OUTPUT_ZONE = cfg.organizer.timezone
-    return Session(cfg, now_of(args, cfg))
+    session = Session(cfg, now_of(args, cfg))
+    if getattr(args, "command", None) in WRITERS - {"repair"}:  # repair must run on a damaged store
+        from blocktime.zoneguard import check
+
+        try:
+            check(session.store, cfg.organizer.timezone.key, session.now)
+        except BaseException:
+            session.close()
+            raise
+    return session
 
 
 _OUTPUT_ZONE: Any = None  # the organizer's zone, set per command: JSON times carry its offset

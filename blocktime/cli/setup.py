@@ -35,6 +35,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     from blocktime import init
 
     path = init.target(args.config)
+    given = [k for k in ("name", "email", "timezone", "profile", "url", "username", "calendar") if getattr(args, k)]
+    if args.confirm_timezone and path.exists() and not given and not args.force:
+        return _confirm_zone(args)
     if path.exists() and not args.force:  # before asking anything
         raise BadInput(f"{path} exists; blocktime init does not overwrite it", "add --force to replace it")
     missing = [f"--{k}" for k in ("name", "email", "timezone") if not getattr(args, k)]
@@ -56,6 +59,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise BadInput(why, "add --confirm-timezone to change it anyway")
     init.write(path, text, force=args.force)
     print(f"wrote {path} (0600)")
+    if why:
+        init.accept_zone(data_dir(), answers.timezone)
     if answers.password_env:
         print(f"the calendar password is read from ${answers.password_env}: set it before using blocktime")
     if args.no_doctor:
@@ -69,6 +74,18 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"blocktime: doctor: {exc}", file=sys.stderr)
         print("the config is written; fix the above and run `blocktime doctor`", file=sys.stderr)
         return exc.exit_code
+
+
+def _confirm_zone(args: argparse.Namespace) -> int:
+    """`init --confirm-timezone` alone: keep the config as it is, and its zone for the booked blocks."""
+    from blocktime.cli.common import load_config
+    from blocktime.init import accept_zone
+
+    cfg = load_config(args)
+    count = accept_zone(cfg.data_dir, cfg.organizer.timezone.key)
+    print(f"{cfg.organizer.timezone.key} confirmed; {count} booked block(s) keep their times (they show in "
+          f"{cfg.organizer.timezone.key} from now on)")
+    return 0
 
 
 def from_flags(args: argparse.Namespace) -> Answers:

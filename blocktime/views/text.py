@@ -46,7 +46,8 @@ def render(week: Week, *, unicode: bool = True) -> str:
         lines.append("")
         lines.append("nothing booked, held or busy this week")
     lines += [f"note: {n}" for n in week.notes]
-    return "\n".join(lines)
+    out = "\n".join(lines)
+    return out if unicode else out.replace("–", "-").encode("ascii", "replace").decode()
 
 
 def _row(day: Day, week: Week, width: int, pick: int) -> str:
