@@ -98,7 +98,21 @@ def run(folder: str, env: Mapping[str, str]) -> int:
         print(f"  {name}")
     first = result.booked[0]
     _makeup(config, first.id, first.span.start)
+    _week(config, first.span.start)
     return 0
+
+
+def _week(config: object, start: datetime) -> None:
+    """The first week as `blocktime week` draws it: the cut-short block, the make-up, busy time."""
+    from blocktime.config import Config
+    from blocktime.service import Session
+    from blocktime.views.text import render
+    from blocktime.views.week import build_week
+
+    assert isinstance(config, Config)
+    with Session(config, start + timedelta(hours=2)) as s:
+        print(f"\nthe week (`blocktime week {start:%Y-%m-%d}`; --html FILE draws it as a page):\n")
+        print(render(build_week(s, start.date())))
 
 
 def _makeup(config: object, block_id: str, start: datetime) -> None:

@@ -68,7 +68,8 @@ def render(week: Week) -> str:
     title = f"Week {week.label}"
     sub = (f"{week.monday:%a %d %b} – {sunday:%a %d %b %Y} · times in {week.tz.key} · "
            f"as of {week.now.astimezone(week.tz):%a %d %b %H:%M}")
-    out = ["<!doctype html>", f'<html lang="{escape(week.language)}">', "<head>", '<meta charset="utf-8">',
+    # lang: the page's words are English (the organizer's language shows only in relative times)
+    out = ["<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{escape(title)} — blocktime</title>", f"<style>{CSS}</style>", "</head>", "<body>",
            f"<header><h1>{escape(title)}</h1><p>{escape(sub)}</p></header>",

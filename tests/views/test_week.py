@@ -120,6 +120,8 @@ def test_week_html_is_one_self_contained_accessible_page(week_cli: Runner, tmp_p
     html_tag = dict(page.tags)["html"]
     assert html_tag.get("lang") == "en"
     assert any(t == "meta" and a.get("name") == "viewport" for t, a in page.tags)
+    assert any(t == "meta" and a.get("charset") == "utf-8" for t, a in page.tags) and "style" in tags
+    assert tags[:3] == ["html", "head", "meta"] and "title" in tags
     assert "@media print" in html and "@media (max-width" in html
     sections = [a for t, a in page.tags if t == "section" and a.get("class") == "day"]
     assert len(sections) == 7 and all(a.get("aria-labelledby") for a in sections)
