@@ -133,14 +133,16 @@ class PassResult:
 
 
 def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Event | None = None,
-             sleep: Callable[[float], None] | None = None) -> PassResult:
+             sleep: Callable[[float], None] | None = None, watch: Any = None) -> PassResult:
     """One pass: sync, advance confirmations that are due, expiry of offers, the outbox.
-    The nightly pass also re-reads the account's calendar list."""
+    The nightly pass also re-reads the account's calendar list. `watch` wraps the backend
+    (the CLI's progress counter on a terminal)."""
     from blocktime.sync import sync_pass
 
     stopper = stop or threading.Event()
     report: dict[str, Any] = {}
     with Session(config, now) as s:
+        s.wrap = watch
         kwargs: dict[str, Any] = {"should_stop": stopper.is_set, "refresh": nightly}
         if sleep is not None:
             kwargs["sleep"] = sleep

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ class Session:
         self._server: Any = None
         self._target: CalendarInfo | None = None
         self.queued: list[str] = []  # keys of the mail this command queued (see messages.deliver)
+        self.wrap: Callable[[CalendarBackend], CalendarBackend] | None = None  # e.g. progress.Counting
 
     @property
     def store(self) -> Store:
@@ -62,6 +64,8 @@ class Session:
             from blocktime.backends.factory import open_backend
 
             self._backend, self._server = open_backend(self.config.calendar, self.config.data_dir, self.now)
+            if self.wrap is not None:
+                self._backend = self.wrap(self._backend)
         return self._backend
 
     def target(self) -> CalendarInfo:

@@ -51,8 +51,15 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         return 0
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
+        from blocktime.progress import Counting, Progress
+
+        shown = Progress()  # on a terminal only
         with daemon.single_instance(cfg.data_dir):
-            result = daemon.run_pass(cfg, now_of(args, cfg), nightly=True)
+            try:
+                result = daemon.run_pass(cfg, now_of(args, cfg), nightly=True,
+                                         watch=(lambda b: Counting(b, shown)) if shown.enabled else None)
+            finally:
+                shown.done()
         if args.json:
             print(json.dumps(result.report, indent=2, default=str))
         else:

@@ -42,12 +42,19 @@ def which_day(text: str | None, now: datetime, tz: ZoneInfo) -> date:
 
 
 def cmd_week(args: argparse.Namespace) -> int:
+    from blocktime.progress import Counting, Progress
     from blocktime.views import html, text
     from blocktime.views.week import as_json, build_week
 
+    shown = Progress()  # a big account takes a while to read: say so on a terminal
     with open_session(args) as s:
+        if shown.enabled:
+            s.wrap = lambda b: Counting(b, shown)
         tz = s.config.organizer.timezone
-        week = build_week(s, which_day(" ".join(args.date) or None, s.now, tz), details=args.details)
+        try:
+            week = build_week(s, which_day(" ".join(args.date) or None, s.now, tz), details=args.details)
+        finally:
+            shown.done()
         target = Path(args.html) if args.html else (s.config.data_dir / "week.html" if args.open else None)
         if target is not None:
             try:
