@@ -181,3 +181,14 @@ def test_a_zone_edited_by_hand_is_refused_until_confirmed(
     assert code == 0 and "Europe/London confirmed; 1 booked block(s)" in out, err
     code, _out, err = run(capsys, *book[:-4], "--start", "2026-03-26 10:00", "--length", "1h")
     assert code == 0, err
+
+
+def test_init_for_google_points_to_auth_instead_of_running_doctor(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    code, out, err = run(capsys, "--config", str(cfg), *FLAGS, "--profile", "google", "--username",
+                         "anna@gmail.com")
+    assert code == 0, err
+    assert "next: `blocktime auth google` signs you in (once)" in out and "blocktime doctor:" not in out
+    assert tomllib.loads(cfg.read_text())["calendar"] == {"profile": "google", "username": "anna@gmail.com"}

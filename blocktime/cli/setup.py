@@ -63,6 +63,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         init.accept_zone(data_dir(), answers.timezone)
     if answers.password_env:
         print(f"the calendar password is read from ${answers.password_env}: set it before using blocktime")
+    oauth = _oauth_provider(answers)
+    if oauth:
+        print(f"next: `blocktime auth {oauth}` signs you in (once); then `blocktime doctor`")
+        return 0
     if args.no_doctor:
         return 0
     from blocktime.cli.ops import cmd_doctor
@@ -86,6 +90,21 @@ def _confirm_zone(args: argparse.Namespace) -> int:
     print(f"{cfg.organizer.timezone.key} confirmed; {count} booked block(s) keep their times (they show in "
           f"{cfg.organizer.timezone.key} from now on)")
     return 0
+
+
+def _oauth_provider(a: Answers) -> str | None:
+    """google or outlook when the chosen profile signs in with OAuth2 (doctor needs `auth` first)."""
+    if a.provider in ("google", "outlook"):
+        return a.provider
+    if not a.profile:
+        return None
+    from blocktime.backends.profiles import read_profile
+
+    try:
+        provider = str(read_profile(a.profile)[1].get("provider", ""))
+    except ValueError:
+        return None
+    return provider if provider in ("google", "outlook") else None
 
 
 def from_flags(args: argparse.Namespace) -> Answers:
