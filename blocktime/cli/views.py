@@ -29,7 +29,7 @@ def which_day(text: str | None, now: datetime, tz: ZoneInfo) -> date:
     from blocktime import inputs
 
     today = now.astimezone(tz).date()
-    word = (text or "today").strip().lower()
+    word = "today" if text is None else text.strip().lower()
     shifts = {"today": 0, "tomorrow": 1, "this week": 0, "next week": 7, "last week": -7}
     if word in shifts:
         return today + timedelta(days=shifts[word])
