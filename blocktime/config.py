@@ -222,6 +222,8 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
         "username": (_text, "login name"),
         "password": (_text, "password (prefer password_env)"),
         "password_env": (_text, "name of an environment variable holding the password"),
+        "password_keyring": (_bool, "read the password from the system keyring (`blocktime init --keyring` puts "
+                                    "it there)"),
         "name": (_text, "calendar that blocks are written to (created if missing)"),
         "verify_tls": (_bool, "verify TLS certificates (default true)"),
         "profile": (_text, "a ready-made profile from calendars/ (e.g. fastmail, google); its keys are defaults"),
@@ -380,6 +382,13 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
             problems.append(
                 f"{where}: [calendar] password_env: environment variable {cal['password_env']} is not set"
             )
+    if cal.get("password_keyring") and cal.get("username") and "password_env" not in cal:
+        from blocktime.init import keyring_password
+
+        password = keyring_password(cal["username"])
+        if password is None:
+            problems.append(f"{where}: [calendar] password_keyring: no password for {cal['username']} in the keyring "
+                            "(`blocktime init --keyring` stores one)")
     if password and not cal.get("username"):
         problems.append(f"{where}: [calendar] a password needs a username")
     provider = cal.get("provider") or ("caldav" if cal.get("url") else "local")

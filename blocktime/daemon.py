@@ -100,6 +100,8 @@ def setup_logging(config: Config, stream: TextIO | None = None, level: int = log
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redactor(secrets_of(config)))
+    if level > logging.DEBUG:  # APScheduler's, Radicale's and HTTP libraries' own lines only with --debug
+        handler.addFilter(lambda r: r.name.startswith("blocktime") or r.levelno >= logging.WARNING)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -133,15 +135,17 @@ class PassResult:
 
 
 def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Event | None = None,
-             sleep: Callable[[float], None] | None = None) -> PassResult:
+             sleep: Callable[[float], None] | None = None, watch: Any = None) -> PassResult:
     """One pass: sync, advance confirmations that are due, expiry of offers, the outbox.
-    The nightly pass also re-reads the account's calendar list."""
+    The nightly pass also re-reads the account's calendar list. `watch` wraps the backend
+    (the CLI's progress counter on a terminal)."""
     from blocktime.sync import sync_pass
 
     stopper = stop or threading.Event()
     report: dict[str, Any] = {}
     with Session(config, now) as s:
         unfinished = _finish_pending(s, report)
+        s.wrap = watch
         kwargs: dict[str, Any] = {"should_stop": stopper.is_set, "refresh": nightly}
         if sleep is not None:
             kwargs["sleep"] = sleep

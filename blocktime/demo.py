@@ -13,12 +13,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ics"
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+MARK = ".blocktime-demo"  # a folder with this file is the demo's own: the next run may delete it
 CALENDARS = {
     "Work (Google export)": ["google_work.ics"],
     "Outlook (export)": ["outlook_export.ics", "recurring_overrides.ics"],
 }
+
+
+def samples() -> Path:
+    """The sample calendars: the package `blocktime.samples` (an installed wheel, or an editable
+    install, where it maps to `sample_ics/`), else `sample_ics/` beside the source tree."""
+    from importlib import resources
+
+    try:
+        found = Path(str(resources.files("blocktime.samples")))
+    except ModuleNotFoundError:
+        found = Path(__file__).resolve().parent.parent / "sample_ics"
+    if not (found / "google_work.ics").is_file():
+        from blocktime.errors import BlocktimeError
+
+        raise BlocktimeError(f"the sample calendars are missing from {found}", "reinstall blocktime")
+    return found
 
 
 def run(folder: str, env: Mapping[str, str]) -> int:
@@ -30,9 +46,17 @@ def run(folder: str, env: Mapping[str, str]) -> int:
     from blocktime.ics.objects import split_by_uid
     from blocktime.service import BookRequest, Session, book
 
+    data = samples()
     root = Path(folder).resolve()
     if root.exists():
+        if any(root.iterdir()) and not (root / MARK).exists() and root.name != ".demo":  # .demo: older runs
+            from blocktime.errors import BadInput
+
+            raise BadInput(f"{root} is not empty and was not made by `blocktime demo`",
+                           "the demo recreates its folder: name a new or empty one with --dir")
         shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / MARK).write_text("made by `blocktime demo`; recreated by the next run\n")
     os.environ["BLOCKTIME_DATA_DIR"] = str(root)
     config = from_mapping(
         {
@@ -48,7 +72,7 @@ def run(folder: str, env: Mapping[str, str]) -> int:
             cal = s.backend.ensure_calendar(name)
             count = 0
             for f in files:
-                for uid, text in split_by_uid((SAMPLES / f).read_text(encoding="utf-8")):
+                for uid, text in split_by_uid((data / f).read_text(encoding="utf-8")):
                     try:
                         s.backend.create(s.backend.href_for(cal, uid), text)
                         count += 1
@@ -74,7 +98,21 @@ def run(folder: str, env: Mapping[str, str]) -> int:
         print(f"  {name}")
     first = result.booked[0]
     _makeup(config, first.id, first.span.start)
+    _week(config, first.span.start)
     return 0
+
+
+def _week(config: object, start: datetime) -> None:
+    """The first week as `blocktime week` draws it: the cut-short block, the make-up, busy time."""
+    from blocktime.config import Config
+    from blocktime.service import Session
+    from blocktime.views.text import render
+    from blocktime.views.week import build_week
+
+    assert isinstance(config, Config)
+    with Session(config, start + timedelta(hours=2)) as s:
+        print(f"\nthe week (`blocktime week {start:%Y-%m-%d}`; --html FILE draws it as a page):\n")
+        print(render(build_week(s, start.date())))
 
 
 def _makeup(config: object, block_id: str, start: datetime) -> None:

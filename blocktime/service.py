@@ -41,6 +41,7 @@ class Session:
         self.queued: list[str] = []  # keys of the mail this command queued (see messages.deliver)
         #: how a use case tells the user something on the side (the CLI prints it on stderr)
         self.say: Callable[[str], None] = lambda text: log.info("%s", text)
+        self.wrap: Callable[[CalendarBackend], CalendarBackend] | None = None  # e.g. progress.Counting
 
     @property
     def store(self) -> Store:
@@ -59,6 +60,8 @@ class Session:
             from blocktime.backends.factory import open_backend
 
             self._backend, self._server = open_backend(self.config.calendar, self.config.data_dir, self.now)
+            if self.wrap is not None:
+                self._backend = self.wrap(self._backend)
         return self._backend
 
     def target(self) -> CalendarInfo:

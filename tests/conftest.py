@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +105,17 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def cli(account: Account, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> Runner:
     return Runner(write_config(tmp_path / "config.toml", account), capsys)
+
+
+@pytest.fixture(autouse=True)
+def _root_log_level_restored() -> Iterator[None]:
+    """`main(["--debug", …])` and the daemon's setup_logging leave the root logger at DEBUG: the next
+    test gets the level back, or every library's debug line is formatted in it (a pure test that
+    expands calendars runs several times slower, and its time bound fails)."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from blocktime import inputs
 from blocktime.backends.caldav import CalDAVBackend
 from blocktime.cli.makeup import ended_at as _ended_at
+from blocktime.cli.views import which_day as _which_day
 from blocktime.errors import BadInput
 from tests.conftest import Runner, write_config
 from tests.servers import Account, free_port
@@ -85,7 +86,7 @@ CASES: dict[str, tuple[Callable[[str], list[str]], Callable[[str], object]]] = {
                      _optional(inputs.weekdays)),
     "cut-short --ended-at": (lambda t: ["cut-short", "acme-1", f"--ended-at={t}"], _ended),
     "cut-short --delivered": (lambda t: ["cut-short", "acme-1", f"--delivered={t}"], inputs.duration),
-    "why DATE": (lambda t: ["why", "--engagement", "acme", "--", t], inputs.day),
+    "why DATE": (lambda t: ["why", "--engagement", "acme", "--", t], lambda t: _which_day(t, NOW, WAW)),
     "why --length": (lambda t: ["why", "2026-03-26", "--engagement", "acme", f"--length={t}"],
                      _optional(inputs.duration)),
     "move --to": (lambda t: ["move", "acme-1", f"--to={t}"], _ended),

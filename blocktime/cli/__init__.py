@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from blocktime.cli.booking import cmd_agenda, cmd_book, cmd_export
+from blocktime.cli.common import NOTES
 from blocktime.cli.inbox import add_parser as add_inbox_parser
 from blocktime.cli.inbox import cmd_inbox
 from blocktime.cli.mail import (
@@ -26,6 +27,10 @@ from blocktime.cli.mail import (
 )
 from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_offer, cmd_offers, cmd_status, cmd_why
 from blocktime.cli.ops import cmd_auth, cmd_daemon, cmd_demo, cmd_doctor, cmd_repair
+from blocktime.cli.setup import add_parser as add_setup
+from blocktime.cli.setup import cmd_init
+from blocktime.cli.views import add_parser as add_views
+from blocktime.cli.views import cmd_week
 from blocktime.errors import BadInput, BlocktimeError
 
 
@@ -36,6 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="blocktime", description="Book on-site training as fixed blocks with a hard end.")
+    p.add_argument("--version", action="store_true", help="print blocktime's version and exit")
     p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
     p.add_argument("--now", metavar="DATETIME", help="pretend it is this time (demos, tests, replays)")
     p.add_argument("--debug", action="store_true", help="debug logging (secrets are never logged)")
@@ -102,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
 
     w = sub.add_parser("why", help="why each candidate slot of a day was refused")
-    w.add_argument("date", metavar="DATE", help="e.g. 2026-04-07")
+    w.add_argument("date", metavar="DATE", help="e.g. 2026-04-07, tomorrow, next thu")
     w.add_argument("--engagement", required=True, metavar="KEY")
     w.add_argument("--length", metavar="DURATION", help="default: the open remainder")
     w.add_argument("--json", action="store_true")
@@ -155,11 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("profile", nargs="?", metavar="PROFILE",
                     help="a profile name from calendars/ or a .toml path (default: the configured calendar)")
     dr.add_argument("--json", action="store_true")
+    add_views(sub)
+    add_setup(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    NOTES.clear()
     debug = "--debug" in args_list
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
@@ -169,13 +178,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         args = build_parser().parse_args(args_list)
+        if args.version:
+            print(f"blocktime {version()}")
+            return 0
         if args.command is None:
             build_parser().print_help()
             return 2
-        return int(COMMANDS[args.command](args))
+        code = int(COMMANDS[args.command](args))
+        for note in NOTES:
+            print(note, file=sys.stderr)
+        return code
     except BlocktimeError as exc:
         print(f"blocktime: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `blocktime agenda | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("blocktime: interrupted", file=sys.stderr)
         return 130
@@ -185,6 +205,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"blocktime: internal error: {type(exc).__name__} (run with --debug for details)",
               file=sys.stderr)
         return 1
+
+
+def version() -> str:
+    """The installed distribution's version (the package's own when run from a source tree)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("blocktime")
+    except PackageNotFoundError:
+        from blocktime import __version__
+
+        return __version__
 
 
 def one_line(text: str) -> str:
@@ -200,4 +233,5 @@ COMMANDS = {
     "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
     "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
     "inbox": cmd_inbox,
+    "week": cmd_week, "init": cmd_init,
 }

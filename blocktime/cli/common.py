@@ -25,6 +25,8 @@ def load_config(args: argparse.Namespace) -> Config:
 
     for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
         handler.addFilter(Redactor(secrets_of(cfg)))
+    if getattr(args, "command", None) in WRITERS:
+        say_placeholders(cfg)
     if getattr(args, "insecure", False):
         print("blocktime: warning: --insecure: the calendar server's TLS certificate is not verified in this run",
               file=sys.stderr)
@@ -33,6 +35,28 @@ def load_config(args: argparse.Namespace) -> Config:
         print("blocktime: warning: [calendar] verify_tls = false: the calendar server's TLS certificate is not "
               "verified", file=sys.stderr)
     return cfg
+
+
+#: commands that write to the calendar, the store or the outbox: they say which placeholders they use
+WRITERS = frozenset({"book", "cut-short", "accept", "offer", "decline", "offers", "move", "cancel", "export",
+                     "confirmations", "outbox", "import-reply", "accept-counter", "decline-counter", "daemon",
+                     "repair"})
+
+
+NOTES: list[str] = []  # said on stderr once the command has run (an error stays one line of its own)
+
+
+def say_placeholders(cfg: Config) -> None:
+    """One line on stderr when the organizer or zone is not in a config file (no silent defaults)."""
+    from blocktime.checks import placeholders
+
+    used = placeholders(cfg)
+    if used:
+        where = f"{cfg.source} does not set them" if cfg.source else "no config file"
+        note = (f"blocktime: note: {where}: using {', '.join(used)}, data in {cfg.data_dir}; "
+                "run `blocktime init` to set them")
+        if note not in NOTES:
+            NOTES.append(note)
 
 
 def now_of(args: argparse.Namespace, cfg: Config) -> datetime:
@@ -49,6 +73,14 @@ def open_session(args: argparse.Namespace) -> Session:
     cfg = load_config(args)
     _OUTPUT_ZONE = cfg.organizer.timezone
     session = Session(cfg, now_of(args, cfg))
+    if getattr(args, "command", None) in WRITERS - {"repair"}:  # repair must run on a damaged store
+        from blocktime.zoneguard import check
+
+        try:
+            check(session.store, cfg.organizer.timezone.key, session.now)
+        except BaseException:
+            session.close()
+            raise
     session.say = say
     return session
 

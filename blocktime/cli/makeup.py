@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     pass
 
 
+def _until(at: datetime, s: Any) -> str:
+    """`2026-03-27 13:05 (in 2 days)`: the organizer's zone, and how far away (English or Polish)."""
+    from blocktime.views.week import relative
+
+    cfg = s.config.organizer
+    return f"{at.astimezone(cfg.timezone):%Y-%m-%d %H:%M} ({relative(at, s.now, cfg.language)})"
+
+
 def ended_at(text: str, start: datetime, tz: Any, now: datetime) -> datetime:
     from blocktime import inputs
 
@@ -82,7 +90,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
             return 0
         print(f"{block.block.id}: delivered {block.delivered_min} min, {block.remaining_min} min remain")
         if result.offer is not None:
-            print(f"offer {result.offer.id} (held until {moment_text(result.offer.expires, tz)}):")
+            print(f"offer {result.offer.id} (held until {_until(result.offer.expires, s)}):")
             for h in result.options:
                 print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
         elif result.carried_to is not None:
@@ -110,7 +118,7 @@ def cmd_offer(args: argparse.Namespace) -> int:
             print(f"no free slot within the horizon; {result.remaining} min stay open")
             return 0
         print(f"offer {result.offer.id} for {result.remaining} min "
-              f"(held until {moment_text(result.offer.expires, tz)}):")
+              f"(held until {_until(result.offer.expires, s)}):")
         for h in result.options:
             print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
         print(f"message for the client: {result.message}")
@@ -147,7 +155,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
         if not offers:
             print("no open offers")
         for o in offers:
-            print(f"{o.id}  {o.minutes} min  held until {moment_text(o.expires, tz)}")
+            print(f"{o.id}  {o.minutes} min  held until {_until(o.expires, s)}")
             for h in s.store.holds(o.id):
                 print(f"  {h.number}. {span_text(h.span.start, h.span.end, tz)}")
     return 0
@@ -212,7 +220,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if rows:
             print(table(rows, ["block", "when", "state", "note"]))
         for o in st.offers:
-            print(f"open offer {o.id}: {o.minutes} min, held until {moment_text(o.expires, tz)}")
+            print(f"open offer {o.id}: {o.minutes} min, held until {_until(o.expires, s)}")
         _say_waiting(waiting)
     return 0
 
@@ -234,10 +242,11 @@ def _say_waiting(waiting: list[dict[str, Any]] | None) -> None:
 
 def cmd_why(args: argparse.Namespace) -> int:
     from blocktime import inputs
+    from blocktime.cli.views import which_day
     from blocktime.offers import why
 
     with open_session(args) as s:
-        day = inputs.day(args.date)
+        day = which_day(args.date, s.now, s.config.organizer.timezone)  # 2026-04-07, tomorrow, next thu
         length = inputs.duration(args.length) if args.length else None
         cands = why(s, args.engagement, day, length)
         tz = s.config.organizer.timezone

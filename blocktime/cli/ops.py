@@ -48,24 +48,27 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(doc, indent=2, default=str))
         else:
-            print(f"last sync     {_human(doc['last_sync'], tz)}")
-            print(f"last nightly  {_human(doc['last_nightly'], tz)}")
-            print(f"next nightly  {_human(doc['next_nightly'], tz)}")
-            held = f", {doc['outbox_held']} held until `blocktime outbox send`" if doc["outbox_held"] else ""
-            print(f"outbox        {doc['outbox_pending']} waiting{held}")
-            print(f"open offers   {', '.join(o['id'] for o in doc['open_offers']) or 'none'}")
-            for c in doc["conflicts"]:
-                print(f"conflict      {c['summary']!r} {_human(c['start'], tz)} overlaps {c['block_uid']}")
-            for w in doc.get("inbox_waiting", []):
-                about = f" about {w['offer']}" if w["offer"] else ""
-                print(f"waiting mail  {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})")
+            from blocktime.cli.daemon_view import status_text
+
+            print(status_text(doc, cfg, now_of(args, cfg)))
         return 0
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
+        from blocktime.progress import Counting, Progress
+
+        shown = Progress()  # on a terminal only
         with daemon.single_instance(cfg.data_dir):
-            result = daemon.run_pass(cfg, now_of(args, cfg), nightly=True)
+            try:
+                result = daemon.run_pass(cfg, now_of(args, cfg), nightly=True,
+                                         watch=(lambda b: Counting(b, shown)) if shown.enabled else None)
+            finally:
+                shown.done()
         if args.json:
             print(json.dumps(result.report, indent=2, default=str))
+        else:
+            from blocktime.cli.daemon_view import summary
+
+            print(summary(result.report))
         return 1 if result.report.get("errors") else 0
     fixed = now_of(args, cfg) if args.now else None
     return daemon.run(cfg, (lambda: fixed) if fixed else (lambda: datetime.now(tz)))
@@ -123,15 +126,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             from dataclasses import replace
 
             cal = replace(cal, verify_tls=False)
-    report = diagnose(cal, cfg.data_dir, now_of(args, cfg))
-    if cfg.inbox is not None and not args.profile:
-        from dataclasses import replace as _replace
+    from dataclasses import replace as with_
 
+    from blocktime.checks import config_findings
+
+    now = now_of(args, cfg)
+    own = tuple(config_findings(cfg, now))  # organizer, zone, file, SMTP: before the calendar
+    report = diagnose(cal, cfg.data_dir, now)  # an unreachable server: one line on stderr, nothing more
+    report = with_(report, findings=own + report.findings)
+    if cfg.inbox is not None and not args.profile:
         from blocktime.backends.graph import GRAPH
         from blocktime.doctor import inbox_findings
 
         base = (cfg.calendar.url or GRAPH) if cfg.calendar.provider == "outlook" else GRAPH
-        report = _replace(report, findings=(*report.findings, *inbox_findings(
+        report = with_(report, findings=(*report.findings, *inbox_findings(
             cfg.inbox, cfg.data_dir, cfg.calendar.token_store, base)))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))

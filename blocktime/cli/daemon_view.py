@@ -1,0 +1,71 @@
+"""`daemon --once` and `daemon --status` in words: names of blocks instead of UIDs, times in the
+organizer's zone without seconds, and how far away they are (Babel: English and Polish)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from blocktime.config import Config
+
+
+def when(value: Any, tz: ZoneInfo, now: datetime, language: str) -> str:
+    """`Tue 01 Dec 13:10 (2 hours ago)`; `never` for nothing."""
+    from blocktime.views.week import relative
+
+    if not value:
+        return "never"
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return f"{at.astimezone(tz):%a %d %b %H:%M} ({relative(at, now, language)})"
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One line for the end of `daemon --once`."""
+    actions = [str(a) for a in report.get("actions", [])]
+    conflicts = sum(1 for a in actions if a.startswith("conflict:"))
+    outbox = report.get("outbox") or {}
+    sent, waiting, held = len(outbox.get("sent", [])), int(outbox.get("waiting", 0)), int(outbox.get("held", 0))
+    withdrawn = len(outbox.get("withdrawn", []))
+    parts = [f"{report.get('calendars', 0)} calendar(s) read", f"{len(actions) - conflicts} change(s) acted on",
+             f"{conflicts} conflict(s)", f"{len(report.get('expired', []))} offer(s) expired",
+             f"{report.get('confirmations', 0)} confirmation(s) prepared",
+             f"mail: {sent} sent, {waiting} waiting ({held} held by --no-send), {withdrawn} withdrawn"]
+    errors = report.get("errors", [])
+    if errors:
+        parts.append(f"{len(errors)} error(s), retried on the next pass")
+    return "pass done: " + ", ".join(parts)
+
+
+def status_text(doc: dict[str, Any], cfg: Config, now: datetime) -> str:
+    """`daemon --status` for people; `--json` keeps the machine form."""
+    from blocktime.service import Session
+
+    tz, lang = cfg.organizer.timezone, cfg.organizer.language
+    lines = [f"{'times in':<14}{tz.key}",
+             f"{'last sync':<14}{when(doc.get('last_sync'), tz, now, lang)}",
+             f"{'next sync':<14}{when(doc.get('next_sync'), tz, now, lang)}",
+             f"{'last nightly':<14}{when(doc.get('last_nightly'), tz, now, lang)}",
+             f"{'next nightly':<14}{when(doc.get('next_nightly'), tz, now, lang)}",
+             f"{'outbox':<14}{doc.get('outbox_pending', 0)} waiting"
+             + (f", {doc['outbox_held']} held until `blocktime outbox send`" if doc.get("outbox_held") else "")]
+    with Session(cfg, now) as s:
+        offers = doc.get("open_offers", [])
+        if not offers:
+            lines.append(f"{'open offers':<14}none")
+        for o in offers:
+            stored = s.store.offer(o["id"])
+            eng = s.store.engagement(stored.engagement) if stored else None
+            client = f" for {eng.client}" if eng else ""
+            lines.append(f"{'open offer':<14}{o['id']}{client}: answer by {when(o['expires'], tz, now, lang)}")
+        for c in doc.get("conflicts", []):
+            sb = s.store.block(str(c.get("block_uid", "")))
+            block = sb.block.id if sb else "a block no longer in the store"
+            start = datetime.fromisoformat(str(c["start"])).astimezone(tz)
+            end = datetime.fromisoformat(str(c["end"])).astimezone(tz) if c.get("end") else None
+            span = f"{start:%a %d %b %H:%M}" + (f"–{end:%H:%M}" if end else "")
+            lines.append(f"{'conflict':<14}{c.get('summary', '')!r} {span} overlaps {block}")
+        for w in doc.get("inbox_waiting", []):
+            about = f" about {w['offer']}" if w["offer"] else ""
+            lines.append(f"{'waiting mail':<14}{w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})")
+    return "\n".join(lines)
