@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from blocktime.checks import _inbox
 from blocktime.cli import main
 from tests.conftest import write_config
 from tests.mailserver import MailSink
@@ -95,25 +93,3 @@ def test_doctor_checks_smtp_without_sending(
         assert "wrong-pass-456" not in out and sink.messages == []
     finally:
         sink.stop()
-
-
-def test_the_inbox_check_tolerates_a_config_without_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    import blocktime
-    from blocktime.errors import BlocktimeError
-
-    assert _inbox(SimpleNamespace()) == []  # type: ignore[arg-type]
-
-    def check(inbox: Any) -> str:
-        if inbox.host == "down.example":
-            raise BlocktimeError("cannot reach the mailbox", "check [inbox] host")
-        return "signed in; 3 messages"
-
-    stub = SimpleNamespace(check=check)
-    monkeypatch.setitem(sys.modules, "blocktime.inbox", stub)
-    monkeypatch.setattr(blocktime, "inbox", stub, raising=False)
-    ok = _inbox(SimpleNamespace(inbox=SimpleNamespace(host="imap.example")))  # type: ignore[arg-type]
-    assert [(f.level, f.topic, f.text) for f in ok] == [("ok", "inbox", "signed in; 3 messages")]
-    bad = _inbox(SimpleNamespace(inbox=SimpleNamespace(host="down.example")))  # type: ignore[arg-type]
-    assert [(f.level, f.advice) for f in bad] == [("fail", "check [inbox] host")]
