@@ -46,7 +46,8 @@ def test_once_ends_with_a_summary_and_status_reads_like_a_sentence(booked: Runne
     lines = out.strip().splitlines()
     assert len(lines) == 1
     assert re.fullmatch(r"pass done: \d+ calendar\(s\) read, 0 change\(s\) acted on, 0 conflict\(s\), "
-                        r"0 offer\(s\) expired, \d+ confirmation\(s\) prepared, mail: 0 sent, \d+ held", lines[0])
+                        r"0 offer\(s\) expired, \d+ confirmation\(s\) prepared, "
+                        r"mail: 0 sent, \d+ waiting \(\d+ held by --no-send\), \d+ withdrawn", lines[0])
     b = backend(radicale)  # someone books the dentist over Thursday's block
     cal = b.ensure_calendar("Private")
     b.create(b.href_for(cal, "dentist-1@test"), MEETING)
@@ -58,11 +59,11 @@ def test_once_ends_with_a_summary_and_status_reads_like_a_sentence(booked: Runne
     code, out, err = booked("daemon", "--status", now="2026-03-24T15:20:30.123456")
     assert code == 0, err
     assert "times in      Europe/Warsaw" in out
-    assert "last sync     Tue 24 Mar 13:20 (2 hours ago)" in out
-    assert "next nightly  Wed 25 Mar 01:30 (in 10 hours)" in out
-    assert re.search(r"open offer    acme-o1 for Acme: answer by \w{3} \d\d \w{3} \d\d:\d\d \(in \d+ (hours|day)",
+    assert "last sync     Tue 2026-03-24 13:20 (2 hours ago)" in out
+    assert "next nightly  Wed 2026-03-25 01:30 (in 10 hours)" in out
+    assert re.search(r"open offer    acme-o1 for Acme: answer by \w{3} \d{4}-\d\d-\d\d \d\d:\d\d \(in \d+ (hours|day)",
                      out), out
-    assert "conflict      'Dentist' Thu 26 Mar 12:30–13:30 overlaps acme-2" in out
+    assert "conflict      'Dentist' Thu 2026-03-26 12:30–13:30 overlaps acme-2" in out
     assert "bt-" not in out and "@blocktime" not in out  # no UIDs
     assert not re.search(r"\d\d:\d\d:\d\d|\.\d{6}|\+00:00", out)  # no seconds, microseconds or UTC offsets
     doc = booked.json("daemon", "--status", now="2026-03-24T15:20")  # the machine form keeps its fields
@@ -74,7 +75,7 @@ def test_status_in_polish_says_relative_times_in_polish(radicale: Account, tmp_p
     cli = Runner(write_config(tmp_path / "config.toml", radicale, organizer={"language": "pl"}), capsys)
     assert cli("daemon", "--once", now="2026-03-20T10:00")[0] == 0
     code, out, _err = cli("daemon", "--status", now="2026-03-20T12:00")
-    assert code == 0 and "last sync     Fri 20 Mar 10:00 (2 godziny temu)" in out
+    assert code == 0 and "last sync     Fri 2026-03-20 10:00 (2 godziny temu)" in out
 
 
 def test_library_log_lines_are_filtered_unless_debug() -> None:

@@ -17,7 +17,7 @@ def when(value: Any, tz: ZoneInfo, now: datetime, language: str) -> str:
     if not value:
         return "never"
     at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return f"{at.astimezone(tz):%a %d %b %H:%M} ({relative(at, now, language)})"
+    return f"{at.astimezone(tz):%a %Y-%m-%d %H:%M} ({relative(at, now, language)})"
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -63,7 +63,7 @@ def status_text(doc: dict[str, Any], cfg: Config, now: datetime) -> str:
             block = sb.block.id if sb else "a block no longer in the store"
             start = datetime.fromisoformat(str(c["start"])).astimezone(tz)
             end = datetime.fromisoformat(str(c["end"])).astimezone(tz) if c.get("end") else None
-            span = f"{start:%a %d %b %H:%M}" + (f"–{end:%H:%M}" if end else "")
+            span = f"{start:%a %Y-%m-%d %H:%M}" + (f"–{end:%H:%M}" if end else "")
             lines.append(f"{'conflict':<14}{c.get('summary', '')!r} {span} overlaps {block}")
         for w in doc.get("inbox_waiting", []):
             about = f" about {w['offer']}" if w["offer"] else ""
