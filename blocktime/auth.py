@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from blocktime.errors import BadInput, ServerError
 
@@ -26,6 +27,10 @@ LEEWAY = 120
 KEYRING_SERVICE = "blocktime"
 LABELS = {"google": "Google", "outlook": "Microsoft"}
 SIGN_IN = {"google": "blocktime auth google --client-secrets client_secret.json", "outlook": "blocktime auth outlook"}
+MICROSOFT_LOGIN = "https://login.microsoftonline.com"
+#: test hook only: a loopback stand-in of the Microsoft identity platform (tests/backends/standin_identity.py)
+TEST_LOGIN_ENV = "BLOCKTIME_TEST_MICROSOFT_LOGIN"
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,25 @@ def _refused(provider: str, reason: str) -> ServerError:
     return ServerError(f"{label} refused to renew the sign-in ({reason})", f"run `{SIGN_IN[provider]}` again")
 
 
+def microsoft_login() -> str:
+    """Where Microsoft sign-ins go: login.microsoftonline.com. The test hook `TEST_LOGIN_ENV` may
+    replace it with an https URL on loopback and nothing else, so it cannot send a sign-in away."""
+    hook = os.environ.get(TEST_LOGIN_ENV)
+    if not hook:
+        return MICROSOFT_LOGIN
+    if urlsplit(hook).scheme != "https" or urlsplit(hook).hostname not in _LOOPBACK:
+        raise BadInput(f"{TEST_LOGIN_ENV} may only name a test stand-in on https://127.0.0.1, not {hook}",
+                       f"unset {TEST_LOGIN_ENV}")
+    return hook.rstrip("/")
+
+
+def msal_app(msal: Any, client_id: str, authority: str, cache: Any) -> Any:
+    """MSAL's public client for `authority`. A loopback authority (the test hook) is no Microsoft
+    instance: MSAL's instance discovery, which asks login.microsoftonline.com about it, is off there."""
+    local = {"instance_discovery": False} if urlsplit(authority).hostname in _LOOPBACK else {}
+    return msal.PublicClientApplication(client_id, authority=authority, token_cache=cache, **local)
+
+
 def msal_refresh(token: Token, *, force: bool = False) -> Token:
     """A fresh Microsoft access token from MSAL's cache: `acquire_token_silent` for the signed-in
     account (MSAL renews with the refresh token it keeps, and rotates it in its cache)."""
@@ -134,10 +158,15 @@ def msal_refresh(token: Token, *, force: bool = False) -> Token:
     cache = msal.SerializableTokenCache()
     cache.deserialize(token.msal_cache or "{}")
     authority = token.token_uri.removesuffix("/oauth2/v2.0/token")
-    app = msal.PublicClientApplication(token.client_id, authority=authority, token_cache=cache)
-    accounts = app.get_accounts()
     scopes = [s for s in token.scopes if s not in ("offline_access", "openid", "profile")]
-    result = app.acquire_token_silent_with_error(scopes, account=accounts[0], force_refresh=force) if accounts else None
+    try:
+        app = msal_app(msal, token.client_id, authority, cache)
+        accounts = app.get_accounts()
+        result = (app.acquire_token_silent_with_error(scopes, account=accounts[0], force_refresh=force)
+                  if accounts else None)
+    except OSError as exc:  # msal talks through requests, whose errors are OSErrors
+        raise ServerError(f"cannot reach the Microsoft sign-in server ({type(exc).__name__})",
+                          "check the network") from None
     if not result or "access_token" not in result:
         raise _refused("outlook", str((result or {}).get("error") or "invalid_grant"))
     return replace(
@@ -188,9 +217,9 @@ def refresh(token: Token, provider: str, *, timeout: float = 30, force: bool = F
 class BearerAuth:
     """An auth hook for niquests/requests (and so caldav): `Authorization: Bearer <fresh token>`."""
 
-    def __init__(self, store: TokenStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: TokenStore, clock: Callable[[], float] | None = None) -> None:
         self.store = store
-        self.clock = clock
+        self.clock = clock or (lambda: time.time())  # read when called: the same clock as MSAL's
         self._token: Token | None = None
         self._lock = threading.Lock()  # bookings write from a few threads: refresh once, not per thread
 

@@ -12,14 +12,13 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from blocktime.auth import Token, TokenStore
+from blocktime.auth import Token, TokenStore, microsoft_login, msal_app
 from blocktime.errors import BadInput, ServerError
 
 GOOGLE_SCOPE = "https://www.googleapis.com/auth/calendar"
 GRAPH_SCOPE = "https://graph.microsoft.com/Calendars.ReadWrite"
 MAIL_SCOPES = {"google": "https://mail.google.com/",  # IMAP with XOAUTH2 ([inbox] auth = "google")
                "outlook": "https://graph.microsoft.com/Mail.ReadWrite"}  # Graph mail ([inbox] auth = "outlook")
-MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 
 
 def _extra(module: str, extra: str) -> Any:
@@ -62,15 +61,16 @@ def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True
 
 
 def outlook(client_id: str | None, tenant: str, store: TokenStore, echo: Callable[[str], None],
-            *, authority_host: str = MICROSOFT_LOGIN, extra_scopes: tuple[str, ...] = ()) -> Token:
-    """Microsoft's device-code flow (Calendars.ReadWrite; msal adds offline_access), then store it."""
+            *, authority_host: str | None = None, extra_scopes: tuple[str, ...] = ()) -> Token:
+    """Microsoft's device-code flow (Calendars.ReadWrite; msal adds offline_access), then store it.
+    `authority_host` defaults to login.microsoftonline.com (`auth.microsoft_login`)."""
     if not client_id:
         raise BadInput("[calendar] client_id is not set",
                        "register an app in Microsoft Entra and put its Application (client) ID there")
     msal = _extra("msal", "outlook")
-    authority = f"{authority_host.rstrip('/')}/{tenant}"
+    authority = f"{(authority_host or microsoft_login()).rstrip('/')}/{tenant}"
     cache = msal.SerializableTokenCache()  # MSAL keeps the refresh token; blocktime stores the cache
-    app = msal.PublicClientApplication(client_id, authority=authority, token_cache=cache)
+    app = msal_app(msal, client_id, authority, cache)
     flow = app.initiate_device_flow(scopes=[GRAPH_SCOPE, *extra_scopes])
     if "user_code" not in flow:
         reason = flow.get("error_description") or flow.get("error")

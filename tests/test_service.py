@@ -173,7 +173,9 @@ def test_ctrl_c_says_what_is_pending_and_any_write_command_or_the_daemon_finishe
     code, _, err = cli(*args)
     assert code == 130
     pending = [b for b in cli.json("agenda")["blocks"] if b["state"] == "pending"]
-    assert 20 <= len(pending) <= 28  # the writes in flight may have landed; the rest were not started
+    # no write was started after the interrupt (a few were in flight: they may or may not have landed)
+    assert calls["n"] <= 10
+    assert 30 - calls["n"] <= len(pending) <= 30
     assert f"{len(pending)} block(s) are pending" in err and "run the same command again" in err
     monkeypatch.setattr(CalDAVBackend, "create", real)
     code, out, err = cli("daemon", "--once", "--json")

@@ -1,22 +1,29 @@
-"""`blocktime auth google|outlook` with the optional libraries replaced by fakes (no network), and
-where tokens are kept."""
+"""`blocktime auth google|outlook` and where tokens are kept. Google's library is replaced by a fake;
+Microsoft's sign-in runs the real msal against a loopback stand-in of the identity platform
+(tests/backends/standin_identity.py, reached through the `TEST_LOGIN_ENV` test hook)."""
 
 from __future__ import annotations
 
 import json
 import stat
 import sys
+import time
 import types
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
-from blocktime.auth import Token, TokenStore
+from blocktime.auth import TEST_LOGIN_ENV, Token, TokenStore, microsoft_login
 from blocktime.cli import main
 from blocktime.errors import BadInput
-from tests.conftest import write_config
+from tests.backends.standin_graph import Graph
+from tests.backends.standin_http import StandIn
+from tests.backends.standin_identity import DEVICE_GRANT, Identity, TLSStandIn
+from tests.conftest import Runner, write_config
 from tests.test_cli import one_error_line
 
 
@@ -83,100 +90,145 @@ def test_auth_google_needs_the_extra_and_the_secrets_file(tmp_path: Path, data_d
     assert "no client secrets file" in one_error_line(capsys.readouterr().err)
 
 
-class FakeCache:
-    """msal.SerializableTokenCache as documented: deserialize, serialize, has_state_changed."""
-
-    def __init__(self) -> None:
-        self.state: dict[str, Any] = {}
-        self.has_state_changed = False
-
-    def deserialize(self, text: str) -> None:
-        self.state = json.loads(text)
-
-    def serialize(self) -> str:
-        return json.dumps(self.state)
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+BOOK_ONE = ("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+            "--start", "2026-03-24 12:00", "--length", "1h")
 
 
-def _fake_msal(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any], silent: dict[str, Any] | None = None) -> None:
-    class App:
-        def __init__(self, client_id: str, authority: str, token_cache: FakeCache) -> None:
-            seen.update(client_id=client_id, authority=authority)
-            self.cache = token_cache
-
-        def initiate_device_flow(self, scopes: list[str]) -> dict[str, Any]:
-            seen["scopes"] = scopes
-            return {"user_code": "ABCD-EFGH", "message": "To sign in, visit https://microsoft.com/devicelogin"}
-
-        def acquire_token_by_device_flow(self, flow: dict[str, Any]) -> dict[str, Any]:
-            self.cache.state = {"RefreshToken": {"rt": "0.AX0A"}, "Account": {"a": "anna"}}
-            return {"access_token": "eyJ.fresh", "refresh_token": "0.AX0A", "expires_in": 3599}
-
-        def get_accounts(self) -> list[dict[str, str]]:
-            return [{"username": v} for v in self.cache.state.get("Account", {}).values()]
-
-        def acquire_token_silent_with_error(self, scopes: list[str], account: Any,
-                                            force_refresh: bool = False) -> dict[str, Any] | None:
-            seen.setdefault("silent", []).append((scopes, account, force_refresh))
-            if silent is None or "error" in silent:
-                return silent
-            self.cache.state["RefreshToken"] = {"rt": "0.AX0A-rotated"}
-            self.cache.has_state_changed = True
-            return silent
-
-    fake = types.ModuleType("msal")
-    fake.PublicClientApplication = App  # type: ignore[attr-defined]
-    fake.SerializableTokenCache = FakeCache  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "msal", fake)
+@pytest.fixture
+def identity(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Identity, StandIn]]:
+    """The real msal against a loopback Microsoft identity platform, reached through the test hook."""
+    app = Identity(CLIENT_ID)
+    (tmp_path / "tls").mkdir()
+    with TLSStandIn(app, tmp_path / "tls") as server:
+        app.root = server.root
+        monkeypatch.setenv(TEST_LOGIN_ENV, server.root)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.cert_file))  # msal talks through requests
+        yield app, server
 
 
-def test_auth_outlook_device_code_keeps_msals_cache(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    seen: dict[str, Any] = {}
-    _fake_msal(monkeypatch, seen)
-    cfg = write_config(tmp_path / "c.toml", None, calendar={"provider": "outlook", "client_id": "app-123",
-                                                          "tenant": "consumers"})
-    assert main(["--config", str(cfg), "auth", "outlook"]) == 0
-    out = capsys.readouterr().out
-    assert "devicelogin" in out and "signed in to outlook" in out
-    assert seen == {"client_id": "app-123", "authority": "https://login.microsoftonline.com/consumers",
-                    "scopes": ["https://graph.microsoft.com/Calendars.ReadWrite"]}  # msal adds offline_access
-    token = TokenStore(data_dir, "outlook").load()
-    assert token is not None and token.refresh_token is None  # MSAL keeps it, in its cache
-    assert token.msal_cache is not None and "0.AX0A" in token.msal_cache and "0.AX0A" not in repr(token)
-    assert token.token_uri == "https://login.microsoftonline.com/consumers/oauth2/v2.0/token"
-    assert "offline_access" in token.scopes
+@pytest.fixture
+def outlook_cli(identity: tuple[Identity, StandIn], graph_standin: tuple[Graph, StandIn], tmp_path: Path,
+                capsys: pytest.CaptureFixture[str]) -> Runner:
+    """Outlook through the Graph stand-in, which takes the access tokens the identity stand-in issues."""
+    app, _server = identity
+    graph, graph_server = graph_standin
+    graph.throttle_every = 0  # throttling has its own tests (test_graph.py)
+    app.on_issue = graph.valid_tokens.add
+    cfg = write_config(tmp_path / "c.toml", None, calendar={"provider": "outlook", "url": f"{graph_server.root}/v1.0",
+                                                          "client_id": CLIENT_ID, "tenant": "consumers"})
+    return Runner(cfg, capsys)
 
 
-def test_a_microsoft_token_is_renewed_by_msal_acquire_token_silent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _later(monkeypatch: pytest.MonkeyPatch, hours: float) -> None:
+    """The clock of this process (blocktime's and msal's) moves on by `hours`."""
+    now = time.time
+    monkeypatch.setattr(time, "time", lambda: now() + hours * 3600)
+
+
+def _refresh_tokens(token: Token | None) -> list[str]:
+    assert token is not None and token.msal_cache is not None
+    return [str(e["secret"]) for e in json.loads(token.msal_cache).get("RefreshToken", {}).values()]
+
+
+@pytest.mark.standin
+def test_auth_outlook_signs_in_by_device_code_with_msal_and_keeps_its_cache(
+    identity: tuple[Identity, StandIn], data_dir: Path, outlook_cli: Runner
 ) -> None:
-    from blocktime.auth import BearerAuth
+    app, server = identity
+    code, out, err = outlook_cli("--debug", "auth", "outlook", now=None)  # msal's and urllib3's debug log too
+    assert code == 0, err
+    assert "blocktime: DEBUG: " in err
+    assert "microsoft.com/devicelogin" in out and "STAND001" in out and "signed in to outlook" in out
+    assert [(r.method, r.path) for r in app.requests] == [
+        ("GET", "/consumers/v2.0/.well-known/openid-configuration"),  # no instance discovery at Microsoft
+        ("POST", "/consumers/oauth2/v2.0/devicecode"),
+        ("POST", "/consumers/oauth2/v2.0/token"),  # authorization_pending: the user has not signed in yet
+        ("POST", "/consumers/oauth2/v2.0/token"),
+    ]
+    asked = dict(parse_qsl(app.requests[1].body.decode()))["scope"].split()
+    assert {"https://graph.microsoft.com/Calendars.ReadWrite", "offline_access"} <= set(asked)  # msal adds the rest
+    assert app.grants == [DEVICE_GRANT, DEVICE_GRANT]
+    stored = data_dir / "tokens" / "outlook.json"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    token = TokenStore(data_dir, "outlook").load()
+    (secret,) = app.refresh_tokens
+    assert _refresh_tokens(token) == [secret]  # MSAL's serialized cache holds it ...
+    assert token is not None and token.refresh_token is None  # ... and blocktime keeps no copy of its own
+    assert token.token_uri == f"{server.root}/consumers/oauth2/v2.0/token" and token.client_id == CLIENT_ID
+    assert secret not in repr(token) and secret not in out + err
 
-    seen: dict[str, Any] = {}
-    _fake_msal(monkeypatch, seen, {"access_token": "eyJ.silent", "expires_in": 3599})
-    store = TokenStore(tmp_path, "outlook")
-    cache = json.dumps({"RefreshToken": {"rt": "0.AX0A"}, "Account": {"a": "anna"}})
-    store.save(Token("eyJ.old", None, 0.0, "https://login.microsoftonline.com/consumers/oauth2/v2.0/token",
-                     "app-123", None, ("https://graph.microsoft.com/Calendars.ReadWrite", "offline_access"),
-                     msal_cache=cache))
-    assert BearerAuth(store).token() == "eyJ.silent"
-    assert seen["silent"] == [(["https://graph.microsoft.com/Calendars.ReadWrite"], {"username": "anna"}, False)]
-    saved = store.load()
-    assert saved is not None and saved.msal_cache is not None and "0.AX0A-rotated" in saved.msal_cache
+
+@pytest.mark.standin
+def test_a_later_command_renews_through_acquire_token_silent_and_keeps_the_rotated_refresh_token(
+    identity: tuple[Identity, StandIn], graph_standin: tuple[Graph, StandIn], outlook_cli: Runner, data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _server = identity
+    graph, _graph_server = graph_standin
+    assert outlook_cli("auth", "outlook", now=None)[0] == 0
+    first = app.refresh_tokens[-1]
+    app.grants.clear()
+    assert outlook_cli(*BOOK_ONE)[0] == 0  # within the hour the stored access token serves: no grant
+    assert app.grants == []
+    _later(monkeypatch, 2)  # the access token has run out
+    code, out, err = outlook_cli("--debug", *BOOK_ONE)
+    assert code == 0, err
+    assert "blocktime: DEBUG: " in err
+    assert app.grants == ["refresh_token"]  # once for the whole command
+    refresh = [dict(parse_qsl(r.body.decode())) for r in app.requests if r.path.endswith("/token")][-1]
+    assert refresh["refresh_token"] == first and refresh["client_id"] == CLIENT_ID
+    rotated = app.refresh_tokens[-1]
+    assert rotated != first and _refresh_tokens(TokenStore(data_dir, "outlook").load()) == [rotated]
+    assert graph.requests[-1].header("Authorization") == f"Bearer eyJ0eXAi.standin-access-{app.issued}"
+    assert rotated not in out + err and first not in out + err
+    _later(monkeypatch, 4)  # the next renewal trades the rotated one, read back from the store
+    assert outlook_cli(*BOOK_ONE)[0] == 0
+    last = [dict(parse_qsl(r.body.decode())) for r in app.requests if r.path.endswith("/token")][-1]
+    assert last["refresh_token"] == rotated and app.grants == ["refresh_token", "refresh_token"]
 
 
-def test_msal_refusing_the_silent_renewal_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from blocktime.auth import BearerAuth
-    from blocktime.errors import ServerError
+@pytest.mark.standin
+def test_a_revoked_refresh_token_is_one_line_asking_to_sign_in_again(
+    identity: tuple[Identity, StandIn], outlook_cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _server = identity
+    assert outlook_cli("auth", "outlook", now=None)[0] == 0
+    app.revoke()
+    _later(monkeypatch, 2)
+    code, _out, err = outlook_cli(*BOOK_ONE)
+    assert code == 1
+    line = one_error_line(err)
+    assert "Microsoft no longer accepts this sign-in (invalid_grant)" in line and "blocktime auth outlook" in line
+    assert app.grants[-1] == "refresh_token" and app.refresh_tokens[-1] not in line
 
-    _fake_msal(monkeypatch, {}, {"error": "invalid_grant", "error_description": "AADSTS70008: expired"})
-    store = TokenStore(tmp_path, "outlook")
-    store.save(Token("eyJ.old", None, 0.0, "https://login.microsoftonline.com/common/oauth2/v2.0/token", "app-123",
-                     None, ("https://graph.microsoft.com/Calendars.ReadWrite",),
-                     msal_cache=json.dumps({"Account": {"a": "anna"}})))
-    with pytest.raises(ServerError) as info:
-        BearerAuth(store).token()
-    assert "invalid_grant" in info.value.message and "blocktime auth outlook" in (info.value.hint or "")
+
+@pytest.mark.standin
+def test_an_unreachable_sign_in_server_is_one_line(
+    identity: tuple[Identity, StandIn], outlook_cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _app, server = identity
+    assert outlook_cli("auth", "outlook", now=None)[0] == 0
+    server.stop()
+    _later(monkeypatch, 2)
+    code, _out, err = outlook_cli(*BOOK_ONE)
+    assert code == 1
+    *_retries, last = err.strip().splitlines()  # urllib3 (inside msal) warns about its retry first
+    assert last.startswith("blocktime: error: cannot reach the Microsoft sign-in server") and "Traceback" not in err
+
+
+def test_the_sign_in_goes_to_microsoft_unless_the_test_hook_names_loopback(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(TEST_LOGIN_ENV, raising=False)
+    assert microsoft_login() == "https://login.microsoftonline.com"
+    monkeypatch.setenv(TEST_LOGIN_ENV, "https://login.example.net")  # never anywhere else
+    cfg = write_config(tmp_path / "c.toml", None, calendar={"provider": "outlook", "client_id": CLIENT_ID})
+    assert main(["--config", str(cfg), "auth", "outlook"]) == 2
+    assert TEST_LOGIN_ENV in one_error_line(capsys.readouterr().err)
+    monkeypatch.setenv(TEST_LOGIN_ENV, "http://127.0.0.1:1")
+    with pytest.raises(BadInput):
+        microsoft_login()
 
 
 def test_auth_outlook_needs_a_client_id(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
