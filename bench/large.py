@@ -350,7 +350,7 @@ def main() -> None:
         subprocess.run([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
                         "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "2h",
                         "--every", "mon,wed", "--count", "4", "--skip-conflicts", "--no-send", "--json"],
-                       env=env_for(booked_data), check=True)
+                       env=env_for(booked_data), check=True, stdout=subprocess.DEVNULL)
         shutil.copytree(btcal, booked_cal)
         data_cut = work / "data-cut"
 
