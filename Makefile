@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/coldstart.py
 	$(PY) bench/inbox.py
 	$(PY) bench/busy_corpus.py
+	$(PY) bench/large.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
