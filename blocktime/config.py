@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from blocktime.core.model import Organizer, Policy, WeeklyHours
@@ -284,6 +284,17 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
 POLICY_FIELDS = set(SCHEMA["policy"])
 
 
+def _password(section: dict[str, Any], name: str, where: str, problems: list[str]) -> str | None:
+    """A section's password: `password`, or the environment variable `password_env` names (which
+    must be set: a problem otherwise)."""
+    if "password_env" not in section:
+        return cast("str | None", section.get("password"))
+    value = os.environ.get(section["password_env"])
+    if value is None:
+        problems.append(f"{where}: [{name}] password_env: environment variable {section['password_env']} is not set")
+    return value
+
+
 def find_config_file(explicit: str | None) -> Path | None:
     if explicit:
         return Path(explicit)
@@ -375,13 +386,7 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
             except (ValueError, BadInput) as exc:
                 problems.append(f"{where}: [{section}] {key}: {exc}")
     cal = values["calendar"]
-    password = cal.get("password")
-    if "password_env" in cal:
-        password = os.environ.get(cal["password_env"])
-        if password is None:
-            problems.append(
-                f"{where}: [calendar] password_env: environment variable {cal['password_env']} is not set"
-            )
+    password = _password(cal, "calendar", where, problems)
     if cal.get("password_keyring") and cal.get("username") and "password_env" not in cal:
         from blocktime.init import keyring_password
 
@@ -399,25 +404,13 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     if provider == "google" and not cal.get("username"):
         problems.append(f"{where}: [calendar] provider google needs username = your Google address")
     smtp_values = values["smtp"]
-    smtp_password = smtp_values.get("password")
-    if "password_env" in smtp_values:
-        smtp_password = os.environ.get(smtp_values["password_env"])
-        if smtp_password is None:
-            problems.append(
-                f"{where}: [smtp] password_env: environment variable {smtp_values['password_env']} is not set"
-            )
+    smtp_password = _password(smtp_values, "smtp", where, problems)
     if smtp_values and "host" not in smtp_values:
         problems.append(f"{where}: [smtp] needs a host")
     if smtp_password and not smtp_values.get("username"):
         problems.append(f"{where}: [smtp] a password needs a username")
     inbox_values = values["inbox"]
-    inbox_password = inbox_values.get("password")
-    if "password_env" in inbox_values:
-        inbox_password = os.environ.get(inbox_values["password_env"])
-        if inbox_password is None:
-            problems.append(
-                f"{where}: [inbox] password_env: environment variable {inbox_values['password_env']} is not set"
-            )
+    inbox_password = _password(inbox_values, "inbox", where, problems)
     inbox_auth = inbox_values.get("auth", "password")
     if inbox_values and inbox_auth != "outlook" and "host" not in inbox_values:
         problems.append(f"{where}: [inbox] needs a host")
