@@ -42,13 +42,9 @@ class RepairReport:
 
 def uid_facts(uid: str) -> tuple[str, datetime] | None:
     """(engagement key, start) named by a block UID of blocktime's (core.series.block_uid)."""
-    import hashlib
-    import re
+    from blocktime.core.series import parse_block_uid
 
-    m = re.fullmatch(r"bt-(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})(?:-\d+)?@blocktime", uid)  # -N: booked again
-    if m is None or hashlib.sha256(f"{m.group(1)}|{m.group(2)}".encode()).hexdigest()[:8] != m.group(3):
-        return None
-    return m.group(1), _when(m.group(2))
+    return parse_block_uid(uid)
 
 
 def _when(value: str) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -43,6 +44,27 @@ def block_uid(engagement_key: str, start: datetime, generation: int = 0) -> str:
     stamp = start.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
     digest = hashlib.sha256(f"{engagement_key}|{stamp}".encode()).hexdigest()[:8]
     return f"bt-{engagement_key}-{stamp}-{digest}{f'-{generation}' if generation else ''}@blocktime"
+
+
+def parse_block_uid(uid: str) -> tuple[str, datetime] | None:
+    """(engagement key, start) of a UID that `block_uid` made (any generation), else None.
+
+    >>> from datetime import UTC
+    >>> at = datetime(2026, 3, 24, 11, tzinfo=UTC)
+    >>> parse_block_uid(block_uid("acme", at, 2)) == ("acme", at)
+    True
+    >>> parse_block_uid("bt-acme-20260324T110000Z-00000000@blocktime") is None  # digest does not match
+    True
+    """
+    m = re.fullmatch(r"bt-(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})(?:-\d+)?@blocktime", uid)
+    if m is None:
+        return None
+    key, stamp, digest = m.groups()
+    try:
+        start = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=ZoneInfo("UTC"))
+    except ValueError:
+        return None
+    return (key, start) if block_uid(key, start).endswith(f"-{digest}@blocktime") else None
 
 
 def fresh_uid(engagement_key: str, start: datetime, retired: Container[str]) -> str:
