@@ -18,6 +18,7 @@ from blocktime.backends.base import CalendarBackend, CalendarInfo
 from tests.backends.standin_google import GoogleCalDAV
 from tests.backends.standin_graph import Graph
 from tests.backends.standin_http import StandIn
+from tests.conftest import Runner
 from tests.servers import Account
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -132,3 +133,15 @@ def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Subject]
     subj.backend.close()
     if server is not None:
         server.stop()
+
+
+@pytest.fixture
+def graph_cli(graph_standin: tuple[Graph, StandIn], tmp_path: Path, data_dir: Path,
+              capsys: pytest.CaptureFixture[str]) -> Runner:
+    """The CLI on the Graph stand-in, signed in (shared by the Graph and delta tests)."""
+    app, server = graph_standin
+    graph_token(app, server, data_dir)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[organizer]\nname = "Anna Nowak"\nemail = "anna@example.com"\ntimezone = "Europe/Warsaw"\n'
+                   f'[calendar]\nprofile = "outlook"\nurl = "{server.root}/v1.0"\nname = "blocktime"\n')
+    return Runner(cfg, capsys)

@@ -42,17 +42,6 @@ def _ics(uid: str, summary: str = "Acme: training") -> str:
             "TRIGGER;RELATED=END:-PT10M\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
-@pytest.fixture
-def graph_cli(graph_standin: tuple[Graph, StandIn], tmp_path: Path, data_dir: Path,
-              capsys: pytest.CaptureFixture[str]) -> Runner:
-    app, server = graph_standin
-    graph_token(app, server, data_dir)
-    cfg = tmp_path / "config.toml"
-    cfg.write_text('[organizer]\nname = "Anna Nowak"\nemail = "anna@example.com"\ntimezone = "Europe/Warsaw"\n'
-                   f'[calendar]\nprofile = "outlook"\nurl = "{server.root}/v1.0"\nname = "blocktime"\n')
-    return Runner(cfg, capsys)
-
-
 # -- the codec -----------------------------------------------------------------------------------
 
 

@@ -30,17 +30,6 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(graph_http, "BACKOFF_BASE", 0.001)
 
 
-@pytest.fixture
-def graph_cli(graph_standin: tuple[Graph, StandIn], tmp_path: Path, data_dir: Path,
-              capsys: pytest.CaptureFixture[str]) -> Runner:
-    app, server = graph_standin
-    graph_token(app, server, data_dir)
-    cfg = tmp_path / "config.toml"
-    cfg.write_text('[organizer]\nname = "Anna Nowak"\nemail = "anna@example.com"\ntimezone = "Europe/Warsaw"\n'
-                   f'[calendar]\nprofile = "outlook"\nurl = "{server.root}/v1.0"\nname = "blocktime"\n')
-    return Runner(cfg, capsys)
-
-
 def _pass(cli: Runner, now: str) -> dict:  # type: ignore[type-arg]
     code, out, err = cli("daemon", "--once", "--json", now=now)
     assert code == 0, err
