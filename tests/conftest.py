@@ -15,6 +15,7 @@ from hypothesis import settings
 from blocktime.cli import main
 from tests.imapserver import ImapServer
 from tests.mailserver import MailSink
+from tests.pgserver import PostgresServer
 from tests.servers import Account, RadicaleServer, XandikosServer
 
 # `make test` (and CI) draws the same examples every run: a fresh clone passes or fails the same way.
@@ -44,6 +45,20 @@ def xandikos(tmp_path: Path) -> Iterator[Account]:
     server = XandikosServer(tmp_path / "xandikos")
     yield server.account()
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL cluster for the session (tests/pgserver.py)."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database."""
+    return pg_server.create_database()
 
 
 @pytest.fixture(params=["radicale", "xandikos"])
