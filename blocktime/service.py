@@ -21,7 +21,7 @@ from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Interval,
 from blocktime.core.series import plan_booking, wall_times
 from blocktime.engagements import for_booking, resolve, site_hours
 from blocktime.errors import BadInput, BlocktimeError, Interrupted, ServerError
-from blocktime.store import Store, StoredBlock
+from blocktime.store import Store, StoredBlock, open_store
 
 log = logging.getLogger("blocktime")
 
@@ -47,7 +47,7 @@ class Session:
     def store(self) -> Store:
         """The local store, opened on first use (so `repair` can run when it is damaged)."""
         if self._store is None:
-            self._store = Store(self.config.data_dir / "blocktime.sqlite3")
+            self._store = open_store(self.config.store_url, self.config.data_dir, self.config.trainer)
         return self._store
 
     @store.setter

@@ -60,7 +60,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     init.write(path, text, force=args.force)
     print(f"wrote {path} (0600)")
     if why:
-        init.accept_zone(data_dir(), answers.timezone)
+        init.accept_zone(data_dir(), answers.timezone, init.store_url_of(path))
     if answers.password_env:
         print(f"the calendar password is read from ${answers.password_env}: set it before using blocktime")
     oauth = _oauth_provider(answers)
@@ -86,7 +86,7 @@ def _confirm_zone(args: argparse.Namespace) -> int:
     from blocktime.init import accept_zone
 
     cfg = load_config(args)
-    count = accept_zone(cfg.data_dir, cfg.organizer.timezone.key)
+    count = accept_zone(cfg.data_dir, cfg.organizer.timezone.key, cfg.store_url, cfg.trainer)
     print(f"{cfg.organizer.timezone.key} confirmed; {count} booked block(s) keep their times (they show in "
           f"{cfg.organizer.timezone.key} from now on)")
     return 0
