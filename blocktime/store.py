@@ -177,6 +177,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
+LOCK_CLASS = 0x626C6B74  # "blkt": first key of the advisory lock taken while a schema is upgraded
 
 
 def steps(version: int, engine: str) -> list[str]:
@@ -244,17 +245,16 @@ def upgrade_pg(db: PgConnection) -> None:
 
     with Store.attach(db).transaction():
         try:
-            db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"blocktime.store:{schema}",))
+            # two-key form: a key space apart from single-key locks (claims of a trainer's pass)
+            db.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (LOCK_CLASS, schema))
             db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             db.execute("CREATE TABLE IF NOT EXISTS store_version (version BIGINT NOT NULL)")
             version = pg_version(db)  # another process may have won
             if version > SCHEMA_VERSION:
                 raise _newer(version, db.target.where)
-            if version < SCHEMA_VERSION:
-                for statement in steps(version, POSTGRESQL):
-                    db.execute(statement)
-                db.execute("DELETE FROM store_version")
-                db.execute("INSERT INTO store_version(version) VALUES (?)", (SCHEMA_VERSION,))
+            if version < SCHEMA_VERSION:  # one round trip: the statements as one script
+                db.raw.execute(";\n".join([*steps(version, POSTGRESQL), "DELETE FROM store_version",
+                                            f"INSERT INTO store_version(version) VALUES ({SCHEMA_VERSION})"]))
         except psycopg.Error as exc:
             raise BlocktimeError(f"could not upgrade the store {db.target.where} to schema {SCHEMA_VERSION}"
                                  f" ({' '.join(str(exc).split())[:200]}); it is unchanged", "report this") from None
@@ -264,6 +264,7 @@ def pg_version(db: PgConnection) -> int:
     """The schema version of a PostgreSQL store; 0 when it has none yet."""
     import psycopg
 
+    db.statements += 1
     try:
         row = db.raw.execute("SELECT version FROM store_version").fetchone()
     except psycopg.errors.UndefinedTable:
@@ -293,7 +294,12 @@ def set_aside(store: Store, stamp: str) -> str:
     keeps a broken SQLite file) and close it; the name it now has."""
     assert isinstance(store.db, PgConnection) and store.db.target.schema
     schema = store.db.target.schema
-    aside = f"{schema[:40]}_broken_{stamp.lower()}"
+    base = aside = f"{schema[:40]}_broken_{stamp.lower()}"
+    taken = {r[0] for r in store.db.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE ?", (f"{base}%",))}
+    n = 1
+    while aside in taken:  # a second repair within the same second
+        n += 1
+        aside = f"{base}_{n}"
     store.db.execute(f'ALTER SCHEMA "{schema}" RENAME TO "{aside}"')
     store.close()
     return aside

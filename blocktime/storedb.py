@@ -12,13 +12,11 @@ A URL may carry a password: `redact` is what goes into messages and logs, never 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from blocktime.errors import BadInput, BlocktimeError
 
@@ -78,6 +76,8 @@ def redact(url: str) -> str:
     >>> redact("postgresql://db.example/team?password=s3cret&sslmode=require")
     'postgresql://db.example/team?password=***&sslmode=require'
     """
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -101,6 +101,8 @@ def schema_name(namespace: str | None) -> str:
     """
     if namespace is None:
         return SCHEMA_PREFIX
+    import hashlib
+
     clean = re.sub(r"[^a-z0-9_]", "_", namespace.lower())
     if clean != namespace or not clean:
         clean = f"{clean}_{hashlib.sha256(namespace.encode()).hexdigest()[:6]}"
@@ -222,6 +224,8 @@ def connect(url: str, schema: str | None = None) -> psycopg.Connection[Any]:
 
 def _reason(exc: Exception, url: str) -> str:
     """The driver's message, on one line, without anything of the URL's password."""
+    from urllib.parse import urlsplit
+
     text = " ".join(str(exc).split())[:300]
     password = urlsplit(url).password
     return text.replace(password, "***") if password else text
@@ -235,11 +239,13 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any], target: Target) -> None:
         self.raw = raw
         self.target = target
+        self.statements = 0  # sent to the server: one round trip each (benches read it)
         raw.row_factory = _row_factory
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
         import psycopg
 
+        self.statements += 1
         try:
             return self.raw.execute(translate(sql), tuple(parameters))
         except psycopg.OperationalError as exc:
@@ -247,6 +253,7 @@ class PgConnection:
                                  "check that the PostgreSQL server is up; the command can be run again") from None
 
     def executemany(self, sql: str, parameters: Any, /) -> Any:
+        self.statements += 1  # psycopg pipelines the rows
         cur = self.raw.cursor()
         cur.executemany(translate(sql), [tuple(p) for p in parameters])
         return cur

@@ -17,7 +17,7 @@ from blocktime.core.model import Block, Engagement, Interval
 from blocktime.errors import BadInput, BlocktimeError
 from blocktime.mailqueue import MailQueue, Queued
 from blocktime.store import SCHEMA_VERSION, Store, connect, open_store
-from blocktime.storedb import redact, schema_name
+from blocktime.storedb import PgConnection, redact, schema_name
 
 NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)
 
@@ -190,3 +190,42 @@ def test_sqlite_commands_never_load_the_driver(argv: list[str], tmp_path: Path) 
     (tmp_path / "none.toml").write_text("")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_an_older_postgresql_schema_is_upgraded_in_place(pg_url: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schema written by the previous version (2) gets migration 2 -> 3 on open, its rows kept."""
+    from blocktime import store as store_module
+
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        m.setattr(store_module, "SCHEMA_VERSION", 2)
+        old = open_store(pg_url, tmp_path, "ann")
+        with old.transaction():
+            old.save_engagement(Engagement("acme", "Acme", "HQ", (), "en"), NOW)
+            old.add_pending(_block(1), "http://h/1.ics")
+        old.close()
+    assert _shape_pg(pg_url, "blocktime_ann")[0] == 2
+    assert "inbox_marks" not in _shape_pg(pg_url, "blocktime_ann")[1]
+    store = open_store(pg_url, tmp_path, "ann")
+    assert [b.block.uid for b in store.blocks()] == ["acme-uid-1"]
+    store.close()
+    version, shape = _shape_pg(pg_url, "blocktime_ann")
+    assert version == SCHEMA_VERSION and "inbox_marks" in shape and "seq" in shape["mail_outbox"]
+
+
+def test_round_trips_per_operation(pg_url: str, tmp_path: Path) -> None:
+    """One statement per query, BEGIN and COMMIT around a write step; opening a store that is
+    up to date costs one query (the search_path travels in the connection's startup packet)."""
+    open_store(pg_url, tmp_path).close()
+    store = open_store(pg_url, tmp_path)
+    db = store.db
+    assert isinstance(db, PgConnection) and db.statements == 1  # the version check
+    store.blocks()
+    assert db.statements == 2
+    with store.transaction():
+        store.save_engagement(Engagement("acme", "Acme", "HQ", (), "en"), NOW)
+        store.add_pending(_block(1), "http://h/1.ics")
+    assert db.statements == 2 + 4
+    assert db.raw.execute("SHOW search_path").fetchone()[0] == "blocktime"
+    store.close()
