@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 SCHEMA_PREFIX = "blocktime"
+RESERVED = {"team"}  # blocktime_team holds what the daemons of a team share: no trainer's schema
+WRITE_LOCK = 0x626C6B77  # "blkw": first key of the advisory lock a store's write transaction holds
 
 
 class Cursor(Protocol):
@@ -96,15 +98,15 @@ def schema_name(namespace: str | None) -> str:
     """The PostgreSQL schema of one trainer: `blocktime`, or `blocktime_<namespace>` made a safe
     identifier (a short digest is added when the name had to change, so two names never meet).
 
-    >>> schema_name(None), schema_name("ann"), schema_name("Ann-Marie")
-    ('blocktime', 'blocktime_ann', 'blocktime_ann_marie_d10af2')
+    >>> schema_name(None), schema_name("ann"), schema_name("Ann-Marie"), schema_name("team") != "blocktime_team"
+    ('blocktime', 'blocktime_ann', 'blocktime_ann_marie_d10af2', True)
     """
     if namespace is None:
         return SCHEMA_PREFIX
     import hashlib
 
     clean = re.sub(r"[^a-z0-9_]", "_", namespace.lower())
-    if clean != namespace or not clean:
+    if clean != namespace or not clean or clean in RESERVED:
         clean = f"{clean}_{hashlib.sha256(namespace.encode()).hexdigest()[:6]}"
     return f"{SCHEMA_PREFIX}_{clean}"[:63]
 
@@ -241,16 +243,31 @@ class PgConnection:
         self.target = target
         self.statements = 0  # sent to the server: one round trip each (benches read it)
         raw.row_factory = _row_factory
+        # SQLite's BEGIN IMMEDIATE lets one writer at a time into a store; here a transaction-scoped
+        # advisory lock on the schema does the same, sent with BEGIN in one simple query
+        self._begin = (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext('{target.schema}'))"
+                       if target.schema else "BEGIN")
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
         import psycopg
 
         self.statements += 1
         try:
+            if sql == "BEGIN IMMEDIATE":
+                return self._begin_write()
             return self.raw.execute(translate(sql), tuple(parameters))
         except psycopg.OperationalError as exc:
             raise BlocktimeError(f"the store at {self.target.where} failed: {_reason(exc, self.target.url)}",
                                  "check that the PostgreSQL server is up; the command can be run again") from None
+
+    def _begin_write(self) -> Any:
+        import psycopg
+
+        try:
+            return self.raw.execute(self._begin)
+        except psycopg.Error:  # the lock was not had (a timeout, a cancel): no transaction is left open
+            self.raw.execute("ROLLBACK")
+            raise
 
     def executemany(self, sql: str, parameters: Any, /) -> Any:
         self.statements += 1  # psycopg pipelines the rows

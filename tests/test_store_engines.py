@@ -229,3 +229,24 @@ def test_round_trips_per_operation(pg_url: str, tmp_path: Path) -> None:
     assert db.statements == 2 + 4
     assert db.raw.execute("SHOW search_path").fetchone()[0] == "blocktime"
     store.close()
+
+
+def test_one_writer_at_a_time_per_store(pg_url: str, tmp_path: Path) -> None:
+    """As with SQLite's BEGIN IMMEDIATE: a second write transaction on the same store waits for the
+    first (a read does not), and another trainer's store is not held up."""
+    first, second, other = (open_store(pg_url, tmp_path, "ann"), open_store(pg_url, tmp_path, "ann"),
+                            open_store(pg_url, tmp_path, "bob"))
+    assert isinstance(second.db, PgConnection)
+    with first.transaction():
+        first.set_meta("k", "first")
+        assert second.get_meta("k") is None  # reads go on (and see only what is committed)
+        with other.transaction():
+            other.set_meta("k", "bob")
+        second.db.raw.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(Exception, match="lock timeout"), second.transaction():
+            pass
+    with second.transaction():
+        second.set_meta("k", "second")
+    assert first.get_meta("k") == "second" and other.get_meta("k") == "bob"
+    for s in (first, second, other):
+        s.close()
