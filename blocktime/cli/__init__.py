@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="blocktime", description="Book on-site training as fixed blocks with a hard end.")
     p.add_argument("--version", action="store_true", help="print blocktime's version and exit")
     p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
+    p.add_argument("--as", dest="trainer", metavar="TRAINER",
+                   help="run as this trainer of a team config (else $BLOCKTIME_TRAINER; see README, For teams)")
     p.add_argument("--now", metavar="DATETIME", help="pretend it is this time (demos, tests, replays)")
     p.add_argument("--debug", action="store_true", help="debug logging (secrets are never logged)")
     p.add_argument("--insecure", action="store_true",
