@@ -90,8 +90,8 @@ class Config:
     confirm_before: Lead = Lead()
     daemon: DaemonConfig = field(default_factory=lambda: DaemonConfig())
     inbox: InboxConfig | None = None
-    store_url: str | None = None
-    trainer: str | None = None  # the trainer's name in a team (blocktime.team); None: a one-trainer config
+    store_url: str | None = field(default=None, repr=False)  # None: SQLite in data_dir (see store.open_store)
+    trainer: str | None = None  # one of a team's trainers (None: a one-trainer config)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from blocktime.errors import BadInput
 
 DEFAULT = "default"  # the one trainer of a config without [team]
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # a folder name, and a PostgreSQL schema name's tail
+RESERVED = frozenset({"team"})  # PostgreSQL schema blocktime_team holds what the trainers share
 SHARED_ONLY = ("team", "store")  # tables only the main file may set
 PASSWORD_KEYS = frozenset({"password", "password_env", "password_keyring"})
 TEAM_KEYS = {"trainers": "the folder of trainer files, relative to this file (default trainers)",
@@ -133,6 +134,8 @@ def _trainer(file: Path, shared: Mapping[str, Any], base: Path, main: Path) -> C
     if not NAME.fullmatch(name):
         raise BadInput(f"{file}: a trainer's file name must be lowercase letters, digits, - or _ "
                        "(at most 40, starting with a letter or digit)")
+    if name in RESERVED:
+        raise BadInput(f"{file}: {name!r} is reserved; name the trainer's file otherwise")
     own = read_toml(file)
     for table in SHARED_ONLY:
         if table in own:
@@ -146,7 +149,10 @@ def _trainer(file: Path, shared: Mapping[str, Any], base: Path, main: Path) -> C
     outbox = cfg.outbox  # the trainer's own [outbox] dir as it is; the main file's is a base for all
     if not _has(own, "outbox", "dir"):
         outbox = cfg.outbox / name if _has(shared, "outbox", "dir") else where / "outbox"
-    return replace(cfg, data_dir=where, outbox=outbox, trainer=name)
+    calendar = cfg.calendar
+    if calendar.token_store == "keyring":  # one keyring entry per trainer (auth.TokenStore)
+        calendar = replace(calendar, token_store=f"keyring:{name}")
+    return replace(cfg, data_dir=where, outbox=outbox, trainer=name, calendar=calendar)
 
 
 def _has(raw: Mapping[str, Any], table: str, key: str) -> bool:

@@ -123,6 +123,7 @@ def test_the_team_daemon_timing_is_the_main_files(tmp_path: Path, data_dir: Path
     (lambda root: [toml(root / "trainers" / f"{n}.toml", trainer_body(n, trainer={"data_dir": str(root / "same")}))
                    for n in ("anna", "bob")], "trainers anna and bob have the same data dir"),
     (lambda root: toml(root / "trainers" / "anna.toml", {"organizer": {"email": "nope"}}), "is not an e-mail address"),
+    (lambda root: toml(root / "trainers" / "team.toml", trainer_body("t")), "'team' is reserved"),
 ])
 def test_bad_team_layouts_are_one_line(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
                                        setup: Any, needle: str) -> None:
@@ -165,3 +166,20 @@ def test_one_trainer_config_accepts_as_default(tmp_path: Path, data_dir: Path, c
 
 def test_team_is_typed() -> None:
     assert Team.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def test_each_trainer_has_their_own_token_files_and_keyring_entry(tmp_path: Path, data_dir: Path) -> None:
+    from blocktime.auth import TokenStore
+
+    shared = {**SHARED, "calendar": {"provider": "outlook", "client_id": "app", "token_store": "keyring"}}
+    team = load_team(str(team_config(tmp_path, shared, anna={"organizer": {"email": "anna@example.com"}},
+                                     bob={"organizer": {"email": "bob@example.com"},
+                                          "calendar": {"token_store": "file"}})))
+    anna, bob = team.trainers["anna"], team.trainers["bob"]
+    in_keyring = TokenStore(anna.data_dir, "outlook", anna.calendar.token_store)
+    assert in_keyring.kind == "keyring" and in_keyring.account == "outlook:anna"
+    assert in_keyring.where == "the system keyring (blocktime/outlook:anna)"
+    in_file = TokenStore(bob.data_dir, "outlook", bob.calendar.token_store)
+    assert in_file.kind == "file" and in_file.path == data_dir / "trainers" / "bob" / "tokens" / "outlook.json"
+    alone = TokenStore(data_dir, "outlook", "keyring")  # a one-trainer config: the entry it always had
+    assert alone.account == "outlook"
