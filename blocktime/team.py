@@ -101,6 +101,34 @@ def for_trainer(team: Team, name: str | None) -> Config:
                    f"add {name}.toml to the trainers folder")
 
 
+def trainer_file(main: Path, name: str) -> tuple[Path, Path] | None:
+    """Where `init --as NAME` writes: (the trainer's file, their data dir); None when the main config
+    has no [team] and NAME is "default" (a one-trainer config: init as always)."""
+    raw = read_toml(main) if main.exists() else {}
+    if "team" not in raw:
+        if name == DEFAULT:
+            return None
+        raise BadInput(f"init --as {name}: {main} has no [team]" if main.exists() else
+                       f"init --as {name}: the team's main config {main} does not exist",
+                       "write the main config with a [team] table first (README: For teams)")
+    folder, base = _team_table(raw["team"], main)
+    file = folder / f"{name}.toml"
+    if not NAME.fullmatch(name) or name in RESERVED:
+        raise BadInput(f"init --as {name}: a trainer's name must be lowercase letters, digits, - or _ "
+                       "(at most 40, starting with a letter or digit; not 'team')")
+    own = read_toml(file) if file.exists() else {}
+    extra = own.get("trainer", {})
+    if isinstance(extra, dict) and "data_dir" in extra:
+        return file, _path(extra["data_dir"], file, "[trainer] data_dir")
+    return file, base / "trainers" / name
+
+
+def shared_organizer(main: Path) -> dict[str, Any]:
+    """The main config's [organizer] table (a trainer's file takes its zone and language from it)."""
+    body = read_toml(main).get("organizer", {}) if main.exists() else {}
+    return body if isinstance(body, dict) else {}
+
+
 def _names(team: Team, most: int = 8) -> str:
     names = list(team.trainers)
     return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
@@ -145,6 +173,7 @@ def _trainer(file: Path, shared: Mapping[str, Any], base: Path, main: Path) -> C
         raise BadInput(f"{file}: [trainer] takes only data_dir")
     merged = _merge(shared, own)
     cfg = from_mapping(merged, file)
+    _MERGED[file] = merged
     where = _path(extra["data_dir"], file, "[trainer] data_dir") if "data_dir" in extra else base / "trainers" / name
     outbox = cfg.outbox  # the trainer's own [outbox] dir as it is; the main file's is a base for all
     if not _has(own, "outbox", "dir"):
@@ -153,6 +182,16 @@ def _trainer(file: Path, shared: Mapping[str, Any], base: Path, main: Path) -> C
     if calendar.token_store == "keyring":  # one keyring entry per trainer (auth.TokenStore)
         calendar = replace(calendar, token_store=f"keyring:{name}")
     return replace(cfg, data_dir=where, outbox=outbox, trainer=name, calendar=calendar)
+
+
+_MERGED: dict[Path, Mapping[str, Any]] = {}  # trainer file -> the tables it was read with (see `tables_of`)
+
+
+def tables_of(trainer_file: Path) -> Mapping[str, Any] | None:
+    """The tables a trainer's Config was made from (the main file's and theirs, merged), as read by
+    `load_team` in this process; None for a file it has not read. `checks` asks, so that a zone set
+    once for the team is not reported as missing from each trainer's file."""
+    return _MERGED.get(trainer_file)
 
 
 def _has(raw: Mapping[str, Any], table: str, key: str) -> bool:

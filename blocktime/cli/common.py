@@ -37,12 +37,16 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def trainer_config(args: argparse.Namespace) -> Config:
     """The config of the trainer `--as` (or $BLOCKTIME_TRAINER) names; a one-trainer config needs neither."""
-    import os
-
     from blocktime.team import for_trainer, load_team
 
-    name = getattr(args, "trainer", None) or os.environ.get("BLOCKTIME_TRAINER") or None
-    return for_trainer(load_team(getattr(args, "config", None)), name)
+    return for_trainer(load_team(getattr(args, "config", None)), trainer_name(args))
+
+
+def trainer_name(args: argparse.Namespace) -> str | None:
+    """`--as NAME`, else $BLOCKTIME_TRAINER, else None."""
+    import os
+
+    return getattr(args, "trainer", None) or os.environ.get("BLOCKTIME_TRAINER") or None
 
 
 #: commands that write to the calendar, the store or the outbox: they say which placeholders they use
