@@ -183,3 +183,32 @@ def test_each_trainer_has_their_own_token_files_and_keyring_entry(tmp_path: Path
     assert in_file.kind == "file" and in_file.path == data_dir / "trainers" / "bob" / "tokens" / "outlook.json"
     alone = TokenStore(data_dir, "outlook", "keyring")  # a one-trainer config: the entry it always had
     assert alone.account == "outlook"
+
+
+def test_team_list_shows_no_secret(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import doctest
+
+    import blocktime.cli.team
+
+    assert doctest.testmod(blocktime.cli.team).failed == 0
+    shared = {**SHARED, "calendar": {"url": "https://ann:pw-in-url@dav.example/cal/private-0123456789abcdef0123456789"
+                                            "/?token=tok-in-query"}}
+    config = team_config(tmp_path, shared, anna=trainer_body("anna"), bob=trainer_body("bob"))
+    assert main(["--config", str(config), "team", "list"]) == 0
+    out = capsys.readouterr().out
+    for secret in ("pw-in-url", "tok-in-query", "0123456789abcdef", "anna-secret", "bob-secret"):
+        assert secret not in out
+    lines = out.splitlines()
+    assert lines[0].split() == ["trainer", "organizer", "calendar", "data"]
+    assert lines[2].split() == ["anna", "anna@example.com", "https://ann:***@dav.example/cal/***/?token=***",
+                                str(data_dir / "trainers" / "anna")]
+    assert lines[-1] == "store: SQLite, one file in each data folder"
+    assert main(["--config", str(config), "team", "list", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["team"] is True and [t["trainer"] for t in doc["trainers"]] == ["anna", "bob"]
+    assert doc["trainers"][1]["outbox"] == str(data_dir / "trainers" / "bob" / "outbox")
+    single = write_config(tmp_path / "single.toml", None)
+    assert main(["--config", str(single), "team", "list", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["team"] is False and doc["trainers"][0]["trainer"] == "default"
+    assert doc["trainers"][0]["calendar"] == "local" and doc["trainers"][0]["data_dir"] == str(data_dir)

@@ -29,6 +29,8 @@ from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_off
 from blocktime.cli.ops import cmd_auth, cmd_daemon, cmd_demo, cmd_doctor, cmd_repair
 from blocktime.cli.setup import add_parser as add_setup
 from blocktime.cli.setup import cmd_init
+from blocktime.cli.team import add_parser as add_team
+from blocktime.cli.team import cmd_team
 from blocktime.cli.views import add_parser as add_views
 from blocktime.cli.views import cmd_week
 from blocktime.errors import BadInput, BlocktimeError
@@ -165,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--json", action="store_true")
     add_views(sub)
     add_setup(sub)
+    add_team(sub)
     return p
 
 
@@ -235,5 +238,5 @@ COMMANDS = {
     "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
     "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
     "inbox": cmd_inbox,
-    "week": cmd_week, "init": cmd_init,
+    "week": cmd_week, "init": cmd_init, "team": cmd_team,
 }
