@@ -153,6 +153,8 @@ def test_as_on_the_command_line_and_from_the_environment(two: Path, capsys: pyte
     assert "--as carol: no such trainer" in capsys.readouterr().err
     assert main(["--config", str(two), "--as", "nobody", "agenda"]) == 2  # --as wins over the environment
     assert "--as nobody: no such trainer" in capsys.readouterr().err
+    assert main(["--config", str(two), "agenda", "--as", "someone"]) == 2  # after the command too
+    assert "--as someone: no such trainer" in capsys.readouterr().err
 
 
 def test_one_trainer_config_accepts_as_default(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],

@@ -168,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_views(sub)
     add_setup(sub)
     add_team(sub)
+    for command in sub.choices.values():  # `blocktime agenda --as anna` too (if both, this one)
+        command.add_argument("--as", dest="trainer", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 
