@@ -40,10 +40,25 @@ def trainer(name: str, account: Account) -> dict[str, dict[str, Any]]:
             "calendar": {"url": account.url, "username": account.username, "password": account.password}}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """Each trainer's own SQLite file in their data folder, or their own schema in one PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    import blocktime.store
+
+    if not hasattr(blocktime.store, "open_store"):
+        pytest.skip("needs the PostgreSQL store engine (branch p3)")
+    return str(request.getfixturevalue("pg_url"))
+
+
 @pytest.fixture
-def team(tmp_path: Path, data_dir: Path, radicale_server: RadicaleServer, smtp: MailSink,
+def team(tmp_path: Path, data_dir: Path, radicale_server: RadicaleServer, smtp: MailSink, store_url: str | None,
          capsys: pytest.CaptureFixture[str]) -> TeamRunner:
-    shared = {"organizer": SHARED["organizer"], "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"}}
+    shared: dict[str, dict[str, Any]] = {
+        "organizer": SHARED["organizer"], "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"}}
+    if store_url:
+        shared["store"] = {"url": store_url}
     config = team_config(tmp_path, shared, anna=trainer("anna", radicale_server.new_account()),
                          bob=trainer("bob", radicale_server.new_account()))
     return TeamRunner(config, capsys)
@@ -56,7 +71,7 @@ def book(team: TeamRunner, who: str, client: str, *extra: str) -> Any:
 
 
 def test_engagements_blocks_offers_and_mail_belong_to_one_trainer(team: TeamRunner, smtp: MailSink,
-                                                                  data_dir: Path) -> None:
+                                                                  data_dir: Path, store_url: str | None) -> None:
     book(team, "anna", "Acme")
     book(team, "bob", "Beta", "--no-send")  # the same hours: each trainer's own calendar, no conflict
     sent = [(m.mail_from, m.rcpt_tos) for m in smtp.messages]
@@ -66,7 +81,8 @@ def test_engagements_blocks_offers_and_mail_belong_to_one_trainer(team: TeamRunn
     code, _, err = team("bob", "status", "acme")
     assert code == 2 and "acme" in err
     anna_dir, bob_dir = data_dir / "trainers" / "anna", data_dir / "trainers" / "bob"
-    assert (anna_dir / "blocktime.sqlite3").exists() and (bob_dir / "blocktime.sqlite3").exists()
+    on_sqlite = (anna_dir / "blocktime.sqlite3").exists(), (bob_dir / "blocktime.sqlite3").exists()
+    assert on_sqlite == ((True, True) if store_url is None else (False, False))
 
     # bob's outbox is bob's: sending it sends only his two invitations, from him
     assert [w["to"] for w in team.json("bob", "outbox")["waiting"]] == ["it@beta.example"] * 2
