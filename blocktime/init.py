@@ -113,7 +113,7 @@ def store_url_of(path: Path) -> str | None:
     return url if isinstance(url, str) else None
 
 
-def booked_in(data_dir: Path, store_url: str | None = None) -> int:
+def booked_in(data_dir: Path, store_url: str | None = None, namespace: str | None = None) -> int:
     """How many live blocks the store holds (0 when there is no SQLite store yet)."""
     from blocktime.storedb import SQLITE, engine
 
@@ -121,22 +121,24 @@ def booked_in(data_dir: Path, store_url: str | None = None) -> int:
         return 0
     from blocktime.store import open_store
 
-    store = open_store(store_url, data_dir)
+    store = open_store(store_url, data_dir, namespace)
     try:
         return len(store.blocks())
     finally:
         store.close()
 
 
-def zone_change(path: Path, new_zone: str, data_dir: Path) -> str | None:
-    """Why writing `new_zone` over the config at `path` needs a confirmation, or None."""
+def zone_change(path: Path, new_zone: str, data_dir: Path, store_url: str | None = None,
+                namespace: str | None = None) -> str | None:
+    """Why writing `new_zone` over the config at `path` needs a confirmation, or None (the store:
+    `store_url`, else the one `path` names)."""
     try:
         old = tomllib.loads(path.read_text(encoding="utf-8")).get("organizer", {}).get("timezone")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         return None
     if not old or old == new_zone:
         return None
-    count = booked_in(data_dir, store_url_of(path))
+    count = booked_in(data_dir, store_url or store_url_of(path), namespace)
     if not count:
         return None
     return (f"the organizer's zone would change from {old} to {new_zone} while {count} block(s) are booked: "
