@@ -64,8 +64,8 @@ class MailQueue:
 
     def known(self, key: str) -> bool:
         """Queued (in any state) or sent already."""
-        return self.was_sent(key) or self.db.execute(
-            "SELECT 1 FROM mail_outbox WHERE key=?", (key,)).fetchone() is not None
+        return self.db.execute("SELECT 1 FROM mail_sent WHERE key=? UNION ALL SELECT 1 FROM mail_outbox WHERE key=?",
+                               (key, key)).fetchone() is not None  # one round trip
 
     def was_sent(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM mail_sent WHERE key=?", (key,)).fetchone() is not None
@@ -132,16 +132,18 @@ class MailQueue:
         `recipient`, from the sent log, with the message when the outbox still holds it."""
         best: tuple[int, bytes | None] | None = None
         suffix = f":{recipient.lower()}"
-        for kind in ("request", "makeup", "update"):
-            prefix = f"{kind}:{ref}:"
-            for r in self.db.execute(
+        prefixes = [f"{kind}:{ref}:" for kind in ("request", "makeup", "update")]
+        ranges = [bound for p in prefixes for bound in (p, p + "\U0010ffff")]  # keys that start with p (index)
+        found: dict[str, bytes | None] = {
+            r[0]: None if r[1] is None else bytes(r[1]) for r in self.db.execute(
                 "SELECT s.key, o.message FROM mail_sent s LEFT JOIN mail_outbox o ON o.key = s.key"
-                " WHERE substr(s.key, 1, ?) = ? AND substr(s.key, length(s.key) - ? + 1) = ?",
-                (len(prefix), prefix, len(suffix), suffix),
-            ):
-                middle = r[0][len(prefix):-len(suffix)]
+                " WHERE (s.key >= ? AND s.key < ?) OR (s.key >= ? AND s.key < ?) OR (s.key >= ? AND s.key < ?)",
+                ranges)}
+        for prefix in prefixes:  # one query; ties go to the first kind, as before
+            for key in sorted(found):
+                middle = key[len(prefix):-len(suffix)] if key.startswith(prefix) and key.endswith(suffix) else ""
                 if middle.isdigit() and (best is None or int(middle) > best[0]):
-                    best = (int(middle), None if r[1] is None else bytes(r[1]))
+                    best = (int(middle), found[key])
         return best
 
     def get(self, key: str) -> Queued | None:

@@ -287,12 +287,14 @@ def _record(session: Session, sb: StoredBlock, facts: Any, etag: str | None, kin
 def agenda(session: Session, start: datetime | None, end: datetime | None) -> list[tuple[StoredBlock, Engagement]]:
     """Booked blocks in [start, end) from the local store (no server round trip)."""
     out = []
+    engagements: dict[str, Engagement | None] = {}  # one query per engagement, not per block
     for sb in session.store.blocks():
         if start is not None and sb.block.span.end <= start:
             continue
         if end is not None and sb.block.span.start >= end:
             continue
-        eng = session.store.engagement(sb.block.engagement)
+        key = sb.block.engagement
+        eng = engagements[key] if key in engagements else engagements.setdefault(key, session.store.engagement(key))
         if eng is not None:
             out.append((sb, eng))
     return out
