@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -128,34 +129,50 @@ def with_retries(what: str, call: Callable[[], Changes], attempts: int, sleep: C
 
 def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
               refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> PassReport:
-    """Sync every calendar; an unreachable one is skipped (reported) and the rest go on."""
+    """Sync every calendar; an unreachable one is skipped (reported) and the rest go on. The next
+    calendar is read (in a thread) while this one is handled, so the server and blocktime work
+    at the same time; the store stays in this thread."""
     report = PassReport()
     try:
         calendars = known_calendars(session, refresh)
     except ServerError as exc:
         report.errors.append(exc.message)
         return report
-    for cal in calendars:
-        if should_stop():
-            break
-        def fetch(c: CalendarInfo = cal) -> Changes:
-            return session.backend.changes(c, _token(session, c.url))
+    backend = session.backend  # made here, not in the reading thread
+    own = session.config.calendar.name
 
-        try:
-            changes = with_retries(f"sync of {cal.name!r}", fetch, attempts, sleep)
-        except ServerError as exc:
-            report.errors.append(f"{cal.name}: {exc.message}")
-            _relist_next_time(session)
-            continue
-        report.calendars += 1
-        report.changed += len(changes.changed)
-        report.deleted += len(changes.deleted)
-        try:
-            _handle(session, cal, changes, report)
-        except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
-            report.errors.append(f"{cal.name}: {exc.message}")
-            continue
-        _save_token(session, cal.url, changes.token)
+    def read(k: int, early: bool) -> Future[Changes] | None:
+        """Calendar k, read in the thread. Blocktime's own calendar is read only once those before
+        it are handled (they may write holds and blocks into it), not early."""
+        if k >= len(calendars) or (early and own in (calendars[k].name, calendars[k].url.rstrip("/").split("/")[-1])):
+            return None
+        cal, token = calendars[k], _token(session, calendars[k].url)
+        return reader.submit(with_retries, f"sync of {cal.name!r}", lambda: backend.changes(cal, token),
+                             attempts, sleep)
+
+    with ThreadPoolExecutor(1, "sync-read") as reader:
+        ahead = None
+        for k, cal in enumerate(calendars):
+            if should_stop():
+                break
+            current = ahead or read(k, early=False)
+            assert current is not None
+            ahead = read(k + 1, early=True) if not should_stop() else None
+            try:
+                changes = current.result()
+            except ServerError as exc:
+                report.errors.append(f"{cal.name}: {exc.message}")
+                _relist_next_time(session)
+                continue
+            report.calendars += 1
+            report.changed += len(changes.changed)
+            report.deleted += len(changes.deleted)
+            try:
+                _handle(session, cal, changes, report)
+            except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
+                report.errors.append(f"{cal.name}: {exc.message}")
+                continue
+            _save_token(session, cal.url, changes.token)
     return report
 
 
@@ -177,8 +194,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
     Each object's raw text is sketched once (`rawtext`): its UID comes from there; only blocks
     are parsed whole here, and others' events only where they can reach the window (`overlaps`)."""
     from blocktime.absence import Tracked, candidates, still_there
-    from blocktime.ics.busy import split_or_warn
-    from blocktime.ics.rawtext import master_uid, sketch_text
+    from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn
 
     blocks = {sb.block.uid: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
     holds = {h.uid: h for h in session.store.holds()}

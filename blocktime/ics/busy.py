@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from blocktime.core.model import Busy, Interval
 from blocktime.ics.event import X_SITE, x_text
-from blocktime.ics.rawtext import Group, Parts, group_text, split_text
+from blocktime.ics.rawtext import Group, Parts, group_text, split_or_warn
 from blocktime.ics.reach import may_touch
 from blocktime.ics.runaway import anchor_series, bound_series
 from blocktime.ics.zones import named_zone, table_zone
@@ -96,16 +96,6 @@ def busy_from_texts(
     result = BusyResult()
     split = (item for label, text in texts if (item := split_or_warn(label, text, result.warnings)) is not None)
     return busy_from_parts(split, start, end, tz, result)
-
-
-def split_or_warn(label: str, text: str, warnings: list[str], split: Callable[[str], Parts] = split_text
-                  ) -> tuple[str, str, Parts] | None:
-    """(label, text, its parts), or None with a warning when the text cannot even be split."""
-    try:
-        return label, text, split(text)
-    except Exception as exc:  # real calendars hold every kind of damage
-        warnings.append(f"skipped unreadable calendar data in {label}: {type(exc).__name__}")
-        return None
 
 
 def busy_from_parts(

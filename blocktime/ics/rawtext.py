@@ -11,7 +11,7 @@ a window, so that most of a long export is never parsed at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 BOM = "\ufeff"
@@ -107,6 +107,16 @@ def split_text(text: str) -> Parts:
     """The VTIMEZONEs and the VEVENT groups of `text` (VEVENTs with the NEEDED properties only);
     components never closed end with the text."""
     return _split((name_of(line), line) for line in content_lines(text))
+
+
+def split_or_warn(label: str, text: str, warnings: list[str], split: Callable[[str], Parts] = split_text
+                  ) -> tuple[str, str, Parts] | None:
+    """(label, text, its parts), or None with a warning when the text cannot even be split."""
+    try:
+        return label, text, split(text)
+    except Exception as exc:  # real calendars hold every kind of damage
+        warnings.append(f"skipped unreadable calendar data in {label}: {type(exc).__name__}")
+        return None
 
 
 #: a content line whose name is not plain upper-case ASCII letters, digits and hyphens, or that

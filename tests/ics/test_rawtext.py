@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 import blocktime.ics.busy as busy_mod
 from blocktime.backends.base import StoredObject
-from blocktime.ics.busy import busy_from_parts, busy_from_texts, split_or_warn
+from blocktime.ics.busy import busy_from_parts, busy_from_texts
 from blocktime.ics.objects import split_by_uid
-from blocktime.ics.rawtext import master_uid, sketch_text, split_text
+from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn, split_text
 from blocktime.ics.reach import series_end
 from tests.fuzzing import CALENDARS, mutate, mutations
 from tests.ics.corpus_reference import corpus_files, parse, window_of
