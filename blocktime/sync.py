@@ -74,9 +74,7 @@ def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInf
     that `daemon --once` from cron makes one request per calendar."""
     _schema(session)
     rows = session.store.db.execute("SELECT url, name FROM sync_state ORDER BY url").fetchall()
-    listed = session.store.get_meta(LISTED)
-    stale = not listed or (refresh and session.now - datetime.fromisoformat(listed) >= RELIST_AFTER)
-    if rows and not stale:
+    if rows and not _relist_due(session, refresh):
         return [CalendarInfo(r["url"], r["name"]) for r in rows]
     session.target()  # blocktime's own calendar exists before it is synced
     found = session.backend.calendars()
@@ -92,6 +90,14 @@ def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInf
             )
         session.store.set_meta(LISTED, session.now.isoformat())
     return found
+
+
+def _relist_due(session: Session, refresh: bool) -> bool:
+    listed = session.store.get_meta(LISTED)
+    try:
+        return not listed or (refresh and session.now - datetime.fromisoformat(listed) >= RELIST_AFTER)
+    except (ValueError, TypeError):  # unreadable, or without a zone
+        return True
 
 
 def _relist_next_time(session: Session) -> None:
