@@ -135,35 +135,33 @@ def with_retries(what: str, call: Callable[[], Changes], attempts: int, sleep: C
 
 def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
               refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> PassReport:
-    """Sync every calendar; an unreachable one is skipped (reported) and the rest go on. The next
-    calendar is read (in a thread) while this one is handled, so the server and blocktime work
-    at the same time; the store stays in this thread."""
+    """Sync every calendar; an unreachable one is skipped (reported) and the rest go on.
+    Blocktime's own calendar comes first: handling the others may write holds and blocks into it.
+    Each next calendar is read (in a thread) while one is handled, so that the server and
+    blocktime work at the same time; the store stays in this thread."""
     report = PassReport()
     try:
         calendars = known_calendars(session, refresh)
     except ServerError as exc:
         report.errors.append(exc.message)
         return report
-    backend = session.backend  # made here, not in the reading thread
     own = session.config.calendar.name
+    calendars.sort(key=lambda c: own not in (c.name, c.url.rstrip("/").split("/")[-1]))
+    backend = session.backend  # made here, not in the reading thread
 
-    def read(k: int, early: bool) -> Future[Changes] | None:
-        """Calendar k, read in the thread. Blocktime's own calendar is read only once those before
-        it are handled (they may write holds and blocks into it), not early."""
-        if k >= len(calendars) or (early and own in (calendars[k].name, calendars[k].url.rstrip("/").split("/")[-1])):
+    def read(k: int) -> Future[Changes] | None:
+        if k >= len(calendars) or should_stop():
             return None
         cal, token = calendars[k], _token(session, calendars[k].url)
         return reader.submit(with_retries, f"sync of {cal.name!r}", lambda: backend.changes(cal, token),
                              attempts, sleep)
 
     with ThreadPoolExecutor(1, "sync-read") as reader:
-        ahead = None
+        ahead = read(0)
         for k, cal in enumerate(calendars):
-            if should_stop():
+            if ahead is None or should_stop():
                 break
-            current = ahead or read(k, early=False)
-            assert current is not None
-            ahead = read(k + 1, early=True) if not should_stop() else None
+            current, ahead = ahead, read(k + 1)
             try:
                 changes = current.result()
             except ServerError as exc:
