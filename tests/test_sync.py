@@ -299,3 +299,36 @@ def test_only_events_that_can_reach_the_horizon_are_parsed_and_none_is_missed(
     assert sorted(report["actions"]) == ["conflict: 'Weekly call' overlaps acme-2",
                                          "conflict: 'Weekly call' overlaps acme-4"]
     assert len(parsed) == 1 and "Weekly call" in parsed[0]
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_the_own_calendar_is_read_first_and_the_others_while_one_is_handled(
+    booked: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import blocktime.sync as sync
+    from blocktime.backends.caldav import CalDAVBackend
+
+    OtherClient(account).put_new("Private", "p-1", "20260301T100000Z", "20260301T110000Z", "Past")
+    reads: list[tuple[str, str]] = []
+    private_read = threading.Event()
+    real_changes, real_handle = CalDAVBackend.changes, sync._handle
+
+    def changes(self, calendar, token):  # type: ignore[no-untyped-def]
+        reads.append((calendar.name, threading.current_thread().name))
+        if calendar.name == "Private":
+            private_read.set()
+        return real_changes(self, calendar, token)
+
+    def handle(session, calendar, got, report):  # type: ignore[no-untyped-def]
+        if calendar.name == "blocktime":  # the next calendar is being read meanwhile
+            assert private_read.wait(30)
+        real_handle(session, calendar, got, report)
+
+    monkeypatch.setattr(CalDAVBackend, "changes", changes)
+    monkeypatch.setattr(sync, "_handle", handle)
+    report, _ = _pass(booked, "2026-03-21T09:00")  # a day on: the list is read again, "Private" in it
+    assert report.errors == [] and report.calendars == 2
+    assert [name for name, _ in reads] == ["blocktime", "Private"]
+    assert all(thread.startswith("sync-read") for _, thread in reads)
