@@ -4,8 +4,10 @@ A text is read as one stream of content lines (RFC 5545 §3.1: unfolded; several
 row, §3.4, are one stream), so that damage stays where it is: VTIMEZONEs are kept by TZID and
 VEVENTs are grouped by UID with their RECURRENCE-ID overrides (RFC 5545 §3.8.4.4), each group to
 be parsed on its own. VALARMs are dropped (an alarm never makes time busy, and a damaged one must
-not cost its event). Looking at the raw DTSTART/DTEND/RRULE lines tells which groups cannot reach
-a window, so that most of a long export is never parsed at all.
+not cost its event). Looking at the raw DTSTART/DTEND/RRULE lines (`reach`) tells which groups
+cannot reach a window, so that most of a long export is never parsed at all. A sketch (the groups
+without the VTIMEZONEs, found by one pattern) is what the sync pass reads of every object: the
+UID of its master, and whether it can reach the pass' window.
 """
 
 from __future__ import annotations
