@@ -261,12 +261,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="3 runs (1 for first passes), no 20k account")
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--daemon-only", action="store_true", help="only the daemon rows (first and quiet passes)")
     args = ap.parse_args()
     runs = args.runs or (3 if args.quick else 5)
     slow_runs = 1 if args.quick else 3
     work = Path(tempfile.mkdtemp(prefix="bt-large-"))
     server = Radicale(work / "radicale")
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKTIME_")}
+    # PYTHONDONTWRITEBYTECODE would make every blocktime run compile its ~50 modules from source
+    # (an installed package has its .pyc; the floors' libraries have theirs): not what users pay
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("BLOCKTIME_") and k != "PYTHONDONTWRITEBYTECODE"}
     results: dict[str, dict[str, object]] = {}
     notes: dict[str, object] = {}
 
@@ -289,33 +293,34 @@ def main() -> None:
                   flush=True)
 
     try:
-        # --- book 50 blocks on an empty account (a fresh account for every run) ---
-        now_book = "2027-03-01 09:00"
-        bt_book = Side([], {})
+        if not args.daemon_only:
+            # --- book 50 blocks on an empty account (a fresh account for every run) ---
+            now_book = "2027-03-01 09:00"
+            bt_book = Side([], {})
 
-        def fresh_bt_book() -> None:
-            acc = server.new_account()
-            data = work / f"book50-{acc.username}"
-            bt_book.argv = [BT, "--config", str(config(work, acc, f"book50-{acc.username}")), "--now", now_book,
-                            "book", "--client", "acme", "--site", "HQ", "--attendee", "a@acme.example",
-                            "--start", "2027-03-08 10:00", "--length", "1h", "--every", "mon,tue,wed,thu,fri",
-                            "--count", "50", "--no-send", "--json"]
-            bt_book.env = env_for(data)
+            def fresh_bt_book() -> None:
+                acc = server.new_account()
+                data = work / f"book50-{acc.username}"
+                bt_book.argv = [BT, "--config", str(config(work, acc, f"book50-{acc.username}")), "--now", now_book,
+                                "book", "--client", "acme", "--site", "HQ", "--attendee", "a@acme.example",
+                                "--start", "2027-03-08 10:00", "--length", "1h", "--every", "mon,tue,wed,thu,fri",
+                                "--count", "50", "--no-send", "--json"]
+                bt_book.env = env_for(data)
 
-        bt_book.before = fresh_bt_book
-        fl_book = Side([], dict(base_env))
+            bt_book.before = fresh_bt_book
+            fl_book = Side([], dict(base_env))
 
-        def fresh_fl_book() -> None:
-            acc = server.new_account()
-            with niquests.Session() as s:
-                s.auth = (acc.username or "", acc.password or "")
-                r = s.request("MKCALENDAR", f"{acc.url}blocktime/")
-                assert r.status_code == 201, r.status_code
-            fl_book.argv = [PY, FLOORS, "book", f"{acc.url}blocktime/", acc.username or "", acc.password or "",
-                            "50", "2027-03-08T10:00:00+01:00"]
-        fl_book.before = fresh_fl_book
-        paired(server, bt_book, fl_book, runs)
-        record("book 50 blocks, empty account", bt_book, fl_book, "50 PUTs, icalendar-built bodies")
+            def fresh_fl_book() -> None:
+                acc = server.new_account()
+                with niquests.Session() as s:
+                    s.auth = (acc.username or "", acc.password or "")
+                    r = s.request("MKCALENDAR", f"{acc.url}blocktime/")
+                    assert r.status_code == 201, r.status_code
+                fl_book.argv = [PY, FLOORS, "book", f"{acc.url}blocktime/", acc.username or "", acc.password or "",
+                                "50", "2027-03-08T10:00:00+01:00"]
+            fl_book.before = fresh_fl_book
+            paired(server, bt_book, fl_book, runs)
+            record("book 50 blocks, empty account", bt_book, fl_book, "50 PUTs, icalendar-built bodies")
 
         # --- the 10k account ---
         acc10, load10 = load_account(server, 10_000)
@@ -332,52 +337,54 @@ def main() -> None:
         empty_cal = work / "btcal-empty"
         shutil.copytree(btcal, empty_cal)
 
-        # book 10 blocks (Mon–Fri 18:00–19:00, two weeks; the generated events end by 17:45),
-        # fresh data dir, calendar restored
         now10 = "2026-03-20 09:00"
-        bt10 = Side([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
-                     "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "1h", "--every",
-                     "mon,tue,wed,thu,fri", "--count", "10", "--skip-conflicts", "--no-send", "--json"],
-                    env_for(work / "data-book10"))
+        if not args.daemon_only:
+            # book 10 blocks (Mon–Fri 18:00–19:00, two weeks; the generated events end by 17:45),
+            # fresh data dir, calendar restored
+            bt10 = Side([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
+                         "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "1h", "--every",
+                         "mon,tue,wed,thu,fri", "--count", "10", "--skip-conflicts", "--no-send", "--json"],
+                        env_for(work / "data-book10"))
 
-        def reset_book10() -> None:
-            shutil.rmtree(work / "data-book10", ignore_errors=True)
+            def reset_book10() -> None:
+                shutil.rmtree(work / "data-book10", ignore_errors=True)
+                restore(empty_cal, btcal)()
+            bt10.before = reset_book10
+            # how many blocks blocktime books there (conflicts skipped): the floor writes as many
+            reset_book10()
+            probe = run_once(server, bt10)
+            puts10 = probe.requests.get("PUT", 0)
+            fl10 = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T000000Z",
+                         "20260404T000000Z", str(puts10), *cal_urls10], dict(base_env),
+                        before=restore(empty_cal, btcal))
+            paired(server, bt10, fl10, runs, warmup=0)
+            record("book 10 blocks, 10k account", bt10, fl10,
+                   f"6 time-range REPORTs (objects parsed) + {puts10} PUTs")
+
+            # cut-short: 4 blocks booked once (not timed); every run starts from that store and calendar
+            booked_data, booked_cal = work / "data-booked", work / "btcal-booked"
             restore(empty_cal, btcal)()
-        bt10.before = reset_book10
-        # how many blocks blocktime books there (conflicts skipped): the floor writes as many
-        reset_book10()
-        probe = run_once(server, bt10)
-        puts10 = probe.requests.get("PUT", 0)
-        fl10 = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T000000Z",
-                     "20260404T000000Z", str(puts10), *cal_urls10], dict(base_env), before=restore(empty_cal, btcal))
-        paired(server, bt10, fl10, runs, warmup=0)
-        record("book 10 blocks, 10k account", bt10, fl10,
-               f"6 time-range REPORTs (objects parsed) + {puts10} PUTs")
+            subprocess.run([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
+                            "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "2h",
+                            "--every", "mon,wed", "--count", "4", "--skip-conflicts", "--no-send", "--json"],
+                           env=env_for(booked_data), check=True, stdout=subprocess.DEVNULL)
+            shutil.copytree(btcal, booked_cal)
+            data_cut = work / "data-cut"
 
-        # cut-short: 4 blocks booked once (not timed); every run starts from that store and calendar
-        booked_data, booked_cal = work / "data-booked", work / "btcal-booked"
-        restore(empty_cal, btcal)()
-        subprocess.run([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
-                        "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "2h",
-                        "--every", "mon,wed", "--count", "4", "--skip-conflicts", "--no-send", "--json"],
-                       env=env_for(booked_data), check=True, stdout=subprocess.DEVNULL)
-        shutil.copytree(btcal, booked_cal)
-        data_cut = work / "data-cut"
-
-        def reset_cut() -> None:
-            restore(booked_data, data_cut)()
-            restore(booked_cal, btcal)()
-        bt_cut = Side([BT, "--config", str(cfg10), "--now", "2026-03-23 20:30", "cut-short", "acme-1",
-                       "--delivered", "60m", "--no-send", "--json"], env_for(data_cut), before=reset_cut)
-        reset_cut()
-        probe = run_once(server, bt_cut)
-        puts_cut = probe.requests.get("PUT", 0)
-        fl_cut = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T120000Z",
-                       "20260413T120000Z", str(puts_cut), *cal_urls10], dict(base_env), before=reset_cut)
-        paired(server, bt_cut, fl_cut, runs, warmup=0)
-        record("cut-short, 10k account", bt_cut, fl_cut,
-               f"6 time-range REPORTs over the 21-day horizon (objects parsed) + {puts_cut} PUTs")
-        restore(empty_cal, btcal)()
+            def reset_cut() -> None:
+                restore(booked_data, data_cut)()
+                restore(booked_cal, btcal)()
+            bt_cut = Side([BT, "--config", str(cfg10), "--now", "2026-03-23 20:30", "cut-short", "acme-1",
+                           "--delivered", "60m", "--no-send", "--json"], env_for(data_cut), before=reset_cut)
+            reset_cut()
+            probe = run_once(server, bt_cut)
+            puts_cut = probe.requests.get("PUT", 0)
+            fl_cut = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T120000Z",
+                           "20260413T120000Z", str(puts_cut), *cal_urls10], dict(base_env), before=reset_cut)
+            paired(server, bt_cut, fl_cut, runs, warmup=0)
+            record("cut-short, 10k account", bt_cut, fl_cut,
+                   f"6 time-range REPORTs over the 21-day horizon (objects parsed) + {puts_cut} PUTs")
+            restore(empty_cal, btcal)()
 
         # daemon first pass (fresh data dir each run) and quiet pass (from the state after a first pass)
         def daemon_pair(acc: Account, cfg: Path, urls: list[str], label: str, n_runs: int) -> None:
@@ -418,17 +425,18 @@ def main() -> None:
             urls20 = [f"{acc20.url}cal{c}/" for c in range(5)]
             daemon_pair(acc20, cfg20, urls20, "20k", slow_runs)
 
-        # cold start: no server contact
-        cold_data = work / "data-cold"
-        restore(booked_data, cold_data)()
-        bare = Side([PY, "-c", "pass"], dict(base_env))
-        agenda = Side([BT, "--config", str(cfg10), "--now", now10, "agenda", "--json"], env_for(cold_data))
-        paired(server, agenda, bare, max(runs, 7))
-        record("agenda --json cold", agenda, bare, "python -c pass")
-        bare2 = Side([PY, "-c", "pass"], dict(base_env))
-        helps = Side([BT, "--help"], dict(base_env))
-        paired(server, helps, bare2, max(runs, 7))
-        record("--help cold", helps, bare2, "python -c pass")
+        if not args.daemon_only:
+            # cold start: no server contact
+            cold_data = work / "data-cold"
+            restore(booked_data, cold_data)()
+            bare = Side([PY, "-c", "pass"], dict(base_env))
+            agenda = Side([BT, "--config", str(cfg10), "--now", now10, "agenda", "--json"], env_for(cold_data))
+            paired(server, agenda, bare, max(runs, 7))
+            record("agenda --json cold", agenda, bare, "python -c pass")
+            bare2 = Side([PY, "-c", "pass"], dict(base_env))
+            helps = Side([BT, "--help"], dict(base_env))
+            paired(server, helps, bare2, max(runs, 7))
+            record("--help cold", helps, bare2, "python -c pass")
     finally:
         server.stop()
     doc = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(),

@@ -44,3 +44,18 @@ def test_without_sync_tokens_a_full_listing_stands_in(account: Account, monkeypa
     second = b.changes(cal, first.token)
     assert second.changed == () and second.deleted == (c,)
     b.close()
+
+
+@pytest.mark.parametrize("href", [
+    "/u/cal/a.ics", "/u/cal/with space.ics", "/u/cal/ü@x.ics", "/u/cal/../other/a.ics", "/u/./cal/a.ics",
+    "//host/u/a.ics", "a.ics", "../b/a.ics", "/u/cal/a.ics?x=1", "/u/cal/a.ics#f", "/u/cal/a;b.ics", "",
+    "http://127.0.0.1:1/u/cal/a.ics", "/u/cal/%2E%2E/a.ics",
+])
+def test_hrefs_read_quickly_are_the_server_paths_urljoin_gives(href: str) -> None:
+    from urllib.parse import quote, urljoin, urlsplit
+
+    from blocktime.backends.caldav import _absolute
+
+    base = "http://127.0.0.1:8000/u/cal/"
+    joined = urljoin(base, quote(href, safe="/@:+,;=!$&'()*~%"))
+    assert _absolute(base, href) == (urlsplit(joined).path or "/")
