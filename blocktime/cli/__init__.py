@@ -1,7 +1,9 @@
 """The command line: the single place where errors become messages and exit codes.
 
 Exit codes: 0 done, 1 runtime failure (server, conflicts), 2 bad input or usage.
-Heavy libraries (icalendar, caldav, Babel) are imported by the commands that use them.
+Heavy libraries (icalendar, caldav, Babel) are imported by the commands that use them, and each
+command's module only when that command runs (COMMANDS names them): `--help` and `agenda` start
+without the modules of the other commands (tests/test_coldstart.py checks what they import).
 """
 
 from __future__ import annotations
@@ -9,28 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from blocktime.cli.booking import cmd_agenda, cmd_book, cmd_export
 from blocktime.cli.common import NOTES
-from blocktime.cli.inbox import add_parser as add_inbox_parser
-from blocktime.cli.inbox import cmd_inbox
-from blocktime.cli.mail import (
-    cmd_accept_counter,
-    cmd_cancel,
-    cmd_confirmations,
-    cmd_decline_counter,
-    cmd_import_reply,
-    cmd_move,
-    cmd_outbox,
-)
-from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_offer, cmd_offers, cmd_status, cmd_why
-from blocktime.cli.ops import cmd_auth, cmd_daemon, cmd_demo, cmd_doctor, cmd_repair
-from blocktime.cli.setup import add_parser as add_setup
-from blocktime.cli.setup import cmd_init
-from blocktime.cli.views import add_parser as add_views
-from blocktime.cli.views import cmd_week
 from blocktime.errors import BadInput, BlocktimeError
 
 
@@ -155,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--client-secrets", metavar="FILE", help="google: the client_secret.json of your OAuth client")
     au.add_argument("--no-browser", action="store_true", help="google: print the sign-in link instead of opening it")
 
+    from blocktime.cli.inbox import add_parser as add_inbox_parser
+    from blocktime.cli.setup import add_parser as add_setup
+    from blocktime.cli.views import add_parser as add_views
+
     add_inbox_parser(sub)
 
     dr = sub.add_parser("doctor", help="check that blocktime can work with a calendar, with advice")
@@ -184,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return 2
-        code = int(COMMANDS[args.command](args))
+        code = int(command(args.command)(args))
         for note in NOTES:
             print(note, file=sys.stderr)
         return code
@@ -225,13 +213,24 @@ def one_line(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
+#: command -> "module:function" under blocktime.cli, imported when the command runs
 COMMANDS = {
-    "book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "cut-short": cmd_cut_short,
-    "offers": cmd_offers, "accept": cmd_accept, "offer": cmd_offer, "decline": cmd_decline, "status": cmd_status,
-    "why": cmd_why, "repair": cmd_repair, "daemon": cmd_daemon, "demo": cmd_demo,
-    "move": cmd_move, "cancel": cmd_cancel, "outbox": cmd_outbox, "import-reply": cmd_import_reply,
-    "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
-    "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
-    "inbox": cmd_inbox,
-    "week": cmd_week, "init": cmd_init,
+    "book": "booking:cmd_book", "agenda": "booking:cmd_agenda", "export": "booking:cmd_export",
+    "cut-short": "makeup:cmd_cut_short", "offers": "makeup:cmd_offers", "accept": "makeup:cmd_accept",
+    "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
+    "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
+    "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
+    "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",
+    "decline-counter": "mail:cmd_decline_counter", "confirmations": "mail:cmd_confirmations",
+    "auth": "ops:cmd_auth", "doctor": "ops:cmd_doctor", "inbox": "inbox:cmd_inbox",
+    "week": "views:cmd_week", "init": "setup:cmd_init",
 }
+
+
+def command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function of command `name` (its module imported now)."""
+    from importlib import import_module
+
+    module, function = COMMANDS[name].split(":")
+    found: Callable[[argparse.Namespace], int] = getattr(import_module(f"blocktime.cli.{module}"), function)
+    return found
