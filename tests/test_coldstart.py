@@ -85,3 +85,31 @@ def test_agenda_imports_no_calendar_or_mail_library(tmp_path: Path) -> None:
     for own in ("blocktime.daemon", "blocktime.backends.caldav", "blocktime.messages", "blocktime.ics",
                 "blocktime.mail", "blocktime.notes", "blocktime.engagements"):
         assert not loaded(got["modules"], own), own
+
+
+@pytest.mark.parametrize("argv", [
+    ["agenda", "--json"],
+    ["--config", "c.toml", "--now", "2026-03-20 09:00", "book", "--client", "A", "--site", "S", "--start",
+     "2026-03-24 12:00", "--length", "1h", "--attendee", "a@x.example", "--attendee", "b@x.example", "--count", "3"],
+    ["cut-short", "acme-1", "--delivered", "35m", "--no-send"],
+    ["--config", "agenda", "week", "--json"],  # a value that names a command: the real command wins
+    ["inbox", "--json"], ["init", "--name", "N", "--force"], ["outbox", "send", "--json"],
+    ["accept-counter", "acme-2-c1", "--no-send"],
+])
+def test_a_run_parses_as_the_whole_parser_does(argv: list[str]) -> None:
+    from blocktime.cli import parse
+
+    assert parse(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [["agenda", "--nope"], ["book", "--client", "A"], ["--now", "agenda", "bogus"],
+                                  ["cut-short", "acme-1"]])
+def test_a_refused_run_gets_the_whole_parser_s_message(argv: list[str]) -> None:
+    from blocktime.cli import parse
+    from blocktime.errors import BadInput
+
+    with pytest.raises(BadInput) as lean:
+        parse(argv)
+    with pytest.raises(BadInput) as whole:
+        build_parser().parse_args(argv)
+    assert str(lean.value) == str(whole.value)

@@ -23,7 +23,17 @@ class _Parser(argparse.ArgumentParser):
         raise BadInput(message, f"see `{self.prog} --help`")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped:
+    """Stands in for the parser of a command this run does not run (see `build_parser`): it takes
+    every argument definition and keeps none."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Skipped]:
+        return lambda *args, **kwargs: self
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, the other commands' parsers are stand-ins (a run of
+    one command need not build the other two dozen). `parse` falls back to the whole parser."""
     p = _Parser(prog="blocktime", description="Book on-site training as fixed blocks with a hard end.")
     p.add_argument("--version", action="store_true", help="print blocktime's version and exit")
     p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
@@ -32,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure", action="store_true",
                    help="do not verify the calendar server's TLS certificate, for this run only (warned)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if only is not None:
+        real = sub.add_parser
+
+        def add_parser(name: str, **kwargs: Any) -> Any:
+            return real(name, **kwargs) if name == only else _Skipped()
+
+        sub.add_parser = add_parser  # type: ignore[method-assign]
 
     b = sub.add_parser("book", help="book a series of fixed blocks")
     b.add_argument("--client", required=True)
@@ -139,19 +156,37 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--client-secrets", metavar="FILE", help="google: the client_secret.json of your OAuth client")
     au.add_argument("--no-browser", action="store_true", help="google: print the sign-in link instead of opening it")
 
-    from blocktime.cli.inbox import add_parser as add_inbox_parser
-    from blocktime.cli.setup import add_parser as add_setup
-    from blocktime.cli.views import add_parser as add_views
+    if only in (None, "inbox"):
+        from blocktime.cli.inbox import add_parser as add_inbox_parser
 
-    add_inbox_parser(sub)
+        add_inbox_parser(sub)
 
     dr = sub.add_parser("doctor", help="check that blocktime can work with a calendar, with advice")
     dr.add_argument("profile", nargs="?", metavar="PROFILE",
                     help="a profile name from calendars/ or a .toml path (default: the configured calendar)")
     dr.add_argument("--json", action="store_true")
-    add_views(sub)
-    add_setup(sub)
+    if only in (None, "week"):
+        from blocktime.cli.views import add_parser as add_views
+
+        add_views(sub)
+    if only in (None, "init"):
+        from blocktime.cli.setup import add_parser as add_setup
+
+        add_setup(sub)
     return p
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """`argv` parsed by a parser built for the command it names (the first word that is a
+    command); anything that parser refuses, and every --help, goes to the whole parser, so
+    results and messages are the whole parser's."""
+    named = next((a for a in argv if a in COMMANDS), None)
+    if named is not None and "-h" not in argv and "--help" not in argv:
+        try:
+            return build_parser(only=named).parse_args(argv)
+        except BadInput:
+            pass
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         force=True,  # each call (tests run many in one process) logs to the current stderr
     )
     try:
-        args = build_parser().parse_args(args_list)
+        args = parse(args_list)
         if args.version:
             print(f"blocktime {version()}")
             return 0
