@@ -242,16 +242,20 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
     Blocks are left `pending` by a run that was stopped (Ctrl-C, a crash, a lost connection);
     every write command and the daemon's pass call this first, and (with `announce`) say what
     they finished and queued."""
+    if session.store.holds(states=("pending",)):  # (nothing is imported for nothing to do)
+        from blocktime.offers import finish_holds
+
+        finish_holds(session)
+    pending = session.store.blocks(states=("pending",))
+    if not pending:
+        return 0
     from concurrent.futures import ThreadPoolExecutor
 
     from blocktime.backends.base import AlreadyExists
     from blocktime.ics.event import EventFacts, calendar_copy
     from blocktime.ics.itip import request
     from blocktime.messages import compose_block
-    from blocktime.offers import finish_holds
 
-    finish_holds(session)
-    pending = session.store.blocks(states=("pending",))
     engagements = {k: session.store.engagement(k) for k in {sb.block.engagement for sb in pending}}
 
     def write(sb: StoredBlock) -> Written:
