@@ -108,27 +108,13 @@ class Session:
 
 
 def read_busy(session: Session, start: datetime, end: datetime) -> list[Busy]:
-    """Busy time from every calendar of the account, expanded here (see ics.busy). The calendars
-    are read a few at a time (one time-range REPORT each), in the order the account lists them."""
+    """Busy time from every calendar of the account, expanded here (see ics.busy)."""
     from blocktime.ics.busy import busy_from_texts
 
-    backend = session.backend
-    calendars = backend.calendars()
-
-    def listed(cal: CalendarInfo) -> list[tuple[str, str]]:
-        return [(f"{cal.name}: {o.href.rsplit('/', 1)[-1]}", o.data) for o in backend.list_range(cal, start, end)]
-
-    if len(calendars) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=min(READERS, len(calendars)))
-        try:
-            parts = list(pool.map(listed, calendars))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    else:
-        parts = [listed(cal) for cal in calendars]
-    texts = [t for part in parts for t in part]
+    texts: list[tuple[str, str]] = []
+    for cal in session.backend.calendars():
+        texts.extend((f"{cal.name}: {o.href.rsplit('/', 1)[-1]}", o.data)
+                     for o in session.backend.list_range(cal, start, end))
     result = busy_from_texts(texts, start, end, session.config.organizer.timezone)
     for w in result.warnings:
         log.warning("%s", w)
@@ -303,8 +289,6 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
 
 
 WRITERS = 4
-#: calendars read at once for busy time (the REPORTs overlap the client's parsing with the server's work)
-READERS = 4
 
 
 @dataclass(frozen=True, slots=True)

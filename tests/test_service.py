@@ -324,39 +324,3 @@ def test_a_site_typed_a_little_differently_is_the_same_site(
     assert [b["id"] for b in cli.json("agenda")["blocks"]] == ["acme-1", "acme-2", "acme-3"]
     new = cli.json(*base, "--site", "Acme Plant", "--start", "2026-04-01 14:00")
     assert new["engagement"] == "acme-acme-plant"  # another site is another engagement, as before
-
-
-def test_busy_is_read_from_every_calendar_whichever_answers_first(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """The calendars are read a few at a time: the result does not depend on which answers first."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from blocktime.backends.base import CalendarInfo, StoredObject
-    from blocktime.config import from_mapping
-    from blocktime.service import Session, read_busy
-
-    monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(tmp_path))
-    tz = ZoneInfo("Europe/Warsaw")
-    event = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
-             "DTSTAMP:20260101T000000Z\r\nDTSTART:20260323T1{h}0000Z\r\nDTEND:20260323T1{h}3000Z\r\n"
-             "SUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
-    threads: set[str] = set()
-
-    class FirstAnswersLast:
-        def calendars(self) -> list[CalendarInfo]:
-            return [CalendarInfo(f"/u/c{i}/", f"c{i}") for i in range(4)]
-
-        def list_range(self, cal: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
-            import threading
-
-            threads.add(threading.current_thread().name)
-            n = int(cal.name[1])
-            time.sleep(0.05 * (4 - n))
-            return [StoredObject(f"{cal.url}e.ics", '"1"', event.format(uid=cal.name, h=n))]
-
-    session = Session(from_mapping({"organizer": {"timezone": "Europe/Warsaw"}}), datetime(2026, 3, 20, 9, tzinfo=tz))
-    session._backend = FirstAnswersLast()  # type: ignore[assignment]
-    busy = read_busy(session, datetime(2026, 3, 23, tzinfo=tz), datetime(2026, 3, 24, tzinfo=tz))
-    assert sorted((b.uid, b.span.start.hour) for b in busy) == [("c0", 10), ("c1", 11), ("c2", 12), ("c3", 13)]
-    assert len(threads) > 1
