@@ -15,6 +15,10 @@ memory is the command's own maximum RSS as /usr/bin/time reports it (else os.wai
     .venv/bin/python bench/large.py            # about 8 minutes on 2 shared cores
     .venv/bin/python bench/large.py --quick    # fewer runs, no 20k account (about 3 minutes)
     .venv/bin/python bench/large.py --json
+    .venv/bin/python bench/large.py --only book50 cut agenda help --runs 7   # some rows only
+
+blocktime's modules are byte-compiled first (`compileall`, as a wheel install does): with
+PYTHONDONTWRITEBYTECODE set, every run would otherwise compile them from source (~+40 ms a start).
 """
 
 from __future__ import annotations
@@ -256,14 +260,22 @@ def restore(src: Path, dst: Path) -> Callable[[], None]:
     return go
 
 
+ROWS = ("book50", "book10", "cut", "first10", "quiet10", "first20", "agenda", "help")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="3 runs (1 for first passes), no 20k account")
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--daemon-only", action="store_true", help="only the daemon rows (first and quiet passes)")
+    ap.add_argument("--only", nargs="+", metavar="ROW", choices=ROWS,
+                    help=f"measure only these rows ({', '.join(ROWS)}); default all (quiet10 runs first10 too)")
     args = ap.parse_args()
+    only = set(args.only or ROWS) | ({"first10"} if args.only and "quiet10" in args.only else set())
     runs = args.runs or (3 if args.quick else 5)
+    # the program as installed: blocktime's modules byte-compiled (as pip does for a wheel install),
+    # also where PYTHONDONTWRITEBYTECODE is set (then every run would compile them from source)
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "blocktime")], check=True, stdout=subprocess.DEVNULL)
     slow_runs = 1 if args.quick else 3
     work = Path(tempfile.mkdtemp(prefix="bt-large-"))
     server = Radicale(work / "radicale")
@@ -293,7 +305,7 @@ def main() -> None:
                   flush=True)
 
     try:
-        if not args.daemon_only:
+        if "book50" in only:
             # --- book 50 blocks on an empty account (a fresh account for every run) ---
             now_book = "2027-03-01 09:00"
             bt_book = Side([], {})
@@ -338,7 +350,7 @@ def main() -> None:
         shutil.copytree(btcal, empty_cal)
 
         now10 = "2026-03-20 09:00"
-        if not args.daemon_only:
+        if "book10" in only:
             # book 10 blocks (Mon–Fri 18:00–19:00, two weeks; the generated events end by 17:45),
             # fresh data dir, calendar restored
             bt10 = Side([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
@@ -361,16 +373,17 @@ def main() -> None:
             record("book 10 blocks, 10k account", bt10, fl10,
                    f"6 time-range REPORTs (objects parsed) + {puts10} PUTs")
 
-            # cut-short: 4 blocks booked once (not timed); every run starts from that store and calendar
-            booked_data, booked_cal = work / "data-booked", work / "btcal-booked"
-            restore(empty_cal, btcal)()
-            subprocess.run([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
-                            "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "2h",
-                            "--every", "mon,wed", "--count", "4", "--skip-conflicts", "--no-send", "--json"],
-                           env=env_for(booked_data), check=True, stdout=subprocess.DEVNULL)
-            shutil.copytree(btcal, booked_cal)
-            data_cut = work / "data-cut"
+        # cut-short: 4 blocks booked once (not timed); every run starts from that store and calendar
+        booked_data, booked_cal = work / "data-booked", work / "btcal-booked"
+        restore(empty_cal, btcal)()
+        subprocess.run([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
+                        "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "2h",
+                        "--every", "mon,wed", "--count", "4", "--skip-conflicts", "--no-send", "--json"],
+                       env=env_for(booked_data), check=True, stdout=subprocess.DEVNULL)
+        shutil.copytree(btcal, booked_cal)
+        data_cut = work / "data-cut"
 
+        if "cut" in only:
             def reset_cut() -> None:
                 restore(booked_data, data_cut)()
                 restore(booked_cal, btcal)()
@@ -402,21 +415,23 @@ def main() -> None:
             paired(server, a, b, n_runs, warmup=0)
             record(f"daemon first pass, {label}", a, b, f"{len(urls)} sync REPORTs (full)")
 
-        daemon_pair(acc10, cfg10, cal_urls10, "10k", slow_runs)
-        # quiet pass: state after one first pass, copied for every run; the floor reuses its tokens
-        after_first = work / "data-after-first"
-        restore(work / "data-first-10k", after_first)()
-        data_quiet = work / "data-quiet"
-        tokens10 = work / "tokens-10k.json"
-        assert tokens10.exists()
-        qa = Side([BT, "--config", str(cfg10), "--now", "2026-03-20 09:15", "daemon", "--once"],
-                  env_for(data_quiet), before=restore(after_first, data_quiet))
-        qb = Side([PY, FLOORS, "sync", acc10.username or "", acc10.password or "", str(tokens10), *cal_urls10],
-                  dict(base_env))
-        paired(server, qa, qb, runs)
-        record("daemon quiet pass, 10k", qa, qb, "6 sync REPORTs with the tokens of a first pass")
+        if "first10" in only:
+            daemon_pair(acc10, cfg10, cal_urls10, "10k", slow_runs)
+        if "quiet10" in only:
+            # quiet pass: state after one first pass, copied for every run; the floor reuses its tokens
+            after_first = work / "data-after-first"
+            restore(work / "data-first-10k", after_first)()
+            data_quiet = work / "data-quiet"
+            tokens10 = work / "tokens-10k.json"
+            assert tokens10.exists()
+            qa = Side([BT, "--config", str(cfg10), "--now", "2026-03-20 09:15", "daemon", "--once"],
+                      env_for(data_quiet), before=restore(after_first, data_quiet))
+            qb = Side([PY, FLOORS, "sync", acc10.username or "", acc10.password or "", str(tokens10), *cal_urls10],
+                      dict(base_env))
+            paired(server, qa, qb, runs)
+            record("daemon quiet pass, 10k", qa, qb, "6 sync REPORTs with the tokens of a first pass")
 
-        if not args.quick:
+        if not args.quick and "first20" in only:
             acc20, load20 = load_account(server, 20_000)
             notes["load_20k_s"] = round(load20, 1)
             if not args.json:
@@ -425,7 +440,7 @@ def main() -> None:
             urls20 = [f"{acc20.url}cal{c}/" for c in range(5)]
             daemon_pair(acc20, cfg20, urls20, "20k", slow_runs)
 
-        if not args.daemon_only:
+        if "agenda" in only:
             # cold start: no server contact
             cold_data = work / "data-cold"
             restore(booked_data, cold_data)()
@@ -433,6 +448,7 @@ def main() -> None:
             agenda = Side([BT, "--config", str(cfg10), "--now", now10, "agenda", "--json"], env_for(cold_data))
             paired(server, agenda, bare, max(runs, 7))
             record("agenda --json cold", agenda, bare, "python -c pass")
+        if "help" in only:
             bare2 = Side([PY, "-c", "pass"], dict(base_env))
             helps = Side([BT, "--help"], dict(base_env))
             paired(server, helps, bare2, max(runs, 7))

@@ -7,11 +7,13 @@ from __future__ import annotations
 import stat
 import tomllib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blocktime.config import Config
-from blocktime.doctor import Finding
 from blocktime.errors import BlocktimeError
+
+if TYPE_CHECKING:  # imported where a finding is made: `placeholders` runs before every write command
+    from blocktime.doctor import Finding
 
 
 def _raw(cfg: Config) -> dict[str, Any]:
@@ -47,6 +49,8 @@ def config_findings(cfg: Config, now: datetime) -> list[Finding]:
 
 
 def _organizer(cfg: Config) -> list[Finding]:
+    from blocktime.doctor import Finding
+
     org = cfg.organizer
     raw = _raw(cfg).get("organizer", {})
     if not isinstance(raw, dict) or "email" not in raw or org.email.endswith("@localhost"):
@@ -57,6 +61,8 @@ def _organizer(cfg: Config) -> list[Finding]:
 
 
 def _zone(cfg: Config, now: datetime) -> Finding:
+    from blocktime.doctor import Finding
+
     tz = cfg.organizer.timezone
     local = now.astimezone(tz)
     raw = _raw(cfg).get("organizer", {})
@@ -67,6 +73,8 @@ def _zone(cfg: Config, now: datetime) -> Finding:
 
 
 def _permissions(cfg: Config) -> list[Finding]:
+    from blocktime.doctor import Finding
+
     path = cfg.source
     if path is None:
         return [Finding("warn", "config", "no config file: blocktime runs on placeholders and the embedded calendar",
@@ -85,6 +93,8 @@ def _permissions(cfg: Config) -> list[Finding]:
 
 
 def _smtp(cfg: Config) -> Finding | None:
+    from blocktime.doctor import Finding
+
     if cfg.smtp is None:
         return Finding("info", "smtp", "no [smtp]: messages wait in the outbox for you to send",
                        "add an [smtp] section to send invites yourself (README: Mail)")
