@@ -250,3 +250,25 @@ def test_one_writer_at_a_time_per_store(pg_url: str, tmp_path: Path) -> None:
     assert first.get_meta("k") == "second" and other.get_meta("k") == "bob"
     for s in (first, second, other):
         s.close()
+
+
+def test_doctor_checks_a_postgresql_store(pg_url: str, tmp_path: Path, data_dir: Path,
+                                          capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from blocktime.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[organizer]\nname = "A"\nemail = "a@x.example"\ntimezone = "Europe/Warsaw"\n'
+                      f'[store]\nurl = "{pg_url}"\n')
+    monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
+    main(["--config", str(config), "doctor", "--json"])
+    import json
+
+    found = {f["topic"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert found["store"]["level"] == "ok" and f"schema version {SCHEMA_VERSION}" in found["store"]["text"]
+    bad = pg_url.rsplit("/", 1)[0].replace("postgres@", "postgres:s3cret@") + "/no_such_database"
+    config.write_text(config.read_text().replace(pg_url, bad))
+    main(["--config", str(config), "doctor", "--json"])
+    out = capsys.readouterr().out
+    found = {f["topic"]: f for f in json.loads(out)["findings"]}
+    assert found["store"]["level"] == "fail" and "no_such_database" in found["store"]["text"]
+    assert "s3cret" not in out
