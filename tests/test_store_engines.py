@@ -303,3 +303,12 @@ def test_the_store_password_never_leaks(account: Account, pg_url: str, tmp_path:
         texts.append(repr(raw.execute(f'SELECT * FROM "{table}"').fetchall()))
     raw.close()
     assert len(texts) > 8 and not [t[:200] for t in texts if secret in t]
+
+
+def test_options_in_the_url_are_kept_beside_the_search_path(pg_url: str, tmp_path: Path) -> None:
+    url = pg_url + "?options=-c%20statement_timeout%3D12345"
+    store = open_store(url, tmp_path, "ann")
+    assert isinstance(store.db, PgConnection)
+    assert store.db.raw.execute("SHOW statement_timeout").fetchone()[0] == "12345ms"
+    assert store.db.raw.execute("SHOW search_path").fetchone()[0] == "blocktime_ann"
+    store.close()
