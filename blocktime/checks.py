@@ -44,8 +44,25 @@ def placeholders(cfg: Config) -> list[str]:
 def config_findings(cfg: Config, now: datetime) -> list[Finding]:
     """Organizer, zone, file permissions and SMTP: one finding (or more) each (the inbox has its own
     checks in doctor.inbox_findings)."""
-    out = [*_organizer(cfg), _zone(cfg, now), *_permissions(cfg), _smtp(cfg)]  # the inbox: doctor.inbox_findings
+    out = [*_organizer(cfg), _zone(cfg, now), *_permissions(cfg), _smtp(cfg), _store(cfg)]  # inbox: doctor's
     return [f for f in out if f is not None]
+
+
+def _store(cfg: Config) -> Finding | None:
+    """A PostgreSQL store: reachable, and at which schema version (a SQLite file needs no check)."""
+    from blocktime.storedb import SQLITE, engine
+
+    if engine(cfg.store_url) == SQLITE:
+        return None
+    from blocktime.store import SCHEMA_VERSION, open_store
+
+    try:
+        store = open_store(cfg.store_url, cfg.data_dir, cfg.trainer)
+    except BlocktimeError as exc:
+        return Finding("fail", "store", exc.message, exc.hint or "")
+    where = store.where
+    store.close()
+    return Finding("ok", "store", f"PostgreSQL at {where}, schema version {SCHEMA_VERSION}")
 
 
 def _organizer(cfg: Config) -> list[Finding]:

@@ -11,6 +11,7 @@ import pytest
 from blocktime.cli import main
 from tests.mailserver import MailSink
 from tests.servers import Account, RadicaleServer
+from tests.stores import ON_POSTGRESQL
 from tests.test_team import SHARED, team_config
 
 NOW = "2026-03-20T09:00"
@@ -44,6 +45,8 @@ def trainer(name: str, account: Account) -> dict[str, dict[str, Any]]:
 def store_url(request: pytest.FixtureRequest) -> str | None:
     """Each trainer's own SQLite file in their data folder, or their own schema in one PostgreSQL."""
     if request.param == "sqlite":
+        if ON_POSTGRESQL:
+            pytest.skip("the SQLite case runs in the SQLite run (BLOCKTIME_STORE_URL names PostgreSQL here)")
         return None
     import blocktime.store
 
