@@ -111,3 +111,12 @@ def test_engagements_blocks_offers_and_mail_belong_to_one_trainer(team: TeamRunn
     rebuilt = team.json("bob", "repair", now=AFTER)
     assert rebuilt["engagements"] == 1 and rebuilt["blocks"] == 2 and rebuilt["holds"] == 0
     assert [b["client"] for b in team.json("bob", "agenda", "--all", now=AFTER)["blocks"]] == ["Beta", "Beta"]
+    if store_url is not None:  # one schema per trainer in the shared database, each with its own rows
+        import psycopg
+
+        with psycopg.connect(store_url) as conn:
+            schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'blocktime%'")}
+            assert {"blocktime_anna", "blocktime_bob"} <= schemas and "blocktime" not in schemas
+            keys = {s: [r[0] for r in conn.execute(f"SELECT key FROM {s}.engagements")]
+                    for s in ("blocktime_anna", "blocktime_bob")}
+        assert keys == {"blocktime_anna": ["acme"], "blocktime_bob": ["beta"]}
