@@ -107,6 +107,19 @@ def test_engagements_blocks_offers_and_mail_belong_to_one_trainer(team: TeamRunn
     team.json("bob", "outbox", "send", now=AFTER)
     assert smtp.messages == []  # anna's offer waits in anna's outbox, never in bob's
 
+    # a daemon pass as anna syncs anna's calendar and state only
+    code, _, err = team("anna", "daemon", "--once", now=AFTER)
+    assert code == 0, err
+    anna_state, bob_state = team.json("anna", "daemon", "--status", now=AFTER), team.json("bob", "daemon", "--status",
+                                                                                          now=AFTER)
+    assert anna_state["last_sync"] is not None and bob_state["last_sync"] is None
+    assert [o["id"] for o in anna_state["open_offers"]] == [offer["id"]] and bob_state["open_offers"] == []
+    # what anna's pass sent (the advance confirmation of acme-2) is anna's; her held offer stays held
+    assert {(m.mail_from, tuple(m.rcpt_tos)) for m in smtp.messages} <= {("anna@example.com", ("it@acme.example",))}
+    held = [(w["kind"], w["ref"], w["held"]) for w in team.json("anna", "outbox", now=AFTER)["waiting"]]
+    assert held == [("offer", offer["id"], True)]
+    smtp.reset()
+
     # each calendar holds only its trainer's events: rebuilding bob's store from his calendar finds Beta alone
     rebuilt = team.json("bob", "repair", now=AFTER)
     assert rebuilt["engagements"] == 1 and rebuilt["blocks"] == 2 and rebuilt["holds"] == 0
