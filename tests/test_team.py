@@ -214,3 +214,29 @@ def test_team_list_shows_no_secret(tmp_path: Path, data_dir: Path, capsys: pytes
     doc = json.loads(capsys.readouterr().out)
     assert doc["team"] is False and doc["trainers"][0]["trainer"] == "default"
     assert doc["trainers"][0]["calendar"] == "local" and doc["trainers"][0]["data_dir"] == str(data_dir)
+
+
+def test_the_readme_team_example_loads(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README, For teams: the main file and anna's file as printed there make a team of one."""
+    import re
+    import tomllib
+
+    from blocktime.config import SCHEMA
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Trainers", 1)[1]
+    main_text, anna_text = re.findall(r"```toml\n(.*?)```", section, re.S)[:2]
+    assert main_text.startswith("# config.toml") and anna_text.startswith("# trainers/anna.toml")
+    if "store" not in SCHEMA:  # [store] url arrives with the PostgreSQL engine (branch p3)
+        main_text = main_text.replace("[store]\nurl", "# [store]\n# url")
+    (tmp_path / "config.toml").write_text(main_text.replace("/srv/blocktime", str(tmp_path / "srv")))
+    (tmp_path / "trainers").mkdir()
+    (tmp_path / "trainers" / "anna.toml").write_text(anna_text)
+    for var in ("ANNA_DAV_PASSWORD", "ANNA_SMTP_PASSWORD", "ANNA_IMAP_PASSWORD"):
+        monkeypatch.setenv(var, "x")
+    assert tomllib.loads(anna_text)["organizer"]["name"] == "Anna Nowak"
+    anna = for_trainer(load_team(str(tmp_path / "config.toml")), None)
+    assert anna.trainer == "anna" and anna.data_dir == tmp_path / "srv" / "trainers" / "anna"
+    assert anna.calendar.url == "https://cloud.example/remote.php/dav" and anna.calendar.username == "anna"
+    assert anna.smtp is not None and anna.smtp.host == "smtp.example" and anna.smtp.username == "anna@example.com"
+    assert anna.inbox is not None and anna.organizer.timezone.key == "Europe/Warsaw"
