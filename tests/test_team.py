@@ -129,10 +129,23 @@ def test_bad_team_layouts_are_one_line(tmp_path: Path, data_dir: Path, capsys: p
                                        setup: Any, needle: str) -> None:
     toml(tmp_path / "config.toml", {**SHARED, "team": {}})
     setup(tmp_path)
-    code = main(["--config", str(tmp_path / "config.toml"), "--as", "anna", "agenda"])
+    code = main(["--config", str(tmp_path / "config.toml"), "team", "list"])  # reads every trainer's file
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("blocktime: error: ") and needle in err, err
     assert "secret" not in err
+
+
+def test_a_command_as_one_trainer_reads_only_their_file(tmp_path: Path, data_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    config = team_config(tmp_path, anna=trainer_body("anna"), bob=trainer_body("bob", organizer={"email": "bob"}))
+    assert main(["--config", str(config), "--as", "anna", "offers", "--json"]) == 0  # bob's slip stops only bob
+    assert main(["--config", str(config), "--as", "bob", "offers", "--json"]) == 2
+    assert "bob.toml: [organizer] email" in capsys.readouterr().err
+    for command in (["team", "list"], ["--as", "anna", "doctor"]):  # these check the whole team
+        assert main(["--config", str(config), *command]) == 2
+        assert "bob.toml: [organizer] email" in capsys.readouterr().err
+    assert main(["--config", str(config), "--as", "carol", "agenda"]) == 2
+    assert "--as carol: no such trainer (known: anna, bob)" in capsys.readouterr().err
 
 
 def test_every_trainers_problems_are_reported_together(tmp_path: Path, data_dir: Path) -> None:
