@@ -17,12 +17,17 @@ if TYPE_CHECKING:  # imported where a finding is made: `placeholders` runs befor
 
 
 def _raw(cfg: Config) -> dict[str, Any]:
-    if cfg.source is None or not cfg.source.exists():
-        return {}
-    if cfg.trainer is not None:  # a team's trainer: the main file's tables and theirs
+    if cfg.trainer is not None and cfg.source is not None:  # a team's trainer: the main file's tables and theirs
         from blocktime.team import tables_of
 
         return dict(tables_of(cfg.source) or {})
+    return _own(cfg)
+
+
+def _own(cfg: Config) -> dict[str, Any]:
+    """The tables of the config file itself (a trainer's own file, in a team)."""
+    if cfg.source is None or not cfg.source.exists():
+        return {}
     try:
         return tomllib.loads(cfg.source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -45,6 +50,10 @@ def config_findings(cfg: Config, now: datetime) -> list[Finding]:
     """Organizer, zone, file permissions and SMTP: one finding (or more) each (the inbox has its own
     checks in doctor.inbox_findings)."""
     out = [*_organizer(cfg), _zone(cfg, now), *_permissions(cfg), _smtp(cfg), _store(cfg)]  # inbox: doctor's
+    if cfg.trainer is not None:
+        from blocktime.doctor import Finding
+
+        out.insert(0, Finding("ok", "trainer", f"{cfg.trainer} of a team; data in {cfg.data_dir}"))
     return [f for f in out if f is not None]
 
 
@@ -100,7 +109,7 @@ def _permissions(cfg: Config) -> list[Finding]:
         mode = path.stat().st_mode
     except OSError:
         return []
-    raw = _raw(cfg)
+    raw = _own(cfg)
     secret = any(isinstance(raw.get(s), dict) and "password" in raw[s] for s in ("calendar", "smtp", "inbox"))
     where = f"{path} (mode {stat.S_IMODE(mode):04o})"
     if secret and mode & (stat.S_IRGRP | stat.S_IROTH):

@@ -47,6 +47,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         found = trainer_file(path, trainer)
         if found is not None:
             (path, data), doctor_config, shared = found, str(path), shared_organizer(path)
+        else:  # `--as default` on a one-trainer config: its store has no trainer namespace
+            trainer = None
     given = [k for k in ("name", "email", "timezone", "profile", "url", "username", "calendar") if getattr(args, k)]
     if args.confirm_timezone and path.exists() and not given and not args.force:
         return _confirm_zone(args)
