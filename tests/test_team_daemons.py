@@ -1,0 +1,141 @@
+"""Issue 16, point 5: two daemon processes, one PostgreSQL, 20 trainers on Radicale.
+
+Every trainer passes once per interval and never twice at once (from the pass log in
+blocktime_team.passes); one daemon is SIGKILLed in the middle of a pass and the other finishes
+its trainers; every invitation reaches the SMTP sink exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from blocktime.claims import PassRow, PgCoordinator
+from blocktime.cli import main
+from blocktime.core.spread import sync_slot
+from tests.conftest import smtp_section, write_config
+from tests.mailserver import MailSink
+from tests.servers import RadicaleServer
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINERS = 20
+EVERY = timedelta(seconds=8)
+
+
+def _book(config: Path, data: Path, now: datetime, attendee: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(data))
+    day = now + timedelta(days=7)
+    day += timedelta(days=(1 - day.weekday()) % 7)  # a Tuesday, within working hours
+    start = day.strftime("%Y-%m-%d 12:00")
+    code = main(["--config", str(config), "--now", now.strftime("%Y-%m-%dT%H:%M"), "book", "--client", "Acme",
+                 "--site", "Acme HQ", "--attendee", attendee, "--start", start, "--length", "1h", "--count", "1",
+                 "--json"])
+    assert code == 0
+
+
+def _daemon(spec: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.pop("BLOCKTIME_DATA_DIR", None)
+    return subprocess.Popen([sys.executable, "-m", "tests.teamproc", str(spec)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+
+
+def _wait(what: str, check: object, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp: MailSink, pg_url: str,
+                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.now(UTC)
+    names = [f"t{i:02d}" for i in range(TRAINERS)]
+    trainers = {}
+    smtp.down = True  # the bookings' mail waits in each trainer's outbox: the daemons send it
+    for name in names:
+        config = write_config(tmp_path / f"{name}.toml", radicale_server.new_account(),
+                              organizer={"email": f"{name}@school.example"}, smtp=smtp_section(smtp))
+        data = tmp_path / "base" / "trainers" / name
+        _book(config, data, now, f"client-{name}@acme.example", monkeypatch)
+        trainers[name] = {"config": str(config), "data_dir": str(data)}
+    smtp.down = False
+    assert smtp.messages == []
+    spec = tmp_path / "team.json"
+    spec.write_text(json.dumps({"store_url": pg_url, "base_dir": str(tmp_path / "base"),
+                                "every": EVERY.total_seconds(), "workers": 3, "trainers": trainers}))
+    coord = PgCoordinator(pg_url)
+    a = _daemon(spec, tmp_path / "a.log")
+    b = _daemon(spec, tmp_path / "b.log")
+    try:
+        def done_once() -> bool:
+            ended = {p.trainer for p in coord.passes() if p.ended is not None}
+            return ended == set(names)
+        _wait("a first pass of every trainer", done_once, 120)
+        ids = {d.pid: d.id for d in coord.daemons()}
+        assert set(ids) == {a.pid, b.pid}
+        # SIGKILL daemon a in the middle of one of its passes
+        _wait("daemon a in the middle of a pass",
+              lambda: any(p.daemon == ids[a.pid] and p.ended is None for p in coord.passes()), 60)
+        os.kill(a.pid, signal.SIGKILL)
+        killed_at = datetime.now(UTC)
+        a.wait()
+        cut = [p.trainer for p in coord.passes() if p.daemon == ids[a.pid] and p.ended is None]
+        assert cut  # killed mid-pass
+
+        # daemon b finishes every trainer: a completed pass started after the kill, for all 20
+        def all_after_kill() -> bool:
+            late = {p.trainer for p in coord.passes()
+                    if p.daemon == ids[b.pid] and p.ended is not None and p.started >= killed_at}
+            return late == set(names)
+        _wait("daemon b to pass every trainer after the kill", all_after_kill, 4 * EVERY.total_seconds())
+        # ... and one more full interval, to see the rhythm of one daemon alone
+        time.sleep(EVERY.total_seconds())
+        b.send_signal(signal.SIGTERM)
+        assert b.wait(60) == 0
+    finally:
+        for proc in (a, b):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    passes = coord.passes()
+    coord.close()
+    log_b = (tmp_path / "b.log").read_text()
+    assert "Traceback" not in log_b and "pass failed" not in log_b, log_b[-3000:]
+
+    # never twice at once: per trainer, each pass ends before the next starts (a killed pass "ends"
+    # when its daemon died)
+    by_trainer: dict[str, list[PassRow]] = {}
+    for p in passes:
+        by_trainer.setdefault(p.trainer, []).append(p)
+    for name in names:
+        runs = sorted(by_trainer[name], key=lambda p: p.started)
+        for one, nxt in zip(runs, runs[1:], strict=False):
+            assert (one.ended or killed_at) <= nxt.started, (name, one, nxt)
+        # once per interval: no two completed passes in the same slot of this trainer
+        slots = Counter(sync_slot(name, p.started, EVERY) for p in runs if p.ended is not None)
+        assert max(slots.values()) == 1, (name, slots)
+        # and no slot skipped while a daemon was running, except where the kill cut a pass
+        done = sorted(slots)
+        gaps = [(y - x) // EVERY for x, y in zip(done, done[1:], strict=False)]
+        assert all(g == 1 for g in gaps) or name in cut, (name, gaps)
+        assert all(g <= 2 for g in gaps), (name, gaps)
+        assert not [p.error for p in runs if p.ended is not None and p.error], name
+    # both daemons worked before the kill
+    assert {p.daemon for p in passes} == set(ids.values())
+
+    # no mail sent twice: each trainer's one invitation, once
+    rcpts = Counter(m.rcpt_tos[0] for m in smtp.messages)
+    assert rcpts == Counter({f"client-{n}@acme.example": 1 for n in names})
+    assert len({m.message["Message-ID"] for m in smtp.messages}) == TRAINERS
