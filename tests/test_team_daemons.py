@@ -7,6 +7,7 @@ its trainers; every invitation reaches the SMTP sink exactly once.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -121,14 +122,14 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
         by_trainer.setdefault(p.trainer, []).append(p)
     for name in names:
         runs = sorted(by_trainer[name], key=lambda p: p.started)
-        for one, nxt in zip(runs, runs[1:], strict=False):
+        for one, nxt in itertools.pairwise(runs):
             assert (one.ended or killed_at) <= nxt.started, (name, one, nxt)
         # once per interval: no two completed passes in the same slot of this trainer
         slots = Counter(sync_slot(name, p.started, EVERY) for p in runs if p.ended is not None)
         assert max(slots.values()) == 1, (name, slots)
         # and no slot skipped while a daemon was running, except where the kill cut a pass
         done = sorted(slots)
-        gaps = [(y - x) // EVERY for x, y in zip(done, done[1:], strict=False)]
+        gaps = [(y - x) // EVERY for x, y in itertools.pairwise(done)]
         assert all(g == 1 for g in gaps) or name in cut, (name, gaps)
         assert all(g <= 2 for g in gaps), (name, gaps)
         assert not [p.error for p in runs if p.ended is not None and p.error], name
