@@ -377,6 +377,44 @@ def open_coordinator(store_url: str | None, base_dir: Path, me: Daemon | None = 
     return SqliteCoordinator(base_dir, me)
 
 
+MAIL_CLASS = LOCK_CLASS + 1  # the second key space: one trainer's outbox being sent
+MAIL_WAIT = 120  # seconds a sender waits for another process sending the same outbox
+
+
+@contextlib.contextmanager
+def sending(store_url: str | None, data_dir: Path, trainer: str | None) -> Iterator[None]:
+    """Held while one process sends one trainer's outbox, on every machine that shares the store:
+    a second sender waits, then finds in the sent log what the first sent (see `messages.deliver`).
+    PostgreSQL: an advisory lock on a connection of its own; SQLite: `<data dir>/mail.lock`."""
+    if store_url and store_url.startswith(("postgresql:", "postgres:")):
+        conn = pg_connect(store_url)
+        try:
+            conn.execute(f"SET lock_timeout = '{MAIL_WAIT}s'")
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (MAIL_CLASS, trainer or ""))
+            except Exception as exc:
+                raise BlocktimeError("another process has been sending this outbox for too long",
+                                     f"try again later ({type(exc).__name__})") from None
+            yield
+        finally:
+            conn.close()  # ends the session: the lock goes with it
+        return
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(data_dir / "mail.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        for _ in range(MAIL_WAIT * 10):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                threading.Event().wait(0.1)
+        else:
+            raise BlocktimeError("another process has been sending this outbox for too long", "try again later")
+        yield
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def claimed(coord: Coordinator, name: str) -> Iterator[Claim | None]:
     claim = coord.claim(name)
