@@ -159,9 +159,9 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
     """Check every unsent message against the current state (withdrawn or merged as `review`
     says), then send the waiting ones over SMTP, once each: the sent log is checked before and
     written right after every message, while this process alone sends this trainer's outbox
-    (`claims.sending`, on every machine that shares the store). `keys` (a command's own mail) go out even when held; without
-    them only waiting mail goes, and held mail too with `held` (`blocktime outbox send`). With
-    `send` False the `keys` are held. Each message leaves with the real time as its Date
+    (`claims.sending`, on every machine that shares the store). `keys` (a command's own mail) go
+    out even when held; without them only waiting mail goes, and held mail too with `held`
+    (`blocktime outbox send`). With `send` False the `keys` are held. Each message leaves with the real time as its Date
     (RFC 5322 §3.6.1), from `clock` (default: the wall clock in the organizer's zone)."""
     from blocktime.outgoing import SEND
     from blocktime.review import apply, plan
