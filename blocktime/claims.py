@@ -32,13 +32,14 @@ from blocktime.errors import BlocktimeError
 
 SCHEMA = "blocktime_team"
 LOCK_CLASS = 0x626C6B74  # "blkt": the first key of blocktime's advisory locks (two-int form)
+PRESENCE_CLASS = LOCK_CLASS + 2  # a running daemon holds (PRESENCE_CLASS, hashtext(its id)) for its life
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS {s}trainers(id INTEGER PRIMARY KEY{auto}, name TEXT NOT NULL UNIQUE,"
     " holder TEXT, host TEXT, pid INTEGER, claimed_at {ts}, last_start {ts}, last_end {ts}, last_nightly {ts},"
     " last_error TEXT, passes INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS {s}daemons(id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL,"
-    " started {ts} NOT NULL, heartbeat {ts} NOT NULL, stopped {ts})",
+    " started {ts} NOT NULL, heartbeat {ts} NOT NULL, stopped {ts}, every REAL)",
     "CREATE TABLE IF NOT EXISTS {s}passes(id INTEGER PRIMARY KEY{auto}, trainer TEXT NOT NULL,"
     " daemon TEXT NOT NULL, kind TEXT NOT NULL, started {ts} NOT NULL, ended {ts}, error TEXT)",
     "CREATE INDEX IF NOT EXISTS passes_trainer ON {s}passes(trainer, started)",
@@ -79,6 +80,8 @@ class DaemonRow:
     started: datetime
     heartbeat: datetime
     stopped: datetime | None
+    every: float | None = None  # the interval it passes trainers at, in seconds (None: each one's config)
+    alive: bool = False  # holds its presence lock now (it dies with the process)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,14 @@ class Coordinator:
         """Hold `name` for one pass, or None when another worker or daemon holds it."""
         raise NotImplementedError
 
+    def _present(self) -> None:
+        """Take this daemon's presence lock, held until it ends."""
+        raise NotImplementedError
+
+    def _alive(self, ids: Sequence[str]) -> set[str]:
+        """The daemons whose presence lock is held now."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -133,11 +144,12 @@ class Coordinator:
         return at
 
     # shared ------------------------------------------------------------------------------------
-    def register(self, names: Sequence[str], at: datetime) -> None:
+    def register(self, names: Sequence[str], at: datetime, every: float | None = None) -> None:
         for name in names:
             self._exec(f"INSERT INTO {self.prefix}trainers(name) VALUES (?) ON CONFLICT(name) DO NOTHING", (name,))
-        self._exec(f"INSERT INTO {self.prefix}daemons(id, host, pid, started, heartbeat) VALUES (?,?,?,?,?)",
-                   (self.me.id, self.me.host, self.me.pid, self._ts(at), self._ts(at)))
+        self._exec(f"INSERT INTO {self.prefix}daemons(id, host, pid, started, heartbeat, every) VALUES (?,?,?,?,?,?)",
+                   (self.me.id, self.me.host, self.me.pid, self._ts(at), self._ts(at), every))
+        self._present()
 
     def heartbeat(self, at: datetime, *, stopped: bool = False) -> None:
         self._exec(f"UPDATE {self.prefix}daemons SET heartbeat=?, stopped=? WHERE id=?",
@@ -156,9 +168,11 @@ class Coordinator:
                 for r in picked}
 
     def daemons(self) -> list[DaemonRow]:
-        return [DaemonRow(r[0], r[1], int(r[2]), _dt(r[3]) or datetime.min, _dt(r[4]) or datetime.min, _dt(r[5]))
-                for r in self._exec(f"SELECT id, host, pid, started, heartbeat, stopped FROM {self.prefix}daemons"
-                                    " ORDER BY started")]
+        rows = self._exec(f"SELECT id, host, pid, started, heartbeat, stopped, every FROM {self.prefix}daemons"
+                          " ORDER BY started")
+        alive = self._alive([r[0] for r in rows])
+        return [DaemonRow(r[0], r[1], int(r[2]), _dt(r[3]) or datetime.min, _dt(r[4]) or datetime.min, _dt(r[5]),
+                          None if r[6] is None else float(r[6]), r[0] in alive) for r in rows]
 
     def passes(self, trainer: str | None = None) -> list[PassRow]:
         sql = f"SELECT trainer, daemon, kind, started, ended, error FROM {self.prefix}passes"
@@ -216,6 +230,7 @@ class SqliteCoordinator(Coordinator):
         (base_dir / "claims").mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = base_dir / "team.sqlite3"
         self.local = threading.local()
+        self.presence: int | None = None
         db = self._db()
         with contextlib.suppress(sqlite3.OperationalError):
             db.execute("PRAGMA journal_mode=WAL")
@@ -239,10 +254,20 @@ class SqliteCoordinator(Coordinator):
     def _lockfile(self, name: str) -> Path:
         return self.base / "claims" / f"{name}.lock"
 
+    def _present(self) -> None:
+        fd = os.open(self.base / "claims" / f"daemon-{self.me.id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.presence = fd
+
+    def _alive(self, ids: Sequence[str]) -> set[str]:
+        return self._locked([self.base / "claims" / f"daemon-{i}.lock" for i in ids], list(ids))
+
     def _held(self, names: Sequence[str]) -> set[str]:
+        return self._locked([self._lockfile(n) for n in names], list(names))
+
+    def _locked(self, paths: Sequence[Path], names: list[str]) -> set[str]:
         held = set()
-        for name in names:
-            path = self._lockfile(name)
+        for name, path in zip(names, paths, strict=True):
             if not path.exists():
                 continue
             fd = os.open(path, os.O_RDONLY)
@@ -269,6 +294,9 @@ class SqliteCoordinator(Coordinator):
         if db is not None:
             db.close()
             self.local.db = None
+        if self.presence is not None:
+            os.close(self.presence)
+            self.presence = None
 
 
 # PostgreSQL: several machines ------------------------------------------------------------------
@@ -345,6 +373,17 @@ class PgCoordinator(Coordinator):
             " AND l.classid::bigint=? AND l.objid::bigint=t.id AND l.objsubid=2 AND l.granted"
             " AND l.database=(SELECT oid FROM pg_database WHERE datname=current_database())", (LOCK_CLASS,))
         return {r[0] for r in rows} & set(names)
+
+    def _present(self) -> None:
+        self._exec("SELECT pg_advisory_lock(?, hashtext(?))", (PRESENCE_CLASS, self.me.id))
+
+    def _alive(self, ids: Sequence[str]) -> set[str]:
+        rows = self._exec(
+            f"SELECT d.id FROM {self.prefix}daemons d JOIN pg_locks l ON l.locktype='advisory'"
+            " AND l.classid::bigint=? AND l.objid::bigint=mod(hashtext(d.id)::bigint + 4294967296, 4294967296)"
+            " AND l.objsubid=2 AND l.granted"
+            " AND l.database=(SELECT oid FROM pg_database WHERE datname=current_database())", (PRESENCE_CLASS,))
+        return {r[0] for r in rows} & set(ids)
 
     def claim(self, name: str) -> Claim | None:
         key = self._id(name)

@@ -80,7 +80,7 @@ class TeamDaemon:
 
     def run(self) -> None:
         names = [name for name, _ in self.trainers]
-        self.coord.register(names, self.clock())
+        self.coord.register(names, self.clock(), self.every.total_seconds() if self.every else None)
         log.info("team daemon %s started: %d trainer(s), %d worker(s)", self.coord.me.id, len(names), self.workers)
         beat = self.clock()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="pass") as pool:

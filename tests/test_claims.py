@@ -27,6 +27,7 @@ from pathlib import Path
 from blocktime.claims import open_coordinator
 url, base, name = sys.argv[1] or None, Path(sys.argv[2]), sys.argv[3]
 coord = open_coordinator(url, base)
+coord.register([name], datetime.now(UTC))
 claim = coord.claim(name)
 assert claim is not None
 claim.begin("sync", datetime.now(UTC))
@@ -115,6 +116,7 @@ def test_a_claim_excludes_other_processes_and_lapses_with_sigkill(engine: tuple[
     proc = _holder(url, base, "anna")
     try:
         assert coord.claim("anna") is None  # held by the other process
+        assert [d.alive for d in coord.daemons() if d.pid == proc.pid] == [True]
         assert coord.trainers()["anna"].holder is not None and coord.trainers()["ben"].holder is None
         other = coord.claim("ben")  # another trainer is free
         assert other is not None
@@ -123,6 +125,7 @@ def test_a_claim_excludes_other_processes_and_lapses_with_sigkill(engine: tuple[
         proc.wait()
         assert _wait_claim(coord, "anna")  # the dead holder's claim lapsed
         assert coord.trainers()["anna"].holder is None  # status no longer names the dead daemon
+        assert [d.alive for d in coord.daemons() if d.pid == proc.pid] == [False]
         [log] = coord.passes("anna")
         assert log.ended is None  # the killed pass stays open in the log
     finally:
@@ -171,5 +174,5 @@ def test_finish_records_the_pass_and_clears_the_holder(engine: tuple[str | None,
     row = coord.trainers()["anna"]
     assert row.last_start == T0 and row.passes == 1  # a pass not done leaves the trainer due
     assert [(p.kind, p.error) for p in coord.passes("anna")] == [("nightly", None), ("sync", "stopped half-way")]
-    assert [d.id for d in coord.daemons()] == [coord.me.id]
+    assert [(d.id, d.alive) for d in coord.daemons()] == [(coord.me.id, True)]
     coord.close()

@@ -23,6 +23,8 @@ import pytest
 from blocktime.claims import PassRow, PgCoordinator
 from blocktime.cli import main
 from blocktime.core.spread import sync_slot
+from blocktime.teamstatus import status_text, team_status
+from tests import teamproc
 from tests.conftest import smtp_section, write_config
 from tests.mailserver import MailSink
 from tests.servers import RadicaleServer
@@ -103,6 +105,15 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
         _wait("daemon b to pass every trainer after the kill", all_after_kill, 4 * EVERY.total_seconds())
         # ... and one more full interval, to see the rhythm of one daemon alone
         time.sleep(EVERY.total_seconds())
+        doc = team_status(teamproc.trainers(json.loads(spec.read_text())), base_dir=tmp_path / "base",
+                          store_url=pg_url)
+        assert [t["trainer"] for t in doc["trainers"]] == names
+        for t in doc["trainers"]:
+            assert t["last_pass"] and t["last_nightly"] and t["last_error"] is None
+            assert (t["mail_waiting"], t["open_offers"], t["conflicts"]) == (0, 0, 0), t
+            assert t["holder"] is None or t["holder"]["daemon"] == ids[b.pid]
+        assert {d["pid"]: d["alive"] for d in doc["daemons"]} == {a.pid: False, b.pid: True}
+        assert "daemon" in status_text(doc, UTC)
         b.send_signal(signal.SIGTERM)
         assert b.wait(60) == 0
     finally:
