@@ -167,6 +167,15 @@ class Coordinator:
                                  r[6] if r[0] in held else None, _dt(r[7]) if r[0] in held else None)
                 for r in picked}
 
+    def _row(self, name: str) -> TrainerRow:
+        """`name`'s row as its claim holder reads it (one statement)."""
+        rows = self._exec(f"SELECT name, last_start, last_end, last_nightly, last_error, passes"
+                          f" FROM {self.prefix}trainers WHERE name=?", (name,))
+        if not rows:
+            return TrainerRow(name)
+        r = rows[0]
+        return TrainerRow(r[0], _dt(r[1]), _dt(r[2]), _dt(r[3]), r[4], int(r[5]))
+
     def daemons(self) -> list[DaemonRow]:
         rows = self._exec(f"SELECT id, host, pid, started, heartbeat, stopped, every FROM {self.prefix}daemons"
                           " ORDER BY started")
@@ -188,6 +197,7 @@ class _TableClaim:
         self.coord, self.exec, self.name, self.row, self.unlock = coord, exec_, name, row, unlock
         self.pass_id: Any = None
         self.released = False
+        self.finished = False  # finish() cleared the holder already
 
     def begin(self, kind: str, at: datetime) -> None:
         p, me = self.coord.prefix, self.coord.me
@@ -207,11 +217,15 @@ class _TableClaim:
         self.exec(f"UPDATE {p}trainers SET last_start=?, last_end=?, last_error=?, passes=passes+1, holder=NULL"
                   + (", last_nightly=?" if nightly else "") + " WHERE name=?",
                   (ts(started), ts(at), error, *((ts(started),) if nightly else ()), self.name))
+        self.finished = True
 
     def release(self) -> None:
         if self.released:
             return
         self.released = True
+        if self.finished or self.pass_id is None:  # nothing of ours to clear
+            self.unlock()
+            return
         try:
             self.exec(f"UPDATE {self.coord.prefix}trainers SET holder=NULL WHERE name=? AND holder=?",
                       (self.name, self.coord.me.id))
@@ -286,8 +300,7 @@ class SqliteCoordinator(Coordinator):
         except BlockingIOError:
             os.close(fd)
             return None
-        row = self.trainers([name]).get(name) or TrainerRow(name)
-        return _TableClaim(self, self._exec, name, row, lambda: os.close(fd))
+        return _TableClaim(self, self._exec, name, self._row(name), lambda: os.close(fd))
 
     def close(self) -> None:
         db = getattr(self.local, "db", None)
@@ -391,7 +404,7 @@ class PgCoordinator(Coordinator):
         if not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, key)).fetchone()[0]:
             return None
         try:
-            row = self.trainers([name]).get(name) or TrainerRow(name)
+            row = self._row(name)
         except Exception:
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, key))
             raise
