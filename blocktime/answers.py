@@ -100,9 +100,10 @@ def context(session: Session) -> Context:
     from blocktime.mail import message_id
     from blocktime.mailqueue import mail_key
     from blocktime.messages import addresses
-    from blocktime.picks import secret, token
+    from blocktime.picks import token
+    from blocktime.sharedkeys import pick_key
 
-    key = secret(session.config.data_dir)
+    key = pick_key(session.config)
     store = session.store
     attendees = {e.key: frozenset(address(a) for a in e.attendees) for e in store.engagements()}
     sender = addresses(session).sender

@@ -80,11 +80,14 @@ def _write_private(path: Path, text: str) -> None:
 
 
 class TokenStore:
-    """Where one provider's token lives: `<data dir>/tokens/<provider>.json` (0600) or the keyring."""
+    """Where one provider's token lives: `<data dir>/tokens/<provider>.json` (0600) or the keyring.
+    A team's trainer has `kind` "keyring:<trainer>" (see blocktime.team): their own keyring entry."""
 
     def __init__(self, data_dir: Path, provider: str, kind: str = "file") -> None:
+        kind, _, trainer = kind.partition(":")
         self.provider = provider
         self.kind = kind
+        self.account = f"{provider}:{trainer}" if trainer else provider  # the keyring entry's name
         self.path = data_dir / "tokens" / f"{provider}.json"
 
     def _keyring(self) -> Any:
@@ -96,12 +99,12 @@ class TokenStore:
 
     @property
     def where(self) -> str:
-        return f"the system keyring ({KEYRING_SERVICE}/{self.provider})" if self.kind == "keyring" else str(self.path)
+        return f"the system keyring ({KEYRING_SERVICE}/{self.account})" if self.kind == "keyring" else str(self.path)
 
     def load(self) -> Token | None:
         try:
             if self.kind == "keyring":
-                text = self._keyring().get_password(KEYRING_SERVICE, self.provider)
+                text = self._keyring().get_password(KEYRING_SERVICE, self.account)
                 return Token.from_json(text) if text else None
             return Token.from_json(self.path.read_text()) if self.path.exists() else None
         except (ValueError, KeyError, TypeError):
@@ -110,7 +113,7 @@ class TokenStore:
 
     def save(self, token: Token) -> None:
         if self.kind == "keyring":
-            self._keyring().set_password(KEYRING_SERVICE, self.provider, token.to_json())
+            self._keyring().set_password(KEYRING_SERVICE, self.account, token.to_json())
         else:
             _write_private(self.path, token.to_json())
 

@@ -17,6 +17,10 @@ from blocktime.errors import BlocktimeError
 def _raw(cfg: Config) -> dict[str, Any]:
     if cfg.source is None or not cfg.source.exists():
         return {}
+    if cfg.trainer is not None:  # a team's trainer: the main file's tables and theirs
+        from blocktime.team import tables_of
+
+        return dict(tables_of(cfg.source) or {})
     try:
         return tomllib.loads(cfg.source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

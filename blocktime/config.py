@@ -90,6 +90,8 @@ class Config:
     confirm_before: Lead = Lead()
     daemon: DaemonConfig = field(default_factory=lambda: DaemonConfig())
     inbox: InboxConfig | None = None
+    store_url: str | None = field(default=None, repr=False)  # None: SQLite in data_dir (see store.open_store)
+    trainer: str | None = None  # one of a team's trainers (None: a one-trainer config)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,17 +336,19 @@ def system_zone() -> ZoneInfo:
 def load(explicit: str | None = None) -> Config:
     """Read, validate and type the config; raise BadInput listing every problem."""
     path = find_config_file(explicit)
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BadInput(f"config file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"cannot read config file {path}: {type(exc).__name__}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"{path}: not valid TOML: {exc}") from None
-    return from_mapping(raw, path)
+    return from_mapping(read_toml(path) if path is not None else {}, path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A config file's tables; an unreadable or malformed file is one BadInput line."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read config file {path}: {type(exc).__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from None
 
 
 def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:

@@ -265,11 +265,12 @@ def option_lines(session: Session, eng: Engagement, offer: StoredOffer) -> str:
     """The offer's options, one per line, each with a prepared reply whose subject carries the
     option's pick token (see `picks`), so that the reply books it when blocktime reads the inbox."""
     from blocktime.notes import render, when
-    from blocktime.picks import secret, token
+    from blocktime.picks import token
+    from blocktime.sharedkeys import pick_key
 
     tz = session.config.organizer.timezone
     org = session.config.organizer
-    key = secret(session.config.data_dir)
+    key = pick_key(session.config)
     lines = []
     for h in session.store.holds(offer.id):
         w = when(h.span.start, h.span.end, tz, eng.language)

@@ -29,6 +29,8 @@ from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_off
 from blocktime.cli.ops import cmd_auth, cmd_daemon, cmd_demo, cmd_doctor, cmd_repair
 from blocktime.cli.setup import add_parser as add_setup
 from blocktime.cli.setup import cmd_init
+from blocktime.cli.team import add_parser as add_team
+from blocktime.cli.team import cmd_team
 from blocktime.cli.views import add_parser as add_views
 from blocktime.cli.views import cmd_week
 from blocktime.errors import BadInput, BlocktimeError
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="blocktime", description="Book on-site training as fixed blocks with a hard end.")
     p.add_argument("--version", action="store_true", help="print blocktime's version and exit")
     p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
+    p.add_argument("--as", dest="trainer", metavar="TRAINER",
+                   help="run as this trainer of a team config (else $BLOCKTIME_TRAINER; see README, For teams)")
     p.add_argument("--now", metavar="DATETIME", help="pretend it is this time (demos, tests, replays)")
     p.add_argument("--debug", action="store_true", help="debug logging (secrets are never logged)")
     p.add_argument("--insecure", action="store_true",
@@ -163,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--json", action="store_true")
     add_views(sub)
     add_setup(sub)
+    add_team(sub)
+    for command in sub.choices.values():  # `blocktime agenda --as anna` too (if both, this one)
+        command.add_argument("--as", dest="trainer", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 
@@ -233,5 +240,5 @@ COMMANDS = {
     "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
     "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
     "inbox": cmd_inbox,
-    "week": cmd_week, "init": cmd_init,
+    "week": cmd_week, "init": cmd_init, "team": cmd_team,
 }

@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 def load_config(args: argparse.Namespace) -> Config:
     from dataclasses import replace
 
-    from blocktime.config import load
-
-    cfg = load(args.config)
+    cfg = trainer_config(args)
     from blocktime.daemon import Redactor, secrets_of
 
     for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
@@ -35,6 +33,20 @@ def load_config(args: argparse.Namespace) -> Config:
         print("blocktime: warning: [calendar] verify_tls = false: the calendar server's TLS certificate is not "
               "verified", file=sys.stderr)
     return cfg
+
+
+def trainer_config(args: argparse.Namespace) -> Config:
+    """The config of the trainer `--as` (or $BLOCKTIME_TRAINER) names; a one-trainer config needs neither."""
+    from blocktime.team import for_trainer, load_team
+
+    return for_trainer(load_team(getattr(args, "config", None)), trainer_name(args))
+
+
+def trainer_name(args: argparse.Namespace) -> str | None:
+    """`--as NAME`, else $BLOCKTIME_TRAINER, else None."""
+    import os
+
+    return getattr(args, "trainer", None) or os.environ.get("BLOCKTIME_TRAINER") or None
 
 
 #: commands that write to the calendar, the store or the outbox: they say which placeholders they use

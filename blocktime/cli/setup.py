@@ -33,13 +33,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def cmd_init(args: argparse.Namespace) -> int:
     from blocktime import init
+    from blocktime.cli.common import trainer_name
 
-    path = init.target(args.config)
+    path, data, shared = init.target(args.config), None, {}
+    doctor_config, trainer = None, trainer_name(args)
+    if trainer is not None:  # a team's trainer: their own file in the trainers folder (blocktime.team)
+        from blocktime.team import shared_organizer, trainer_file
+
+        found = trainer_file(path, trainer)
+        if found is not None:
+            (path, data), doctor_config, shared = found, str(path), shared_organizer(path)
     given = [k for k in ("name", "email", "timezone", "profile", "url", "username", "calendar") if getattr(args, k)]
     if args.confirm_timezone and path.exists() and not given and not args.force:
         return _confirm_zone(args)
     if path.exists() and not args.force:  # before asking anything
         raise BadInput(f"{path} exists; blocktime init does not overwrite it", "add --force to replace it")
+    args.timezone = args.timezone or shared.get("timezone")  # a trainer's: the team's unless given
+    args.language = args.language or shared.get("language")
     missing = [f"--{k}" for k in ("name", "email", "timezone") if not getattr(args, k)]
     if missing and not sys.stdin.isatty():
         raise BadInput(f"init without a terminal needs {', '.join(missing)}", "see `blocktime init --help`")
@@ -54,13 +64,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     init.check(text, path)
     from blocktime.config import data_dir
 
-    why = init.zone_change(path, answers.timezone, data_dir()) if path.exists() else None
+    data = data or data_dir()
+    why = init.zone_change(path, answers.timezone, data) if path.exists() else None
     if why and not args.confirm_timezone and not _confirm(f"{why}. Change it? [y/N] "):
         raise BadInput(why, "add --confirm-timezone to change it anyway")
     init.write(path, text, force=args.force)
     print(f"wrote {path} (0600)")
     if why:
-        init.accept_zone(data_dir(), answers.timezone)
+        init.accept_zone(data, answers.timezone)
     if answers.password_env:
         print(f"the calendar password is read from ${answers.password_env}: set it before using blocktime")
     oauth = _oauth_provider(answers)
@@ -71,7 +82,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         return 0
     from blocktime.cli.ops import cmd_doctor
 
-    args.config, args.profile, args.json = str(path), None, False
+    args.config, args.profile, args.json = doctor_config or str(path), None, False
     try:
         return cmd_doctor(args)
     except BlocktimeError as exc:

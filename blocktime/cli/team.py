@@ -1,0 +1,72 @@
+"""`blocktime team …`: the trainers of this installation (`team list`; more team commands join here)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from blocktime.cli.common import table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    t = sub.add_parser("team", help="the trainers of a team config (see README: For teams)")
+    actions = t.add_subparsers(dest="team_command", metavar="ACTION", required=True)
+    ls = actions.add_parser("list", help="each trainer: name, organizer, calendar (no secrets) and data folder")
+    ls.add_argument("--json", action="store_true")
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    return int(ACTIONS[args.team_command](args))
+
+
+def cmd_team_list(args: argparse.Namespace) -> int:
+    import json
+
+    from blocktime.team import load_team
+
+    team = load_team(args.config)
+    rows = [{"trainer": name, "organizer": cfg.organizer.email, "calendar": calendar_text(cfg.calendar.provider,
+             cfg.calendar.url), "data_dir": str(cfg.data_dir), "outbox": str(cfg.outbox)}
+            for name, cfg in team.trainers.items()]
+    store = redact_url(team.store_url) if team.store_url else None
+    if args.json:
+        print(json.dumps({"team": team.is_team, "store": store, "base_dir": str(team.base_dir), "trainers": rows},
+                         indent=2, ensure_ascii=False))
+        return 0
+    print(table([[r["trainer"], r["organizer"], r["calendar"], r["data_dir"]] for r in rows],
+                ["trainer", "organizer", "calendar", "data"]))
+    print(f"store: {store or 'SQLite, one file in each data folder'}")
+    return 0
+
+
+ACTIONS = {"list": cmd_team_list}
+
+_TOKENISH = re.compile(r"(?=[^/]*\d)[A-Za-z0-9_.~-]{24,}")
+
+
+def calendar_text(provider: str, url: str | None) -> str:
+    """What `team list` shows for a calendar: the provider, or its URL without secrets."""
+    return redact_url(url) if url else provider
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to show: no password, no query values, no long token-like path segment.
+
+    >>> redact_url("https://ann:pw@dav.example/cal/?token=abc&x=1")
+    'https://ann:***@dav.example/cal/?token=***&x=***'
+    >>> redact_url("https://calendar.example/ical/private-0123456789abcdef0123456789/basic.ics")
+    'https://calendar.example/ical/***/basic.ics'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unreadable url>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = (userinfo.split(":", 1)[0] + ":***" if ":" in userinfo else userinfo) + "@" + host
+    path = "/".join("***" if _TOKENISH.fullmatch(seg) else seg for seg in parts.path.split("/"))
+    query = re.sub(r"=[^&]*", "=***", parts.query)
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
