@@ -126,9 +126,9 @@ class TeamDaemon:
             with self.guard:
                 self.running.discard(name)
 
-    def pass_once(self, name: str, cfg: Config) -> bool:
-        """Claim `name` and pass it if it is still due; False when another daemon holds it or
-        passed it already in this slot."""
+    def pass_once(self, name: str, cfg: Config, *, force: Due | None = None) -> bool:
+        """Claim `name` and pass it if it is still due (or as `force` says); False when another
+        daemon holds it or passed it already in this slot."""
         from blocktime.daemon import run_pass
 
         claim = self.coord.claim(name)
@@ -138,7 +138,7 @@ class TeamDaemon:
         before = thread.name
         try:
             start = self.clock()
-            what = due_now(name, cfg, claim.row, start, self.interval(cfg))
+            what = force or due_now(name, cfg, claim.row, start, self.interval(cfg))
             if not what.any or self.stop.is_set():
                 return False
             kind = "nightly" if what.nightly else "sync"
@@ -200,3 +200,31 @@ def run(trainers: Sequence[tuple[str, Config]], *, base_dir: Path, store_url: st
         signal.signal(signal.SIGINT, on_signal)
     team.run()
     return 0
+
+
+def run_once(trainers: Sequence[tuple[str, Config]], *, base_dir: Path, store_url: str | None,
+             clock: Clock | None = None, workers: int = 4) -> dict[str, str]:
+    """`daemon --once` for a team (cron): one full pass of every trainer no daemon holds now.
+    Returns per trainer `passed`, `held elsewhere`, or the pass's error."""
+    coord = open_coordinator(store_url, base_dir)
+    team = TeamDaemon(trainers, coord, clock or (lambda: datetime.now(UTC)), workers=max(1, workers))
+    out: dict[str, str] = {}
+
+    def one(item: tuple[str, Config]) -> None:
+        name, cfg = item
+        try:
+            out[name] = "passed" if team.pass_once(name, cfg, force=Due(sync=True, nightly=True)) else "held elsewhere"
+        except BlocktimeError as exc:
+            out[name] = exc.message
+        last = coord.trainers([name]).get(name)
+        if out[name] == "passed" and last is not None and last.last_error:
+            out[name] = last.last_error
+
+    try:
+        coord.register([n for n, _ in trainers], team.clock())
+        with ThreadPoolExecutor(team.workers, thread_name_prefix="pass") as pool:
+            list(pool.map(one, trainers))
+        coord.heartbeat(team.clock(), stopped=True)
+    finally:
+        coord.close()
+    return {name: out[name] for name, _ in trainers}
