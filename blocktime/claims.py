@@ -448,8 +448,9 @@ def sending(store_url: str | None, data_dir: Path, trainer: str | None) -> Itera
                 raise BlocktimeError("another process has been sending this outbox for too long",
                                      f"try again later ({type(exc).__name__})") from None
             yield
+            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (MAIL_CLASS, trainer or ""))
         finally:
-            conn.close()  # ends the session: the lock goes with it
+            conn.close()  # ends the session: the lock goes with it (also after an error)
         return
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(data_dir / "mail.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -465,6 +466,28 @@ def sending(store_url: str | None, data_dir: Path, trainer: str | None) -> Itera
         yield
     finally:
         os.close(fd)
+
+
+INBOX_CLASS = LOCK_CLASS + 3  # the fourth: one trainer's inbox being read
+
+
+@contextlib.contextmanager
+def reading(store_url: str | None, trainer: str | None) -> Iterator[bool]:
+    """One inbox pass per trainer across machines sharing a PostgreSQL store: True when this
+    process may read the trainer's inbox now, False when another one is reading it. Without
+    PostgreSQL always True (the data dir's inbox.lock decides, on one machine)."""
+    if not (store_url and store_url.startswith(("postgresql:", "postgres:"))):
+        yield True
+        return
+    conn = pg_connect(store_url)
+    try:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (INBOX_CLASS, trainer or "")).fetchone()
+        mine = bool(got and got[0])
+        yield mine
+        if mine:  # at once: a closed connection's lock is freed only when its backend has ended
+            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (INBOX_CLASS, trainer or ""))
+    finally:
+        conn.close()
 
 
 @contextlib.contextmanager

@@ -71,3 +71,14 @@ def test_sending_is_one_process_at_a_time_per_trainer(engine: str, tmp_path: Pat
     b.join()
     assert events.index("first out") < events.index("second in")
     assert events.index("ben") < events.index("first out")
+
+
+def test_one_inbox_reader_per_trainer_across_processes(pg_url: str) -> None:
+    from blocktime.claims import reading
+
+    with reading(pg_url, "anna") as first, reading(pg_url, "anna") as second, reading(pg_url, "ben") as other:
+        assert (first, second, other) == (True, False, True)
+    with reading(pg_url, "anna") as again:
+        assert again
+    with reading(None, "anna") as sqlite:  # one machine: the data dir's inbox.lock decides
+        assert sqlite
