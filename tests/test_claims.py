@@ -176,3 +176,22 @@ def test_finish_records_the_pass_and_clears_the_holder(engine: tuple[str | None,
     assert [(p.kind, p.error) for p in coord.passes("anna")] == [("nightly", None), ("sync", "stopped half-way")]
     assert [(d.id, d.alive) for d in coord.daemons()] == [(coord.me.id, True)]
     coord.close()
+
+
+def test_due_now_sync_and_nightly(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from blocktime.claims import TrainerRow
+    from blocktime.config import from_mapping
+    from blocktime.teamd import Due, due_now
+
+    cfg = from_mapping({"organizer": {"timezone": "Europe/Warsaw"}, "daemon": {"nightly": "01:30"}})
+    cfg = replace(cfg, data_dir=tmp_path)
+    every = timedelta(minutes=15)
+    assert due_now("anna", cfg, TrainerRow("anna"), T0, every) == Due(sync=True, nightly=True)
+    slot = sync_slot("anna", T0, every)
+    night = nightly_slot("anna", T0, clock_time(1, 30), ZoneInfo("Europe/Warsaw"))
+    done = TrainerRow("anna", last_start=slot, last_nightly=night)
+    assert due_now("anna", cfg, done, T0, every) == Due(sync=False, nightly=False)
+    assert due_now("anna", cfg, done, slot + every, every) == Due(sync=True, nightly=False)
+    assert due_now("anna", cfg, done, night + timedelta(days=1), every).nightly
