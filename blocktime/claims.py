@@ -157,12 +157,13 @@ class Coordinator:
 
     prefix = ""
 
-    def trainers(self, names: Sequence[str] | None = None) -> dict[str, TrainerRow]:
+    def trainers(self, names: Sequence[str] | None = None, *, holders: bool = True) -> dict[str, TrainerRow]:
+        """The trainers' rows; with `holders`, who holds each now (one more look, at the live locks)."""
         rows = self._exec(f"SELECT name, last_start, last_end, last_nightly, last_error, passes, holder, claimed_at"
                           f" FROM {self.prefix}trainers ORDER BY name")
         wanted = None if names is None else set(names)
         picked = [r for r in rows if wanted is None or r[0] in wanted]
-        held = self._held([r[0] for r in picked])
+        held = self._held([r[0] for r in picked]) if holders else set()
         return {r[0]: TrainerRow(r[0], _dt(r[1]), _dt(r[2]), _dt(r[3]), r[4], int(r[5]),
                                  r[6] if r[0] in held else None, _dt(r[7]) if r[0] in held else None)
                 for r in picked}

@@ -104,7 +104,7 @@ class TeamDaemon:
 
     def _look(self, pool: ThreadPoolExecutor) -> None:
         now = self.clock()
-        rows = self.coord.trainers([n for n, _ in self.trainers])
+        rows = self.coord.trainers([n for n, _ in self.trainers], holders=False)
         for name, cfg in self.trainers:
             with self.guard:
                 if name in self.running:
