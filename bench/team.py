@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import niquests  # noqa: E402
 
 from bench.large import Radicale, account_objects  # noqa: E402
-from blocktime.claims import PgCoordinator  # noqa: E402
+from blocktime.pgclaims import PgCoordinator  # noqa: E402
 from tests.pgserver import PostgresServer  # noqa: E402
 
 PY = sys.executable

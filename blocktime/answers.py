@@ -89,7 +89,7 @@ def _lock(session: Session) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
-        from blocktime.claims import reading  # and on every machine sharing a PostgreSQL store
+        from blocktime.exclusive import reading  # and on every machine sharing a PostgreSQL store
 
         cfg = session.config
         with reading(getattr(cfg, "store_url", None), getattr(cfg, "trainer", None)) as mine:

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from blocktime.claims import Coordinator, PgCoordinator, SqliteCoordinator, open_coordinator, redact
+from blocktime.claims import Coordinator, SqliteCoordinator, open_coordinator
 from blocktime.core.spread import NIGHTLY_WINDOW, due, nightly_slot, offset, sync_slot
+from blocktime.pgclaims import PgCoordinator, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)

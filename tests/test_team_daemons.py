@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.claims import PassRow, PgCoordinator
+from blocktime.claims import PassRow
 from blocktime.cli import main
 from blocktime.core.spread import sync_slot
+from blocktime.pgclaims import PgCoordinator
 from blocktime.teamstatus import status_text, team_status
 from tests import teamproc
 from tests.conftest import smtp_section, write_config
@@ -143,7 +144,8 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
         gaps = [(y - x) // EVERY for x, y in itertools.pairwise(done)]
         assert all(g == 1 for g in gaps) or name in cut, (name, gaps)
         assert all(g <= 2 for g in gaps), (name, gaps)
-        assert not [p.error for p in runs if p.ended is not None and p.error], name
+        # no pass failed (the SIGTERM at the end may stop one half-way: it says so, and leaves the trainer due)
+        assert not [p.error for p in runs if p.ended is not None and p.error and p.error != "stopped half-way"], name
     # both daemons worked before the kill
     assert {p.daemon for p in passes} == set(ids.values())
 
