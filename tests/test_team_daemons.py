@@ -8,7 +8,6 @@ its trainers; every invitation reaches the SMTP sink exactly once.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -17,40 +16,64 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from blocktime.claims import PassRow
 from blocktime.cli import main
+from blocktime.config import SCHEMA
 from blocktime.core.spread import sync_slot
 from blocktime.pgclaims import PgCoordinator
+from blocktime.team import load_team
 from blocktime.teamstatus import status_text, team_status
-from tests import teamproc
-from tests.conftest import smtp_section, write_config
+from tests.conftest import smtp_section
 from tests.mailserver import MailSink
 from tests.servers import RadicaleServer
+from tests.test_team import toml
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINERS = 20
 EVERY = timedelta(seconds=8)
+STORE_IN_CONFIG = "store" in SCHEMA  # [store] url (the trainers' stores on PostgreSQL too)
 
 
-def _book(config: Path, data: Path, now: datetime, attendee: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(data))
+def _book(config: Path, name: str, now: datetime, attendee: str) -> None:
     day = now + timedelta(days=7)
     day += timedelta(days=(1 - day.weekday()) % 7)  # a Tuesday, within working hours
     start = day.strftime("%Y-%m-%d 12:00")
-    code = main(["--config", str(config), "--now", now.strftime("%Y-%m-%dT%H:%M"), "book", "--client", "Acme",
-                 "--site", "Acme HQ", "--attendee", attendee, "--start", start, "--length", "1h", "--count", "1",
-                 "--json"])
+    code = main(["--config", str(config), "--as", name, "--now", now.strftime("%Y-%m-%dT%H:%M"), "book",
+                 "--client", "Acme", "--site", "Acme HQ", "--attendee", attendee, "--start", start, "--length", "1h",
+                 "--count", "1", "--json"])
     assert code == 0
 
 
-def _daemon(spec: Path, log: Path) -> subprocess.Popen[bytes]:
+def team_files(root: Path, server: RadicaleServer, sink: MailSink, names: list[str], pg_url: str) -> Path:
+    """config.toml with [team] (and [store] url where the config reads it), trainers/<name>.toml."""
+    shared: dict[str, dict[str, Any]] = {
+        "team": {"data_dir": str(root / "base")}, "organizer": {"timezone": "Europe/Warsaw"},
+        "smtp": smtp_section(sink)}
+    if STORE_IN_CONFIG:
+        shared["store"] = {"url": pg_url}
+    main_file = toml(root / "config.toml", shared)
+    for name in names:
+        acc = server.new_account()
+        toml(root / "trainers" / f"{name}.toml", {
+            "organizer": {"name": name.title(), "email": f"{name}@school.example"},
+            "calendar": {"url": acc.url, "username": acc.username, "password": acc.password}})
+    return main_file
+
+
+def _daemon(config: Path, pg_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """`blocktime daemon` on the team config; before the config reads [store] url, the same loop
+    started by tests/teamproc.py with the claims on `pg_url`."""
     env = dict(os.environ)
     env.pop("BLOCKTIME_DATA_DIR", None)
-    return subprocess.Popen([sys.executable, "-m", "tests.teamproc", str(spec)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    seconds = str(EVERY.total_seconds())
+    argv = ([sys.executable, "-m", "blocktime.cli", "--config", str(config), "daemon", "--interval", seconds,
+             "--workers", "3"] if STORE_IN_CONFIG else
+            [sys.executable, "-m", "tests.teamproc", str(config), pg_url, seconds, "3"])
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
 
 
 def _wait(what: str, check: object, seconds: float) -> None:
@@ -66,22 +89,16 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     now = datetime.now(UTC)
     names = [f"t{i:02d}" for i in range(TRAINERS)]
-    trainers = {}
+    config = team_files(tmp_path, radicale_server, smtp, names, pg_url)
+    monkeypatch.delenv("BLOCKTIME_DATA_DIR", raising=False)
     smtp.down = True  # the bookings' mail waits in each trainer's outbox: the daemons send it
     for name in names:
-        config = write_config(tmp_path / f"{name}.toml", radicale_server.new_account(),
-                              organizer={"email": f"{name}@school.example"}, smtp=smtp_section(smtp))
-        data = tmp_path / "base" / "trainers" / name
-        _book(config, data, now, f"client-{name}@acme.example", monkeypatch)
-        trainers[name] = {"config": str(config), "data_dir": str(data)}
+        _book(config, name, now, f"client-{name}@acme.example")
     smtp.down = False
     assert smtp.messages == []
-    spec = tmp_path / "team.json"
-    spec.write_text(json.dumps({"store_url": pg_url, "base_dir": str(tmp_path / "base"),
-                                "every": EVERY.total_seconds(), "workers": 3, "trainers": trainers}))
     coord = PgCoordinator(pg_url)
-    a = _daemon(spec, tmp_path / "a.log")
-    b = _daemon(spec, tmp_path / "b.log")
+    a = _daemon(config, pg_url, tmp_path / "a.log")
+    b = _daemon(config, pg_url, tmp_path / "b.log")
     try:
         def done_once() -> bool:
             ended = {p.trainer for p in coord.passes() if p.ended is not None}
@@ -106,8 +123,8 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
         _wait("daemon b to pass every trainer after the kill", all_after_kill, 4 * EVERY.total_seconds())
         # ... and one more full interval, to see the rhythm of one daemon alone
         time.sleep(EVERY.total_seconds())
-        doc = team_status(teamproc.trainers(json.loads(spec.read_text())), base_dir=tmp_path / "base",
-                          store_url=pg_url)
+        team = load_team(str(config))
+        doc = team_status(list(team.trainers.items()), base_dir=team.base_dir, store_url=pg_url)
         assert [t["trainer"] for t in doc["trainers"]] == names
         for t in doc["trainers"]:
             assert t["last_pass"] and t["last_nightly"] and t["last_error"] is None
