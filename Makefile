@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/blocktime demo
 
+# the whole suite on each store engine in turn: SQLite, then a real PostgreSQL started by the fixtures
+# (tests/stores.py); `make test STORES=sqlite` for one
+STORES ?= sqlite postgresql
 test: $(STAMP)
-	$(PY) -m pytest -q
+	@for store in $(STORES); do echo "== the suite on $$store"; \
+	  BLOCKTIME_TEST_STORE=$$store $(PY) -m pytest -q || exit 1; done
 
 # random exploration of the property tests (make test runs them with a fixed seed); FUZZ_MINUTES=10
 fuzz: $(STAMP)

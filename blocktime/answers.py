@@ -25,16 +25,6 @@ from blocktime.service import Session
 from blocktime.triage import IGNORED, ITIP, KEPT, PICK, Context, Decision, decide, needs_body
 
 log = logging.getLogger("blocktime.inbox")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS inbox_messages (
-  message_id TEXT PRIMARY KEY, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
-  sender TEXT NOT NULL, subject TEXT NOT NULL, action TEXT NOT NULL, offer TEXT, option INTEGER, block TEXT,
-  reason TEXT NOT NULL DEFAULT '', payload TEXT, state TEXT NOT NULL, at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS inbox_marks (
-  folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL, PRIMARY KEY (folder, uidvalidity)
-);
-"""
 BUDGET = 120.0  # seconds per pass: a flood is worked off over several passes
 OFFER_STATES = ("open", "accepted", "declined", "expired", "replanned", "replaced")
 
@@ -71,10 +61,6 @@ class Handled:
 class InboxReport:
     messages: list[Handled] = field(default_factory=list)
     busy: bool = False  # another pass held the lock: nothing was read
-
-
-def schema(session: Session) -> None:
-    session.store.db.executescript(SCHEMA)
 
 
 @contextlib.contextmanager
@@ -134,7 +120,6 @@ def run(session: Session, *, dry_run: bool = False, mailbox: Mailbox | None = No
     with _lock(session) as mine:
         if not mine:
             return InboxReport(busy=True)
-        schema(session)
         if mailbox is not None:
             return _pass(session, mailbox, cfg.folder, dry_run, budget)
         box = _open(session)
@@ -246,7 +231,7 @@ def _pass(session: Session, box: Mailbox, folder: str, dry_run: bool, budget: fl
 def _advance(session: Session, folder: str, uv: int, uid: int) -> None:
     session.store.db.execute(
         "INSERT INTO inbox_marks (folder, uidvalidity, last_uid) VALUES (?,?,?) ON CONFLICT (folder, uidvalidity)"
-        " DO UPDATE SET last_uid=max(last_uid, excluded.last_uid)", (folder, uv, uid))
+        " DO UPDATE SET last_uid=excluded.last_uid WHERE inbox_marks.last_uid < excluded.last_uid", (folder, uv, uid))
 
 
 def _with_id(msg: Incoming, message_id: str) -> Incoming:

@@ -6,9 +6,9 @@ proposal stays `open` until the organizer accepts or declines it, or the block c
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from blocktime.store import Store
 
@@ -51,7 +51,7 @@ class Attendance:
         self.db = store.db
 
     # answers ------------------------------------------------------------------------------------
-    def _answer(self, r: sqlite3.Row) -> StoredAnswer:
+    def _answer(self, r: Any) -> StoredAnswer:
         return StoredAnswer(r["uid"], r["attendee"], r["partstat"], r["sequence"], _dt(r["stamp"]),
                             r["note"] or "", datetime.fromisoformat(r["received"]))
 
@@ -64,13 +64,14 @@ class Attendance:
 
     def set_answer(self, a: StoredAnswer) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO answers(uid, attendee, partstat, sequence, stamp, note, received)"
-            " VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO answers(uid, attendee, partstat, sequence, stamp, note, received)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(uid, attendee) DO UPDATE SET partstat=excluded.partstat,"
+            " sequence=excluded.sequence, stamp=excluded.stamp, note=excluded.note, received=excluded.received",
             (a.uid, a.attendee.lower(), a.partstat, a.sequence, _iso(a.stamp), a.note, a.received.isoformat()),
         )
 
     # proposals ----------------------------------------------------------------------------------
-    def _counter(self, r: sqlite3.Row) -> StoredCounter:
+    def _counter(self, r: Any) -> StoredCounter:
         return StoredCounter(r["id"], r["uid"], r["attendee"], r["sequence"], datetime.fromisoformat(r["start"]),
                              datetime.fromisoformat(r["end"]), r["note"] or "", _dt(r["stamp"]),
                              datetime.fromisoformat(r["received"]), r["state"])
@@ -86,9 +87,11 @@ class Attendance:
 
     def same_counter(self, uid: str, attendee: str, sequence: int, start: datetime,
                      stamp: datetime | None) -> StoredCounter | None:
+        same_stamp = "stamp IS NULL" if stamp is None else "stamp=?"
         r = self.db.execute(
-            "SELECT * FROM counters WHERE uid=? AND attendee=? AND sequence=? AND start=? AND stamp IS ?",
-            (uid, attendee.lower(), sequence, start.isoformat(), _iso(stamp))).fetchone()
+            f"SELECT * FROM counters WHERE uid=? AND attendee=? AND sequence=? AND start=? AND {same_stamp}",
+            (uid, attendee.lower(), sequence, start.isoformat(), *(() if stamp is None else (_iso(stamp),)))
+        ).fetchone()
         return None if r is None else self._counter(r)
 
     def next_counter_id(self, block_id: str) -> str:
@@ -97,7 +100,7 @@ class Attendance:
 
     def add_counter(self, c: StoredCounter) -> None:
         self.db.execute(
-            "INSERT INTO counters(id, uid, attendee, sequence, start, end, note, stamp, received, state)"
+            "INSERT INTO counters(id, uid, attendee, sequence, start, \"end\", note, stamp, received, state)"
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
             (c.id, c.uid, c.attendee.lower(), c.sequence, c.start.isoformat(), c.end.isoformat(), c.note,
              _iso(c.stamp), c.received.isoformat(), c.state),

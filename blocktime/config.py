@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from blocktime.core.model import Organizer, Policy, WeeklyHours
 from blocktime.errors import BadInput
 from blocktime.inputs import duration, zone
+from blocktime.storedb import check_url
 
 APP = "blocktime"
 
@@ -279,6 +280,10 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
                                        " (default false: kept for you)"),
         "processed_folder": (_text, "move handled mail there (default: leave it, flagged where the server allows)"),
     },
+    "store": {
+        "url": (check_url, "where blocktime keeps its state: sqlite: (default, a file in the data folder) or "
+                           "postgresql://user@host/db (password in PGPASSWORD or ~/.pgpass); BLOCKTIME_STORE_URL wins"),
+    },
     "messages": {
         "confirm_before": (_lead, "when the advance confirmation is due: '2 working days' (default) or 48h"),
     },
@@ -424,6 +429,12 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         problems.append(f"{where}: [inbox] auth = password needs a password (or password_env)")
     if inbox_auth != "password" and inbox_password:
         problems.append(f"{where}: [inbox] auth = {inbox_auth} signs in with OAuth: remove the password")
+    store_url = os.environ.get("BLOCKTIME_STORE_URL") or values["store"].get("url")
+    if os.environ.get("BLOCKTIME_STORE_URL"):
+        try:
+            store_url = check_url(store_url)
+        except ValueError as exc:
+            problems.append(f"BLOCKTIME_STORE_URL: {exc}")
     if problems:
         lead = "" if len(problems) == 1 else f"{len(problems)} problems: "
         raise BadInput(lead + "; ".join(problems))
@@ -483,4 +494,5 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         raise BadInput(f"{where}: [daemon] nightly: {daemon.nightly:%H:%M} is skipped or repeated on DST nights "
                        f"in {organizer.timezone.key}", "pick a time that exists once every night, e.g. 00:30")
     return Config(organizer, calendar, policy, sites, data, outbox, path, smtp=smtp,
-                  confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon, inbox=inbox)
+                  confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon, inbox=inbox,
+                  store_url=store_url)

@@ -102,29 +102,43 @@ def check(text: str, path: Path) -> None:
     from_mapping(raw, path)
 
 
-def booked_in(data_dir: Path) -> int:
-    """How many live blocks the store under `data_dir` holds (0 when there is no store yet)."""
-    path = data_dir / "blocktime.sqlite3"
-    if not path.exists():
-        return 0
-    from blocktime.store import Store
+def store_url_of(path: Path) -> str | None:
+    """The store a config file (which may not load yet) points at: $BLOCKTIME_STORE_URL, or its [store] url."""
+    if os.environ.get("BLOCKTIME_STORE_URL"):
+        return os.environ["BLOCKTIME_STORE_URL"]
+    try:
+        url = tomllib.loads(path.read_text(encoding="utf-8")).get("store", {}).get("url")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return url if isinstance(url, str) else None
 
-    store = Store(path)
+
+def booked_in(data_dir: Path, store_url: str | None = None, namespace: str | None = None) -> int:
+    """How many live blocks the store holds (0 when there is no SQLite store yet)."""
+    from blocktime.storedb import SQLITE, engine
+
+    if engine(store_url) == SQLITE and not (data_dir / "blocktime.sqlite3").exists():
+        return 0
+    from blocktime.store import open_store
+
+    store = open_store(store_url, data_dir, namespace)
     try:
         return len(store.blocks())
     finally:
         store.close()
 
 
-def zone_change(path: Path, new_zone: str, data_dir: Path) -> str | None:
-    """Why writing `new_zone` over the config at `path` needs a confirmation, or None."""
+def zone_change(path: Path, new_zone: str, data_dir: Path, store_url: str | None = None,
+                namespace: str | None = None) -> str | None:
+    """Why writing `new_zone` over the config at `path` needs a confirmation, or None (the store:
+    `store_url`, else the one `path` names)."""
     try:
         old = tomllib.loads(path.read_text(encoding="utf-8")).get("organizer", {}).get("timezone")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         return None
     if not old or old == new_zone:
         return None
-    count = booked_in(data_dir)
+    count = booked_in(data_dir, store_url or store_url_of(path), namespace)
     if not count:
         return None
     return (f"the organizer's zone would change from {old} to {new_zone} while {count} block(s) are booked: "
@@ -132,12 +146,12 @@ def zone_change(path: Path, new_zone: str, data_dir: Path) -> str | None:
             "working hours and nightly runs follow the new zone")
 
 
-def accept_zone(data_dir: Path, zone: str) -> int:
+def accept_zone(data_dir: Path, zone: str, store_url: str | None = None, namespace: str | None = None) -> int:
     """Record `zone` as the one booked blocks are read in (see zoneguard); returns how many are booked."""
-    from blocktime.store import Store
+    from blocktime.store import open_store
     from blocktime.zoneguard import confirm
 
-    store = Store(data_dir / "blocktime.sqlite3")
+    store = open_store(store_url, data_dir, namespace)
     try:
         confirm(store, zone)
         return len(store.blocks())

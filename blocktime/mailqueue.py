@@ -12,10 +12,10 @@ no longer true.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from blocktime.store import Store
 
@@ -27,6 +27,7 @@ WITHDRAWN = "withdrawn"
 MERGED = "merged"
 UNSENT = (WAITING, HELD)  # what may still go out
 INVITES = ("request", "makeup", "update", "cancel")
+NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM mail_outbox)"  # queue order (was SQLite's rowid)
 
 
 def mail_key(kind: str, ref: str, sequence: int, recipient: str) -> str:
@@ -56,15 +57,15 @@ class MailQueue:
     def __init__(self, store: Store) -> None:
         self.db = store.db
 
-    def _row(self, row: sqlite3.Row) -> Queued:
+    def _row(self, row: Any) -> Queued:
         return Queued(row["key"], row["ref"], row["kind"], row["sequence"], row["recipient"], row["subject"],
                       bytes(row["message"]), datetime.fromisoformat(row["created"]), row["state"],
                       row["attempts"], row["last_error"])
 
     def known(self, key: str) -> bool:
         """Queued (in any state) or sent already."""
-        return self.was_sent(key) or self.db.execute(
-            "SELECT 1 FROM mail_outbox WHERE key=?", (key,)).fetchone() is not None
+        return self.db.execute("SELECT 1 FROM mail_sent WHERE key=? UNION ALL SELECT 1 FROM mail_outbox WHERE key=?",
+                               (key, key)).fetchone() is not None  # one round trip
 
     def was_sent(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM mail_sent WHERE key=?", (key,)).fetchone() is not None
@@ -74,8 +75,8 @@ class MailQueue:
         if self.known(q.key):
             return False
         self.db.execute(
-            "INSERT INTO mail_outbox(key, ref, kind, sequence, recipient, subject, message, created, state)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO mail_outbox(key, ref, kind, sequence, recipient, subject, message, created, state, seq)"
+            f" VALUES (?,?,?,?,?,?,?,?,?,{NEXT_SEQ})",
             (q.key, q.ref, q.kind, q.sequence, q.recipient.lower(), q.subject, q.message,
              q.created.isoformat(), q.state if q.state in UNSENT else WAITING),
         )
@@ -110,8 +111,11 @@ class MailQueue:
             return
         self.db.execute("UPDATE mail_outbox SET state=? WHERE key=?", (MERGED, old.key))
         self.db.execute(
-            "INSERT OR REPLACE INTO mail_outbox(key, ref, kind, sequence, recipient, subject, message, created,"
-            " state) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO mail_outbox(key, ref, kind, sequence, recipient, subject, message, created, state, seq)"
+            f" VALUES (?,?,?,?,?,?,?,?,?,{NEXT_SEQ}) ON CONFLICT(key) DO UPDATE SET ref=excluded.ref,"
+            " kind=excluded.kind, sequence=excluded.sequence, recipient=excluded.recipient,"
+            " subject=excluded.subject, message=excluded.message, created=excluded.created, state=excluded.state,"
+            " seq=excluded.seq, attempts=0, last_error=NULL",
             (new.key, new.ref, new.kind, new.sequence, new.recipient.lower(), new.subject, new.message,
              old.created.isoformat(), old.state),
         )
@@ -128,16 +132,18 @@ class MailQueue:
         `recipient`, from the sent log, with the message when the outbox still holds it."""
         best: tuple[int, bytes | None] | None = None
         suffix = f":{recipient.lower()}"
-        for kind in ("request", "makeup", "update"):
-            prefix = f"{kind}:{ref}:"
-            for r in self.db.execute(
+        prefixes = [f"{kind}:{ref}:" for kind in ("request", "makeup", "update")]
+        ranges = [bound for p in prefixes for bound in (p, p + "\U0010ffff")]  # keys that start with p (index)
+        found: dict[str, bytes | None] = {
+            r[0]: None if r[1] is None else bytes(r[1]) for r in self.db.execute(
                 "SELECT s.key, o.message FROM mail_sent s LEFT JOIN mail_outbox o ON o.key = s.key"
-                " WHERE substr(s.key, 1, ?) = ? AND substr(s.key, -?) = ?",
-                (len(prefix), prefix, len(suffix), suffix),
-            ):
-                middle = r[0][len(prefix):-len(suffix)]
+                " WHERE (s.key >= ? AND s.key < ?) OR (s.key >= ? AND s.key < ?) OR (s.key >= ? AND s.key < ?)",
+                ranges)}
+        for prefix in prefixes:  # one query; ties go to the first kind, as before
+            for key in sorted(found):
+                middle = key[len(prefix):-len(suffix)] if key.startswith(prefix) and key.endswith(suffix) else ""
                 if middle.isdigit() and (best is None or int(middle) > best[0]):
-                    best = (int(middle), None if r[1] is None else bytes(r[1]))
+                    best = (int(middle), found[key])
         return best
 
     def get(self, key: str) -> Queued | None:
@@ -149,14 +155,14 @@ class MailQueue:
         states = UNSENT if held else (WAITING,)
         marks = ",".join("?" for _ in states)
         rows = [self._row(r) for r in self.db.execute(
-            f"SELECT * FROM mail_outbox WHERE state IN ({marks}) ORDER BY created, rowid", states)]
+            f"SELECT * FROM mail_outbox WHERE state IN ({marks}) ORDER BY created, seq", states)]
         if keys is not None:
             wanted = set(keys)
             rows = [q for q in rows if q.key in wanted]
         return rows
 
     def mark_sent(self, key: str, message_id: str, recipient: str, at: datetime) -> None:
-        self.db.execute("INSERT OR IGNORE INTO mail_sent(key, message_id, recipient, at) VALUES (?,?,?,?)",
+        self.db.execute("INSERT INTO mail_sent(key, message_id, recipient, at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
                         (key, message_id, recipient.lower(), at.isoformat()))
         self.db.execute("UPDATE mail_outbox SET state=?, attempts=attempts+1, last_error=NULL WHERE key=?",
                         (SENT, key))

@@ -32,8 +32,8 @@ def overlaps(session: Session, objects: list[StoredObject], actions: list[str]) 
             continue
         for b in timeline.overlapping(sb.block.span):
             cur = session.store.db.execute(
-                "INSERT OR IGNORE INTO conflicts(event_uid, block_uid, summary, start, end, found)"
-                " VALUES (?,?,?,?,?,?)",
+                "INSERT INTO conflicts(event_uid, block_uid, summary, start, \"end\", found)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (b.uid, sb.block.uid, b.summary, b.span.start.isoformat(), b.span.end.isoformat(),
                  session.now.isoformat()),
             )

@@ -25,7 +25,8 @@ from typing import Any
 
 from blocktime.core.model import Block, Engagement, Interval
 from blocktime.service import Session
-from blocktime.store import Store, StoredHold, StoredOffer
+from blocktime.store import Store, StoredHold, StoredOffer, open_store, set_aside
+from blocktime.storedb import SQLITE, engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,21 +84,19 @@ def repair(session: Session) -> RepairReport:
     )
 
     events = list(_events(session))  # read everything first: a failure here changes nothing
-    path = session.config.data_dir / "blocktime.sqlite3"
-    if session._store is not None:
-        session._store.close()
-    backup = None
-    sent = _readable_rows(path, "mail_sent") if path.exists() else []
-    if path.exists():
-        backup = str(path) + f".broken-{session.now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-        shutil.move(str(path), backup)
-        for suffix in ("-wal", "-shm"):
-            if os.path.exists(str(path) + suffix):
-                os.remove(str(path) + suffix)
-    store = Store(path)
+    cfg = session.config
+    stamp = f"{session.now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    if engine(cfg.store_url) == SQLITE:
+        backup, sent = _set_file_aside(session, cfg.data_dir / "blocktime.sqlite3", stamp)
+    else:  # a PostgreSQL schema is renamed aside, whole
+        old = session.store
+        sent = [tuple(r) for r in old.db.execute("SELECT key, message_id, recipient, at FROM mail_sent")]
+        backup = set_aside(old, stamp)
+    store = open_store(cfg.store_url, cfg.data_dir, cfg.trainer)
     session.store = store
     with store.transaction():  # what was sent stays sent: nothing goes out twice after a repair
-        store.db.executemany("INSERT OR IGNORE INTO mail_sent(key, message_id, recipient, at) VALUES (?,?,?,?)",
+        store.db.executemany("INSERT INTO mail_sent(key, message_id, recipient, at) VALUES (?,?,?,?)"
+                             " ON CONFLICT DO NOTHING",
                              sent)
     engagements: dict[str, Engagement] = {}
     blocks = holds = skipped = 0
@@ -243,6 +242,21 @@ def _requeue_mail(session: Session, store: Store) -> int:
                 count += queue.add(Queued(key, ref, kind, sequence, rcpt, subject, data, session.now))
                 break
     return count
+
+
+def _set_file_aside(session: Session, path: Path, stamp: str) -> tuple[str | None, list[tuple[str, ...]]]:
+    """Move a SQLite store aside (with its -wal and -shm); its sent log, when it can be read."""
+    if session._store is not None:
+        session._store.close()
+    backup = None
+    sent = _readable_rows(path, "mail_sent") if path.exists() else []
+    if path.exists():
+        backup = str(path) + f".broken-{stamp}"
+        shutil.move(str(path), backup)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(str(path) + suffix):
+                os.remove(str(path) + suffix)
+    return backup, sent
 
 
 def _readable_rows(path: Path, table: str) -> list[tuple[str, ...]]:

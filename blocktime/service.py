@@ -21,7 +21,7 @@ from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Interval,
 from blocktime.core.series import plan_booking, wall_times
 from blocktime.engagements import for_booking, resolve, site_hours
 from blocktime.errors import BadInput, BlocktimeError, Interrupted, ServerError
-from blocktime.store import Store, StoredBlock
+from blocktime.store import Store, StoredBlock, open_store
 
 log = logging.getLogger("blocktime")
 
@@ -47,7 +47,7 @@ class Session:
     def store(self) -> Store:
         """The local store, opened on first use (so `repair` can run when it is damaged)."""
         if self._store is None:
-            self._store = Store(self.config.data_dir / "blocktime.sqlite3")
+            self._store = open_store(self.config.store_url, self.config.data_dir, self.config.trainer)
         return self._store
 
     @store.setter
@@ -287,12 +287,14 @@ def _record(session: Session, sb: StoredBlock, facts: Any, etag: str | None, kin
 def agenda(session: Session, start: datetime | None, end: datetime | None) -> list[tuple[StoredBlock, Engagement]]:
     """Booked blocks in [start, end) from the local store (no server round trip)."""
     out = []
+    engagements: dict[str, Engagement | None] = {}  # one query per engagement, not per block
     for sb in session.store.blocks():
         if start is not None and sb.block.span.end <= start:
             continue
         if end is not None and sb.block.span.start >= end:
             continue
-        eng = session.store.engagement(sb.block.engagement)
+        key = sb.block.engagement
+        eng = engagements[key] if key in engagements else engagements.setdefault(key, session.store.engagement(key))
         if eng is not None:
             out.append((sb, eng))
     return out

@@ -1,7 +1,9 @@
-"""Local state in SQLite: engagements, blocks (uid, href, etag, sequence) and their history.
+"""Local state: engagements, blocks (uid, href, etag, sequence) and their history.
 
-The file is created 0600. Each apply step is one transaction, so a crash leaves either the step
-done or not started; `pending` blocks are finished by the next write command.
+SQLite by default (a file in the data folder, created 0600), or a PostgreSQL schema when
+`[store] url` names one (`open_store`; the engine details are in `storedb`). Each apply step is
+one transaction, so a crash leaves either the step done or not started; `pending` blocks are
+finished by the next write command.
 """
 
 from __future__ import annotations
@@ -14,9 +16,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from blocktime.core.model import Block, Engagement, Interval, WeeklyHours
 from blocktime.errors import BlocktimeError
+from blocktime.storedb import (
+    POSTGRESQL,
+    SCHEMA_PREFIX,
+    SQLITE,
+    Connection,
+    PgConnection,
+    Target,
+    connect,
+    ddl,
+    engine,
+    schema_name,
+)
+
+__all__ = ["SCHEMA_VERSION", "Store", "connect", "open_store", "set_aside"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS engagements (
@@ -33,7 +50,7 @@ CREATE TABLE IF NOT EXISTS blocks (
   engagement TEXT NOT NULL REFERENCES engagements(key),
   number INTEGER NOT NULL,
   start TEXT NOT NULL,
-  end TEXT NOT NULL,
+  "end" TEXT NOT NULL,
   planned_end TEXT NOT NULL,
   site TEXT NOT NULL,
   href TEXT NOT NULL,
@@ -64,7 +81,7 @@ CREATE TABLE IF NOT EXISTS holds (
   offer TEXT NOT NULL REFERENCES offers(id),
   number INTEGER NOT NULL,
   start TEXT NOT NULL,
-  end TEXT NOT NULL,
+  "end" TEXT NOT NULL,
   href TEXT NOT NULL,
   etag TEXT,
   state TEXT NOT NULL,
@@ -121,7 +138,7 @@ CREATE TABLE IF NOT EXISTS counters (
   attendee TEXT NOT NULL,
   sequence INTEGER NOT NULL,
   start TEXT NOT NULL,
-  end TEXT NOT NULL,
+  "end" TEXT NOT NULL,
   note TEXT,
   stamp TEXT,
   received TEXT NOT NULL,
@@ -130,16 +147,55 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 """
 
+class SqliteOnly(str):
+    """A migration statement that only an existing SQLite file needs (a new PostgreSQL schema is
+    empty when it runs, and the statement is not portable, e.g. it reads `rowid`)."""
+
+
 #: Schema upgrades, in order: entry n turns a version-n store into version n+1 (one transaction,
-#: after a backup copy). Version 1 is `SCHEMA` as the first releases wrote it (no version mark).
+#: after a backup copy on SQLite). Version 1 is `SCHEMA` as the first releases wrote it (no version
+#: mark). Written once for both engines: `storedb.ddl` maps the types for PostgreSQL.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1 -> 2: declined options stay declined; an offer knows the offer that replaced it
-        "CREATE TABLE declined (engagement TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,"
-        " offer TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (engagement, start, end))",
+        "CREATE TABLE declined (engagement TEXT NOT NULL, start TEXT NOT NULL, \"end\" TEXT NOT NULL,"
+        " offer TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (engagement, start, \"end\"))",
         "ALTER TABLE offers ADD COLUMN replaced_by TEXT",
+    ),
+    (  # 2 -> 3: every table in the migrations (sync and the inbox made theirs on first use);
+       # the outbox keeps its order in a column of its own (PostgreSQL has no rowid)
+        "CREATE TABLE IF NOT EXISTS sync_state (url TEXT PRIMARY KEY, name TEXT NOT NULL, token TEXT, updated TEXT)",
+        "CREATE TABLE IF NOT EXISTS conflicts (event_uid TEXT NOT NULL, block_uid TEXT NOT NULL, summary TEXT NOT NULL,"
+        " start TEXT NOT NULL, \"end\" TEXT NOT NULL, found TEXT NOT NULL, PRIMARY KEY (event_uid, block_uid))",
+        "CREATE TABLE IF NOT EXISTS inbox_messages (message_id TEXT PRIMARY KEY, folder TEXT NOT NULL,"
+        " uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL, sender TEXT NOT NULL, subject TEXT NOT NULL,"
+        " action TEXT NOT NULL, offer TEXT, option INTEGER, block TEXT, reason TEXT NOT NULL DEFAULT '',"
+        " payload TEXT, state TEXT NOT NULL, at TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS inbox_marks (folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL,"
+        " last_uid INTEGER NOT NULL, PRIMARY KEY (folder, uidvalidity))",
+        "ALTER TABLE mail_outbox ADD COLUMN seq INTEGER",
+        SqliteOnly("UPDATE mail_outbox SET seq=rowid"),
     ),
 )
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
+LOCK_CLASS = 0x626C6B74  # "blkt": first key of the advisory lock taken while a schema is upgraded
+
+
+def steps(version: int, engine: str) -> list[str]:
+    """The statements that take a version-`version` store to SCHEMA_VERSION on `engine`."""
+    out: list[str] = []
+    if version == 0:
+        out += [ddl(statement, engine) for statement in SCHEMA.split(";") if statement.strip()]
+        version = 1
+    for step in MIGRATIONS[version - 1:]:
+        out += [ddl(statement, engine) for statement in step
+                if engine == SQLITE or not isinstance(statement, SqliteOnly)]
+    return out
+
+
+def _newer(version: int, where: str) -> BlocktimeError:
+    return BlocktimeError(
+        f"the local store {where} was written by a newer blocktime (schema {version}; this one knows"
+        f" {SCHEMA_VERSION})", "upgrade blocktime, or point BLOCKTIME_DATA_DIR at another folder")
 
 
 def upgrade(db: sqlite3.Connection, path: Path) -> None:
@@ -147,9 +203,7 @@ def upgrade(db: sqlite3.Connection, path: Path) -> None:
     to `<file>.v<N>.bak` and migrated in place in one transaction; a newer one is refused."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        raise BlocktimeError(
-            f"the local store {path} was written by a newer blocktime (schema {version}; this one knows"
-            f" {SCHEMA_VERSION})", "upgrade blocktime, or point BLOCKTIME_DATA_DIR at another folder")
+        raise _newer(version, str(path))
     if version == SCHEMA_VERSION:
         return
     known = db.execute("SELECT 1 FROM sqlite_master WHERE name='engagements'").fetchone() is not None
@@ -164,14 +218,8 @@ def upgrade(db: sqlite3.Connection, path: Path) -> None:
     try:
         version = int(db.execute("PRAGMA user_version").fetchone()[0])  # another process may have won
         if version < SCHEMA_VERSION:
-            if version == 0:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                version = 1
-            for step in MIGRATIONS[version - 1:]:
-                for statement in step:
-                    db.execute(statement)
+            for statement in steps(version, SQLITE):
+                db.execute(statement)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except sqlite3.DatabaseError as exc:
         db.execute("ROLLBACK")
@@ -181,6 +229,80 @@ def upgrade(db: sqlite3.Connection, path: Path) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def upgrade_pg(db: PgConnection) -> None:
+    """The same for a PostgreSQL schema: its version is kept in `store_version`; the schema is
+    created, or migrated in one transaction (DDL is transactional there: a failure changes
+    nothing), under an advisory lock so that two processes opening it at once do it once."""
+    version = pg_version(db)
+    if version > SCHEMA_VERSION:
+        raise _newer(version, db.target.where)
+    if version == SCHEMA_VERSION:
+        return
+    schema = db.target.schema or SCHEMA_PREFIX
+    import psycopg
+
+    with Store.attach(db).transaction():
+        try:
+            # two-key form: a key space apart from single-key locks (claims of a trainer's pass)
+            db.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (LOCK_CLASS, schema))
+            db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            db.execute("CREATE TABLE IF NOT EXISTS store_version (version BIGINT NOT NULL)")
+            version = pg_version(db)  # another process may have won
+            if version > SCHEMA_VERSION:
+                raise _newer(version, db.target.where)
+            if version < SCHEMA_VERSION:  # one round trip: the statements as one script
+                db.raw.execute(";\n".join([*steps(version, POSTGRESQL), "DELETE FROM store_version",
+                                            f"INSERT INTO store_version(version) VALUES ({SCHEMA_VERSION})"]))
+        except psycopg.Error as exc:
+            raise BlocktimeError(f"could not upgrade the store {db.target.where} to schema {SCHEMA_VERSION}"
+                                 f" ({' '.join(str(exc).split())[:200]}); it is unchanged", "report this") from None
+
+
+def pg_version(db: PgConnection) -> int:
+    """The schema version of a PostgreSQL store; 0 when it has none yet."""
+    import psycopg
+
+    db.statements += 1
+    try:
+        row = db.raw.execute("SELECT version FROM store_version").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return 0
+    return 0 if row is None else int(row[0])
+
+
+def open_store(url: str | None, data_dir: Path, namespace: str | None = None) -> Store:
+    """The store a config names: no URL (or `sqlite:`) is the SQLite file in `data_dir` (already
+    one per trainer, so `namespace` is not needed); `postgresql://…` is one schema per namespace
+    (`blocktime`, or `blocktime_<namespace>`), created and migrated on open."""
+    if engine(url) == SQLITE:
+        return Store(data_dir / "blocktime.sqlite3")
+    assert url is not None
+    schema = schema_name(namespace)
+    db = PgConnection(connect(url, schema), Target(url, schema))
+    try:
+        upgrade_pg(db)
+    except BaseException:
+        db.close()
+        raise
+    return Store.attach(db)
+
+
+def set_aside(store: Store, stamp: str) -> str:
+    """Rename a PostgreSQL store's schema to `<schema>_broken_<stamp>` (kept whole, as `repair`
+    keeps a broken SQLite file) and close it; the name it now has."""
+    assert isinstance(store.db, PgConnection) and store.db.target.schema
+    schema = store.db.target.schema
+    base = aside = f"{schema[:40]}_broken_{stamp.lower()}"
+    taken = {r[0] for r in store.db.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE ?", (f"{base}%",))}
+    n = 1
+    while aside in taken:  # a second repair within the same second
+        n += 1
+        aside = f"{base}_{n}"
+    store.db.execute(f'ALTER SCHEMA "{schema}" RENAME TO "{aside}"')
+    store.close()
+    return aside
 
 
 LIVE = ("pending", "booked", "cut_short")
@@ -229,18 +351,35 @@ class StoredHold:
 
 
 class Store:
+    """The store's queries, on SQLite (`Store(path)`) or PostgreSQL (`open_store`). `db` takes
+    SQLite-style SQL on both; `engine` says which one it is, `where` names it in messages."""
+
+    db: Connection
+    path: Path | None
+    engine: str
+    where: str
+
+    @classmethod
+    def attach(cls, db: PgConnection) -> Store:
+        """A store on an open PostgreSQL connection (see `open_store`)."""
+        store = cls.__new__(cls)
+        store.db, store.path, store.engine, store.where = db, None, POSTGRESQL, db.target.where
+        return store
+
     def __init__(self, path: Path) -> None:
+        self.engine, self.where = SQLITE, str(path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data dir: private, as is the file
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.path = path
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against crashes, fewer fsyncs
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.row_factory = sqlite3.Row
-            upgrade(self.db, path)
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db = db
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against crashes, fewer fsyncs
+            db.execute("PRAGMA foreign_keys=ON")
+            db.row_factory = sqlite3.Row
+            upgrade(db, path)
         except sqlite3.DatabaseError as exc:
             raise BlocktimeError(
                 f"the local store {path} is damaged ({exc})", "move it aside; `blocktime repair` rebuilds it"
@@ -250,7 +389,7 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -265,7 +404,8 @@ class Store:
         return None if row is None else str(row["value"])
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+        self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?)"
+                        " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
     # engagements ------------------------------------------------------------------------
     def engagement(self, key: str, site_hours: WeeklyHours | None = None) -> Engagement | None:
@@ -296,7 +436,7 @@ class Store:
         )
 
     # blocks -----------------------------------------------------------------------------
-    def _row(self, row: sqlite3.Row) -> StoredBlock:
+    def _row(self, row: Any) -> StoredBlock:
         block = Block(
             engagement=row["engagement"],
             number=row["number"],
@@ -312,7 +452,7 @@ class Store:
 
     def _select(
         self, table: str, states: tuple[str, ...], where: tuple[str, str | None], order: str
-    ) -> Iterator[sqlite3.Row]:
+    ) -> Iterator[Any]:
         """Rows of `table` in one of `states`, optionally where column = value, in `order`."""
         marks = ",".join("?" for _ in states)
         sql = f"SELECT * FROM {table} WHERE state IN ({marks})"
@@ -345,7 +485,7 @@ class Store:
 
     def add_pending(self, b: Block, href: str) -> None:
         self.db.execute(
-            "INSERT INTO blocks(uid, engagement, number, start, end, planned_end, site, href, state,"
+            "INSERT INTO blocks(uid, engagement, number, start, \"end\", planned_end, site, href, state,"
             " makeup_for) VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
             (b.uid, b.engagement, b.number, b.span.start.isoformat(), b.span.end.isoformat(),
              b.span.end.isoformat(), b.site, href, b.makeup_for),
@@ -372,7 +512,7 @@ class Store:
 
     def record_cut(self, uid: str, ended_at: datetime, delivered: int, remaining: int, reason: str) -> None:
         self.db.execute(
-            "UPDATE blocks SET state='cut_short', end=?, ended_at=?, delivered_min=?, remaining_min=?,"
+            "UPDATE blocks SET state='cut_short', \"end\"=?, ended_at=?, delivered_min=?, remaining_min=?,"
             " cut_reason=? WHERE uid=?",
             (ended_at.isoformat(), ended_at.isoformat(), delivered, remaining, reason, uid),
         )
@@ -380,7 +520,7 @@ class Store:
     def reschedule(self, uid: str, span: Interval, sequence: int, etag: str | None) -> None:
         """A moved block: new times (planned end included) and the SEQUENCE of its new invite."""
         self.db.execute(
-            "UPDATE blocks SET start=?, end=?, planned_end=?, sequence=?, etag=COALESCE(?, etag) WHERE uid=?",
+            "UPDATE blocks SET start=?, \"end\"=?, planned_end=?, sequence=?, etag=COALESCE(?, etag) WHERE uid=?",
             (span.start.isoformat(), span.end.isoformat(), span.end.isoformat(), sequence, etag, uid),
         )
 
@@ -402,7 +542,7 @@ class Store:
             "SELECT * FROM ledger WHERE engagement=? ORDER BY id", (engagement,))]
 
     # offers and holds -------------------------------------------------------------------
-    def _offer(self, r: sqlite3.Row) -> StoredOffer:
+    def _offer(self, r: Any) -> StoredOffer:
         return StoredOffer(r["id"], r["engagement"], r["source_uid"], r["minutes"], r["length_min"],
                            datetime.fromisoformat(r["created"]), datetime.fromisoformat(r["expires"]),
                            r["state"], r["chosen"], r["makeup_uid"], r["replaced_by"])
@@ -436,18 +576,18 @@ class Store:
     def add_declined(self, engagement: str, span: Interval, offer: str, at: datetime) -> None:
         """An option the client turned down: later offers for the engagement skip it."""
         self.db.execute(
-            "INSERT OR IGNORE INTO declined(engagement, start, end, offer, at) VALUES (?,?,?,?,?)",
+            "INSERT INTO declined(engagement, start, \"end\", offer, at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
             (engagement, span.start.isoformat(), span.end.isoformat(), offer, at.isoformat()),
         )
 
     def declined(self, engagement: str) -> list[Interval]:
         return [Interval(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
-                for r in self.db.execute("SELECT start, end FROM declined WHERE engagement=? ORDER BY start",
+                for r in self.db.execute("SELECT start, \"end\" FROM declined WHERE engagement=? ORDER BY start",
                                          (engagement,))]
 
     def add_hold(self, h: StoredHold) -> None:
         self.db.execute(
-            "INSERT INTO holds(uid, offer, number, start, end, href, state) VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO holds(uid, offer, number, start, \"end\", href, state) VALUES (?,?,?,?,?,?,?)",
             (h.uid, h.offer, h.number, h.span.start.isoformat(), h.span.end.isoformat(), h.href, h.state),
         )
 

@@ -34,17 +34,6 @@ from blocktime.wording import at
 
 log = logging.getLogger("blocktime.sync")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sync_state (
-  url TEXT PRIMARY KEY, name TEXT NOT NULL, token TEXT, updated TEXT
-);
-CREATE TABLE IF NOT EXISTS conflicts (
-  event_uid TEXT NOT NULL, block_uid TEXT NOT NULL, summary TEXT NOT NULL, start TEXT NOT NULL,
-  end TEXT NOT NULL, found TEXT NOT NULL, PRIMARY KEY (event_uid, block_uid)
-);
-"""
-
-
 @dataclass(slots=True)
 class PassReport:
     calendars: int = 0
@@ -54,13 +43,8 @@ class PassReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _schema(session: Session) -> None:
-    session.store.db.executescript(SCHEMA)
-
-
 def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInfo]:
     """The account's calendars, from the store unless `refresh` (saves a PROPFIND per pass)."""
-    _schema(session)
     rows = session.store.db.execute("SELECT url, name FROM sync_state ORDER BY url").fetchall()
     if rows and not refresh:
         return [CalendarInfo(r["url"], r["name"]) for r in rows]
@@ -309,6 +293,5 @@ def _block_deleted(session: Session, sb: Any, report: PassReport) -> None:
 
 
 def conflicts(session: Session) -> list[dict[str, str]]:
-    _schema(session)
     rows = session.store.db.execute("SELECT * FROM conflicts ORDER BY start").fetchall()
     return [dict(r) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocktime.answers import Handled, row, schema
+from blocktime.answers import Handled, row
 from blocktime.errors import BadInput
 from blocktime.service import Session
 from blocktime.triage import KEPT
@@ -13,7 +13,6 @@ from blocktime.triage import KEPT
 
 def waiting(session: Session) -> list[Handled]:
     """Messages kept for the organizer, oldest first."""
-    schema(session)
     rows = session.store.db.execute("SELECT * FROM inbox_messages WHERE action=? AND state='done' ORDER BY at",
                                     (KEPT,)).fetchall()
     return [Handled(r["message_id"], r["sender"], r["subject"], r["action"], r["offer"], r["option"], r["block"],
@@ -22,7 +21,6 @@ def waiting(session: Session) -> list[Handled]:
 
 def dismiss(session: Session, message_id: str) -> Handled:
     """The organizer has dealt with a kept message: it is no longer listed as waiting."""
-    schema(session)
     found = row(session, message_id)
     if found is None or found["action"] != KEPT or found["state"] != "done":
         raise BadInput(f"no message {message_id!r} waits for you", "`blocktime status` or `offers` lists them")

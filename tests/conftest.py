@@ -17,6 +17,7 @@ from tests.imapserver import ImapServer
 from tests.mailserver import MailSink
 from tests.pgserver import PostgresServer
 from tests.servers import Account, RadicaleServer, XandikosServer
+from tests.stores import ON_POSTGRESQL, reset
 
 # `make test` (and CI) draws the same examples every run: a fresh clone passes or fails the same way.
 # `make fuzz` selects the "fuzz" profile and passes a new --hypothesis-seed each round; whatever it
@@ -59,6 +60,27 @@ def pg_server() -> Iterator[PostgresServer]:
 def pg_url(pg_server: PostgresServer) -> str:
     """A fresh, empty PostgreSQL database."""
     return pg_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def _suite_store_url(request: pytest.FixtureRequest) -> str | None:
+    """BLOCKTIME_TEST_STORE=postgresql: one database for the whole run (see tests/stores.py)."""
+    if not ON_POSTGRESQL:
+        return None
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.create_database()
+
+
+@pytest.fixture(autouse=True)
+def _store_engine(_suite_store_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test's store on the engine the run is for; on PostgreSQL an empty one per test."""
+    if _suite_store_url is None:
+        monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
+        yield
+        return
+    monkeypatch.setenv("BLOCKTIME_STORE_URL", _suite_store_url)
+    yield
+    reset(_suite_store_url)
 
 
 @pytest.fixture(params=["radicale", "xandikos"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ import icalendar
 
 from tests.helpers import backend
 from tests.servers import Account
+from tests.stores import StoreDB
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def server_objects(account: Account, calendar: str = "blocktime") -> dict[str, S
 
 
 def rows(data_dir: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3", timeout=30)
+    db = StoreDB(data_dir)
     try:
         return [tuple(r) for r in db.execute(sql, args)]
     finally:

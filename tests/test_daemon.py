@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,10 +15,11 @@ import pytest
 
 from tests.conftest import Runner, write_config
 from tests.servers import Account, RadicaleServer
+from tests.stores import StoreDB, has_store
 
 
 def _meta(data_dir: Path, key: str) -> str | None:
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    db = StoreDB(data_dir)
     try:
         row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
     finally:
@@ -164,7 +164,7 @@ def test_the_real_scheduler_runs_the_sync_job_on_a_controlled_clock(
         deadline = time.monotonic() + 20
         runs: set[str] = set()
         while time.monotonic() < deadline and len(runs) < 3:  # the catch-up, then scheduled syncs
-            value = _meta(data_dir, "last_sync") if (data_dir / "blocktime.sqlite3").exists() else None
+            value = _meta(data_dir, "last_sync") if has_store(data_dir) else None
             if value:
                 runs.add(value)
             time.sleep(0.1)

@@ -24,6 +24,9 @@ import pytest
 from tests.conftest import write_config
 from tests.faults import assert_consistent, rows, server_objects
 from tests.servers import Account, RadicaleServer
+from tests.stores import sqlite_only
+
+pytestmark = sqlite_only  # reads the SQLite file itself
 
 NOW = "2026-03-20T09:00"
 AFTER = "2026-03-24T13:05"

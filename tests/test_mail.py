@@ -22,6 +22,7 @@ from tests.ics.test_event import facts
 from tests.imipcheck import check_imip, parts
 from tests.mailserver import MailSink, self_signed
 from tests.servers import Account, free_port
+from tests.stores import StoreDB
 from tests.test_changes import BOOK
 
 STAMP = datetime(2026, 3, 20, 8, tzinfo=UTC)
@@ -207,11 +208,10 @@ def test_a_failed_send_waits_in_the_outbox_and_goes_once(mailcli: Runner, accoun
 @pytest.mark.parametrize("account", ["radicale"], indirect=True)
 def test_the_sent_log_wins_over_a_waiting_copy(mailcli: Runner, account: Account, smtp: MailSink,
                                                data_dir: Path) -> None:
-    import sqlite3
 
     mailcli.json(*BOOK, "--no-send")
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
-    key = db.execute("SELECT key FROM mail_outbox ORDER BY rowid LIMIT 1").fetchone()[0]
+    db = StoreDB(data_dir)
+    key = db.execute("SELECT key FROM mail_outbox ORDER BY seq LIMIT 1").fetchone()[0]
     db.execute("INSERT INTO mail_sent(key, message_id, recipient, at) VALUES (?, '<m>', 'x', 'now')", (key,))
     db.commit()
     db.close()  # as if a run had sent it and died before marking the outbox row

@@ -14,6 +14,7 @@ from blocktime import store as store_module
 from blocktime.core.model import Block, Engagement, Interval
 from blocktime.errors import BlocktimeError
 from blocktime.store import SCHEMA_VERSION, Store
+from tests.stores import sqlite_only
 
 NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)
 
@@ -113,6 +114,7 @@ def test_a_new_store_starts_at_the_current_version(tmp_path: Path) -> None:
     assert list(tmp_path.glob("*.bak")) == []
 
 
+@sqlite_only
 def test_a_store_from_a_newer_blocktime_is_refused_in_one_line(
         tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir.mkdir(parents=True)

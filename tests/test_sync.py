@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import Runner
 from tests.helpers import backend
 from tests.servers import Account
+from tests.stores import StoreDB
 
 BOOK = ("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
         "--start", "2026-03-24 12:00", "--length", "1h", "--every", "tue,thu", "--count", "4")
@@ -51,9 +52,8 @@ class OtherClient:
 
 
 def _href(cli: Runner, data_dir: Path, block: str) -> str:
-    import sqlite3
 
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    db = StoreDB(data_dir)
     uid = cli.json("agenda", "--all")["blocks"]
     (row,) = [b for b in uid if b["id"] == block]
     (href,) = db.execute("SELECT href FROM blocks WHERE uid=?", (row["uid"],)).fetchone()
@@ -61,9 +61,8 @@ def _href(cli: Runner, data_dir: Path, block: str) -> str:
 
 
 def _queued(data_dir: Path, uid: str) -> list[tuple[str, int, str]]:
-    import sqlite3
 
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    db = StoreDB(data_dir)
     return [tuple(r) for r in db.execute("SELECT kind, sequence, recipient FROM mail_outbox WHERE ref=?", (uid,))]
 
 

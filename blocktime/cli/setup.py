@@ -36,6 +36,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from blocktime.cli.common import trainer_name
 
     path, data, shared = init.target(args.config), None, {}
+    main_path = path
     doctor_config, trainer = None, trainer_name(args)
     if trainer is not None:  # a team's trainer: their own file in the trainers folder (blocktime.team)
         from blocktime.team import shared_organizer, trainer_file
@@ -65,13 +66,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     from blocktime.config import data_dir
 
     data = data or data_dir()
-    why = init.zone_change(path, answers.timezone, data) if path.exists() else None
+    store_url = init.store_url_of(main_path)  # a team's [store] is in the main file
+    why = init.zone_change(path, answers.timezone, data, store_url, trainer) if path.exists() else None
     if why and not args.confirm_timezone and not _confirm(f"{why}. Change it? [y/N] "):
         raise BadInput(why, "add --confirm-timezone to change it anyway")
     init.write(path, text, force=args.force)
     print(f"wrote {path} (0600)")
     if why:
-        init.accept_zone(data, answers.timezone)
+        init.accept_zone(data, answers.timezone, store_url, trainer)
     if answers.password_env:
         print(f"the calendar password is read from ${answers.password_env}: set it before using blocktime")
     oauth = _oauth_provider(answers)
@@ -97,7 +99,7 @@ def _confirm_zone(args: argparse.Namespace) -> int:
     from blocktime.init import accept_zone
 
     cfg = load_config(args)
-    count = accept_zone(cfg.data_dir, cfg.organizer.timezone.key)
+    count = accept_zone(cfg.data_dir, cfg.organizer.timezone.key, cfg.store_url, cfg.trainer)
     print(f"{cfg.organizer.timezone.key} confirmed; {count} booked block(s) keep their times (they show in "
           f"{cfg.organizer.timezone.key} from now on)")
     return 0

@@ -5,7 +5,6 @@ renamed to names of Google's own, quota refusals (403 rateLimitExceeded/userRate
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from tests.backends.standin_google import GoogleCalDAV
 from tests.backends.standin_http import StandIn
 from tests.backends.test_google import BLOCKTIME_CAL, BOOK
 from tests.conftest import Runner
+from tests.stores import StoreDB, lose_store
 
 pytestmark = pytest.mark.standin
 TEAM = "c_9team@group.calendar.google.com"
@@ -71,7 +71,7 @@ def test_google_renaming_every_object_changes_nothing(
     assert (len(names) == 2 and not any(n.startswith("bt-acme") and "@" not in n for n in names)) or rename == "opaque"
     first = _pass(cli, "2026-03-20T10:00")
     assert first["errors"] == [] and first["actions"] == [], first
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    db = StoreDB(data_dir)
     hrefs = {h.rsplit("/", 1)[-1] for (h,) in db.execute("SELECT href FROM blocks")}
     assert hrefs == names  # the store follows the names Google chose
     assert db.execute("SELECT count(*) FROM mail_outbox WHERE kind='cancel'").fetchone()[0] == 0
@@ -191,8 +191,7 @@ def test_repair_on_google_rebuilds_from_the_uids_and_says_what_it_cannot(
     assert app.drop_x  # on by default: Google keeps only properties of its own model
     cli = _cli(app, server, tmp_path, data_dir, capsys, "blocktime")
     before = {b["uid"]: b["start"] for b in cli.json(*BOOK, "--skip-conflicts")["booked"]}
-    for f in data_dir.glob("blocktime.sqlite3*"):
-        f.unlink()
+    lose_store(data_dir)
     doc = cli.json("repair", now="2026-03-20T10:00")
     assert doc["blocks"] == 2 and doc["engagements"] == 1
     assert len(doc["lost"]) == 1 and "acme: 2 block(s) rebuilt from their UIDs" in doc["lost"][0]

@@ -5,7 +5,6 @@ only, 429 without Retry-After, 409 `ErrorIrresolvableConflict`, transactionId pe
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tests.backends.standin_graph import Graph
 from tests.backends.standin_http import StandIn
 from tests.backends.test_graph import BOOK, _ics
 from tests.conftest import Runner
+from tests.stores import StoreDB
 
 pytestmark = pytest.mark.standin
 
@@ -37,12 +37,12 @@ def _pass(cli: Runner, now: str) -> dict:  # type: ignore[type-arg]
 
 
 def _states(data_dir: Path) -> dict[str, str]:
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    db = StoreDB(data_dir)
     return {f"{e}-{n}": s for e, n, s in db.execute("SELECT engagement, number, state FROM blocks")}
 
 
 def _cancels(data_dir: Path) -> int:
-    db = sqlite3.connect(data_dir / "blocktime.sqlite3")
+    db = StoreDB(data_dir)
     return int(db.execute("SELECT count(*) FROM mail_outbox WHERE kind='cancel'").fetchone()[0])
 
 

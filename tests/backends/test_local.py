@@ -11,8 +11,10 @@ import pytest
 
 from blocktime.backends.local import LocalServer
 from blocktime.cli import main
+from tests.stores import sqlite_only
 
 
+@sqlite_only
 def test_no_config_books_on_the_embedded_calendar(
     data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
