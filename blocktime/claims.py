@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 SCHEMA = "blocktime_team"
-LOCK_CLASS = 0x626C6B74  # "blkt": the first key of blocktime's advisory locks (two-int form)
+#: "blkc": the first key of the claims' advisory locks (two-int form); the store's own are "blkt"
+#: (schema upgrades) and "blkw" (write transactions), see store.py and storedb.py
+LOCK_CLASS = 0x626C6B63
 PRESENCE_CLASS = LOCK_CLASS + 2  # a running daemon holds (PRESENCE_CLASS, hashtext(its id)) for its life
 
 _TABLES = (
