@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.claims import SqliteCoordinator
+from blocktime.claims import open_coordinator
 from blocktime.cli import main
+from blocktime.team import load_team
 from tests.servers import RadicaleServer
 from tests.test_team import team_config, trainer_body
 
@@ -75,7 +76,8 @@ def test_two_team_daemons_on_one_machine_take_turns(team: Path, data_dir: Path) 
     argv = [sys.executable, "-m", "blocktime.cli", "--config", str(team), "daemon", "--interval", "2", "--workers", "2"]
     procs = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for _ in range(2)]
-    coord = SqliteCoordinator(data_dir)
+    team_ = load_team(str(team))  # SQLite claims, or PostgreSQL's on the suite's PostgreSQL run
+    coord = open_coordinator(team_.store_url, team_.base_dir)
     try:
         end = time.monotonic() + 60
         while time.monotonic() < end:
@@ -99,4 +101,6 @@ def test_two_team_daemons_on_one_machine_take_turns(team: Path, data_dir: Path) 
         runs = sorted((p for p in passes if p.trainer == name), key=lambda p: p.started)
         for one, nxt in itertools.pairwise(runs):
             assert one.ended is not None and one.ended <= nxt.started, (name, one, nxt)
-    assert len({d.id for d in SqliteCoordinator(data_dir).daemons()}) == 2
+    again = open_coordinator(team_.store_url, team_.base_dir)
+    assert len({d.id for d in again.daemons()}) == 2
+    again.close()

@@ -91,6 +91,8 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
     names = [f"t{i:02d}" for i in range(TRAINERS)]
     config = team_files(tmp_path, radicale_server, smtp, names, pg_url)
     monkeypatch.delenv("BLOCKTIME_DATA_DIR", raising=False)
+    if STORE_IN_CONFIG:  # BLOCKTIME_STORE_URL wins over [store] url: this database, on either suite run
+        monkeypatch.setenv("BLOCKTIME_STORE_URL", pg_url)
     smtp.down = True  # the bookings' mail waits in each trainer's outbox: the daemons send it
     for name in names:
         _book(config, name, now, f"client-{name}@acme.example")
