@@ -25,7 +25,8 @@ def from_spec(path: str) -> tuple[list[tuple[str, Config]], Path, str | None, fl
     trainers = []
     for name, t in spec["trainers"].items():
         data = Path(t["data_dir"])
-        trainers.append((name, replace(load(t["config"]), data_dir=data, outbox=data / "outbox")))
+        # each trainer's own store: its data folder, or its own schema of a PostgreSQL store
+        trainers.append((name, replace(load(t["config"]), data_dir=data, outbox=data / "outbox", trainer=name)))
     return trainers, Path(spec["base_dir"]), spec.get("store_url"), float(spec["every"]), int(spec["workers"])
 
 
