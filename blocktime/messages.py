@@ -191,9 +191,10 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
             clock: Callable[[], datetime] | None = None) -> Delivery:
     """Check every unsent message against the current state (withdrawn or merged as `review`
     says), then send the waiting ones over SMTP, once each: the sent log is checked before and
-    written right after every message. `keys` (a command's own mail) go out even when held; without
-    them only waiting mail goes, and held mail too with `held` (`blocktime outbox send`). With
-    `send` False the `keys` are held. Each message leaves with the real time as its Date
+    written right after every message, while this process alone sends this trainer's outbox
+    (`exclusive.sending`, on every machine that shares the store). `keys` (a command's own mail) go
+    out even when held; without them only waiting mail goes, and held mail too with `held`
+    (`blocktime outbox send`). With `send` False the `keys` are held. Each message leaves with the real time as its Date
     (RFC 5322 §3.6.1), from `clock` (default: the wall clock in the organizer's zone)."""
     from blocktime.outgoing import SEND
     from blocktime.review import apply, plan
@@ -215,8 +216,12 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
         return result
     tz = session.config.organizer.timezone
     wall = clock or (lambda: datetime.now(tz))
+    from blocktime.exclusive import sending
+
+    cfg = session.config
     try:
-        with Transport(smtp) as transport:
+        with sending(getattr(cfg, "store_url", None), cfg.data_dir, getattr(cfg, "trainer", None)), \
+                Transport(smtp) as transport:
             for q in batch:
                 if queue.was_sent(q.key):  # sent by a run that crashed before marking it
                     with session.store.transaction():

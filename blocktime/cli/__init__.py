@@ -120,6 +120,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     dm.add_argument("--once", action="store_true", help="run one full pass and exit")
     dm.add_argument("--status", action="store_true", help="last and next runs, outbox, offers, conflicts")
     dm.add_argument("--json", action="store_true")
+    dm.add_argument("--workers", type=int, default=4, metavar="N",
+                    help="a team config: trainers passed at the same time by this daemon (default 4)")
+    dm.add_argument("--interval", type=float, metavar="SECONDS",
+                    help="a team config: pass each trainer this often instead of [daemon] sync_every (tests, benches)")
 
     r = sub.add_parser("repair", help="rebuild the local store from the calendar's X-BLOCKTIME properties")
     r.add_argument("--json", action="store_true")
