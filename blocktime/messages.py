@@ -67,19 +67,54 @@ def block_calendar(kind: str, facts: EventFacts, sender: str, attendee: str = ""
     return None
 
 
-def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
-                proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
-                ref: str | None = None) -> list[str]:
-    """Queue message `kind` about a block for every attendee (or `to`); call inside the
-    transaction that records the change. `ref` names what it answers (default: the block's UID).
-    Returns the keys queued now."""
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """Message `kind` about one block, composed for each recipient before the transaction that
+    queues it (`compose_block` touches no store), so booking can compose it in its writer threads
+    while other PUTs are in flight; `queue_block` then only records it."""
+
+    kind: str
+    ref: str
+    sequence: int
+    subject: str
+    messages: dict[str, bytes]  # recipient as given -> the whole message
+
+
+def compose_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
+                  proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
+                  ref: str | None = None, invite: str | None = None) -> Composed:
+    """Message `kind` about a block for every attendee (or `to`), composed and not queued.
+    `invite` is the block's plain REQUEST (`itip.request(facts)`) when the caller has it: it is the
+    mailed calendar part too unless a different sender needs SENT-BY, so it is not built twice."""
+    from blocktime.ics.itip import address
+
     who = addresses(session)
     text = block_letter(kind, facts, old=old, proposed=proposed)
-    queue = MailQueue(session.store)
-    keys = []
-    shared = None if kind == "declinecounter" else block_calendar(kind, facts, who.sender)  # same for everyone
+    if invite is not None and kind in ("request", "makeup") and address(who.sender) == address(facts.organizer.email):
+        shared: str | None = invite  # itip.request adds SENT-BY only for another sender: the same text
+    else:
+        shared = None if kind == "declinecounter" else block_calendar(kind, facts, who.sender)  # same for everyone
+    out: dict[str, bytes] = {}
     for rcpt in to if to is not None else facts.engagement.attendees:
         key = mail_key(kind, ref or facts.block.uid, facts.sequence, rcpt)
+        cal = shared if kind != "declinecounter" else block_calendar(kind, facts, who.sender, rcpt, note)
+        out[rcpt] = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
+    return Composed(kind, ref or facts.block.uid, facts.sequence, text.subject, out)
+
+
+def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
+                proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
+                ref: str | None = None, composed: Composed | None = None) -> list[str]:
+    """Queue message `kind` about a block for every attendee (or `to`); call inside the
+    transaction that records the change. `ref` names what it answers (default: the block's UID).
+    `composed` is what `compose_block` made ahead with the same arguments (else composed here).
+    Returns the keys queued now."""
+    if composed is None:
+        composed = compose_block(session, kind, facts, old=old, proposed=proposed, to=to, note=note, ref=ref)
+    queue = MailQueue(session.store)
+    keys = []
+    for rcpt, data in composed.messages.items():
+        key = mail_key(kind, composed.ref, facts.sequence, rcpt)
         if queue.known(key):
             continue
         state = WAITING
@@ -87,9 +122,7 @@ def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval
             for gone in queue.supersede(facts.block.uid, rcpt, facts.sequence):
                 eml_path(session, gone.key).unlink(missing_ok=True)
                 state = HELD if gone.state == HELD else state  # what --no-send kept back stays held
-        cal = shared if kind != "declinecounter" else block_calendar(kind, facts, who.sender, rcpt, note)
-        data = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
-        keys += _add(session, queue, Queued(key, ref or facts.block.uid, kind, facts.sequence, rcpt, text.subject,
+        keys += _add(session, queue, Queued(key, composed.ref, kind, facts.sequence, rcpt, composed.subject,
                                             data, session.now, state))
     return keys
 

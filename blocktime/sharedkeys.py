@@ -26,13 +26,11 @@ DDL = (f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
        " value TEXT NOT NULL, made_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (trainer, name))")
 
 
-def is_postgresql(url: str | None) -> bool:
-    return bool(url) and str(url).split(":", 1)[0].lower() in ("postgresql", "postgres")
-
-
 def pick_key(config: Config) -> bytes:
     """The key of this trainer's option-pick tokens (see `picks`)."""
-    if not is_postgresql(config.store_url):
+    from blocktime.storedb import SQLITE, engine
+
+    if engine(config.store_url) == SQLITE:
         from blocktime.picks import secret
 
         return secret(config.data_dir)
@@ -43,15 +41,17 @@ def pick_key(config: Config) -> bytes:
 @lru_cache(maxsize=4096)
 def shared_secret(url: str, trainer: str, name: str) -> bytes:
     """32 random bytes kept in the PostgreSQL store under (trainer, name); the same for every caller."""
+    from blocktime.storedb import connect
+
     fresh = base64.b64encode(os.urandom(32)).decode()
-    conn = _connect(url)
+    conn = connect(url)  # its failure is one line without the URL's password
     try:
         for statement in DDL:
             _ddl(conn, statement)
         conn.execute(f"INSERT INTO {SCHEMA}.secrets (trainer, name, value) VALUES (%s, %s, %s)"
                      " ON CONFLICT (trainer, name) DO NOTHING", (trainer, name, fresh))
-        row = conn.execute(f"SELECT value FROM {SCHEMA}.secrets WHERE trainer = %s AND name = %s",
-                           (trainer, name)).fetchone()
+        row: Any = conn.execute(f"SELECT value FROM {SCHEMA}.secrets WHERE trainer = %s AND name = %s",
+                                (trainer, name)).fetchone()
     except BlocktimeError:
         raise
     except Exception as exc:
@@ -72,17 +72,3 @@ def _ddl(conn: Any, statement: str) -> None:
     with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateSchema,
                              psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject):
         conn.execute(statement)
-
-
-def _connect(url: str) -> Any:
-    """An autocommit psycopg connection; its failure is one line without the URL's password."""
-    try:
-        import psycopg
-    except ImportError:
-        raise BlocktimeError("a postgresql:// store needs the psycopg driver",
-                             "pip install 'blocktime[postgresql]'") from None
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10)
-    except psycopg.Error as exc:
-        raise BlocktimeError(f"cannot reach the PostgreSQL store ({type(exc).__name__})",
-                             "check [store] url (or BLOCKTIME_STORE_URL) and that the server is up") from None

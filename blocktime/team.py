@@ -60,23 +60,17 @@ class Team:
 
 def load_team(explicit_config: str | None) -> Team:
     """Read the main config and, with [team], every trainer file; raise one BadInput for all problems."""
-    path = find_config_file(explicit_config)
-    raw = read_toml(path) if path is not None else {}
+    path, raw = _main(explicit_config)
     if "team" not in raw:
         cfg = from_mapping(raw, path)
         return Team({DEFAULT: cfg}, cfg.data_dir, cfg.daemon, cfg.store_url, path)
     assert path is not None  # [team] was read from a file
-    shared = {k: v for k, v in raw.items() if k != "team"}
-    folder, base = _team_table(raw["team"], path)
-    files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
-    if not files:
-        raise BadInput(f"{path}: [team] trainers: no trainer files (*.toml) in {folder}",
-                       "add one file per trainer, e.g. trainers/anna.toml")
+    shared, base, files = _layout(raw, path)
     problems: list[str] = []
     trainers: dict[str, Config] = {}
-    for file in files:
+    for name, file in files.items():
         try:
-            trainers[file.stem] = _trainer(file, shared, base, path)
+            trainers[name] = _trainer(file, shared, base, path)
         except BadInput as exc:
             problems.append(str(exc))
     if problems:
@@ -86,19 +80,60 @@ def load_team(explicit_config: str | None) -> Team:
     return Team(trainers, base, _daemon(shared, path), first.store_url, path)
 
 
+def load_trainer(explicit_config: str | None, name: str | None) -> Config:
+    """`for_trainer(load_team(...), name)` reading only that trainer's file: what a command as one
+    trainer costs does not grow with the team (nor does a slip in another trainer's file stop it).
+    `load_team` (team list, doctor, the daemon) also checks that no two trainers share a folder."""
+    path, raw = _main(explicit_config)
+    if "team" not in raw:
+        cfg = from_mapping(raw, path)
+        return for_trainer(Team({DEFAULT: cfg}, cfg.data_dir, cfg.daemon, cfg.store_url, path), name)
+    assert path is not None
+    shared, base, files = _layout(raw, path)
+    if name is None and len(files) > 1:
+        raise _several(list(files))
+    name = name if name is not None else next(iter(files))
+    if name not in files:
+        raise _unknown(name, list(files))
+    return _trainer(files[name], shared, base, path)
+
+
 def for_trainer(team: Team, name: str | None) -> Config:
     """The Config `--as NAME` selects; with no name, the only trainer (several: a BadInput)."""
     if name is None:
         if len(team.trainers) == 1:
             return next(iter(team.trainers.values()))
-        raise BadInput(f"this config has {len(team.trainers)} trainers ({_names(team)}): choose one with --as NAME")
+        raise _several(list(team.trainers))
     found = team.trainers.get(name)
     if found is not None:
         return found
     if not team.is_team:
         raise BadInput(f"--as {name}: this config has no [team]; its one trainer is called {DEFAULT}")
-    raise BadInput(f"--as {name}: no such trainer (known: {_names(team)})",
-                   f"add {name}.toml to the trainers folder")
+    raise _unknown(name, list(team.trainers))
+
+
+def _several(names: list[str]) -> BadInput:
+    return BadInput(f"this config has {len(names)} trainers ({_names(names)}): choose one with --as NAME")
+
+
+def _unknown(name: str, names: list[str]) -> BadInput:
+    return BadInput(f"--as {name}: no such trainer (known: {_names(names)})", f"add {name}.toml to the trainers folder")
+
+
+def _main(explicit_config: str | None) -> tuple[Path | None, dict[str, Any]]:
+    path = find_config_file(explicit_config)
+    return path, (read_toml(path) if path is not None else {})
+
+
+def _layout(raw: Mapping[str, Any], path: Path) -> tuple[dict[str, Any], Path, dict[str, Path]]:
+    """The shared tables, the base data dir and the trainer files by name (at least one)."""
+    shared = {k: v for k, v in raw.items() if k != "team"}
+    folder, base = _team_table(raw["team"], path)
+    files = {f.stem: f for f in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+    if not files:
+        raise BadInput(f"{path}: [team] trainers: no trainer files (*.toml) in {folder}",
+                       "add one file per trainer, e.g. trainers/anna.toml")
+    return shared, base, files
 
 
 def trainer_file(main: Path, name: str) -> tuple[Path, Path] | None:
@@ -129,8 +164,7 @@ def shared_organizer(main: Path) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _names(team: Team, most: int = 8) -> str:
-    names = list(team.trainers)
+def _names(names: list[str], most: int = 8) -> str:
     return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 

@@ -171,17 +171,18 @@ def setup_logging(configs: Sequence[Config], store_url: str | None, level: int =
     from urllib.parse import urlsplit
 
     from blocktime import daemon
+    from blocktime.redaction import Redactor, secrets_of
 
     daemon.setup_logging(configs[0], level=level)
     handler = logging.getLogger().handlers[0]
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s [%(threadName)s]: %(message)s"))
-    secrets = [s for cfg in configs for s in daemon.secrets_of(cfg)]
+    secrets = [s for cfg in configs for s in secrets_of(cfg)]
     if store_url and urlsplit(store_url).password:
         secrets.append(urlsplit(store_url).password or "")
     for f in list(handler.filters):
-        if isinstance(f, daemon.Redactor):
+        if isinstance(f, Redactor):
             handler.removeFilter(f)
-    handler.addFilter(daemon.Redactor(secrets))
+    handler.addFilter(Redactor(secrets))
 
 
 def run(trainers: Sequence[tuple[str, Config]], *, base_dir: Path, store_url: str | None,

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from blocktime.cli import main
 from blocktime.config import Config, from_mapping
 from blocktime.errors import BlocktimeError
 from blocktime.picks import KEY_FILE, token
 from blocktime.sharedkeys import pick_key, shared_secret
-from tests.servers import free_port
+from tests.mailserver import MailSink
+from tests.servers import Account, free_port
 
 
 def config(data: Path, url: str | None, trainer: str | None = None) -> Config:
@@ -69,3 +72,41 @@ def test_an_unreachable_store_is_one_line_without_the_password(tmp_path: Path) -
         pick_key(config(tmp_path, url, "anna"))
     assert "s3cret-pw" not in str(exc.value) and "s3cret-pw" not in repr(exc.value.__dict__)
     assert "\n" not in str(exc.value)
+
+
+def test_a_link_mailed_from_one_machine_resolves_on_another(tmp_path: Path, data_dir: Path, pg_url: str,
+                                                            radicale: Account, smtp: MailSink,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Machine A books and cuts short on the shared PostgreSQL store and mails the offer; machine B
+    (another data folder, same store) reads the store's offers and knows every option's token."""
+    monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)  # the store is the [store] url below
+    from blocktime.answers import context
+    from blocktime.picks import found
+    from blocktime.service import Session
+    from blocktime.team import for_trainer, load_team
+    from tests.test_team import toml
+
+    main_file = toml(tmp_path / "config.toml", {
+        "organizer": {"timezone": "Europe/Warsaw"}, "store": {"url": pg_url}, "team": {},
+        "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"}})
+    toml(tmp_path / "trainers" / "anna.toml", {
+        "organizer": {"name": "Anna", "email": "anna@example.com"},
+        "calendar": {"url": radicale.url, "username": radicale.username, "password": radicale.password}})
+    on = ["--config", str(main_file), "--as", "anna"]
+    book = ["book", "--client", "Acme", "--site", "HQ", "--attendee", "it@acme.example", "--start",
+            "2026-03-24 12:00", "--length", "1h", "--count", "1"]
+    assert main([*on, "--now", "2026-03-20T09:00", *book]) == 0, capsys.readouterr().err
+    smtp.reset()
+    assert main([*on, "--now", "2026-03-24T13:05", "cut-short", "acme-1", "--ended-at", "12:35"]) == 0
+    capsys.readouterr()
+    mailed = {t for m in smtp.messages for p in m.message.walk() if p.get_content_type() == "text/plain"
+              for t in found(p.get_content())}
+    assert len(mailed) == 3  # one token per option
+    assert not (data_dir / "trainers" / "anna" / KEY_FILE).exists()
+
+    shared_secret.cache_clear()  # machine B: its own process memory, its own (empty) data folder
+    machine_b = replace(for_trainer(load_team(str(main_file)), "anna"), data_dir=tmp_path / "machine-b")
+    with Session(machine_b, datetime(2026, 3, 24, 13, 10, tzinfo=UTC)) as s:
+        tokens = context(s).tokens
+    assert mailed <= set(tokens) and {n for _o, n in (tokens[t] for t in mailed)} == {1, 2, 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from blocktime.cli import main
 from blocktime.errors import BadInput
 from blocktime.team import DEFAULT, Team, for_trainer, load_team
 from tests.conftest import write_config
+from tests.stores import sqlite_only
 
 SHARED = {"organizer": {"timezone": "Europe/Warsaw", "language": "pl"},
           "policy": {"max_blocks_per_day": 3},
@@ -52,12 +54,13 @@ def two(tmp_path: Path, data_dir: Path) -> Path:
     return team_config(tmp_path, anna=trainer_body("anna"), bob=trainer_body("bob"))
 
 
+@sqlite_only  # the default store: no BLOCKTIME_STORE_URL
 def test_a_one_trainer_config_is_one_trainer_called_default(tmp_path: Path, data_dir: Path) -> None:
     team = load_team(str(write_config(tmp_path / "c.toml", None)))
     assert list(team.trainers) == [DEFAULT] and not team.is_team
     cfg = for_trainer(team, None)
     assert cfg.trainer is None and cfg.data_dir == data_dir and cfg.outbox == data_dir / "outbox"
-    assert team.base_dir == data_dir and team.store_url is None
+    assert team.base_dir == data_dir and team.store_url == os.environ.get("BLOCKTIME_STORE_URL")
     assert for_trainer(team, DEFAULT) is cfg
     with pytest.raises(BadInput, match="--as anna: this config has no \\[team\\]; its one trainer is called default"):
         for_trainer(team, "anna")
@@ -129,10 +132,23 @@ def test_bad_team_layouts_are_one_line(tmp_path: Path, data_dir: Path, capsys: p
                                        setup: Any, needle: str) -> None:
     toml(tmp_path / "config.toml", {**SHARED, "team": {}})
     setup(tmp_path)
-    code = main(["--config", str(tmp_path / "config.toml"), "--as", "anna", "agenda"])
+    code = main(["--config", str(tmp_path / "config.toml"), "team", "list"])  # reads every trainer's file
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("blocktime: error: ") and needle in err, err
     assert "secret" not in err
+
+
+def test_a_command_as_one_trainer_reads_only_their_file(tmp_path: Path, data_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    config = team_config(tmp_path, anna=trainer_body("anna"), bob=trainer_body("bob", organizer={"email": "bob"}))
+    assert main(["--config", str(config), "--as", "anna", "offers", "--json"]) == 0  # bob's slip stops only bob
+    assert main(["--config", str(config), "--as", "bob", "offers", "--json"]) == 2
+    assert "bob.toml: [organizer] email" in capsys.readouterr().err
+    for command in (["team", "list"], ["--as", "anna", "doctor"]):  # these check the whole team
+        assert main(["--config", str(config), *command]) == 2
+        assert "bob.toml: [organizer] email" in capsys.readouterr().err
+    assert main(["--config", str(config), "--as", "carol", "agenda"]) == 2
+    assert "--as carol: no such trainer (known: anna, bob)" in capsys.readouterr().err
 
 
 def test_every_trainers_problems_are_reported_together(tmp_path: Path, data_dir: Path) -> None:
@@ -187,24 +203,27 @@ def test_each_trainer_has_their_own_token_files_and_keyring_entry(tmp_path: Path
     assert alone.account == "outlook"
 
 
-def test_team_list_shows_no_secret(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_team_list_shows_no_secret(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import doctest
 
     import blocktime.cli.team
 
     assert doctest.testmod(blocktime.cli.team).failed == 0
+    monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
     shared = {**SHARED, "calendar": {"url": "https://ann:pw-in-url@dav.example/cal/private-0123456789abcdef0123456789"
-                                            "/?token=tok-in-query"}}
+                                            "/?token=tok-in-query"},
+              "store": {"url": "postgresql://ann:pw-in-store@db.example/team?sslmode=require"}}
     config = team_config(tmp_path, shared, anna=trainer_body("anna"), bob=trainer_body("bob"))
     assert main(["--config", str(config), "team", "list"]) == 0
     out = capsys.readouterr().out
-    for secret in ("pw-in-url", "tok-in-query", "0123456789abcdef", "anna-secret", "bob-secret"):
+    for secret in ("pw-in-url", "tok-in-query", "0123456789abcdef", "anna-secret", "bob-secret", "pw-in-store"):
         assert secret not in out
     lines = out.splitlines()
     assert lines[0].split() == ["trainer", "organizer", "calendar", "data"]
     assert lines[2].split() == ["anna", "anna@example.com", "https://ann:***@dav.example/cal/***/?token=***",
                                 str(data_dir / "trainers" / "anna")]
-    assert lines[-1] == "store: SQLite, one file in each data folder"
+    assert lines[-1] == "store: postgresql://ann:***@db.example/team?sslmode=***"
     assert main(["--config", str(config), "team", "list", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["team"] is True and [t["trainer"] for t in doc["trainers"]] == ["anna", "bob"]
@@ -212,5 +231,31 @@ def test_team_list_shows_no_secret(tmp_path: Path, data_dir: Path, capsys: pytes
     single = write_config(tmp_path / "single.toml", None)
     assert main(["--config", str(single), "team", "list", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["team"] is False and doc["trainers"][0]["trainer"] == "default"
+    assert doc["team"] is False and doc["trainers"][0]["trainer"] == "default" and doc["store"] is None
+    assert main(["--config", str(single), "team", "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "store: SQLite, one file in each data folder"
     assert doc["trainers"][0]["calendar"] == "local" and doc["trainers"][0]["data_dir"] == str(data_dir)
+
+
+def test_the_readme_team_example_loads(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README, For teams: the main file and anna's file as printed there make a team of one."""
+    import re
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Trainers", 1)[1]
+    main_text, anna_text = re.findall(r"```toml\n(.*?)```", section, re.S)[:2]
+    assert main_text.startswith("# config.toml") and anna_text.startswith("# trainers/anna.toml")
+    (tmp_path / "config.toml").write_text(main_text.replace("/srv/blocktime", str(tmp_path / "srv")))
+    (tmp_path / "trainers").mkdir()
+    (tmp_path / "trainers" / "anna.toml").write_text(anna_text)
+    for var in ("ANNA_DAV_PASSWORD", "ANNA_SMTP_PASSWORD", "ANNA_IMAP_PASSWORD"):
+        monkeypatch.setenv(var, "x")
+    assert tomllib.loads(anna_text)["organizer"]["name"] == "Anna Nowak"
+    monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
+    anna = for_trainer(load_team(str(tmp_path / "config.toml")), None)
+    assert anna.store_url == "postgresql://blocktime@db.example/blocktime"
+    assert anna.trainer == "anna" and anna.data_dir == tmp_path / "srv" / "trainers" / "anna"
+    assert anna.calendar.url == "https://cloud.example/remote.php/dav" and anna.calendar.username == "anna"
+    assert anna.smtp is not None and anna.smtp.host == "smtp.example" and anna.smtp.username == "anna@example.com"
+    assert anna.inbox is not None and anna.organizer.timezone.key == "Europe/Warsaw"

@@ -11,6 +11,7 @@ import pytest
 from blocktime.cli import main
 from tests.mailserver import MailSink
 from tests.servers import Account, RadicaleServer
+from tests.stores import ON_POSTGRESQL
 from tests.test_team import SHARED, team_config
 
 NOW = "2026-03-20T09:00"
@@ -41,14 +42,14 @@ def trainer(name: str, account: Account) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest) -> str | None:
-    """Each trainer's own SQLite file in their data folder, or their own schema in one PostgreSQL."""
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Each trainer's own SQLite file in their data folder, or their own schema in one PostgreSQL
+    (this test's own database: the store the suite runs on, BLOCKTIME_STORE_URL, is set aside)."""
+    monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
     if request.param == "sqlite":
+        if ON_POSTGRESQL:
+            pytest.skip("the SQLite case runs in the SQLite run (BLOCKTIME_STORE_URL names PostgreSQL here)")
         return None
-    import blocktime.store
-
-    if not hasattr(blocktime.store, "open_store"):
-        pytest.skip("needs the PostgreSQL store engine (branch p3)")
     return str(request.getfixturevalue("pg_url"))
 
 
@@ -107,7 +108,29 @@ def test_engagements_blocks_offers_and_mail_belong_to_one_trainer(team: TeamRunn
     team.json("bob", "outbox", "send", now=AFTER)
     assert smtp.messages == []  # anna's offer waits in anna's outbox, never in bob's
 
+    # a daemon pass as anna syncs anna's calendar and state only
+    code, _, err = team("anna", "daemon", "--once", now=AFTER)
+    assert code == 0, err
+    anna_state, bob_state = team.json("anna", "daemon", "--status", now=AFTER), team.json("bob", "daemon", "--status",
+                                                                                          now=AFTER)
+    assert anna_state["last_sync"] is not None and bob_state["last_sync"] is None
+    assert [o["id"] for o in anna_state["open_offers"]] == [offer["id"]] and bob_state["open_offers"] == []
+    # what anna's pass sent (the advance confirmation of acme-2) is anna's; her held offer stays held
+    assert {(m.mail_from, tuple(m.rcpt_tos)) for m in smtp.messages} <= {("anna@example.com", ("it@acme.example",))}
+    held = [(w["kind"], w["ref"], w["held"]) for w in team.json("anna", "outbox", now=AFTER)["waiting"]]
+    assert held == [("offer", offer["id"], True)]
+    smtp.reset()
+
     # each calendar holds only its trainer's events: rebuilding bob's store from his calendar finds Beta alone
     rebuilt = team.json("bob", "repair", now=AFTER)
     assert rebuilt["engagements"] == 1 and rebuilt["blocks"] == 2 and rebuilt["holds"] == 0
     assert [b["client"] for b in team.json("bob", "agenda", "--all", now=AFTER)["blocks"]] == ["Beta", "Beta"]
+    if store_url is not None:  # one schema per trainer in the shared database, each with its own rows
+        import psycopg
+
+        with psycopg.connect(store_url) as conn:
+            schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'blocktime%'")}
+            assert {"blocktime_anna", "blocktime_bob"} <= schemas and "blocktime" not in schemas
+            keys = {s: [r[0] for r in conn.execute(f"SELECT key FROM {s}.engagements")]
+                    for s in ("blocktime_anna", "blocktime_bob")}
+        assert keys == {"blocktime_anna": ["acme"], "blocktime_bob": ["beta"]}

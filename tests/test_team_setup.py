@@ -42,6 +42,7 @@ def test_init_as_writes_the_trainers_file_then_doctor_checks_that_trainer(
     assert raw["organizer"] == {"name": "Anna Nowak", "email": "anna@example.com", "timezone": "Europe/Warsaw",
                                 "language": "pl"}  # the team's zone and language unless given
     assert "ok    organizer    Anna Nowak <anna@example.com>" in out and "blocktime can work here." in out
+    assert f"ok    trainer      anna of a team; data in {data_dir / 'trainers' / 'anna'}" in out
     assert "zone" in out and "not set in the config" not in out
     assert load_team(str(main_config)).trainers["anna"].data_dir == data_dir / "trainers" / "anna"
 

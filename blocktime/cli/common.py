@@ -19,7 +19,7 @@ def load_config(args: argparse.Namespace) -> Config:
     from dataclasses import replace
 
     cfg = trainer_config(args)
-    from blocktime.daemon import Redactor, secrets_of
+    from blocktime.redaction import Redactor, secrets_of
 
     for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
         handler.addFilter(Redactor(secrets_of(cfg)))
@@ -36,10 +36,14 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def trainer_config(args: argparse.Namespace) -> Config:
-    """The config of the trainer `--as` (or $BLOCKTIME_TRAINER) names; a one-trainer config needs neither."""
-    from blocktime.team import for_trainer, load_team
+    """The config of the trainer `--as` (or $BLOCKTIME_TRAINER) names; a one-trainer config needs neither.
+    Only that trainer's file is read, except by doctor, which checks the whole team."""
+    from blocktime.team import for_trainer, load_team, load_trainer
 
-    return for_trainer(load_team(getattr(args, "config", None)), trainer_name(args))
+    config, name = getattr(args, "config", None), trainer_name(args)
+    if getattr(args, "command", None) in ("doctor", "init"):
+        return for_trainer(load_team(config), name)
+    return load_trainer(config, name)
 
 
 def trainer_name(args: argparse.Namespace) -> str | None:

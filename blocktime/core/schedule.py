@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -34,6 +35,7 @@ def ambiguous_or_missing(day: date, at: time, tz: ZoneInfo) -> bool:
     return back.replace(tzinfo=None) != first.replace(tzinfo=None)
 
 
+@lru_cache(maxsize=256)  # a team's config asks the same question once per trainer
 def safe_at(at: time, tz: ZoneInfo, start: date, days: int = 800) -> bool:
     """`at` exists exactly once on every day from `start` for `days` days in `tz`. Only days on
     which the zone's offset changes can fail, so only those are looked at closely."""
