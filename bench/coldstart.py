@@ -54,6 +54,10 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     exe = str(Path(sys.executable).with_name("blocktime"))
+    # byte-compiled as installed from a wheel (PYTHONDONTWRITEBYTECODE would otherwise make every
+    # run compile blocktime's modules from source)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "blocktime")], check=True,
+                   stdout=subprocess.DEVNULL)
     data = Path(tempfile.mkdtemp(prefix="bt-cold-"))
     seed_store(data)
     cfg = data / "config.toml"

@@ -15,6 +15,10 @@ memory is the command's own maximum RSS as /usr/bin/time reports it (else os.wai
     .venv/bin/python bench/large.py            # about 8 minutes on 2 shared cores
     .venv/bin/python bench/large.py --quick    # fewer runs, no 20k account (about 3 minutes)
     .venv/bin/python bench/large.py --json
+    .venv/bin/python bench/large.py --only book50 cut agenda help --runs 7   # some rows only
+
+blocktime's modules are byte-compiled first (`compileall`, as a wheel install does): with
+PYTHONDONTWRITEBYTECODE set, every run would otherwise compile them from source (~+40 ms a start).
 """
 
 from __future__ import annotations
@@ -256,17 +260,29 @@ def restore(src: Path, dst: Path) -> Callable[[], None]:
     return go
 
 
+ROWS = ("book50", "book10", "cut", "first10", "quiet10", "first20", "agenda", "help")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="3 runs (1 for first passes), no 20k account")
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--only", nargs="+", metavar="ROW", choices=ROWS,
+                    help=f"measure only these rows ({', '.join(ROWS)}); default all (quiet10 runs first10 too)")
     args = ap.parse_args()
+    only = set(args.only or ROWS) | ({"first10"} if args.only and "quiet10" in args.only else set())
     runs = args.runs or (3 if args.quick else 5)
+    # the program as installed: blocktime's modules byte-compiled (as pip does for a wheel install),
+    # also where PYTHONDONTWRITEBYTECODE is set (then every run would compile them from source)
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "blocktime")], check=True, stdout=subprocess.DEVNULL)
     slow_runs = 1 if args.quick else 3
     work = Path(tempfile.mkdtemp(prefix="bt-large-"))
     server = Radicale(work / "radicale")
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKTIME_")}
+    # PYTHONDONTWRITEBYTECODE would make every blocktime run compile its ~50 modules from source
+    # (an installed package has its .pyc; the floors' libraries have theirs): not what users pay
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("BLOCKTIME_") and k != "PYTHONDONTWRITEBYTECODE"}
     results: dict[str, dict[str, object]] = {}
     notes: dict[str, object] = {}
 
@@ -289,33 +305,34 @@ def main() -> None:
                   flush=True)
 
     try:
-        # --- book 50 blocks on an empty account (a fresh account for every run) ---
-        now_book = "2027-03-01 09:00"
-        bt_book = Side([], {})
+        if "book50" in only:
+            # --- book 50 blocks on an empty account (a fresh account for every run) ---
+            now_book = "2027-03-01 09:00"
+            bt_book = Side([], {})
 
-        def fresh_bt_book() -> None:
-            acc = server.new_account()
-            data = work / f"book50-{acc.username}"
-            bt_book.argv = [BT, "--config", str(config(work, acc, f"book50-{acc.username}")), "--now", now_book,
-                            "book", "--client", "acme", "--site", "HQ", "--attendee", "a@acme.example",
-                            "--start", "2027-03-08 10:00", "--length", "1h", "--every", "mon,tue,wed,thu,fri",
-                            "--count", "50", "--no-send", "--json"]
-            bt_book.env = env_for(data)
+            def fresh_bt_book() -> None:
+                acc = server.new_account()
+                data = work / f"book50-{acc.username}"
+                bt_book.argv = [BT, "--config", str(config(work, acc, f"book50-{acc.username}")), "--now", now_book,
+                                "book", "--client", "acme", "--site", "HQ", "--attendee", "a@acme.example",
+                                "--start", "2027-03-08 10:00", "--length", "1h", "--every", "mon,tue,wed,thu,fri",
+                                "--count", "50", "--no-send", "--json"]
+                bt_book.env = env_for(data)
 
-        bt_book.before = fresh_bt_book
-        fl_book = Side([], dict(base_env))
+            bt_book.before = fresh_bt_book
+            fl_book = Side([], dict(base_env))
 
-        def fresh_fl_book() -> None:
-            acc = server.new_account()
-            with niquests.Session() as s:
-                s.auth = (acc.username or "", acc.password or "")
-                r = s.request("MKCALENDAR", f"{acc.url}blocktime/")
-                assert r.status_code == 201, r.status_code
-            fl_book.argv = [PY, FLOORS, "book", f"{acc.url}blocktime/", acc.username or "", acc.password or "",
-                            "50", "2027-03-08T10:00:00+01:00"]
-        fl_book.before = fresh_fl_book
-        paired(server, bt_book, fl_book, runs)
-        record("book 50 blocks, empty account", bt_book, fl_book, "50 PUTs, icalendar-built bodies")
+            def fresh_fl_book() -> None:
+                acc = server.new_account()
+                with niquests.Session() as s:
+                    s.auth = (acc.username or "", acc.password or "")
+                    r = s.request("MKCALENDAR", f"{acc.url}blocktime/")
+                    assert r.status_code == 201, r.status_code
+                fl_book.argv = [PY, FLOORS, "book", f"{acc.url}blocktime/", acc.username or "", acc.password or "",
+                                "50", "2027-03-08T10:00:00+01:00"]
+            fl_book.before = fresh_fl_book
+            paired(server, bt_book, fl_book, runs)
+            record("book 50 blocks, empty account", bt_book, fl_book, "50 PUTs, icalendar-built bodies")
 
         # --- the 10k account ---
         acc10, load10 = load_account(server, 10_000)
@@ -332,27 +349,29 @@ def main() -> None:
         empty_cal = work / "btcal-empty"
         shutil.copytree(btcal, empty_cal)
 
-        # book 10 blocks (Mon–Fri 18:00–19:00, two weeks; the generated events end by 17:45),
-        # fresh data dir, calendar restored
         now10 = "2026-03-20 09:00"
-        bt10 = Side([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
-                     "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "1h", "--every",
-                     "mon,tue,wed,thu,fri", "--count", "10", "--skip-conflicts", "--no-send", "--json"],
-                    env_for(work / "data-book10"))
+        if "book10" in only:
+            # book 10 blocks (Mon–Fri 18:00–19:00, two weeks; the generated events end by 17:45),
+            # fresh data dir, calendar restored
+            bt10 = Side([BT, "--config", str(cfg10), "--now", now10, "book", "--client", "acme", "--site", "HQ",
+                         "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "1h", "--every",
+                         "mon,tue,wed,thu,fri", "--count", "10", "--skip-conflicts", "--no-send", "--json"],
+                        env_for(work / "data-book10"))
 
-        def reset_book10() -> None:
-            shutil.rmtree(work / "data-book10", ignore_errors=True)
-            restore(empty_cal, btcal)()
-        bt10.before = reset_book10
-        # how many blocks blocktime books there (conflicts skipped): the floor writes as many
-        reset_book10()
-        probe = run_once(server, bt10)
-        puts10 = probe.requests.get("PUT", 0)
-        fl10 = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T000000Z",
-                     "20260404T000000Z", str(puts10), *cal_urls10], dict(base_env), before=restore(empty_cal, btcal))
-        paired(server, bt10, fl10, runs, warmup=0)
-        record("book 10 blocks, 10k account", bt10, fl10,
-               f"6 time-range REPORTs (objects parsed) + {puts10} PUTs")
+            def reset_book10() -> None:
+                shutil.rmtree(work / "data-book10", ignore_errors=True)
+                restore(empty_cal, btcal)()
+            bt10.before = reset_book10
+            # how many blocks blocktime books there (conflicts skipped): the floor writes as many
+            reset_book10()
+            probe = run_once(server, bt10)
+            puts10 = probe.requests.get("PUT", 0)
+            fl10 = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T000000Z",
+                         "20260404T000000Z", str(puts10), *cal_urls10], dict(base_env),
+                        before=restore(empty_cal, btcal))
+            paired(server, bt10, fl10, runs, warmup=0)
+            record("book 10 blocks, 10k account", bt10, fl10,
+                   f"6 time-range REPORTs (objects parsed) + {puts10} PUTs")
 
         # cut-short: 4 blocks booked once (not timed); every run starts from that store and calendar
         booked_data, booked_cal = work / "data-booked", work / "btcal-booked"
@@ -364,20 +383,21 @@ def main() -> None:
         shutil.copytree(btcal, booked_cal)
         data_cut = work / "data-cut"
 
-        def reset_cut() -> None:
-            restore(booked_data, data_cut)()
-            restore(booked_cal, btcal)()
-        bt_cut = Side([BT, "--config", str(cfg10), "--now", "2026-03-23 20:30", "cut-short", "acme-1",
-                       "--delivered", "60m", "--no-send", "--json"], env_for(data_cut), before=reset_cut)
-        reset_cut()
-        probe = run_once(server, bt_cut)
-        puts_cut = probe.requests.get("PUT", 0)
-        fl_cut = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T120000Z",
-                       "20260413T120000Z", str(puts_cut), *cal_urls10], dict(base_env), before=reset_cut)
-        paired(server, bt_cut, fl_cut, runs, warmup=0)
-        record("cut-short, 10k account", bt_cut, fl_cut,
-               f"6 time-range REPORTs over the 21-day horizon (objects parsed) + {puts_cut} PUTs")
-        restore(empty_cal, btcal)()
+        if "cut" in only:
+            def reset_cut() -> None:
+                restore(booked_data, data_cut)()
+                restore(booked_cal, btcal)()
+            bt_cut = Side([BT, "--config", str(cfg10), "--now", "2026-03-23 20:30", "cut-short", "acme-1",
+                           "--delivered", "60m", "--no-send", "--json"], env_for(data_cut), before=reset_cut)
+            reset_cut()
+            probe = run_once(server, bt_cut)
+            puts_cut = probe.requests.get("PUT", 0)
+            fl_cut = Side([PY, FLOORS, "read-book", acc10.username or "", acc10.password or "", "20260323T120000Z",
+                           "20260413T120000Z", str(puts_cut), *cal_urls10], dict(base_env), before=reset_cut)
+            paired(server, bt_cut, fl_cut, runs, warmup=0)
+            record("cut-short, 10k account", bt_cut, fl_cut,
+                   f"6 time-range REPORTs over the 21-day horizon (objects parsed) + {puts_cut} PUTs")
+            restore(empty_cal, btcal)()
 
         # daemon first pass (fresh data dir each run) and quiet pass (from the state after a first pass)
         def daemon_pair(acc: Account, cfg: Path, urls: list[str], label: str, n_runs: int) -> None:
@@ -395,21 +415,23 @@ def main() -> None:
             paired(server, a, b, n_runs, warmup=0)
             record(f"daemon first pass, {label}", a, b, f"{len(urls)} sync REPORTs (full)")
 
-        daemon_pair(acc10, cfg10, cal_urls10, "10k", slow_runs)
-        # quiet pass: state after one first pass, copied for every run; the floor reuses its tokens
-        after_first = work / "data-after-first"
-        restore(work / "data-first-10k", after_first)()
-        data_quiet = work / "data-quiet"
-        tokens10 = work / "tokens-10k.json"
-        assert tokens10.exists()
-        qa = Side([BT, "--config", str(cfg10), "--now", "2026-03-20 09:15", "daemon", "--once"],
-                  env_for(data_quiet), before=restore(after_first, data_quiet))
-        qb = Side([PY, FLOORS, "sync", acc10.username or "", acc10.password or "", str(tokens10), *cal_urls10],
-                  dict(base_env))
-        paired(server, qa, qb, runs)
-        record("daemon quiet pass, 10k", qa, qb, "6 sync REPORTs with the tokens of a first pass")
+        if "first10" in only:
+            daemon_pair(acc10, cfg10, cal_urls10, "10k", slow_runs)
+        if "quiet10" in only:
+            # quiet pass: state after one first pass, copied for every run; the floor reuses its tokens
+            after_first = work / "data-after-first"
+            restore(work / "data-first-10k", after_first)()
+            data_quiet = work / "data-quiet"
+            tokens10 = work / "tokens-10k.json"
+            assert tokens10.exists()
+            qa = Side([BT, "--config", str(cfg10), "--now", "2026-03-20 09:15", "daemon", "--once"],
+                      env_for(data_quiet), before=restore(after_first, data_quiet))
+            qb = Side([PY, FLOORS, "sync", acc10.username or "", acc10.password or "", str(tokens10), *cal_urls10],
+                      dict(base_env))
+            paired(server, qa, qb, runs)
+            record("daemon quiet pass, 10k", qa, qb, "6 sync REPORTs with the tokens of a first pass")
 
-        if not args.quick:
+        if not args.quick and "first20" in only:
             acc20, load20 = load_account(server, 20_000)
             notes["load_20k_s"] = round(load20, 1)
             if not args.json:
@@ -418,17 +440,19 @@ def main() -> None:
             urls20 = [f"{acc20.url}cal{c}/" for c in range(5)]
             daemon_pair(acc20, cfg20, urls20, "20k", slow_runs)
 
-        # cold start: no server contact
-        cold_data = work / "data-cold"
-        restore(booked_data, cold_data)()
-        bare = Side([PY, "-c", "pass"], dict(base_env))
-        agenda = Side([BT, "--config", str(cfg10), "--now", now10, "agenda", "--json"], env_for(cold_data))
-        paired(server, agenda, bare, max(runs, 7))
-        record("agenda --json cold", agenda, bare, "python -c pass")
-        bare2 = Side([PY, "-c", "pass"], dict(base_env))
-        helps = Side([BT, "--help"], dict(base_env))
-        paired(server, helps, bare2, max(runs, 7))
-        record("--help cold", helps, bare2, "python -c pass")
+        if "agenda" in only:
+            # cold start: no server contact
+            cold_data = work / "data-cold"
+            restore(booked_data, cold_data)()
+            bare = Side([PY, "-c", "pass"], dict(base_env))
+            agenda = Side([BT, "--config", str(cfg10), "--now", now10, "agenda", "--json"], env_for(cold_data))
+            paired(server, agenda, bare, max(runs, 7))
+            record("agenda --json cold", agenda, bare, "python -c pass")
+        if "help" in only:
+            bare2 = Side([PY, "-c", "pass"], dict(base_env))
+            helps = Side([BT, "--help"], dict(base_env))
+            paired(server, helps, bare2, max(runs, 7))
+            record("--help cold", helps, bare2, "python -c pass")
     finally:
         server.stop()
     doc = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(),

@@ -75,7 +75,11 @@ def _lock(session: Session) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
-        yield True
+        from blocktime.exclusive import reading  # and on every machine sharing a PostgreSQL store
+
+        cfg = session.config
+        with reading(getattr(cfg, "store_url", None), getattr(cfg, "trainer", None)) as mine:
+            yield mine
     finally:
         os.close(fd)
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import stat
 import tomllib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blocktime.config import Config
-from blocktime.doctor import Finding
 from blocktime.errors import BlocktimeError
+
+if TYPE_CHECKING:  # imported where a finding is made: `placeholders` runs before every write command
+    from blocktime.doctor import Finding
 
 
 def _raw(cfg: Config) -> dict[str, Any]:
@@ -47,13 +49,34 @@ def placeholders(cfg: Config) -> list[str]:
 def config_findings(cfg: Config, now: datetime) -> list[Finding]:
     """Organizer, zone, file permissions and SMTP: one finding (or more) each (the inbox has its own
     checks in doctor.inbox_findings)."""
-    out = [*_organizer(cfg), _zone(cfg, now), *_permissions(cfg), _smtp(cfg)]  # the inbox: doctor.inbox_findings
+    out = [*_organizer(cfg), _zone(cfg, now), *_permissions(cfg), _smtp(cfg), _store(cfg)]  # inbox: doctor's
     if cfg.trainer is not None:
+        from blocktime.doctor import Finding
+
         out.insert(0, Finding("ok", "trainer", f"{cfg.trainer} of a team; data in {cfg.data_dir}"))
     return [f for f in out if f is not None]
 
 
+def _store(cfg: Config) -> Finding | None:
+    """A PostgreSQL store: reachable, and at which schema version (a SQLite file needs no check)."""
+    from blocktime.storedb import SQLITE, engine
+
+    if engine(cfg.store_url) == SQLITE:
+        return None
+    from blocktime.store import SCHEMA_VERSION, open_store
+
+    try:
+        store = open_store(cfg.store_url, cfg.data_dir, cfg.trainer)
+    except BlocktimeError as exc:
+        return Finding("fail", "store", exc.message, exc.hint or "")
+    where = store.where
+    store.close()
+    return Finding("ok", "store", f"PostgreSQL at {where}, schema version {SCHEMA_VERSION}")
+
+
 def _organizer(cfg: Config) -> list[Finding]:
+    from blocktime.doctor import Finding
+
     org = cfg.organizer
     raw = _raw(cfg).get("organizer", {})
     if not isinstance(raw, dict) or "email" not in raw or org.email.endswith("@localhost"):
@@ -64,6 +87,8 @@ def _organizer(cfg: Config) -> list[Finding]:
 
 
 def _zone(cfg: Config, now: datetime) -> Finding:
+    from blocktime.doctor import Finding
+
     tz = cfg.organizer.timezone
     local = now.astimezone(tz)
     raw = _raw(cfg).get("organizer", {})
@@ -74,6 +99,8 @@ def _zone(cfg: Config, now: datetime) -> Finding:
 
 
 def _permissions(cfg: Config) -> list[Finding]:
+    from blocktime.doctor import Finding
+
     path = cfg.source
     if path is None:
         return [Finding("warn", "config", "no config file: blocktime runs on placeholders and the embedded calendar",
@@ -92,6 +119,8 @@ def _permissions(cfg: Config) -> list[Finding]:
 
 
 def _smtp(cfg: Config) -> Finding | None:
+    from blocktime.doctor import Finding
+
     if cfg.smtp is None:
         return Finding("info", "smtp", "no [smtp]: messages wait in the outbox for you to send",
                        "add an [smtp] section to send invites yourself (README: Mail)")

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from blocktime.config import Config
 from blocktime.core.schedule import catch_up_due, next_nightly
 from blocktime.errors import BlocktimeError
+from blocktime.redaction import Redactor, secrets_of
 from blocktime.service import Session
 
 log = logging.getLogger("blocktime.daemon")
@@ -52,47 +53,6 @@ class Runtime:
 
 
 _RUNTIME: Runtime | None = None
-
-
-class Redactor(logging.Filter):
-    """Replaces every configured secret in log records with `***`."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 3]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if record.exc_info and not record.exc_text:  # a traceback is text too (the formatter reuses it)
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            for s in self.secrets:
-                text = text.replace(s, "***")
-                record.exc_text = record.exc_text.replace(s, "***") if record.exc_text else record.exc_text
-            record.msg, record.args = text, None
-        return True
-
-
-def secrets_of(config: Config) -> list[str]:
-    """The configured passwords, also as they travel: in the calendar URL's user:password part
-    (percent-encoded or not) and as HTTP Basic credentials (RFC 7617), which a server may echo."""
-    import base64
-    from urllib.parse import unquote, urlsplit
-
-    cal = config.calendar
-    logins = [(cal.username or "", cal.password or "")]
-    parts = urlsplit(cal.url or "")
-    if parts.password:
-        logins += [(unquote(parts.username or ""), unquote(parts.password)), ("", parts.password)]
-    out = []
-    for user, password in logins:
-        if password:
-            out += [password, base64.b64encode(f"{user}:{password}".encode()).decode()]
-    if config.smtp is not None:
-        out.append(getattr(config.smtp, "password", None) or "")
-    if config.inbox is not None and config.inbox.password:
-        out.append(config.inbox.password)
-    return out
 
 
 def setup_logging(config: Config, stream: TextIO | None = None, level: int = logging.INFO) -> None:

@@ -58,6 +58,7 @@ def run(folder: str, env: Mapping[str, str]) -> int:
     root.mkdir(parents=True)
     (root / MARK).write_text("made by `blocktime demo`; recreated by the next run\n")
     os.environ["BLOCKTIME_DATA_DIR"] = str(root)
+    os.environ.pop("BLOCKTIME_STORE_URL", None)  # the demo's store is a file in its folder, never a real one
     config = from_mapping(
         {
             "organizer": {"name": "Anna Nowak", "email": "anna.nowak@example.com",

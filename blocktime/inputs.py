@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from blocktime.core.series import local
 from blocktime.errors import BadInput
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.I)
@@ -101,6 +100,8 @@ def moment(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime:
         raise BadInput(f"{raw} is out of range", f"use a date in the years {YEARS[0]} to {YEARS[-1]}")
     if parsed.tzinfo is not None:
         return parsed.astimezone(tz)
+    from blocktime.core.series import local
+
     aware = local(parsed, tz)
     if aware is None:
         raise BadInput(f"{raw} does not exist in {tz.key}: the clocks skip that hour", "pick another time")

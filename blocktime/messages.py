@@ -67,19 +67,54 @@ def block_calendar(kind: str, facts: EventFacts, sender: str, attendee: str = ""
     return None
 
 
-def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
-                proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
-                ref: str | None = None) -> list[str]:
-    """Queue message `kind` about a block for every attendee (or `to`); call inside the
-    transaction that records the change. `ref` names what it answers (default: the block's UID).
-    Returns the keys queued now."""
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """Message `kind` about one block, composed for each recipient before the transaction that
+    queues it (`compose_block` touches no store), so booking can compose it in its writer threads
+    while other PUTs are in flight; `queue_block` then only records it."""
+
+    kind: str
+    ref: str
+    sequence: int
+    subject: str
+    messages: dict[str, bytes]  # recipient as given -> the whole message
+
+
+def compose_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
+                  proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
+                  ref: str | None = None, invite: str | None = None) -> Composed:
+    """Message `kind` about a block for every attendee (or `to`), composed and not queued.
+    `invite` is the block's plain REQUEST (`itip.request(facts)`) when the caller has it: it is the
+    mailed calendar part too unless a different sender needs SENT-BY, so it is not built twice."""
+    from blocktime.ics.itip import address
+
     who = addresses(session)
     text = block_letter(kind, facts, old=old, proposed=proposed)
-    queue = MailQueue(session.store)
-    keys = []
-    shared = None if kind == "declinecounter" else block_calendar(kind, facts, who.sender)  # same for everyone
+    if invite is not None and kind in ("request", "makeup") and address(who.sender) == address(facts.organizer.email):
+        shared: str | None = invite  # itip.request adds SENT-BY only for another sender: the same text
+    else:
+        shared = None if kind == "declinecounter" else block_calendar(kind, facts, who.sender)  # same for everyone
+    out: dict[str, bytes] = {}
     for rcpt in to if to is not None else facts.engagement.attendees:
         key = mail_key(kind, ref or facts.block.uid, facts.sequence, rcpt)
+        cal = shared if kind != "declinecounter" else block_calendar(kind, facts, who.sender, rcpt, note)
+        out[rcpt] = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
+    return Composed(kind, ref or facts.block.uid, facts.sequence, text.subject, out)
+
+
+def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
+                proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
+                ref: str | None = None, composed: Composed | None = None) -> list[str]:
+    """Queue message `kind` about a block for every attendee (or `to`); call inside the
+    transaction that records the change. `ref` names what it answers (default: the block's UID).
+    `composed` is what `compose_block` made ahead with the same arguments (else composed here).
+    Returns the keys queued now."""
+    if composed is None:
+        composed = compose_block(session, kind, facts, old=old, proposed=proposed, to=to, note=note, ref=ref)
+    queue = MailQueue(session.store)
+    keys = []
+    for rcpt, data in composed.messages.items():
+        key = mail_key(kind, composed.ref, facts.sequence, rcpt)
         if queue.known(key):
             continue
         state = WAITING
@@ -87,9 +122,7 @@ def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval
             for gone in queue.supersede(facts.block.uid, rcpt, facts.sequence):
                 eml_path(session, gone.key).unlink(missing_ok=True)
                 state = HELD if gone.state == HELD else state  # what --no-send kept back stays held
-        cal = shared if kind != "declinecounter" else block_calendar(kind, facts, who.sender, rcpt, note)
-        data = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
-        keys += _add(session, queue, Queued(key, ref or facts.block.uid, kind, facts.sequence, rcpt, text.subject,
+        keys += _add(session, queue, Queued(key, composed.ref, kind, facts.sequence, rcpt, composed.subject,
                                             data, session.now, state))
     return keys
 
@@ -158,9 +191,10 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
             clock: Callable[[], datetime] | None = None) -> Delivery:
     """Check every unsent message against the current state (withdrawn or merged as `review`
     says), then send the waiting ones over SMTP, once each: the sent log is checked before and
-    written right after every message. `keys` (a command's own mail) go out even when held; without
-    them only waiting mail goes, and held mail too with `held` (`blocktime outbox send`). With
-    `send` False the `keys` are held. Each message leaves with the real time as its Date
+    written right after every message, while this process alone sends this trainer's outbox
+    (`exclusive.sending`, on every machine that shares the store). `keys` (a command's own mail) go
+    out even when held; without them only waiting mail goes, and held mail too with `held`
+    (`blocktime outbox send`). With `send` False the `keys` are held. Each message leaves with the real time as its Date
     (RFC 5322 §3.6.1), from `clock` (default: the wall clock in the organizer's zone)."""
     from blocktime.outgoing import SEND
     from blocktime.review import apply, plan
@@ -182,8 +216,12 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
         return result
     tz = session.config.organizer.timezone
     wall = clock or (lambda: datetime.now(tz))
+    from blocktime.exclusive import sending
+
+    cfg = session.config
     try:
-        with Transport(smtp) as transport:
+        with sending(getattr(cfg, "store_url", None), cfg.data_dir, getattr(cfg, "trainer", None)), \
+                Transport(smtp) as transport:
             for q in batch:
                 if queue.was_sent(q.key):  # sent by a run that crashed before marking it
                     with session.store.transaction():

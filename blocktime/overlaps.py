@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from blocktime.backends.base import StoredObject
 from blocktime.core.intervals import Timeline
 from blocktime.core.model import Busy, Interval
 from blocktime.service import Session
 from blocktime.wording import at
 
+if TYPE_CHECKING:
+    from blocktime.ics.rawtext import Parts
+
 log = logging.getLogger("blocktime.sync")
 
 
-def overlaps(session: Session, objects: list[StoredObject], actions: list[str]) -> None:
-    """New or changed events of others: conflicts with future blocks, re-planning of held offers."""
-    from blocktime.ics.busy import busy_from_texts
+def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: list[str]) -> None:
+    """New or changed events of others, as (href, text, its raw parts): conflicts with future
+    blocks, re-planning of held offers. Only events that can reach the horizon are parsed."""
+    from blocktime.ics.busy import busy_from_parts
 
     policy = session.config.policy
     horizon_end = session.now + policy.horizon + timedelta(days=7)
-    busy = busy_from_texts([(o.href, o.data) for o in objects], session.now, horizon_end,
-                           session.config.organizer.timezone).busy
+    busy = busy_from_parts(objects, session.now, horizon_end, session.config.organizer.timezone).busy
     if not busy:
         return
     timeline: Timeline[Busy] = Timeline(busy, lambda b: b.span)
@@ -33,7 +35,7 @@ def overlaps(session: Session, objects: list[StoredObject], actions: list[str]) 
         for b in timeline.overlapping(sb.block.span):
             cur = session.store.db.execute(
                 "INSERT INTO conflicts(event_uid, block_uid, summary, start, \"end\", found)"
-                " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (event_uid, block_uid) DO NOTHING",
                 (b.uid, sb.block.uid, b.summary, b.span.start.isoformat(), b.span.end.isoformat(),
                  session.now.isoformat()),
             )

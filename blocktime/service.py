@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from blocktime import outbox
-from blocktime.backends.base import AlreadyExists, CalendarBackend, CalendarInfo
-from blocktime.config import Config
-from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Interval, Pattern, Reason, Refusal
-from blocktime.core.series import plan_booking, wall_times
-from blocktime.engagements import for_booking, resolve, site_hours
 from blocktime.errors import BadInput, BlocktimeError, Interrupted, ServerError
-from blocktime.store import Store, StoredBlock, open_store
+
+if TYPE_CHECKING:  # the rest is imported where it is used: `agenda` starts without the booking machinery
+    from blocktime.backends.base import CalendarBackend, CalendarInfo
+    from blocktime.config import Config
+    from blocktime.core.model import Block, BookingPlan, Busy, Engagement, Interval, Reason, Refusal
+    from blocktime.ics.event import EventFacts
+    from blocktime.messages import Composed
+    from blocktime.store import Store, StoredBlock
 
 log = logging.getLogger("blocktime")
 
@@ -47,6 +47,8 @@ class Session:
     def store(self) -> Store:
         """The local store, opened on first use (so `repair` can run when it is damaged)."""
         if self._store is None:
+            from blocktime.store import open_store
+
             self._store = open_store(self.config.store_url, self.config.data_dir, self.config.trainer)
         return self._store
 
@@ -159,6 +161,9 @@ class BookResult:
 
 
 def _engagement(session: Session, req: BookRequest) -> Engagement:
+    from blocktime.core.model import Engagement
+    from blocktime.engagements import for_booking, site_hours
+
     key, site = for_booking(session, req.client, req.site)
     known = session.store.engagement(key)
     return Engagement(
@@ -187,6 +192,9 @@ def validate(req: BookRequest) -> None:
 def book(session: Session, req: BookRequest) -> BookResult:
     """Plan the series against busy time and policy; write nothing if any block is refused
     (unless skip_conflicts); create the rest with If-None-Match and record them."""
+    from blocktime.core.model import Pattern
+    from blocktime.core.series import plan_booking, wall_times
+
     validate(req)
     finish_pending(session)
     eng = _engagement(session, req)
@@ -220,15 +228,25 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
     Blocks are left `pending` by a run that was stopped (Ctrl-C, a crash, a lost connection);
     every write command and the daemon's pass call this first, and (with `announce`) say what
     they finished and queued."""
-    from blocktime.ics.event import EventFacts, calendar_copy
-    from blocktime.offers import finish_holds
+    if session.store.holds(states=("pending",)):  # (nothing is imported for nothing to do)
+        from blocktime.offers import finish_holds
 
-    finish_holds(session)
+        finish_holds(session)
     pending = session.store.blocks(states=("pending",))
+    if not pending:
+        return 0
+    from concurrent.futures import ThreadPoolExecutor
+
+    from blocktime.backends.base import AlreadyExists
+    from blocktime.ics.event import EventFacts, calendar_copy
+    from blocktime.ics.itip import request
+    from blocktime.messages import compose_block
+
     engagements = {k: session.store.engagement(k) for k in {sb.block.engagement for sb in pending}}
 
-    def write(sb: StoredBlock) -> tuple[StoredBlock, EventFacts, str | None, str]:
-        """The network part of one block (runs in a worker thread; no store access here)."""
+    def write(sb: StoredBlock) -> Written:
+        """The network part of one block, then its invite and messages composed while other PUTs
+        are in flight (runs in a worker thread; no store access here)."""
         eng = engagements[sb.block.engagement]
         if eng is None:
             raise BlocktimeError(f"block {sb.block.id} has no engagement in the store", "run `blocktime repair`")
@@ -248,7 +266,9 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
         if etag is None:
             got = session.backend.get(sb.href)
             etag = got.etag if got else None
-        return sb, facts, etag, kind
+        invite = request(facts)
+        composed = compose_block(session, "makeup" if sb.block.makeup_for else "request", facts, invite=invite)
+        return Written(sb, facts, etag, kind, invite, composed)
 
     # A few PUTs in flight at once (PITFALLS: 4 parallel PUTs cost ~0.7x on Radicale, far less
     # on remote servers); each result is recorded in order, one transaction per block. When the
@@ -256,8 +276,8 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
     queued = len(session.queued)
     pool = ThreadPoolExecutor(max_workers=WRITERS)
     try:
-        for sb, facts, etag, kind in pool.map(write, pending):
-            _record(session, sb, facts, etag, kind)
+        for done in pool.map(write, pending):
+            _record(session, done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if announce and pending:
@@ -271,17 +291,30 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
 WRITERS = 4
 
 
-def _record(session: Session, sb: StoredBlock, facts: Any, etag: str | None, kind: str) -> None:
-    """The local part of one written block: its invite in the outbox, its row and history."""
-    from blocktime.ics.itip import request
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One block on the server, with what its recording needs: the ETag, how it got there
+    (`booked` or found after a restart), its REQUEST for the outbox and its composed messages."""
+
+    block: StoredBlock
+    facts: EventFacts
+    etag: str | None
+    kind: str
+    invite: str
+    composed: Composed
+
+
+def _record(session: Session, w: Written) -> None:
+    """The local part of one written block: its invite in the outbox, its row, messages and history."""
+    from blocktime import outbox
     from blocktime.messages import queue_block
 
-    outbox.write(session.config.outbox, outbox.invite_name(sb.block.uid, sb.sequence, "request"),
-                 request(facts))
+    sb = w.block
+    outbox.write(session.config.outbox, outbox.invite_name(sb.block.uid, sb.sequence, "request"), w.invite)
     with session.store.transaction():
-        queue_block(session, "makeup" if sb.block.makeup_for else "request", facts)
-        session.store.mark(sb.block.uid, "booked", etag=etag)
-        session.store.log(sb.block.uid, session.now, "booked", note=kind, href=sb.href)
+        queue_block(session, w.composed.kind, w.facts, composed=w.composed)
+        session.store.mark(sb.block.uid, "booked", etag=w.etag)
+        session.store.log(sb.block.uid, session.now, "booked", note=w.kind, href=sb.href)
 
 
 def agenda(session: Session, start: datetime | None, end: datetime | None) -> list[tuple[StoredBlock, Engagement]]:
@@ -304,6 +337,8 @@ def export(session: Session, refs: list[str], engagement: str | None, folder: st
     """Write REQUEST invites for the chosen blocks (ids or UIDs, or a whole engagement)."""
     from pathlib import Path
 
+    from blocktime import outbox
+    from blocktime.engagements import resolve
     from blocktime.ics.event import EventFacts
     from blocktime.ics.itip import request
 

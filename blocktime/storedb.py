@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 SCHEMA_PREFIX = "blocktime"
+CONNECT_TIMEOUT = 10  # seconds, unless the URL says connect_timeout=
 RESERVED = {"team"}  # blocktime_team holds what the daemons of a team share: no trainer's schema
 WRITE_LOCK = 0x626C6B77  # "blkw": first key of the advisory lock a store's write transaction holds
 
@@ -216,9 +217,16 @@ def connect(url: str, schema: str | None = None) -> psycopg.Connection[Any]:
     except ImportError:
         raise BlocktimeError("a postgresql:// store needs the psycopg driver",
                              "pip install 'blocktime[postgresql]'") from None
-    options = {"options": f"-c search_path={schema}"} if schema else {}
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
-        return psycopg.connect(url, autocommit=True, **options)  # type: ignore[arg-type]
+        given = conninfo_to_dict(url)
+        extra: dict[str, Any] = {}
+        if schema:  # kept beside any options the URL sets itself
+            extra["options"] = f"{given.get('options') or ''} -c search_path={schema}".strip()
+        if "connect_timeout" not in given:  # an unreachable server: an error in seconds, not minutes
+            extra["connect_timeout"] = CONNECT_TIMEOUT
+        return psycopg.connect(url, autocommit=True, **extra)
     except psycopg.Error as exc:
         raise BlocktimeError(f"cannot reach the store at {redact(url)}: {_reason(exc, url)}",
                              "check [store] url (or BLOCKTIME_STORE_URL) and that the server is up") from None

@@ -22,15 +22,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
 from blocktime.core.model import Interval
 from blocktime.errors import BlocktimeError, ServerError
 from blocktime.service import Session
 from blocktime.wording import at
+
+if TYPE_CHECKING:
+    from blocktime.ics.rawtext import Parts
 
 log = logging.getLogger("blocktime.sync")
 
@@ -43,10 +47,18 @@ class PassReport:
     errors: list[str] = field(default_factory=list)
 
 
+#: meta key: when the calendar list was last read from the server ("" once a calendar failed)
+LISTED = "calendars_listed"
+#: a pass that may re-read the calendar list (nightly, `daemon --once`) does so once it is this old
+RELIST_AFTER = timedelta(days=1)
+
+
 def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInfo]:
-    """The account's calendars, from the store unless `refresh` (saves a PROPFIND per pass)."""
+    """The account's calendars, from the store: read from the server (3 PROPFINDs) only when none
+    are known, after a calendar failed to sync, or on `refresh` once the list is a day old, so
+    that `daemon --once` from cron makes one request per calendar."""
     rows = session.store.db.execute("SELECT url, name FROM sync_state ORDER BY url").fetchall()
-    if rows and not refresh:
+    if rows and not _relist_due(session, refresh):
         return [CalendarInfo(r["url"], r["name"]) for r in rows]
     session.target()  # blocktime's own calendar exists before it is synced
     found = session.backend.calendars()
@@ -60,7 +72,22 @@ def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInf
                 "INSERT INTO sync_state(url, name) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET name=excluded.name",
                 (c.url, c.name),
             )
+        session.store.set_meta(LISTED, session.now.isoformat())
     return found
+
+
+def _relist_due(session: Session, refresh: bool) -> bool:
+    listed = session.store.get_meta(LISTED)
+    try:
+        return not listed or (refresh and session.now - datetime.fromisoformat(listed) >= RELIST_AFTER)
+    except (ValueError, TypeError):  # unreadable, or without a zone
+        return True
+
+
+def _relist_next_time(session: Session) -> None:
+    """A calendar failed (gone, moved, renamed?): the next pass reads the calendar list again."""
+    with session.store.transaction():
+        session.store.set_meta(LISTED, "")
 
 
 def _token(session: Session, url: str) -> str | None:
@@ -92,33 +119,48 @@ def with_retries(what: str, call: Callable[[], Changes], attempts: int, sleep: C
 
 def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
               refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> PassReport:
-    """Sync every calendar; an unreachable one is skipped (reported) and the rest go on."""
+    """Sync every calendar; an unreachable one is skipped (reported) and the rest go on.
+    Blocktime's own calendar comes first: handling the others may write holds and blocks into it.
+    Each next calendar is read (in a thread) while one is handled, so that the server and
+    blocktime work at the same time; the store stays in this thread."""
     report = PassReport()
     try:
         calendars = known_calendars(session, refresh)
     except ServerError as exc:
         report.errors.append(exc.message)
         return report
-    for cal in calendars:
-        if should_stop():
-            break
-        def fetch(c: CalendarInfo = cal) -> Changes:
-            return session.backend.changes(c, _token(session, c.url))
+    own = session.config.calendar.name
+    calendars.sort(key=lambda c: own not in (c.name, c.url.rstrip("/").split("/")[-1]))
+    backend = session.backend  # made here, not in the reading thread
 
-        try:
-            changes = with_retries(f"sync of {cal.name!r}", fetch, attempts, sleep)
-        except ServerError as exc:
-            report.errors.append(f"{cal.name}: {exc.message}")
-            continue
-        report.calendars += 1
-        report.changed += len(changes.changed)
-        report.deleted += len(changes.deleted)
-        try:
-            _handle(session, cal, changes, report)
-        except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
-            report.errors.append(f"{cal.name}: {exc.message}")
-            continue
-        _save_token(session, cal.url, changes.token)
+    def read(k: int) -> Future[Changes] | None:
+        if k >= len(calendars) or should_stop():
+            return None
+        cal, token = calendars[k], _token(session, calendars[k].url)
+        return reader.submit(with_retries, f"sync of {cal.name!r}", lambda: backend.changes(cal, token),
+                             attempts, sleep)
+
+    with ThreadPoolExecutor(1, "sync-read") as reader:
+        ahead = read(0)
+        for k, cal in enumerate(calendars):
+            if ahead is None or should_stop():
+                break
+            current, ahead = ahead, read(k + 1)
+            try:
+                changes = current.result()
+            except ServerError as exc:
+                report.errors.append(f"{cal.name}: {exc.message}")
+                _relist_next_time(session)
+                continue
+            report.calendars += 1
+            report.changed += len(changes.changed)
+            report.deleted += len(changes.deleted)
+            try:
+                _handle(session, cal, changes, report)
+            except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
+                report.errors.append(f"{cal.name}: {exc.message}")
+                continue
+            _save_token(session, cal.url, changes.token)
     return report
 
 
@@ -136,26 +178,39 @@ def _parse(obj: StoredObject) -> Any | None:
 
 def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassReport) -> None:
     """Edits first, matched by UID (an object may have a new href: the store follows it); then
-    what the round says or implies is gone, each confirmed gone before anything is cancelled."""
+    what the round says or implies is gone, each confirmed gone before anything is cancelled.
+    Each object's raw text is sketched once (`rawtext`): its UID comes from there; only blocks
+    are parsed whole here, and others' events only where they can reach the window (`overlaps`)."""
     from blocktime.absence import Tracked, candidates, still_there
+    from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn
 
     blocks = {sb.block.uid: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
     holds = {h.uid: h for h in session.store.holds()}
-    foreign: list[StoredObject] = []
+    ours = {r[0] for r in session.store.db.execute("SELECT uid FROM blocks")}
+    foreign: list[tuple[str, str, Parts]] = []
     seen: set[str] = set()
+    skipped: list[str] = []
     for obj in changes.changed:
-        ev = _parse(obj)
-        if ev is None:
+        split = split_or_warn(obj.href, obj.data, skipped, sketch_text)
+        uid = None if split is None else master_uid(split[2])
+        if split is None or uid is None:
+            if split is not None and split[2].groups and not (split[2].groups.keys() & (ours | holds.keys())):
+                foreign.append(split)  # overrides alone: others' busy time all the same
             continue
-        uid = str(ev.get("UID", ""))
+        if uid in blocks:
+            ev = _parse(obj)  # a block: read whole, as its times decide what happened
+            if ev is None:
+                continue
+            seen.add(uid)
+            _block_edited(session, _follow(session, blocks[uid], obj.href), obj, ev, report)
+            continue
         seen.add(uid)
-        sb = session.store.block(uid)
-        if sb is not None and sb.state in ("booked", "cut_short"):
-            _block_edited(session, _follow(session, sb, obj.href), obj, ev, report)
-        elif uid in holds:
+        if uid in holds:
             _follow_hold(session, holds[uid], obj.href)  # our own hold; its time is ours to set
-        elif sb is None:
-            foreign.append(obj)
+        elif uid not in ours:
+            foreign.append(split)
+    for line in skipped:
+        log.warning("%s", line)
     tracked = [Tracked(u, sb.href, sb.block.span.start, sb.block.span.end) for u, sb in blocks.items()]
     tracked += [Tracked(u, h.href, h.span.start, h.span.end) for u, h in holds.items()]
     for item in candidates(changes, cal, tracked, seen):

@@ -81,6 +81,9 @@ def _store_engine(_suite_store_url: str | None, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("BLOCKTIME_STORE_URL", _suite_store_url)
     yield
     reset(_suite_store_url)
+    from blocktime import sharedkeys
+
+    sharedkeys.shared_secret.cache_clear()  # its keys were in the schemas just dropped
 
 
 @pytest.fixture(params=["radicale", "xandikos"])

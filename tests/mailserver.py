@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
@@ -39,6 +40,7 @@ class MailSink:
     messages: list[Received] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     down: bool = False
+    delay: float = 0.0  # seconds before each DATA is answered (two senders then overlap)
     logins: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -64,6 +66,7 @@ class MailSink:
         self.messages.clear()
         self.refuse.clear()
         self.down = False
+        self.delay = 0.0
 
     def stop(self) -> None:
         self.controller.stop()
@@ -83,6 +86,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         if self.sink.down:
             return "451 4.3.0 try again later"
         data = envelope.original_content or envelope.content

@@ -21,7 +21,7 @@ from blocktime.store import connect
 from blocktime.storedb import schema_name, translate
 
 ON_POSTGRESQL = os.environ.get("BLOCKTIME_TEST_STORE", "sqlite").lower() == "postgresql"
-sqlite_only = pytest.mark.skipif(ON_POSTGRESQL, reason="about the SQLite file itself")
+sqlite_only = pytest.mark.skipif(ON_POSTGRESQL, reason="SQLite only: the file itself, or the default store")
 
 
 class StoreDB:

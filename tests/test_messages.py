@@ -86,3 +86,27 @@ def test_the_proposal_keeps_the_block_length() -> None:
     c = Counter("u", "a@x", 0, None, datetime(2026, 3, 29, 1, 30, tzinfo=WAW), None, "")
     span = proposal(c, timedelta(hours=1))  # across the spring-forward gap: one elapsed hour
     assert span.duration == timedelta(hours=1) and span.end.hour == 3
+
+
+@pytest.mark.parametrize("sender", [None, "bookings@example.com"])
+def test_messages_composed_ahead_are_the_messages_composed_in_place(sender: str | None, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Booking composes in its writer threads (`compose_block`, the block's REQUEST handed in) what
+    `queue_block` would compose itself: the same bytes. With another SMTP sender the mailed REQUEST
+    carries SENT-BY, so the handed-in one (without it) is not reused."""
+    from blocktime.config import from_mapping
+    from blocktime.ics.itip import request
+    from blocktime.messages import compose_block
+    from blocktime.service import Session
+
+    monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(tmp_path))
+    raw: dict[str, object] = {"organizer": {"name": "Anna Nowak", "email": "anna@example.com",
+                                            "timezone": "Europe/Warsaw"}}
+    if sender:
+        raw["smtp"] = {"host": "smtp.example.com", "from": sender}
+    session = Session(from_mapping(raw), datetime(2026, 3, 20, 9, tzinfo=WAW))
+    f = facts()
+    ahead = compose_block(session, "request", f, invite=request(f))
+    in_place = compose_block(session, "request", f)
+    assert ahead == in_place
+    assert set(ahead.messages) == {"a@acme.example", "b@acme.example"}

@@ -23,6 +23,7 @@ from tests.conftest import Runner, smtp_section, write_config
 from tests.hostile import HostileServer
 from tests.mailserver import MailSink, self_signed
 from tests.servers import Account, free_port
+from tests.stores import sqlite_only
 
 SMTP_SECRET = "Smtp-Secret-4e1f0b"
 PEOPLE = ("it@acme.example", "office@acme.example")
@@ -114,6 +115,7 @@ def _leaks(secrets: dict[str, str], texts: dict[str, bytes]) -> list[str]:
     return [f"{what} in {where}" for where, data in texts.items() for what, s in secrets.items() if s.encode() in data]
 
 
+@sqlite_only  # searches the store's file; on PostgreSQL: test_store_engines.test_the_store_password_never_leaks
 def test_secrets_never_leak_into_logs_output_files_or_command_lines(
         radicale: Account, smtp_login: MailSink, tmp_path: Path, data_dir: Path,
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

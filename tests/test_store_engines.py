@@ -18,6 +18,8 @@ from blocktime.errors import BadInput, BlocktimeError
 from blocktime.mailqueue import MailQueue, Queued
 from blocktime.store import SCHEMA_VERSION, Store, connect, open_store
 from blocktime.storedb import PgConnection, redact, schema_name
+from tests.conftest import Runner, write_config
+from tests.servers import Account
 
 NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)
 
@@ -250,3 +252,63 @@ def test_one_writer_at_a_time_per_store(pg_url: str, tmp_path: Path) -> None:
     assert first.get_meta("k") == "second" and other.get_meta("k") == "bob"
     for s in (first, second, other):
         s.close()
+
+
+def test_doctor_checks_a_postgresql_store(pg_url: str, tmp_path: Path, data_dir: Path,
+                                          capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from blocktime.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[organizer]\nname = "A"\nemail = "a@x.example"\ntimezone = "Europe/Warsaw"\n'
+                      f'[store]\nurl = "{pg_url}"\n')
+    monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
+    main(["--config", str(config), "doctor", "--json"])
+    import json
+
+    found = {f["topic"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert found["store"]["level"] == "ok" and f"schema version {SCHEMA_VERSION}" in found["store"]["text"]
+    bad = pg_url.rsplit("/", 1)[0].replace("postgres@", "postgres:s3cret@") + "/no_such_database"
+    config.write_text(config.read_text().replace(pg_url, bad))
+    main(["--config", str(config), "doctor", "--json"])
+    out = capsys.readouterr().out
+    found = {f["topic"]: f for f in json.loads(out)["findings"]}
+    assert found["store"]["level"] == "fail" and "no_such_database" in found["store"]["text"]
+    assert "s3cret" not in out
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_the_store_password_never_leaks(account: Account, pg_url: str, tmp_path: Path, data_dir: Path,
+                                        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A password in the store URL (the test server trusts loopback, so any password connects): not
+    in any output with --debug, not in the log, not in the store, not in the config's repr."""
+    secret = "Pg-Secret-7d2c91"
+    url = pg_url.replace("postgres@", f"postgres:{secret}@")
+    monkeypatch.setenv("BLOCKTIME_STORE_URL", url)
+    cli = Runner(write_config(tmp_path / "config.toml", account), capsys)
+    texts = []
+    for args, now in ((("book", "--client", "Acme", "--site", "HQ", "--attendee", "it@acme.example", "--start",
+                        "2026-03-24 12:00", "--length", "1h", "--count", "2", "--every", "tue"), "2026-03-20T09:00"),
+                      (("daemon", "--once"), "2026-03-20T10:00"), (("agenda", "--json"), "2026-03-20T10:00"),
+                      (("doctor",), "2026-03-20T10:00")):
+        code, out, err = cli("--debug", *args, now=now)
+        texts.append(out + err)
+    assert code in (0, 1) and "blocks go to" in texts[-1]
+    texts.append(caplog.text)
+    from blocktime.config import load
+
+    texts.append(repr(load(str(tmp_path / "config.toml"))))
+    raw = connect(pg_url, "blocktime")
+    for (table,) in raw.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='blocktime'"):
+        texts.append(repr(raw.execute(f'SELECT * FROM "{table}"').fetchall()))
+    raw.close()
+    assert len(texts) > 8 and not [t[:200] for t in texts if secret in t]
+
+
+def test_options_in_the_url_are_kept_beside_the_search_path(pg_url: str, tmp_path: Path) -> None:
+    url = pg_url + "?options=-c%20statement_timeout%3D12345"
+    store = open_store(url, tmp_path, "ann")
+    assert isinstance(store.db, PgConnection)
+    assert store.db.raw.execute("SHOW statement_timeout").fetchone()[0] == "12345ms"
+    assert store.db.raw.execute("SHOW search_path").fetchone()[0] == "blocktime_ann"
+    store.close()

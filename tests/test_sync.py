@@ -218,3 +218,116 @@ def test_candidates_are_what_a_round_names_or_implies_inside_its_window_only() -
     assert candidates(whole, cal, tracked, {"seen@blocktime"}) == [old, inside, named]
     incremental = Changes((), ("/cal/blocktime/named.ics",), "t")
     assert candidates(incremental, cal, tracked, set()) == [named]
+
+
+def _pass(cli: Runner, now: str, refresh: bool = True):  # type: ignore[no-untyped-def]
+    """One sync pass in-process: (its report, the requests it made)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from blocktime.config import load
+    from blocktime.service import Session
+    from blocktime.sync import sync_pass
+
+    with Session(load(str(cli.config)), datetime.fromisoformat(now).replace(tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
+        report = sync_pass(s, refresh=refresh)
+        return report, s.backend.requests  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_daemon_once_reads_the_calendar_list_once_a_day(booked: Runner, account: Account) -> None:
+    """`daemon --once` (a pass that may refresh the list) makes one request per calendar when the
+    list it keeps is less than a day old; a day later it reads the list again and finds new ones."""
+    report, requests = _pass(booked, "2026-03-20T09:15")
+    assert report.errors == [] and requests == report.calendars
+    OtherClient(account).put_new("Private", "p-1", "20260301T100000Z", "20260301T110000Z", "Past")
+    assert _pass(booked, "2026-03-21T08:59")[0].calendars == report.calendars
+    later, requests = _pass(booked, "2026-03-21T09:00")
+    assert later.errors == [] and later.calendars == report.calendars + 1 and requests > later.calendars
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_a_calendar_that_fails_makes_the_next_pass_read_the_list_again(
+    booked: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.errors import ServerError
+
+    real = CalDAVBackend.changes
+
+    def gone(self, calendar, token):  # type: ignore[no-untyped-def]
+        if calendar.name == "blocktime":
+            raise ServerError("404 Not Found")
+        return real(self, calendar, token)
+
+    monkeypatch.setattr(CalDAVBackend, "changes", gone)
+    failed, _ = _pass(booked, "2026-03-20T09:15", refresh=False)
+    assert failed.errors and "404" in failed.errors[0]
+    monkeypatch.setattr(CalDAVBackend, "changes", real)
+    again, requests = _pass(booked, "2026-03-20T09:30", refresh=False)
+    assert again.errors == [] and requests > again.calendars  # the list was read again
+    quiet, requests = _pass(booked, "2026-03-20T09:45", refresh=False)
+    assert requests == quiet.calendars
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_only_events_that_can_reach_the_horizon_are_parsed_and_none_is_missed(
+    booked: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass over many past events parses none of them whole; a weekly series that began in
+    January and whose 11th and 12th (last, COUNT) occurrences fall on acme-2 and acme-4 is still
+    a conflict with both."""
+    import blocktime.ics.busy as busy
+    import blocktime.sync as sync
+
+    other = OtherClient(account)
+    for n in range(30):
+        other.put_new("Private", f"old-{n}", f"202502{n % 28 + 1:02d}T100000Z", f"202502{n % 28 + 1:02d}T110000Z",
+                      f"Old {n}")
+    other.put_new("Private", "weekly", "20260115T103000Z", "20260115T113000Z", "Weekly call")
+    b = backend(account)
+    href = b.href_for(b.ensure_calendar("Private"), "weekly")
+    got = other.http.get(account.root + href)
+    body = got.text.replace("END:VEVENT", "RRULE:FREQ=WEEKLY;COUNT=12\r\nEND:VEVENT")
+    assert other.http.put(account.root + href, data=body, headers={"Content-Type": "text/calendar"}).ok
+    parsed: list[str] = []
+    real_group, real_parse = busy._group, sync._parse
+    monkeypatch.setattr(busy, "_group", lambda text, *a: (parsed.append(text), real_group(text, *a))[1])
+    monkeypatch.setattr(sync, "_parse", lambda obj: (parsed.append(obj.data), real_parse(obj))[1])
+    report = _once(booked, "2026-03-21T09:00")  # a day on: the new calendar is listed
+    assert sorted(report["actions"]) == ["conflict: 'Weekly call' overlaps acme-2",
+                                         "conflict: 'Weekly call' overlaps acme-4"]
+    assert len(parsed) == 1 and "Weekly call" in parsed[0]
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_the_own_calendar_is_read_first_and_the_others_while_one_is_handled(
+    booked: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import blocktime.sync as sync
+    from blocktime.backends.caldav import CalDAVBackend
+
+    OtherClient(account).put_new("Private", "p-1", "20260301T100000Z", "20260301T110000Z", "Past")
+    reads: list[tuple[str, str]] = []
+    private_read = threading.Event()
+    real_changes, real_handle = CalDAVBackend.changes, sync._handle
+
+    def changes(self, calendar, token):  # type: ignore[no-untyped-def]
+        reads.append((calendar.name, threading.current_thread().name))
+        if calendar.name == "Private":
+            private_read.set()
+        return real_changes(self, calendar, token)
+
+    def handle(session, calendar, got, report):  # type: ignore[no-untyped-def]
+        if calendar.name == "blocktime":  # the next calendar is being read meanwhile
+            assert private_read.wait(30)
+        real_handle(session, calendar, got, report)
+
+    monkeypatch.setattr(CalDAVBackend, "changes", changes)
+    monkeypatch.setattr(sync, "_handle", handle)
+    report, _ = _pass(booked, "2026-03-21T09:00")  # a day on: the list is read again, "Private" in it
+    assert report.errors == [] and report.calendars == 2
+    assert [name for name, _ in reads] == ["blocktime", "Private"]
+    assert all(thread.startswith("sync-read") for _, thread in reads)

@@ -13,6 +13,7 @@ from blocktime.cli import main
 from blocktime.errors import BadInput
 from blocktime.team import DEFAULT, Team, for_trainer, load_team
 from tests.conftest import write_config
+from tests.stores import sqlite_only
 
 SHARED = {"organizer": {"timezone": "Europe/Warsaw", "language": "pl"},
           "policy": {"max_blocks_per_day": 3},
@@ -53,6 +54,7 @@ def two(tmp_path: Path, data_dir: Path) -> Path:
     return team_config(tmp_path, anna=trainer_body("anna"), bob=trainer_body("bob"))
 
 
+@sqlite_only  # the default store: no BLOCKTIME_STORE_URL
 def test_a_one_trainer_config_is_one_trainer_called_default(tmp_path: Path, data_dir: Path) -> None:
     team = load_team(str(write_config(tmp_path / "c.toml", None)))
     assert list(team.trainers) == [DEFAULT] and not team.is_team

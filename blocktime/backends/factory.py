@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blocktime.backends.base import CalendarBackend
 
 if TYPE_CHECKING:
     from blocktime.config import CalendarConfig
+
+#: principal and calendar home of the CalDAV account, kept between commands (not for the embedded
+#: calendar: it listens on a new port every run)
+DISCOVERY_FILE = "discovery.json"
 
 #: the span calendarView/delta covers for Outlook: changes outside it are not reported
 GRAPH_WINDOW = (timedelta(days=30), timedelta(days=400))
@@ -36,11 +41,15 @@ def open_backend(cal: CalendarConfig, data_dir: Any, now: datetime) -> tuple[Cal
             from blocktime.backends.google import GOOGLE_CALDAV, GoogleBackend
 
             assert cal.username is not None  # config requires it
-            return GoogleBackend(cal.username, auth, base=cal.url or GOOGLE_CALDAV, verify_tls=cal.verify_tls), None
+            google = GoogleBackend(cal.username, auth, base=cal.url or GOOGLE_CALDAV, verify_tls=cal.verify_tls)
+            google.discovery_file = Path(data_dir) / DISCOVERY_FILE
+            return google, None
         from blocktime.backends.graph import GRAPH, GraphBackend
 
         back, ahead = GRAPH_WINDOW
         return GraphBackend(auth, base=cal.url or GRAPH, verify_tls=cal.verify_tls,
                             window=(now - back, now + ahead)), None
     assert cal.url is not None  # config requires it for caldav
-    return CalDAVBackend(cal.url, cal.username, cal.password, verify_tls=cal.verify_tls), None
+    backend = CalDAVBackend(cal.url, cal.username, cal.password, verify_tls=cal.verify_tls)
+    backend.discovery_file = Path(data_dir) / DISCOVERY_FILE
+    return backend, None

@@ -1,7 +1,9 @@
 """The command line: the single place where errors become messages and exit codes.
 
 Exit codes: 0 done, 1 runtime failure (server, conflicts), 2 bad input or usage.
-Heavy libraries (icalendar, caldav, Babel) are imported by the commands that use them.
+Heavy libraries (icalendar, caldav, Babel) are imported by the commands that use them, and each
+command's module only when that command runs (COMMANDS names them): `--help` and `agenda` start
+without the modules of the other commands (tests/test_coldstart.py checks what they import).
 """
 
 from __future__ import annotations
@@ -9,30 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from blocktime.cli.booking import cmd_agenda, cmd_book, cmd_export
 from blocktime.cli.common import NOTES
-from blocktime.cli.inbox import add_parser as add_inbox_parser
-from blocktime.cli.inbox import cmd_inbox
-from blocktime.cli.mail import (
-    cmd_accept_counter,
-    cmd_cancel,
-    cmd_confirmations,
-    cmd_decline_counter,
-    cmd_import_reply,
-    cmd_move,
-    cmd_outbox,
-)
-from blocktime.cli.makeup import cmd_accept, cmd_cut_short, cmd_decline, cmd_offer, cmd_offers, cmd_status, cmd_why
-from blocktime.cli.ops import cmd_auth, cmd_daemon, cmd_demo, cmd_doctor, cmd_repair
-from blocktime.cli.setup import add_parser as add_setup
-from blocktime.cli.setup import cmd_init
-from blocktime.cli.team import add_parser as add_team
-from blocktime.cli.team import cmd_team
-from blocktime.cli.views import add_parser as add_views
-from blocktime.cli.views import cmd_week
 from blocktime.errors import BadInput, BlocktimeError
 
 
@@ -41,7 +23,17 @@ class _Parser(argparse.ArgumentParser):
         raise BadInput(message, f"see `{self.prog} --help`")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped:
+    """Stands in for the parser of a command this run does not run (see `build_parser`): it takes
+    every argument definition and keeps none."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Skipped]:
+        return lambda *args, **kwargs: self
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, the other commands' parsers are stand-ins (a run of
+    one command need not build the other two dozen). `parse` falls back to the whole parser."""
     p = _Parser(prog="blocktime", description="Book on-site training as fixed blocks with a hard end.")
     p.add_argument("--version", action="store_true", help="print blocktime's version and exit")
     p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
@@ -52,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure", action="store_true",
                    help="do not verify the calendar server's TLS certificate, for this run only (warned)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if only is not None:
+        real = sub.add_parser
+
+        def add_parser(name: str, **kwargs: Any) -> Any:
+            return real(name, **kwargs) if name == only else _Skipped()
+
+        sub.add_parser = add_parser  # type: ignore[method-assign]
 
     b = sub.add_parser("book", help="book a series of fixed blocks")
     b.add_argument("--client", required=True)
@@ -121,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--once", action="store_true", help="run one full pass and exit")
     dm.add_argument("--status", action="store_true", help="last and next runs, outbox, offers, conflicts")
     dm.add_argument("--json", action="store_true")
+    dm.add_argument("--workers", type=int, default=4, metavar="N",
+                    help="a team config: trainers passed at the same time by this daemon (default 4)")
+    dm.add_argument("--interval", type=float, metavar="SECONDS",
+                    help="a team config: pass each trainer this often instead of [daemon] sync_every (tests, benches)")
 
     r = sub.add_parser("repair", help="rebuild the local store from the calendar's X-BLOCKTIME properties")
     r.add_argument("--json", action="store_true")
@@ -159,18 +162,43 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--client-secrets", metavar="FILE", help="google: the client_secret.json of your OAuth client")
     au.add_argument("--no-browser", action="store_true", help="google: print the sign-in link instead of opening it")
 
-    add_inbox_parser(sub)
+    if only in (None, "inbox"):
+        from blocktime.cli.inbox import add_parser as add_inbox_parser
+
+        add_inbox_parser(sub)
 
     dr = sub.add_parser("doctor", help="check that blocktime can work with a calendar, with advice")
     dr.add_argument("profile", nargs="?", metavar="PROFILE",
                     help="a profile name from calendars/ or a .toml path (default: the configured calendar)")
     dr.add_argument("--json", action="store_true")
-    add_views(sub)
-    add_setup(sub)
-    add_team(sub)
-    for command in sub.choices.values():  # `blocktime agenda --as anna` too (if both, this one)
-        command.add_argument("--as", dest="trainer", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    if only in (None, "week"):
+        from blocktime.cli.views import add_parser as add_views
+
+        add_views(sub)
+    if only in (None, "init"):
+        from blocktime.cli.setup import add_parser as add_setup
+
+        add_setup(sub)
+    if only in (None, "team"):
+        from blocktime.cli.team import add_parser as add_team
+
+        add_team(sub)
+    for each in sub.choices.values():  # `blocktime agenda --as anna` too (if both, this one)
+        each.add_argument("--as", dest="trainer", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """`argv` parsed by a parser built for the command it names (the first word that is a
+    command); anything that parser refuses, and every --help, goes to the whole parser, so
+    results and messages are the whole parser's."""
+    named = next((a for a in argv if a in COMMANDS), None)
+    if named is not None and "-h" not in argv and "--help" not in argv:
+        try:
+            return build_parser(only=named).parse_args(argv)
+        except BadInput:
+            pass
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,14 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         force=True,  # each call (tests run many in one process) logs to the current stderr
     )
     try:
-        args = build_parser().parse_args(args_list)
+        args = parse(args_list)
         if args.version:
             print(f"blocktime {version()}")
             return 0
         if args.command is None:
             build_parser().print_help()
             return 2
-        code = int(COMMANDS[args.command](args))
+        code = int(command(args.command)(args))
         for note in NOTES:
             print(note, file=sys.stderr)
         return code
@@ -232,13 +260,24 @@ def one_line(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
+#: command -> "module:function" under blocktime.cli, imported when the command runs
 COMMANDS = {
-    "book": cmd_book, "agenda": cmd_agenda, "export": cmd_export, "cut-short": cmd_cut_short,
-    "offers": cmd_offers, "accept": cmd_accept, "offer": cmd_offer, "decline": cmd_decline, "status": cmd_status,
-    "why": cmd_why, "repair": cmd_repair, "daemon": cmd_daemon, "demo": cmd_demo,
-    "move": cmd_move, "cancel": cmd_cancel, "outbox": cmd_outbox, "import-reply": cmd_import_reply,
-    "accept-counter": cmd_accept_counter, "decline-counter": cmd_decline_counter,
-    "confirmations": cmd_confirmations, "auth": cmd_auth, "doctor": cmd_doctor,
-    "inbox": cmd_inbox,
-    "week": cmd_week, "init": cmd_init, "team": cmd_team,
+    "book": "booking:cmd_book", "agenda": "booking:cmd_agenda", "export": "booking:cmd_export",
+    "cut-short": "makeup:cmd_cut_short", "offers": "makeup:cmd_offers", "accept": "makeup:cmd_accept",
+    "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
+    "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
+    "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
+    "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",
+    "decline-counter": "mail:cmd_decline_counter", "confirmations": "mail:cmd_confirmations",
+    "auth": "ops:cmd_auth", "doctor": "ops:cmd_doctor", "inbox": "inbox:cmd_inbox",
+    "week": "views:cmd_week", "init": "setup:cmd_init", "team": "team:cmd_team",
 }
+
+
+def command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function of command `name` (its module imported now)."""
+    from importlib import import_module
+
+    module, function = COMMANDS[name].split(":")
+    found: Callable[[argparse.Namespace], int] = getattr(import_module(f"blocktime.cli.{module}"), function)
+    return found

@@ -19,7 +19,7 @@ def load_config(args: argparse.Namespace) -> Config:
     from dataclasses import replace
 
     cfg = trainer_config(args)
-    from blocktime.daemon import Redactor, secrets_of
+    from blocktime.redaction import Redactor, secrets_of
 
     for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
         handler.addFilter(Redactor(secrets_of(cfg)))

@@ -9,7 +9,7 @@ import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from blocktime.cli.common import load_config, now_of, open_session
+from blocktime.cli.common import load_config, now_of, open_session, trainer_name
 from blocktime.errors import BadInput
 
 if TYPE_CHECKING:
@@ -41,6 +41,14 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_daemon(args: argparse.Namespace) -> int:
     from blocktime import daemon
 
+    if trainer_name(args) is None:  # a team config without --as: every trainer (blocktime.teamd)
+        from blocktime.team import load_team
+
+        team = load_team(args.config)
+        if team.is_team:
+            from blocktime.cli.team import team_daemon
+
+            return team_daemon(args, team)
     cfg = load_config(args)
     tz = cfg.organizer.timezone
     if args.status:

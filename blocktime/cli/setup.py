@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from blocktime.errors import BadInput, BlocktimeError
-from blocktime.init import Answers
+
+if TYPE_CHECKING:
+    from blocktime.init import Answers
 
 Ask = Callable[[str], str]
 
@@ -123,6 +126,8 @@ def _oauth_provider(a: Answers) -> str | None:
 
 
 def from_flags(args: argparse.Namespace) -> Answers:
+    from blocktime.init import Answers
+
     profile = args.profile if args.profile not in (None, "local") else None
     return Answers(name=args.name, email=args.email, timezone=args.timezone, language=args.language or "en",
                    profile=profile, url=args.url, username=args.username, password_env=args.password_env,
@@ -133,6 +138,7 @@ def interview(args: argparse.Namespace, ask: Ask) -> Answers:
     """Ask for whatever the flags did not give; each answer is checked before the next question."""
     from blocktime.backends.profiles import profile_names, read_profile
     from blocktime.config import _email, system_zone
+    from blocktime.init import Answers
     from blocktime.inputs import zone
 
     name = args.name or _until(ask, "Your name (ORGANIZER, signature)", None, lambda v: v)

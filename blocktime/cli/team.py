@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from blocktime.cli.common import table
+from blocktime.errors import BadInput
+
+if TYPE_CHECKING:
+    from blocktime.team import Team
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -13,6 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     actions = t.add_subparsers(dest="team_command", metavar="ACTION", required=True)
     ls = actions.add_parser("list", help="each trainer: name, organizer, calendar (no secrets) and data folder")
     ls.add_argument("--json", action="store_true")
+    st = actions.add_parser("status", help="each trainer: last and next pass, lag, mail waiting, open offers, "
+                                           "conflicts, the daemon holding it now; the daemons")
+    st.add_argument("--json", action="store_true")
 
 
 def cmd_team(args: argparse.Namespace) -> int:
@@ -39,7 +48,67 @@ def cmd_team_list(args: argparse.Namespace) -> int:
     return 0
 
 
-ACTIONS = {"list": cmd_team_list}
+def _now(args: argparse.Namespace, team: Team) -> datetime:
+    from blocktime.cli.common import now_of
+
+    if getattr(args, "now", None):
+        return now_of(args, next(iter(team.trainers.values())))
+    return datetime.now(UTC)
+
+
+def cmd_team_status(args: argparse.Namespace) -> int:
+    from blocktime.team import load_team
+
+    return _status(args, load_team(args.config))
+
+
+def _status(args: argparse.Namespace, team: Team) -> int:
+    import json
+
+    from blocktime.teamstatus import status_text, team_status
+
+    doc = team_status(list(team.trainers.items()), base_dir=team.base_dir, store_url=team.store_url,
+                      now=_now(args, team))
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(status_text(doc, next(iter(team.trainers.values())).organizer.timezone))
+    return 0
+
+
+def team_daemon(args: argparse.Namespace, team: Team) -> int:
+    """`blocktime daemon` with a team config and no --as: every trainer, shared with the other
+    daemons on the same store (blocktime.teamd); --once passes each trainer no daemon holds."""
+    import json
+    import logging
+
+    from blocktime import teamd
+
+    if args.status:
+        return _status(args, team)
+    if args.workers < 1:
+        raise BadInput("--workers must be at least 1")
+    if args.interval is not None and args.interval <= 0:
+        raise BadInput("--interval must be more than 0 seconds")
+    trainers = list(team.trainers.items())
+    teamd.setup_logging([c for _, c in trainers], team.store_url, logging.DEBUG if args.debug else logging.INFO)
+    fixed = _now(args, team) if getattr(args, "now", None) else None
+    clock = (lambda: fixed) if fixed else None
+    if args.once:
+        done = teamd.run_once(trainers, base_dir=team.base_dir, store_url=team.store_url, clock=clock,
+                              workers=args.workers)
+        if args.json:
+            print(json.dumps(done, indent=2, ensure_ascii=False))
+        else:
+            for name, result in done.items():
+                print(f"{name}: {result}")
+        return 0 if all(r in ("passed", "held elsewhere") for r in done.values()) else 1
+    every = timedelta(seconds=args.interval) if args.interval else None
+    return teamd.run(trainers, base_dir=team.base_dir, store_url=team.store_url, clock=clock, every=every,
+                     workers=args.workers)
+
+
+ACTIONS = {"list": cmd_team_list, "status": cmd_team_status}
 
 _TOKENISH = re.compile(r"(?=[^/]*\d)[A-Za-z0-9_.~-]{24,}")
 

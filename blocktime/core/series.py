@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from dateutil.rrule import WEEKLY, rrule
 
 from blocktime.core.intervals import Timeline
 from blocktime.core.model import (
@@ -42,6 +39,8 @@ def block_uid(engagement_key: str, start: datetime, generation: int = 0) -> str:
     again after its block was cancelled gets the next `generation` (calendar clients keep a
     cancelled UID cancelled, RFC 5546 §3.2.5)."""
     stamp = start.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+    import hashlib  # here, not at the top: `--now` (series.local) need not load OpenSSL
+
     digest = hashlib.sha256(f"{engagement_key}|{stamp}".encode()).hexdigest()[:8]
     return f"bt-{engagement_key}-{stamp}-{digest}{f'-{generation}' if generation else ''}@blocktime"
 
@@ -88,6 +87,8 @@ def wall_times(pattern: Pattern, tz: ZoneInfo) -> list[datetime]:
         return sorted(walls)
     first = pattern.first.astimezone(tz).replace(tzinfo=None) if pattern.first.tzinfo else pattern.first
     days = sorted(pattern.weekdays) or [first.weekday()]
+    from dateutil.rrule import WEEKLY, rrule  # only booking needs it, not every date typed in
+
     return list(rrule(WEEKLY, dtstart=first, byweekday=days, count=pattern.count))
 
 

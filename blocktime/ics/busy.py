@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from blocktime.core.model import Busy, Interval
 from blocktime.ics.event import X_SITE, x_text
-from blocktime.ics.rawtext import group_text, may_touch, split_text
+from blocktime.ics.rawtext import Group, Parts, group_text, split_or_warn
+from blocktime.ics.reach import may_touch
 from blocktime.ics.runaway import anchor_series, bound_series
 from blocktime.ics.zones import named_zone, table_zone
 
@@ -93,15 +94,28 @@ def busy_from_texts(
     """Busy intervals in [start, end) from (label, iCalendar text) pairs; whatever cannot be read
     is left out with a warning naming the label (and UID), never a crash."""
     result = BusyResult()
+    split = (item for label, text in texts if (item := split_or_warn(label, text, result.warnings)) is not None)
+    return busy_from_parts(split, start, end, tz, result)
+
+
+def busy_from_parts(
+    items: Iterable[tuple[str, str, Parts]], start: datetime, end: datetime, tz: ZoneInfo,
+    result: BusyResult | None = None,
+) -> BusyResult:
+    """`busy_from_texts` for texts already split, or sketched (`rawtext.sketch_text`: those that
+    can reach the window are split in full here). Only groups that `may_touch` it are parsed."""
+    result = result if result is not None else BusyResult()
     years = (start.year - 1, end.year + 1)
-    for label, text in texts:
-        try:
-            parts = split_text(text)
-        except Exception as exc:  # real calendars hold every kind of damage
-            result.warnings.append(f"skipped unreadable calendar data in {label}: {type(exc).__name__}")
-            continue
+    for label, text, parts in items:
         if not parts.groups and "BEGIN:VCALENDAR" not in text[:100_000].upper():  # (tasks alone are fine)
             result.warnings.append(f"skipped unreadable calendar data in {label}: no calendar found")
+        if not parts.complete:
+            if not any(_may_touch(group, start, end) for group in parts.groups.values()):
+                continue
+            split = split_or_warn(label, text, result.warnings)
+            if split is None:
+                continue
+            parts = split[2]
         zones = _Zones(parts.zones, years, tz, label, result.warnings.append)
         for group in parts.groups.values():
             try:
@@ -112,6 +126,13 @@ def busy_from_texts(
                 result.warnings.append(f"skipped {group.uid[:80]!r} in {label}: {type(exc).__name__}")
     result.busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
     return result
+
+
+def _may_touch(group: Group, start: datetime, end: datetime) -> bool:
+    try:
+        return may_touch(group, start, end)
+    except Exception:  # said where the group is read in full
+        return True
 
 
 def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInfo, label: str,

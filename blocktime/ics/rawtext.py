@@ -4,15 +4,17 @@ A text is read as one stream of content lines (RFC 5545 §3.1: unfolded; several
 row, §3.4, are one stream), so that damage stays where it is: VTIMEZONEs are kept by TZID and
 VEVENTs are grouped by UID with their RECURRENCE-ID overrides (RFC 5545 §3.8.4.4), each group to
 be parsed on its own. VALARMs are dropped (an alarm never makes time busy, and a damaged one must
-not cost its event). Looking at the raw DTSTART/DTEND/RRULE lines tells which groups cannot reach
-a window, so that most of a long export is never parsed at all.
+not cost its event). Looking at the raw DTSTART/DTEND/RRULE lines (`reach`) tells which groups
+cannot reach a window, so that most of a long export is never parsed at all. A sketch (the groups
+without the VTIMEZONEs, found by one pattern) is what the sync pass reads of every object: the
+UID of its master, and whether it can reach the pass' window.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 
 BOM = "\ufeff"
 
@@ -45,16 +47,30 @@ class Parts:
 
     zones: dict[str, list[str]] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
+    complete: bool = True  # False: a sketch (`sketch_text`), its VTIMEZONEs left out
 
 
 def content_lines(text: str) -> list[str]:
     """Unfolded content lines (RFC 5545 §3.1), whatever the line ends, BOMs and blank lines gone
     (Mozilla once wrote a blank line inside a folded one)."""
-    text = re.sub(r"\n+", "\n", decode_text(text).replace("\r\n", "\n").replace("\r", "\n"))  # blank lines too
-    return [line for line in re.sub(r"\n[ \t]", "", text).split("\n") if line.strip()]
+    return [line for line in _unfolded(text).split("\n") if line.strip()]
+
+
+def _unfolded(text: str) -> str:
+    """The text with "\n" line ends, no blank lines (before unfolding: see `content_lines`), folds undone."""
+    text = decode_text(text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n\n" in text:
+        text = re.sub(r"\n+", "\n", text)
+    if "\n " in text or "\n\t" in text:
+        text = re.sub(r"\n[ \t]", "", text)
+    return text
 
 
 _NAME = re.compile(r"[^;:]*")
+_SPACE = re.compile(r"\s")
+_UNNAMED = "(no UID #"  # the key of a VEVENT group without a UID
 #: the properties busy extraction reads; the rest of an event (and its damage) is never parsed
 NEEDED = frozenset({"BEGIN", "END", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
                     "RECURRENCE-ID", "SEQUENCE", "STATUS", "TRANSP", "SUMMARY", "X-BLOCKTIME-SITE"})
@@ -68,6 +84,8 @@ def name_of(line: str) -> str:
 
 def value_of(line: str) -> str:
     """The value of a content line: what follows the first ':' outside a quoted parameter."""
+    if '"' not in line:
+        return line.partition(":")[2]
     quoted = False
     for i, ch in enumerate(line):
         if ch == '"':
@@ -81,7 +99,7 @@ def tidy_rrule(line: str) -> str:
     """An RRULE line as RFC 5545 §3.3.10 spells it: no spaces, upper case, no empty parts
     (Exchange writes `BYDAY=MO, TU`; some tools write lower case). The meaning is unchanged."""
     value = value_of(line)
-    if value.isupper() and not any(c.isspace() for c in value) and ";;" not in value and not value.endswith(";"):
+    if value.isupper() and not _SPACE.search(value) and ";;" not in value and not value.endswith(";"):
         return line  # as most rules are
     parts = [p for p in re.sub(r"\s+", "", value).upper().split(";") if p]
     return line[: len(line) - len(value)] + ";".join(parts)
@@ -90,14 +108,46 @@ def tidy_rrule(line: str) -> str:
 def split_text(text: str) -> Parts:
     """The VTIMEZONEs and the VEVENT groups of `text` (VEVENTs with the NEEDED properties only);
     components never closed end with the text."""
+    return _split((name_of(line), line) for line in content_lines(text))
+
+
+def split_or_warn(label: str, text: str, warnings: list[str], split: Callable[[str], Parts] = split_text
+                  ) -> tuple[str, str, Parts] | None:
+    """(label, text, its parts), or None with a warning when the text cannot even be split."""
+    try:
+        return label, text, split(text)
+    except Exception as exc:  # real calendars hold every kind of damage
+        warnings.append(f"skipped unreadable calendar data in {label}: {type(exc).__name__}")
+        return None
+
+
+#: a content line whose name is not plain upper-case ASCII letters, digits and hyphens, or that
+#: has no value (so `name_of` could read it otherwise than the quick pattern below)
+_UNUSUAL = re.compile(r"\n[A-Z0-9-]*+(?![;:])")
+_KEPT = re.compile(r"\n(" + "|".join(sorted(NEEDED | {"X-WR-TIMEZONE"})) + r")(?=[;:])[^\n]*")
+
+
+def sketch_text(text: str) -> Parts:
+    """`split_text` without the VTIMEZONEs, 3× quicker (the sync pass sketches every object, and
+    splits only the few that can reach its window): the same VEVENT groups, line for line, as
+    they keep the NEEDED properties only. A text with unusually written names is split in full."""
+    body = "\n" + _unfolded(text).strip("\n")
+    if _UNUSUAL.search(body):
+        return split_text(text)
+    parts = _split((m.group(1), m.group()[1:]) for m in _KEPT.finditer(body))
+    parts.complete = False
+    return parts
+
+
+def _split(lines: Iterable[tuple[str, str]]) -> Parts:
+    """`split_text` over (name, content line) pairs."""
     parts = Parts()
     stack: list[str] = []
     current: list[str] | None = None  # lines of the open VEVENT or VTIMEZONE
     props: dict[str, str] = {}
     x_wr: str | None = None
     unnamed = 0
-    for line in content_lines(text):
-        name = name_of(line)
+    for name, line in lines:
         if name in ("BEGIN", "END"):
             comp = line.partition(":")[2].strip().upper()
             if name == "BEGIN":
@@ -144,6 +194,16 @@ def split_text(text: str) -> Parts:
     return parts
 
 
+def master_uid(parts: Parts) -> str | None:
+    """The UID of the first group with a VEVENT that overrides nothing (no RECURRENCE-ID, RFC 5545
+    §3.8.4.4): what names a CalDAV object. "" when that VEVENT has no UID; None when no VEVENT is
+    a master (tasks only, or overrides alone)."""
+    for group in parts.groups.values():
+        if any("RECURRENCE-ID" not in props for props in group.props):
+            return "" if group.uid.startswith(_UNNAMED) else group.uid
+    return None
+
+
 def _close(comp: str, current: list[str] | None) -> None:
     if current is not None and comp in ("STANDARD", "DAYLIGHT") and current[0] == "BEGIN:VTIMEZONE":
         current.append(f"END:{comp}")
@@ -160,60 +220,11 @@ def _store(parts: Parts, comp: str, lines: list[str], props: dict[str, str], x_w
     uid = value_of(props.get("UID", "")).strip()
     if not uid:
         unnamed += 1
-        uid = f"(no UID #{unnamed})"
+        uid = f"{_UNNAMED}{unnamed})"
     group = parts.groups.setdefault(uid, Group(uid, x_wr_timezone=x_wr))
     group.events.append(lines)
     group.props.append(props)
     return unnamed
-
-
-_DAY = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_DURATION = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?")
-#: wall time can be this far from UTC (UTC-12 to UTC+14), and a day more for safety
-_SLACK = timedelta(days=2)
-
-
-def _day(line: str | None) -> date | None:
-    m = _DAY.search(value_of(line)) if line else None
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
-
-
-def may_touch(group: Group, start: datetime, end: datetime) -> bool:
-    """False only when the raw lines show that no VEVENT of `group` can reach [start, end):
-    starting after it, or ending (series: UNTIL, plus the length) before it. Anything unclear: True."""
-    lo, hi = (start - _SLACK).date(), (end + _SLACK).date()
-    try:
-        return any(_may_touch(props, lo, hi) for props in group.props)
-    except (ValueError, OverflowError):  # a length or a date beyond the calendar
-        return True
-
-
-def _may_touch(props: dict[str, str], lo: date, hi: date) -> bool:
-    first = _day(props.get("DTSTART"))
-    if first is None or "RDATE" in props or "EXRULE" in props:
-        return True
-    if first >= hi:
-        return False
-    last = _day(props.get("DTEND")) if "DTEND" in props else first
-    if last is None:
-        return True
-    if "DURATION" in props:
-        m = _DURATION.match(value_of(props["DURATION"]).strip().lstrip("+"))
-        if not m:
-            return True
-        last += timedelta(weeks=int(m.group(1) or 0), days=int(m.group(2) or 0) + 1)
-    if "RRULE" in props:
-        until = re.search(r"UNTIL=(\d{8})", value_of(props["RRULE"]))
-        end_of_series = _day("X:" + until.group(1)) if until else None
-        if end_of_series is None:
-            return True
-        last = end_of_series + (last - first) + timedelta(days=1)
-    return last >= lo
 
 
 def group_text(group: Group) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from blocktime.backends.base import SYNTHETIC_PREFIX, StoredObject, diff_listing, listing_state
@@ -43,4 +46,82 @@ def test_without_sync_tokens_a_full_listing_stands_in(account: Account, monkeypa
     b.delete(c, got.etag)
     second = b.changes(cal, first.token)
     assert second.changed == () and second.deleted == (c,)
+    b.close()
+
+
+@pytest.mark.parametrize("href", [
+    "/u/cal/a.ics", "/u/cal/with space.ics", "/u/cal/ü@x.ics", "/u/cal/../other/a.ics", "/u/./cal/a.ics",
+    "//host/u/a.ics", "a.ics", "../b/a.ics", "/u/cal/a.ics?x=1", "/u/cal/a.ics#f", "/u/cal/a;b.ics", "",
+    "http://127.0.0.1:1/u/cal/a.ics", "/u/cal/%2E%2E/a.ics",
+])
+def test_hrefs_read_quickly_are_the_server_paths_urljoin_gives(href: str) -> None:
+    from urllib.parse import quote, urljoin, urlsplit
+
+    from blocktime.backends.caldav import _absolute
+
+    base = "http://127.0.0.1:8000/u/cal/"
+    joined = urljoin(base, quote(href, safe="/@:+,;=!$&'()*~%"))
+    assert _absolute(base, href) == (urlsplit(joined).path or "/")
+
+
+def _propfinds(b: CalDAVBackend) -> list[str]:
+    """Record the method of every request `b` sends from now on."""
+    seen: list[str] = []
+    send = b._send
+
+    def counting(url: str, method: str = "GET", *args: object) -> object:
+        seen.append(method)
+        return send(url, method, *args)
+
+    b._send = counting
+    return seen
+
+
+def test_discovery_is_remembered_and_the_calendars_are_listed_every_time(account: Account, tmp_path: Path) -> None:
+    """A command with a `discovery_file` remembers principal and home; the next one lists the
+    home at once (one PROPFIND), and still sees a calendar made in between."""
+    first = backend(account)
+    first.discovery_file = tmp_path / "discovery.json"
+    first.ensure_calendar("blocktime")
+    first.close()
+    assert (tmp_path / "discovery.json").exists()
+    other = backend(account)  # no file: another client makes a calendar
+    other.ensure_calendar("Elsewhere")
+    other.close()
+    again = backend(account)
+    again.discovery_file = tmp_path / "discovery.json"
+    sent = _propfinds(again)
+    names = {c.name for c in again.calendars()}
+    assert {"blocktime", "Elsewhere"} <= names
+    assert sent == ["PROPFIND"]
+    again.close()
+
+
+def test_a_remembered_home_that_fails_is_discovered_again(account: Account, tmp_path: Path) -> None:
+    b = backend(account)
+    b.discovery_file = tmp_path / "discovery.json"
+    b.ensure_calendar("blocktime")
+    b.close()
+    kept = json.loads((tmp_path / "discovery.json").read_text())
+    good = json.loads(json.dumps(kept))
+    for value in kept.values():
+        value["home"] = value["home"].rstrip("/") + "-gone/"
+        value["principal"] = value["principal"].rstrip("/") + "-gone/"
+    (tmp_path / "discovery.json").write_text(json.dumps(kept))
+    again = backend(account)
+    again.discovery_file = tmp_path / "discovery.json"
+    assert "blocktime" in {c.name for c in again.calendars()}
+    again.close()
+    assert json.loads((tmp_path / "discovery.json").read_text()) == good
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_discovery_where_the_url_is_the_principal_takes_two_requests(account: Account) -> None:
+    """current-user-principal and calendar-home-set in one PROPFIND, then the listing; creating
+    the calendar needs no further lookup (Radicale: the principal is the home)."""
+    b = backend(account)
+    sent = _propfinds(b)
+    b.ensure_calendar("blocktime")
+    assert sent == ["PROPFIND", "PROPFIND", "MKCALENDAR", "PROPPATCH"]
+    assert b.find_calendar("blocktime") is not None
     b.close()

@@ -1,0 +1,115 @@
+"""Commands import only what they use (issue 15: `--help` and `agenda` start lean).
+
+Each check runs the command in a fresh interpreter and lists the modules it loaded: timing is
+bench/coldstart.py's business, this only says which libraries a command pays for.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from blocktime.cli import COMMANDS, build_parser
+
+PROBE = """
+import contextlib, io, json, sys
+from blocktime.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:  # argparse's --help
+        code = exc.code
+print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+#: libraries neither `--help` nor `agenda` needs
+HEAVY = ("icalendar", "caldav", "niquests", "urllib3", "babel", "recurring_ical_events", "x_wr_timezone",
+         "apscheduler", "dateutil", "lxml", "anyascii", "email.mime", "smtplib", "imaplib", "concurrent.futures")
+
+
+def run(tmp_path: Path, *args: str) -> dict[str, object]:
+    env = {"BLOCKTIME_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def loaded(modules: object, prefix: str) -> list[str]:
+    assert isinstance(modules, list)
+    return [m for m in modules if m == prefix or m.startswith(prefix + ".")]
+
+
+def test_help_imports_no_library_and_no_command(tmp_path: Path) -> None:
+    got = run(tmp_path, "--help")
+    assert got["code"] == 0
+    for lib in HEAVY:
+        assert not loaded(got["modules"], lib), lib
+    # not even blocktime's own domain model, config or store: --help only builds the parser
+    for own in ("blocktime.core", "blocktime.config", "blocktime.store", "blocktime.service", "blocktime.daemon",
+                "blocktime.cli.booking", "blocktime.cli.makeup", "blocktime.cli.mail", "blocktime.cli.ops"):
+        assert not loaded(got["modules"], own), own
+
+
+def test_help_is_complete(tmp_path: Path) -> None:
+    """The lazy dispatch lists every command in --help, and every command has a function."""
+    got = run(tmp_path, "--help")
+    assert isinstance(got["out"], str)
+    for name in COMMANDS:
+        assert name in got["out"], name
+    parser_commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    assert parser_commands == set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_resolves(name: str) -> None:
+    from blocktime.cli import command
+
+    assert callable(command(name))
+
+
+def test_agenda_imports_no_calendar_or_mail_library(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[organizer]\ntimezone = "Europe/Warsaw"\nname = "A"\nemail = "a@example.com"\n')
+    got = run(tmp_path, "--config", str(config), "--now", "2026-03-20 09:00", "agenda", "--json")
+    assert got["code"] == 0
+    assert isinstance(got["out"], str) and json.loads(got["out"]) == {"blocks": []}
+    for lib in HEAVY:
+        assert not loaded(got["modules"], lib), lib
+    for own in ("blocktime.daemon", "blocktime.backends.caldav", "blocktime.messages", "blocktime.ics",
+                "blocktime.mail", "blocktime.notes", "blocktime.engagements"):
+        assert not loaded(got["modules"], own), own
+
+
+@pytest.mark.parametrize("argv", [
+    ["agenda", "--json"],
+    ["--config", "c.toml", "--now", "2026-03-20 09:00", "book", "--client", "A", "--site", "S", "--start",
+     "2026-03-24 12:00", "--length", "1h", "--attendee", "a@x.example", "--attendee", "b@x.example", "--count", "3"],
+    ["cut-short", "acme-1", "--delivered", "35m", "--no-send"],
+    ["--config", "agenda", "week", "--json"],  # a value that names a command: the real command wins
+    ["inbox", "--json"], ["init", "--name", "N", "--force"], ["outbox", "send", "--json"],
+    ["accept-counter", "acme-2-c1", "--no-send"],
+])
+def test_a_run_parses_as_the_whole_parser_does(argv: list[str]) -> None:
+    from blocktime.cli import parse
+
+    assert parse(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [["agenda", "--nope"], ["book", "--client", "A"], ["--now", "agenda", "bogus"],
+                                  ["cut-short", "acme-1"]])
+def test_a_refused_run_gets_the_whole_parser_s_message(argv: list[str]) -> None:
+    from blocktime.cli import parse
+    from blocktime.errors import BadInput
+
+    with pytest.raises(BadInput) as lean:
+        parse(argv)
+    with pytest.raises(BadInput) as whole:
+        build_parser().parse_args(argv)
+    assert str(lean.value) == str(whole.value)
