@@ -20,7 +20,12 @@ log = logging.getLogger("blocktime.sync")
 
 def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: list[str]) -> None:
     """New or changed events of others, as (href, text, its raw parts): conflicts with future
-    blocks, re-planning of held offers. Only events that can reach the horizon are parsed."""
+    blocks, re-planning of held offers. Only events that can reach the horizon are parsed, and
+    none when no future block and no hold could be overlapped (a first pass before any booking)."""
+    future = [sb for sb in session.store.blocks(states=("booked",)) if sb.block.span.start > session.now]
+    offers = session.store.offers()
+    if not future and not any(session.store.holds(o.id) for o in offers):
+        return
     from blocktime.ics.busy import busy_from_parts
 
     policy = session.config.policy
@@ -29,9 +34,7 @@ def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: l
     if not busy:
         return
     timeline: Timeline[Busy] = Timeline(busy, lambda b: b.span)
-    for sb in session.store.blocks(states=("booked",)):
-        if sb.block.span.start <= session.now:
-            continue
+    for sb in future:
         for b in timeline.overlapping(sb.block.span):
             cur = session.store.db.execute(
                 "INSERT INTO conflicts(event_uid, block_uid, summary, start, \"end\", found)"
@@ -42,7 +45,7 @@ def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: l
             if cur.rowcount:
                 log.warning("%r (%s) overlaps block %s", b.summary, at(session, b.span.start), sb.block.id)
                 actions.append(f"conflict: {b.summary!r} overlaps {sb.block.id}")
-    for offer in session.store.offers():
+    for offer in offers:
         if any(timeline.overlapping(h.span) for h in session.store.holds(offer.id)):
             _replan(session, offer, actions)
 

@@ -331,3 +331,19 @@ def test_the_own_calendar_is_read_first_and_the_others_while_one_is_handled(
     assert report.errors == [] and report.calendars == 2
     assert [name for name, _ in reads] == ["blocktime", "Private"]
     assert all(thread.startswith("sync-read") for _, thread in reads)
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_with_no_future_block_and_no_hold_no_event_is_parsed(
+    booked: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing blocktime keeps lies ahead (every block has happened, no offer is open): others'
+    new events cannot conflict with anything, so none is parsed, however near."""
+    import blocktime.ics.busy as busy
+
+    OtherClient(account).put_new("Private", "soon", "20260410T100000Z", "20260410T110000Z", "Soon")
+    parsed: list[str] = []
+    real_group = busy._group
+    monkeypatch.setattr(busy, "_group", lambda text, *a: (parsed.append(text), real_group(text, *a))[1])
+    report = _once(booked, "2026-04-08T09:00")
+    assert report["errors"] == [] and report["changed"] >= 1 and parsed == []
