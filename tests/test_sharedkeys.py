@@ -124,3 +124,15 @@ def test_a_link_mailed_from_one_machine_resolves_on_another(tmp_path: Path, data
     with Session(machine_b, datetime(2026, 3, 24, 13, 10, tzinfo=UTC)) as s:
         tokens = context(s).tokens
     assert mailed <= set(tokens) and {n for _o, n in (tokens[t] for t in mailed)} == {1, 2, 3}
+
+
+def test_the_key_outlives_a_repair_that_sets_the_schema_aside(tmp_path: Path, pg_url: str) -> None:
+    """`repair` on PostgreSQL renames the trainer's schema and starts a new one: links already
+    mailed keep resolving, because the key is not in that schema."""
+    from blocktime.store import set_aside
+
+    with Session(config(tmp_path, pg_url, "anna"), NOW) as s:
+        before = pick_key(s)
+        set_aside(s.store, "20260320T090000Z")
+        s._store = None  # the next use opens the new, empty schema
+        assert s.store.engagements() == [] and pick_key(s) == before
