@@ -59,6 +59,7 @@ def config_findings(cfg: Config, now: datetime) -> list[Finding]:
 
 def _store(cfg: Config) -> Finding | None:
     """A PostgreSQL store: reachable, and at which schema version (a SQLite file needs no check)."""
+    from blocktime.doctor import Finding
     from blocktime.storedb import SQLITE, engine
 
     if engine(cfg.store_url) == SQLITE:

@@ -143,6 +143,10 @@ class Coordinator:
     def _ts(self, at: datetime) -> Any:
         return at
 
+    def atomic(self) -> contextlib.AbstractContextManager[Any]:
+        """One transaction on this thread's connection."""
+        raise NotImplementedError
+
     # shared ------------------------------------------------------------------------------------
     def register(self, names: Sequence[str], at: datetime, every: float | None = None) -> None:
         for name in names:
@@ -212,13 +216,14 @@ class _TableClaim:
                done: bool = True) -> None:
         """Close the pass in the log; a pass not `done` (stopped half-way) leaves the trainer due."""
         p, ts = self.coord.prefix, self.coord._ts
-        self.exec(f"UPDATE {p}passes SET ended=?, error=? WHERE id=?", (ts(at), error, self.pass_id))
-        if not done:
-            return
-        self.exec(f"UPDATE {p}trainers SET last_start=?, last_end=?, last_error=?, passes=passes+1, holder=NULL"
-                  + (", last_nightly=?" if nightly else "") + " WHERE name=?",
-                  (ts(started), ts(at), error, *((ts(started),) if nightly else ()), self.name))
-        self.finished = True
+        with self.coord.atomic():  # both or neither: a daemon killed in between must not leave a pass
+            self.exec(f"UPDATE {p}passes SET ended=?, error=? WHERE id=?",  # ended but the trainer still due
+                      (ts(at), error, self.pass_id))
+            if done:
+                self.exec(f"UPDATE {p}trainers SET last_start=?, last_end=?, last_error=?, passes=passes+1,"
+                          " holder=NULL" + (", last_nightly=?" if nightly else "") + " WHERE name=?",
+                          (ts(started), ts(at), error, *((ts(started),) if nightly else ()), self.name))
+        self.finished = done
 
     def release(self) -> None:
         if self.released:
@@ -265,6 +270,17 @@ class SqliteCoordinator(Coordinator):
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self._db().execute(sql, tuple(params)).fetchall()]
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _lockfile(self, name: str) -> Path:
         return self.base / "claims" / f"{name}.lock"

@@ -90,6 +90,9 @@ class PgCoordinator(Coordinator):
                 self.opened.append(conn)
         return conn
 
+    def atomic(self) -> contextlib.AbstractContextManager[Any]:
+        return self._conn().transaction()  # type: ignore[no-any-return]
+
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self._conn().execute(sql.replace("?", "%s"), tuple(params))
         return list(cur.fetchall()) if cur.description else []

@@ -29,6 +29,7 @@ from blocktime.team import load_team
 from blocktime.teamstatus import status_text, team_status
 from tests.conftest import smtp_section
 from tests.mailserver import MailSink
+from tests.proxy import FaultProxy
 from tests.servers import RadicaleServer
 from tests.test_team import toml
 
@@ -48,7 +49,8 @@ def _book(config: Path, name: str, now: datetime, attendee: str) -> None:
     assert code == 0
 
 
-def team_files(root: Path, server: RadicaleServer, sink: MailSink, names: list[str], pg_url: str) -> Path:
+def team_files(root: Path, server: RadicaleServer, proxy: FaultProxy, sink: MailSink, names: list[str],
+               pg_url: str) -> Path:
     """config.toml with [team] (and [store] url where the config reads it), trainers/<name>.toml."""
     shared: dict[str, dict[str, Any]] = {
         "team": {"data_dir": str(root / "base")}, "organizer": {"timezone": "Europe/Warsaw"},
@@ -60,7 +62,7 @@ def team_files(root: Path, server: RadicaleServer, sink: MailSink, names: list[s
         acc = server.new_account()
         toml(root / "trainers" / f"{name}.toml", {
             "organizer": {"name": name.title(), "email": f"{name}@school.example"},
-            "calendar": {"url": acc.url, "username": acc.username, "password": acc.password}})
+            "calendar": {"url": proxy.url(acc.url), "username": acc.username, "password": acc.password}})
     return main_file
 
 
@@ -86,10 +88,13 @@ def _wait(what: str, check: object, seconds: float) -> None:
 
 
 def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp: MailSink, pg_url: str,
-                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           request: pytest.FixtureRequest) -> None:
     now = datetime.now(UTC)
     names = [f"t{i:02d}" for i in range(TRAINERS)]
-    config = team_files(tmp_path, radicale_server, smtp, names, pg_url)
+    proxy = FaultProxy(radicale_server.port, lifetime=600)  # slows some passes down, so a kill meets one
+    request.addfinalizer(proxy.stop)
+    config = team_files(tmp_path, radicale_server, proxy, smtp, names, pg_url)
     monkeypatch.delenv("BLOCKTIME_DATA_DIR", raising=False)
     if STORE_IN_CONFIG:  # BLOCKTIME_STORE_URL wins over [store] url: this database, on either suite run
         monkeypatch.setenv("BLOCKTIME_STORE_URL", pg_url)
@@ -108,7 +113,8 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
         _wait("a first pass of every trainer", done_once, 120)
         ids = {d.pid: d.id for d in coord.daemons()}
         assert set(ids) == {a.pid, b.pid}
-        # SIGKILL daemon a in the middle of one of its passes
+        # SIGKILL daemon a in the middle of one of its passes (the next REPORTs take a second each)
+        proxy.delay(1.0, times=10, method="REPORT")
         _wait("daemon a in the middle of a pass",
               lambda: any(p.daemon == ids[a.pid] and p.ended is None for p in coord.passes()), 60)
         os.kill(a.pid, signal.SIGKILL)
@@ -123,6 +129,10 @@ def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp
                     if p.daemon == ids[b.pid] and p.ended is not None and p.started >= killed_at}
             return late == set(names)
         _wait("daemon b to pass every trainer after the kill", all_after_kill, 4 * EVERY.total_seconds())
+        # the trainers the kill cut short were still due: b took them over within one interval
+        for name in cut:
+            retaken = min(p.started for p in coord.passes(name) if p.daemon == ids[b.pid] and p.started >= killed_at)
+            assert retaken - killed_at < EVERY, (name, retaken - killed_at)
         # ... and one more full interval, to see the rhythm of one daemon alone
         time.sleep(EVERY.total_seconds())
         team = load_team(str(config))
