@@ -64,7 +64,6 @@ def _store(cfg: Config) -> Finding | None:
 
     if engine(cfg.store_url) == SQLITE:
         return None
-    from blocktime.doctor import Finding
     from blocktime.store import SCHEMA_VERSION, open_store
 
     try:
