@@ -93,7 +93,7 @@ def context(session: Session) -> Context:
     from blocktime.picks import token
     from blocktime.sharedkeys import pick_key
 
-    key = pick_key(session.config)
+    key = pick_key(session)
     store = session.store
     attendees = {e.key: frozenset(address(a) for a in e.attendees) for e in store.engagements()}
     sender = addresses(session).sender

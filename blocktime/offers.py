@@ -270,7 +270,7 @@ def option_lines(session: Session, eng: Engagement, offer: StoredOffer) -> str:
 
     tz = session.config.organizer.timezone
     org = session.config.organizer
-    key = pick_key(session.config)
+    key = pick_key(session)
     lines = []
     for h in session.store.holds(offer.id):
         w = when(h.span.start, h.span.end, tz, eng.language)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import os
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from blocktime.errors import BlocktimeError
 
 if TYPE_CHECKING:
-    from blocktime.config import Config
+    from blocktime.service import Session
+    from blocktime.storedb import Connection
 
 SCHEMA = "blocktime_team"
 DDL = (f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
@@ -26,21 +26,44 @@ DDL = (f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
        " value TEXT NOT NULL, made_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (trainer, name))")
 
 
-def pick_key(config: Config) -> bytes:
+def pick_key(session: Session) -> bytes:
     """The key of this trainer's option-pick tokens (see `picks`)."""
     from blocktime.storedb import SQLITE, engine
 
-    if engine(config.store_url) == SQLITE:
+    cfg = session.config
+    if engine(cfg.store_url) == SQLITE:
         from blocktime.picks import secret
 
-        return secret(config.data_dir)
-    assert config.store_url is not None
-    return shared_secret(config.store_url, config.trainer or "", "pick")
+        return secret(cfg.data_dir)
+    assert cfg.store_url is not None
+    return shared_secret(session.store.db, cfg.store_url, cfg.trainer or "", "pick")
 
 
-@lru_cache(maxsize=4096)
-def shared_secret(url: str, trainer: str, name: str) -> bytes:
-    """32 random bytes kept in the PostgreSQL store under (trainer, name); the same for every caller."""
+def shared_secret(db: Connection, url: str, trainer: str, name: str) -> bytes:
+    """32 random bytes kept in the PostgreSQL store under (trainer, name); the same for every caller.
+    Read on the store's own connection (two statements that cannot fail, so safe inside a
+    transaction); made, the first time only, on a connection of its own. Not cached: a process sees
+    the key the store has now."""
+    value = _read(db, trainer, name)
+    if value is None:
+        _make(url, trainer, name)
+        value = _read(db, trainer, name)
+    if value is None:
+        raise BlocktimeError(f"the store lost the shared {name} key as it was made", "run the command again")
+    return base64.b64decode(value)
+
+
+def _read(db: Connection, trainer: str, name: str) -> str | None:
+    # pg_tables, not to_regclass: a name looked up in vain earlier in the transaction stays unknown to it
+    if db.execute(f"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = '{SCHEMA}'"
+                  " AND tablename = 'secrets')").fetchone()[0] is not True:
+        return None
+    row = db.execute(f"SELECT value FROM {SCHEMA}.secrets WHERE trainer = ? AND name = ?", (trainer, name)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _make(url: str, trainer: str, name: str) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: whoever comes first makes the key; the others keep theirs unused."""
     from blocktime.storedb import connect
 
     fresh = base64.b64encode(os.urandom(32)).decode()
@@ -50,8 +73,6 @@ def shared_secret(url: str, trainer: str, name: str) -> bytes:
             _ddl(conn, statement)
         conn.execute(f"INSERT INTO {SCHEMA}.secrets (trainer, name, value) VALUES (%s, %s, %s)"
                      " ON CONFLICT (trainer, name) DO NOTHING", (trainer, name, fresh))
-        row: Any = conn.execute(f"SELECT value FROM {SCHEMA}.secrets WHERE trainer = %s AND name = %s",
-                                (trainer, name)).fetchone()
     except BlocktimeError:
         raise
     except Exception as exc:
@@ -59,7 +80,6 @@ def shared_secret(url: str, trainer: str, name: str) -> bytes:
                              "check that the PostgreSQL server is up; the command can be run again") from None
     finally:
         conn.close()
-    return base64.b64decode(row[0])
 
 
 def _ddl(conn: Any, statement: str) -> None:

@@ -80,10 +80,7 @@ def _store_engine(_suite_store_url: str | None, monkeypatch: pytest.MonkeyPatch)
         return
     monkeypatch.setenv("BLOCKTIME_STORE_URL", _suite_store_url)
     yield
-    reset(_suite_store_url)
-    from blocktime import sharedkeys
-
-    sharedkeys.shared_secret.cache_clear()  # its keys were in the schemas just dropped
+    reset(_suite_store_url)  # sharedkeys caches nothing: the next test's key is made in its own store
 
 
 @pytest.fixture(params=["radicale", "xandikos"])
