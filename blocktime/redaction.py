@@ -7,12 +7,39 @@ config does not import the daemon.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from blocktime.config import Config
 
-__all__ = ["Redactor", "secrets_of"]
+__all__ = ["Redactor", "secrets_of", "without_password"]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def without_password(url: str, query: Callable[[str], str] = _same, path: Callable[[str], str] = _same) -> str:
+    """`url` with the password of its user info masked and no fragment; `query` and `path` mask
+    more (each caller knows what else in its URLs is secret).
+
+    >>> without_password("https://ann:pw@dav.example/cal/#x")
+    'https://ann:***@dav.example/cal/'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unreadable url>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        netloc = f"{userinfo}@{host}"
+    return urlunsplit((parts.scheme, netloc, path(parts.path), query(parts.query), ""))
 
 
 class Redactor(logging.Filter):

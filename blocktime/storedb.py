@@ -79,20 +79,9 @@ def redact(url: str) -> str:
     >>> redact("postgresql://db.example/team?password=s3cret&sslmode=require")
     'postgresql://db.example/team?password=***&sslmode=require'
     """
-    from urllib.parse import urlsplit, urlunsplit
+    from blocktime.redaction import without_password
 
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unreadable url>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{host}"
-    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return without_password(url, query=lambda q: re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", q))
 
 
 def schema_name(namespace: str | None) -> str:

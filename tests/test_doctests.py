@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["blocktime.core.model", "blocktime.core.series", "blocktime.core.slots", "blocktime.core.intervals",
            "blocktime.core.schedule", "blocktime.inputs", "blocktime.ics.event", "blocktime.notes",
-           "blocktime.wording", "blocktime.engagements", "blocktime.storedb"]
+           "blocktime.wording", "blocktime.engagements", "blocktime.storedb", "blocktime.redaction"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -126,16 +126,7 @@ def redact_url(url: str) -> str:
     >>> redact_url("https://calendar.example/ical/private-0123456789abcdef0123456789/basic.ics")
     'https://calendar.example/ical/***/basic.ics'
     """
-    from urllib.parse import urlsplit, urlunsplit
+    from blocktime.redaction import without_password
 
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unreadable url>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        netloc = (userinfo.split(":", 1)[0] + ":***" if ":" in userinfo else userinfo) + "@" + host
-    path = "/".join("***" if _TOKENISH.fullmatch(seg) else seg for seg in parts.path.split("/"))
-    query = re.sub(r"=[^&]*", "=***", parts.query)
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+    return without_password(url, query=lambda q: re.sub(r"=[^&]*", "=***", q),
+                            path=lambda p: "/".join("***" if _TOKENISH.fullmatch(seg) else seg for seg in p.split("/")))
