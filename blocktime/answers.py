@@ -11,7 +11,6 @@ data dir (a lock file), so two daemons never handle one message twice. Mail is n
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import time
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from blocktime.errors import BadInput, BlocktimeError
+from blocktime.filelock import try_lock
 from blocktime.incoming import Incoming, parse
 from blocktime.service import Session
 from blocktime.triage import IGNORED, ITIP, KEPT, PICK, Context, Decision, decide, needs_body
@@ -68,17 +68,14 @@ def _lock(session: Session) -> Iterator[bool]:
     """`<data dir>/inbox.lock`, held for one pass; False when another pass (process or thread) has it."""
     d = session.config.data_dir
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(d / "inbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = try_lock(d / "inbox.lock")
+    if fd is None:
+        yield False
+        return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
         from blocktime.exclusive import reading  # and on every machine sharing a PostgreSQL store
 
-        cfg = session.config
-        with reading(getattr(cfg, "store_url", None), getattr(cfg, "trainer", None)) as mine:
+        with reading(session.config.store_url, session.config.trainer) as mine:
             yield mine
     finally:
         os.close(fd)

@@ -28,6 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from blocktime.errors import BlocktimeError
+from blocktime.filelock import try_lock
+
 SCHEMA = "blocktime_team"
 #: "blkc": the first key of the claims' advisory locks (two-int form); the store's own are "blkt"
 #: (schema upgrades) and "blkw" (write transactions), see store.py and storedb.py
@@ -286,8 +289,9 @@ class SqliteCoordinator(Coordinator):
         return self.base / "claims" / f"{name}.lock"
 
     def _present(self) -> None:
-        fd = os.open(self.base / "claims" / f"daemon-{self.me.id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = try_lock(self.base / "claims" / f"daemon-{self.me.id}.lock")
+        if fd is None:  # a daemon id is new for every start: no one else can hold it
+            raise BlocktimeError(f"daemon {self.me.id}: its presence lock is held by another process")
         self.presence = fd
 
     def _alive(self, ids: Sequence[str]) -> set[str]:
@@ -311,11 +315,8 @@ class SqliteCoordinator(Coordinator):
         return held
 
     def claim(self, name: str) -> Claim | None:
-        fd = os.open(self._lockfile(name), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        fd = try_lock(self._lockfile(name))
+        if fd is None:
             return None
         return _TableClaim(self, self._exec, name, self._row(name), lambda: os.close(fd))
 

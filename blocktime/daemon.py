@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from typing import Any, TextIO
 from blocktime.config import Config
 from blocktime.core.schedule import catch_up_due, next_nightly
 from blocktime.errors import BlocktimeError
+from blocktime.filelock import try_lock
 from blocktime.redaction import Redactor, secrets_of
 from blocktime.service import Session
 
@@ -73,13 +73,11 @@ def setup_logging(config: Config, stream: TextIO | None = None, level: int = log
 def single_instance(data_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on `<data dir>/daemon.lock` for the daemon's lifetime."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = try_lock(data_dir / "daemon.lock")
+    if fd is None:
+        raise BlocktimeError(f"another blocktime daemon is running for {data_dir}",
+                             "stop it first, or use another BLOCKTIME_DATA_DIR")
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BlocktimeError(f"another blocktime daemon is running for {data_dir}",
-                                 "stop it first, or use another BLOCKTIME_DATA_DIR") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield

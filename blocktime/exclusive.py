@@ -6,7 +6,6 @@ own; SQLite (one machine): lock files in the trainer's data dir."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from blocktime.claims import LOCK_CLASS, is_postgresql
 from blocktime.errors import BlocktimeError
+from blocktime.filelock import try_lock
 
 MAIL_CLASS = LOCK_CLASS + 1  # the second key space: one trainer's outbox being sent
 MAIL_WAIT = 120  # seconds a sender waits for another process sending the same outbox
@@ -41,16 +41,14 @@ def sending(store_url: str | None, data_dir: Path, trainer: str | None) -> Itera
             conn.close()  # ends the session: the lock goes with it (also after an error)
         return
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(data_dir / "mail.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    for _ in range(MAIL_WAIT * 10):
+        fd = try_lock(data_dir / "mail.lock")
+        if fd is not None:
+            break
+        threading.Event().wait(0.1)
+    else:
+        raise BlocktimeError("another process has been sending this outbox for too long", "try again later")
     try:
-        for _ in range(MAIL_WAIT * 10):
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                threading.Event().wait(0.1)
-        else:
-            raise BlocktimeError("another process has been sending this outbox for too long", "try again later")
         yield
     finally:
         os.close(fd)
