@@ -20,19 +20,6 @@ from blocktime.claims import (
 )
 from blocktime.errors import BlocktimeError
 
-
-def redact(url: str) -> str:
-    """A PostgreSQL URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url.split("?", 1)[0]
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 #: TCP keepalives on both ends: a machine that vanishes without closing its connection (power cut,
 #: network gone) loses its claims after about 10 + 3 x 5 seconds, not after the kernel's two hours
 KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
@@ -40,16 +27,10 @@ KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives
 
 
 def pg_connect(url: str) -> Any:
-    """An autocommit psycopg connection; a failure says where, never the password."""
-    import psycopg
+    """`storedb.connect` with TCP keepalives: a claim of a machine that vanished lapses in ~25 s."""
+    from blocktime.storedb import connect
 
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="blocktime-daemon",
-                               **KEEPALIVE)
-    except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise BlocktimeError(f"cannot connect to the team store {redact(url)}: {reason.replace(url, '***')}",
-                             "check [store] url and that PostgreSQL is running") from None
+    return connect(url, application_name="blocktime-daemon", **KEEPALIVE)
 
 
 class PgCoordinator(Coordinator):

@@ -197,10 +197,10 @@ class Target:
         return redact(self.url) + (f" (schema {self.schema})" if self.schema else "")
 
 
-def connect(url: str, schema: str | None = None) -> psycopg.Connection[Any]:
+def connect(url: str, schema: str | None = None, **settings: Any) -> psycopg.Connection[Any]:
     """A raw psycopg connection (autocommit) to a PostgreSQL URL, its search_path set to `schema`
     in the startup packet (no extra round trip). For the team's own shared tables (claims,
-    passes); the store's tables go through `open_store`."""
+    passes); the store's tables go through `open_store`. `settings`: more libpq parameters."""
     try:
         import psycopg
     except ImportError:
@@ -215,7 +215,7 @@ def connect(url: str, schema: str | None = None) -> psycopg.Connection[Any]:
             extra["options"] = f"{given.get('options') or ''} -c search_path={schema}".strip()
         if "connect_timeout" not in given:  # an unreachable server: an error in seconds, not minutes
             extra["connect_timeout"] = CONNECT_TIMEOUT
-        return psycopg.connect(url, autocommit=True, **extra)
+        return psycopg.connect(url, autocommit=True, **{**extra, **settings})
     except psycopg.Error as exc:
         raise BlocktimeError(f"cannot reach the store at {redact(url)}: {_reason(exc, url)}",
                              "check [store] url (or BLOCKTIME_STORE_URL) and that the server is up") from None

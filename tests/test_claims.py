@@ -16,7 +16,8 @@ import pytest
 
 from blocktime.claims import Coordinator, SqliteCoordinator, open_coordinator
 from blocktime.core.spread import NIGHTLY_WINDOW, due, nightly_slot, offset, sync_slot
-from blocktime.pgclaims import PgCoordinator, redact
+from blocktime.pgclaims import PgCoordinator
+from blocktime.storedb import redact
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
