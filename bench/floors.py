@@ -4,6 +4,9 @@ Python + niquests + icalendar and nothing of blocktime. Every floor gets the cal
 on the command line (discovery is not part of the floor).
 
     floors.py book URL USER PASSWORD COUNT START            # COUNT PUTs (icalendar-built bodies)
+    floors.py book-parallel URL USER PASSWORD COUNT START   # the same bodies built first, then PUT
+                                                            # by 4 threads (a reference, not a floor:
+                                                            # what parallel writes can win at most)
     floors.py read-book USER PASSWORD START END COUNT URL... # one time-range REPORT per calendar
                                                             # (each object parsed with icalendar),
                                                             # then COUNT PUTs into the first URL
@@ -19,6 +22,7 @@ import os
 import sys
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import niquests
@@ -42,6 +46,17 @@ SYNC = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def puts(s: niquests.Session, url: str, count: int, start: datetime) -> None:
+    for uid, body in bodies(count, start):
+        put(s, url, uid, body)
+
+
+def put(s: niquests.Session, url: str, uid: str, body: bytes) -> None:
+    r = s.put(url.rstrip("/") + f"/{uid}.ics", data=body,
+              headers={"If-None-Match": "*", "Content-Type": "text/calendar; charset=utf-8"})
+    assert r.status_code in (200, 201, 204), r.status_code
+
+
+def bodies(count: int, start: datetime) -> Iterator[tuple[str, bytes]]:
     import icalendar
 
     for k in range(count):
@@ -58,9 +73,7 @@ def puts(s: niquests.Session, url: str, count: int, start: datetime) -> None:
         ev.add("summary", f"Training block {k + 1}")
         ev.add("location", "HQ")
         cal.add_component(ev)
-        r = s.put(url.rstrip("/") + f"/{uid}.ics", data=cal.to_ical(),
-                  headers={"If-None-Match": "*", "Content-Type": "text/calendar; charset=utf-8"})
-        assert r.status_code in (200, 201, 204), r.status_code
+        yield uid, cal.to_ical()
 
 
 def responses(body: bytes) -> list[tuple[str, str]]:
@@ -80,6 +93,14 @@ def main() -> None:
         with niquests.Session() as s:
             s.auth = (user, pw)
             puts(s, url, int(count), datetime.fromisoformat(start))
+    elif cmd == "book-parallel":
+        from concurrent.futures import ThreadPoolExecutor
+
+        url, user, pw, count, start = rest
+        ready = list(bodies(int(count), datetime.fromisoformat(start)))
+        with niquests.Session() as s, ThreadPoolExecutor(4) as pool:
+            s.auth = (user, pw)
+            list(pool.map(lambda ub: put(s, url, *ub), ready))
     elif cmd == "read-book":
         import icalendar
 
