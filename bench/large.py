@@ -409,15 +409,21 @@ def main() -> None:
                    f"6 time-range REPORTs over the 21-day horizon (objects parsed) + {puts_cut} PUTs")
             restore(empty_cal, btcal)()
 
-        # daemon first pass (fresh data dir each run) and quiet pass (from the state after a first pass)
-        def daemon_pair(acc: Account, cfg: Path, urls: list[str], label: str, n_runs: int) -> None:
+        # daemon first pass: no sync state yet, but the store of a booking (4 blocks ahead), so that the
+        # pass has a window to read busy time for and parses what can reach it; quiet pass: from the
+        # state after a first pass
+        def daemon_pair(acc: Account, cfg: Path, urls: list[str], label: str, n_runs: int,
+                        booked: tuple[Path, Path, Path]) -> None:
             data_first, tokens = work / f"data-first-{label}", work / f"tokens-{label}.json"
+            data_src, cal_src, cal_dst = booked
 
             def fresh_first() -> None:
-                shutil.rmtree(data_first, ignore_errors=True)
+                restore(data_src, data_first)()
+                restore(cal_src, cal_dst)()
 
             def fresh_tokens() -> None:
                 tokens.unlink(missing_ok=True)
+                restore(cal_src, cal_dst)()
             a = Side([BT, "--config", str(cfg), "--now", now10, "daemon", "--once"], env_for(data_first),
                      before=fresh_first)
             b = Side([PY, FLOORS, "sync", acc.username or "", acc.password or "", str(tokens), *urls],
@@ -426,7 +432,7 @@ def main() -> None:
             record(f"daemon first pass, {label}", a, b, f"{len(urls)} sync REPORTs (full)")
 
         if "first10" in only:
-            daemon_pair(acc10, cfg10, cal_urls10, "10k", slow_runs)
+            daemon_pair(acc10, cfg10, cal_urls10, "10k", slow_runs, (booked_data, booked_cal, btcal))
         if "quiet10" in only:
             # quiet pass: state after one first pass, copied for every run; the floor reuses its tokens
             after_first = work / "data-after-first"
@@ -447,8 +453,18 @@ def main() -> None:
             if not args.json:
                 print(f"(20,000 events in 5 calendars written and cached in {load20:.1f} s)", flush=True)
             cfg20 = config(work, acc20, "acc20")
-            urls20 = [f"{acc20.url}cal{c}/" for c in range(5)]
-            daemon_pair(acc20, cfg20, urls20, "20k", slow_runs)
+            urls20 = [f"{acc20.url}blocktime/"] + [f"{acc20.url}cal{c}/" for c in range(5)]
+            with niquests.Session() as s:  # the same 4 blocks booked as on the 10k account (not timed)
+                s.auth = (acc20.username or "", acc20.password or "")
+                assert s.request("MKCALENDAR", urls20[0]).status_code == 201
+            booked20 = work / "data-booked-20k"
+            subprocess.run([BT, "--config", str(cfg20), "--now", now10, "book", "--client", "acme", "--site", "HQ",
+                            "--attendee", "a@acme.example", "--start", "2026-03-23 18:00", "--length", "2h",
+                            "--every", "mon,wed", "--count", "4", "--skip-conflicts", "--no-send", "--json"],
+                           env=env_for(booked20), check=True, stdout=subprocess.DEVNULL)
+            btcal20 = server.folder(acc20, "blocktime")
+            shutil.copytree(btcal20, work / "btcal-booked-20k")
+            daemon_pair(acc20, cfg20, urls20, "20k", slow_runs, (booked20, work / "btcal-booked-20k", btcal20))
 
         if "agenda" in only:
             # cold start: no server contact
