@@ -108,17 +108,35 @@ class Session:
 
 
 def read_busy(session: Session, start: datetime, end: datetime) -> list[Busy]:
-    """Busy time from every calendar of the account, expanded here (see ics.busy)."""
-    from blocktime.ics.busy import busy_from_texts
+    """Busy time from every calendar of the account, expanded here (see ics.busy).
 
-    texts: list[tuple[str, str]] = []
-    for cal in session.backend.calendars():
-        texts.extend((f"{cal.name}: {o.href.rsplit('/', 1)[-1]}", o.data)
-                     for o in session.backend.list_range(cal, start, end))
-    result = busy_from_texts(texts, start, end, session.config.organizer.timezone)
-    for w in result.warnings:
-        log.warning("%s", w)
-    return result.busy
+    One calendar is read at a time (servers serialise, and Radicale slows down with parallel
+    REPORTs) by a worker thread: the next calendar's REPORT goes out once this one's answer is in,
+    so it is on its way while this one is expanded here (and the modules that expand it are
+    imported while the first is awaited); a failed read sends no further REPORT. The result is
+    the one reading everything first would give: each object is expanded on its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend, tz = session.backend, session.config.organizer.timezone
+    calendars = backend.calendars()
+    busy: list[Busy] = []
+    if not calendars:
+        return busy
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(backend.list_range, calendars[0], start, end)
+        from blocktime.ics.busy import busy_from_texts  # (while the first answer is awaited)
+
+        for k, cal in enumerate(calendars):
+            objects = answer.result()
+            if k + 1 < len(calendars):
+                answer = pool.submit(backend.list_range, calendars[k + 1], start, end)
+            result = busy_from_texts([(f"{cal.name}: {o.href.rsplit('/', 1)[-1]}", o.data) for o in objects],
+                                     start, end, tz)
+            busy += result.busy
+            for w in result.warnings:
+                log.warning("%s", w)
+    busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
+    return busy
 
 
 def refusals(session: Session, eng: Engagement, span: Interval, uid: str, *, notice: timedelta = timedelta(0),
