@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from blocktime.config import Lead
 from blocktime.core.series import local
-from blocktime.service import Session, finish_pending
-from blocktime.store import StoredBlock
 from blocktime.wording import moment_text
+
+if TYPE_CHECKING:
+    from blocktime.session import Session
+    from blocktime.store import StoredBlock
 
 
 def due(start: datetime, lead: Lead, working_days: frozenset[int], tz: ZoneInfo) -> datetime:
@@ -57,13 +60,15 @@ class Skipped:
 
 
 def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
-    """Queue the confirmation of every booked block that is due and has not started."""
-    from blocktime.ics.event import EventFacts
-    from blocktime.mailqueue import MailQueue
-    from blocktime.messages import queue_block
-    from blocktime.offers import load_engagement
+    """Queue the confirmation of every booked block that is due and has not started.
+    A block whose confirmation every attendee has already (the usual case on the next passes)
+    is passed over before anything is composed; nothing due imports no mail machinery."""
+    from blocktime.mailqueue import MailQueue, mail_key
 
-    finish_pending(session)
+    if session.has_pending():
+        from blocktime.service import finish_pending
+
+        finish_pending(session)
     tz = session.config.organizer.timezone
     days = frozenset(w.weekday for w in session.config.policy.working_hours.windows)
     queue = MailQueue(session.store)
@@ -78,6 +83,14 @@ def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
         if invited is not None and invited >= when:
             skipped.append(Skipped(sb, when, f"its invitation went out {moment_text(invited, tz)}, after the due time"))
             continue
+        stored = session.store.engagement(sb.block.engagement)
+        if stored is not None and all(queue.known(mail_key("confirm", sb.block.uid, sb.sequence, rcpt))
+                                      for rcpt in stored.attendees):
+            continue  # queue_block would compose them and queue none
+        from blocktime.ics.event import EventFacts
+        from blocktime.messages import queue_block
+        from blocktime.offers import load_engagement
+
         eng = load_engagement(session, sb.block.engagement)
         facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
         with session.store.transaction():

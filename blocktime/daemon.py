@@ -29,7 +29,7 @@ from blocktime.core.schedule import catch_up_due, next_nightly
 from blocktime.errors import BlocktimeError
 from blocktime.filelock import try_lock
 from blocktime.redaction import Redactor, secrets_of
-from blocktime.service import Session
+from blocktime.session import Session
 
 log = logging.getLogger("blocktime.daemon")
 Clock = Callable[[], datetime]
@@ -130,6 +130,9 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
 
 def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
     """Blocks a stopped command left `pending`: written now, said in the log and the report."""
+    if not s.has_pending():
+        report["finished"] = 0  # what finish_pending does with nothing pending (without importing it)
+        return []
     from blocktime.service import finish_pending
 
     try:
@@ -140,22 +143,36 @@ def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
     return []
 
 
+#: `Delivery.json()` of a delivery with no unsent message (tests/test_daemon.py checks it is)
+NOTHING_UNSENT: dict[str, Any] = {"sent": [], "failed": [], "waiting": 0, "held": 0, "withdrawn": [], "error": None}
+
+
 def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:
+    """Confirmations, expiry of offers, the outbox. A pass with none of them to do (the usual
+    one) finds that out from the store alone and imports none of their modules."""
     from blocktime.confirmations import prepare
-    from blocktime.messages import deliver
-    from blocktime.offers import expire
+    from blocktime.mailqueue import MailQueue
 
     out: dict[str, Any] = {}
     prepared, _skipped = prepare(s)
     out["confirmations"] = len(prepared)
     if stop.is_set():
         return out
-    expired = expire(s)
+    expired = []
+    if any(o.expires <= s.now for o in s.store.offers()):  # the test `expire` makes
+        from blocktime.offers import expire
+
+        expired = expire(s)
     out["expired"] = [o.id for o in expired]
     for o in expired:
         log.info("offer %s expired: holds deleted, %d min stay open", o.id, o.minutes)
     if stop.is_set():
         return out
+    if not MailQueue(s.store).waiting():  # deliver would review, send and count nothing
+        out["outbox"] = dict(NOTHING_UNSENT)
+        return out
+    from blocktime.messages import deliver
+
     try:
         delivery = deliver(s)  # never the mail --no-send held back: that waits for `outbox send`
         out["outbox"] = delivery.json()

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
 from blocktime.core.model import Interval
 from blocktime.errors import BlocktimeError, ServerError
-from blocktime.service import Session
+from blocktime.session import Session
 from blocktime.wording import at
 
 if TYPE_CHECKING:
@@ -181,6 +181,8 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
     what the round says or implies is gone, each confirmed gone before anything is cancelled.
     Each object's raw text is sketched once (`rawtext`): its UID comes from there; only blocks
     are parsed whole here, and others' events only where they can reach the window (`overlaps`)."""
+    if not changes.changed and not changes.deleted and not changes.complete:
+        return  # a quiet round: nothing seen, nothing reported or implied gone
     from blocktime.absence import Tracked, candidates, still_there
     from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn
 

@@ -85,6 +85,44 @@ def test_agenda_imports_no_calendar_or_mail_library(tmp_path: Path) -> None:
     for own in ("blocktime.daemon", "blocktime.backends.caldav", "blocktime.messages", "blocktime.ics",
                 "blocktime.mail", "blocktime.notes", "blocktime.engagements"):
         assert not loaded(got["modules"], own), own
+    # nothing on agenda's path logs, so it need not configure logging (cli.LOGLESS); nor the use cases
+    for own in ("logging", "blocktime.service", "blocktime.redaction"):
+        assert not loaded(got["modules"], own), own
+
+
+def test_loggless_commands_import_nothing_that_logs(tmp_path: Path) -> None:
+    """cli.LOGLESS lists commands that skip the logging setup: none of them may import `logging`."""
+    from blocktime.cli import LOGLESS
+
+    config = tmp_path / "config.toml"
+    config.write_text('[organizer]\ntimezone = "Europe/Warsaw"\nname = "A"\nemail = "a@example.com"\n')
+    for name in sorted(LOGLESS):
+        got = run(tmp_path, "--config", str(config), "--now", "2026-03-20 09:00", name)
+        assert got["code"] == 0
+        assert not loaded(got["modules"], "logging"), name
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], [], ["--version"], ["frob"], ["--bogus"], ["--now"],
+                                  ["--config", "c.toml"], ["--help", "--debug"]])
+def test_a_run_that_names_no_command_parses_as_the_whole_parser_does(argv: list[str]) -> None:
+    """Such a run gets the list of commands without their arguments (`build_parser(only="")`)."""
+    import contextlib
+    import io
+
+    from blocktime.cli import parse
+    from blocktime.errors import BadInput
+
+    def outcome(call: object) -> tuple[object, str]:
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                result: object = call()  # type: ignore[operator]
+        except (BadInput, SystemExit) as exc:
+            result = (type(exc).__name__, str(exc))
+        return result, out.getvalue()
+
+    assert outcome(lambda: parse(argv)) == outcome(lambda: build_parser().parse_args(argv))
+    assert build_parser(only="").format_help() == build_parser().format_help()
 
 
 @pytest.mark.parametrize("argv", [

@@ -176,3 +176,29 @@ def test_the_real_scheduler_runs_the_sync_job_on_a_controlled_clock(
         daemon._RUNTIME.shutdown()
         worker.join(timeout=30)
     assert not worker.is_alive()
+
+
+def test_nothing_unsent_is_what_deliver_reports_for_an_empty_outbox() -> None:
+    from blocktime.daemon import NOTHING_UNSENT
+    from blocktime.messages import Delivery
+
+    assert Delivery(smtp=True).json() == NOTHING_UNSENT == Delivery(smtp=False).json()
+
+
+_MODULES = ("import json, sys; from blocktime.cli import main; main(sys.argv[1:]); "
+            "print(json.dumps(sorted(sys.modules)))")
+
+
+def test_a_quiet_pass_imports_no_mail_offer_or_parsing_module(radicale: Account, tmp_path: Path,
+                                                              data_dir: Path) -> None:
+    """Nothing changed, nothing due: the pass finds that out from the sync and the store alone."""
+    config = write_config(tmp_path / "c.toml", radicale)
+    env = dict(os.environ, BLOCKTIME_DATA_DIR=str(data_dir))
+    runs = [subprocess.run([sys.executable, "-c", _MODULES, "--config", str(config), "--now", now, "daemon", "--once"],
+                           capture_output=True, text=True, env=env, timeout=120, check=True)
+            for now in ("2026-03-18T09:00", "2026-03-18T09:15")]
+    quiet = json.loads(runs[1].stdout.splitlines()[-1])
+    assert "0 change(s) acted on" in runs[1].stdout
+    for own in ("blocktime.service", "blocktime.messages", "blocktime.offers", "blocktime.mail", "blocktime.review",
+                "blocktime.outgoing", "blocktime.absence", "blocktime.ics"):  # (icalendar: caldav imports it)
+        assert not [m for m in quiet if m == own or m.startswith(own + ".")], own

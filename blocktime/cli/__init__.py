@@ -9,7 +9,6 @@ without the modules of the other commands (tests/test_coldstart.py checks what t
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,7 +32,9 @@ class _Skipped:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with `only`, the other commands' parsers are stand-ins (a run of
-    one command need not build the other two dozen). `parse` falls back to the whole parser."""
+    one command need not build the other two dozen). `parse` falls back to the whole parser.
+    With `only=""` every command is listed (name and help) but none has its arguments: the
+    top-level `--help` shows nothing more, and a command line that names no command selects none."""
     p = _Parser(prog="blocktime", description="Book on-site training as fixed blocks with a hard end.")
     p.add_argument("--version", action="store_true", help="print blocktime's version and exit")
     p.add_argument("--config", metavar="FILE", help="config file (else $BLOCKTIME_CONFIG, else the user config dir)")
@@ -48,7 +49,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         real = sub.add_parser
 
         def add_parser(name: str, **kwargs: Any) -> Any:
-            return real(name, **kwargs) if name == only else _Skipped()
+            if name == only:
+                return real(name, **kwargs)
+            if only == "":
+                real(name, **kwargs)  # listed, without its arguments
+            return _Skipped()
 
         sub.add_parser = add_parser  # type: ignore[method-assign]
 
@@ -162,7 +167,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     au.add_argument("--client-secrets", metavar="FILE", help="google: the client_secret.json of your OAuth client")
     au.add_argument("--no-browser", action="store_true", help="google: print the sign-in link instead of opening it")
 
-    if only in (None, "inbox"):
+    if only in (None, "", "inbox"):
         from blocktime.cli.inbox import add_parser as add_inbox_parser
 
         add_inbox_parser(sub)
@@ -171,15 +176,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     dr.add_argument("profile", nargs="?", metavar="PROFILE",
                     help="a profile name from calendars/ or a .toml path (default: the configured calendar)")
     dr.add_argument("--json", action="store_true")
-    if only in (None, "week"):
+    if only in (None, "", "week"):
         from blocktime.cli.views import add_parser as add_views
 
         add_views(sub)
-    if only in (None, "init"):
+    if only in (None, "", "init"):
         from blocktime.cli.setup import add_parser as add_setup
 
         add_setup(sub)
-    if only in (None, "team"):
+    if only in (None, "", "team"):
         from blocktime.cli.team import add_parser as add_team
 
         add_team(sub)
@@ -191,8 +196,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def parse(argv: list[str]) -> argparse.Namespace:
     """`argv` parsed by a parser built for the command it names (the first word that is a
     command); anything that parser refuses, and every --help, goes to the whole parser, so
-    results and messages are the whole parser's."""
+    results and messages are the whole parser's. A command line that names no command (`--help`,
+    `--version`, a typo) needs only the list of commands."""
     named = next((a for a in argv if a in COMMANDS), None)
+    if named is None:
+        return build_parser(only="").parse_args(argv)
     if named is not None and "-h" not in argv and "--help" not in argv:
         try:
             return build_parser(only=named).parse_args(argv)
@@ -205,20 +213,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     NOTES.clear()
     debug = "--debug" in args_list
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="blocktime: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-        force=True,  # each call (tests run many in one process) logs to the current stderr
-    )
     try:
         args = parse(args_list)
         if args.version:
             print(f"blocktime {version()}")
             return 0
         if args.command is None:
-            build_parser().print_help()
+            build_parser(only="").print_help()
             return 2
+        if args.command not in LOGLESS:
+            log_to_stderr(debug)
         code = int(command(args.command)(args))
         for note in NOTES:
             print(note, file=sys.stderr)
@@ -240,6 +244,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"blocktime: internal error: {type(exc).__name__} (run with --debug for details)",
               file=sys.stderr)
         return 1
+
+
+#: commands that import no module that logs (tests/test_coldstart.py checks): they start without `logging`
+LOGLESS = frozenset({"agenda"})
+
+
+def log_to_stderr(debug: bool) -> None:
+    """Library and blocktime warnings as `blocktime: LEVEL: message` lines on stderr."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="blocktime: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+        force=True,  # each call (tests run many in one process) logs to the current stderr
+    )
 
 
 def version() -> str:

@@ -100,7 +100,7 @@ def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delive
 
 def cmd_agenda(args: argparse.Namespace) -> int:
     from blocktime import inputs
-    from blocktime.service import agenda
+    from blocktime.views.agenda import agenda
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone

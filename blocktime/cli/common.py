@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,17 +11,20 @@ if TYPE_CHECKING:
     from blocktime.config import Config
     from blocktime.core.model import Block, Engagement
     from blocktime.messages import Delivery
-    from blocktime.service import Session
+    from blocktime.session import Session
 
 
 def load_config(args: argparse.Namespace) -> Config:
     from dataclasses import replace
 
     cfg = trainer_config(args)
-    from blocktime.redaction import Redactor, secrets_of
+    if "logging" in sys.modules:  # else this run imports nothing that logs (cli.LOGLESS) and has no handler
+        import logging
 
-    for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
-        handler.addFilter(Redactor(secrets_of(cfg)))
+        from blocktime.redaction import Redactor, secrets_of
+
+        for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
+            handler.addFilter(Redactor(secrets_of(cfg)))
     if getattr(args, "command", None) in WRITERS:
         say_placeholders(cfg)
     if getattr(args, "insecure", False):
@@ -83,7 +85,7 @@ def now_of(args: argparse.Namespace, cfg: Config) -> datetime:
 
 
 def open_session(args: argparse.Namespace) -> Session:
-    from blocktime.service import Session
+    from blocktime.session import Session
 
     global _OUTPUT_ZONE
     cfg = load_config(args)

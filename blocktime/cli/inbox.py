@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from blocktime.cli.common import deliver_mail, open_session
 
@@ -17,6 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
+    import json
+
     from blocktime.answers import run
     from blocktime.waiting import dismiss
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 from blocktime.cli.common import iso, open_session
 from blocktime.errors import BadInput
+
+if TYPE_CHECKING:  # `--help` imports this module for its parser: no zoneinfo, no json
+    from zoneinfo import ZoneInfo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,6 +44,8 @@ def which_day(text: str | None, now: datetime, tz: ZoneInfo) -> date:
 
 
 def cmd_week(args: argparse.Namespace) -> int:
+    import json
+
     from blocktime.progress import Counting, Progress
     from blocktime.views import html, text
     from blocktime.views.week import as_json, build_week
