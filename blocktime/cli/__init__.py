@@ -223,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if args.command not in LOGLESS:
             log_to_stderr(debug)
+        from blocktime import classcode
+
+        classcode.install()  # the command's dataclasses from compiled code kept across runs
         code = int(command(args.command)(args))
         for note in NOTES:
             print(note, file=sys.stderr)
