@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from blocktime.errors import BadInput
 
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.I)
+_DURATION = r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$"  # compiled on first use
 
 
 def duration(text: str) -> timedelta:
@@ -20,7 +20,7 @@ def duration(text: str) -> timedelta:
     """
     raw = str(text).strip()
     # isdecimal, not isdigit: int() refuses digits such as "²".
-    m = None if raw.isdecimal() else _DURATION.match(raw)
+    m = None if raw.isdecimal() else re.match(_DURATION, raw, re.I)
     if not raw.isdecimal() and (m is None or not any(m.groups())):
         raise BadInput(f"cannot read duration {raw!r}", "use 90, 45m, 1h or 1h30m")
     try:
@@ -119,10 +119,10 @@ def day(text: str) -> date:
     return value
 
 
-_FRIENDLY_DATE: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[int, int, int]]]] = [
-    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), lambda m: (int(m[3]), int(m[2]), int(m[1]))),
-    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), lambda m: (int(m[1]), int(m[2]), int(m[3]))),
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), lambda m: (int(m[1]), int(m[2]), int(m[3]))),
+_FRIENDLY_DATE: list[tuple[str, Callable[[re.Match[str]], tuple[int, int, int]]]] = [  # compiled on first use
+    (r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", lambda m: (int(m[3]), int(m[2]), int(m[1]))),
+    (r"^(\d{4})/(\d{1,2})/(\d{1,2})$", lambda m: (int(m[1]), int(m[2]), int(m[3]))),
+    (r"^(\d{4})-(\d{1,2})-(\d{1,2})$", lambda m: (int(m[1]), int(m[2]), int(m[3]))),
 ]
 
 
@@ -148,7 +148,7 @@ def _friendly(raw: str, tz: ZoneInfo, now: datetime | None) -> datetime | None:
         day = today + timedelta(days=(target - today.weekday() - 1) % 7 + 1)
     elif len(day_words) == 1:
         for pattern, pick in _FRIENDLY_DATE:
-            m = pattern.match(day_words[0])
+            m = re.match(pattern, day_words[0])
             if m:
                 try:
                     y, mo, d = pick(m)
