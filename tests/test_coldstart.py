@@ -92,7 +92,7 @@ def test_agenda_imports_no_calendar_or_mail_library(tmp_path: Path) -> None:
 
 def test_loggless_commands_import_nothing_that_logs(tmp_path: Path) -> None:
     """cli.LOGLESS lists commands that skip the logging setup: none of them may import `logging`."""
-    from blocktime.cli import LOGLESS
+    from blocktime.cli.common import LOGLESS
 
     config = tmp_path / "config.toml"
     config.write_text('[organizer]\ntimezone = "Europe/Warsaw"\nname = "A"\nemail = "a@example.com"\n')
@@ -151,3 +151,22 @@ def test_a_refused_run_gets_the_whole_parser_s_message(argv: list[str]) -> None:
     with pytest.raises(BadInput) as whole:
         build_parser().parse_args(argv)
     assert str(lean.value) == str(whole.value)
+
+
+def test_a_logless_command_on_postgresql_sets_logging_up(tmp_path: Path) -> None:
+    """psycopg logs: with a PostgreSQL store, `agenda` gets the same logging as every other command."""
+    import argparse
+    import logging
+
+    from blocktime.cli.common import load_config
+
+    config = tmp_path / "config.toml"
+    config.write_text('[organizer]\ntimezone = "Europe/Warsaw"\nname = "A"\nemail = "a@example.com"\n'
+                      '[store]\nurl = "postgresql://bt:secret-pw@127.0.0.1:1/bt"\n')
+    args = argparse.Namespace(command="agenda", config=str(config), trainer=None, debug=False, insecure=False)
+    logging.getLogger().handlers.clear()
+    load_config(args)
+    handlers = logging.getLogger().handlers
+    assert handlers and handlers[0].formatter is not None
+    assert handlers[0].formatter._fmt == "blocktime: %(levelname)s: %(message)s"
+    assert handlers[0].filters  # the redactor

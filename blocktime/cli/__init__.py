@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from blocktime.cli.common import NOTES
+from blocktime.cli.common import LOGLESS, NOTES, log_to_stderr
 from blocktime.errors import BadInput, BlocktimeError
 
 
@@ -247,22 +247,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"blocktime: internal error: {type(exc).__name__} (run with --debug for details)",
               file=sys.stderr)
         return 1
-
-
-#: commands that import no module that logs (tests/test_coldstart.py checks): they start without `logging`
-LOGLESS = frozenset({"agenda"})
-
-
-def log_to_stderr(debug: bool) -> None:
-    """Library and blocktime warnings as `blocktime: LEVEL: message` lines on stderr."""
-    import logging
-
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="blocktime: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-        force=True,  # each call (tests run many in one process) logs to the current stderr
-    )
 
 
 def version() -> str:

@@ -18,7 +18,10 @@ def load_config(args: argparse.Namespace) -> Config:
     from dataclasses import replace
 
     cfg = trainer_config(args)
-    if "logging" in sys.modules:  # else this run imports nothing that logs (cli.LOGLESS) and has no handler
+    logless = getattr(args, "command", None) in LOGLESS
+    if logless and cfg.store_url:  # PostgreSQL: its driver logs
+        log_to_stderr(bool(getattr(args, "debug", False)))
+    if not logless or cfg.store_url:  # (a LOGLESS command on SQLite has no logging set up)
         import logging
 
         from blocktime.redaction import Redactor, secrets_of
@@ -35,6 +38,18 @@ def load_config(args: argparse.Namespace) -> Config:
         print("blocktime: warning: [calendar] verify_tls = false: the calendar server's TLS certificate is not "
               "verified", file=sys.stderr)
     return cfg
+
+
+def log_to_stderr(debug: bool) -> None:
+    """Library and blocktime warnings as `blocktime: LEVEL: message` lines on stderr."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="blocktime: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+        force=True,  # each call (tests run many in one process) logs to the current stderr
+    )
 
 
 def trainer_config(args: argparse.Namespace) -> Config:
@@ -54,6 +69,10 @@ def trainer_name(args: argparse.Namespace) -> str | None:
 
     return getattr(args, "trainer", None) or os.environ.get("BLOCKTIME_TRAINER") or None
 
+
+#: commands that import no module that logs on a SQLite store (tests/test_coldstart.py checks): they start
+#: without `logging` (cli.main does not set it up; load_config does for a PostgreSQL store, whose driver logs)
+LOGLESS = frozenset({"agenda"})
 
 #: commands that write to the calendar, the store or the outbox: they say which placeholders they use
 WRITERS = frozenset({"book", "cut-short", "accept", "offer", "decline", "offers", "move", "cancel", "export",
