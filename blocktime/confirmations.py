@@ -62,7 +62,7 @@ class Skipped:
 def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
     """Queue the confirmation of every booked block that is due and has not started.
     A block whose confirmation every attendee has already (the usual case on the next passes)
-    is passed over before anything is composed; nothing due imports no mail machinery."""
+    is passed over before anything is composed: with nothing to queue, no mail module is imported."""
     from blocktime.mailqueue import MailQueue, mail_key
 
     if session.has_pending():

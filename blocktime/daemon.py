@@ -159,7 +159,7 @@ def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:
     if stop.is_set():
         return out
     expired = []
-    if any(o.expires <= s.now for o in s.store.offers()):  # the test `expire` makes
+    if any(o.expires <= s.now for o in s.store.offers()):  # expire's own test, without importing offers
         from blocktime.offers import expire
 
         expired = expire(s)

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blocktime.core.model import Engagement, Interval
-from blocktime.ics.event import EventFacts
 from blocktime.mail import Addresses, Letter, MailError, Refused, Transport, compose, letter, restamp
 from blocktime.mailqueue import HELD, INVITES, WAITING, MailQueue, Queued, mail_key
 from blocktime.service import Session
 
 if TYPE_CHECKING:
+    from blocktime.ics.event import EventFacts  # (icalendar: not for a pass that only counts the outbox)
     from blocktime.review import Step
 
 log = logging.getLogger("blocktime")

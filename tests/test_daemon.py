@@ -200,5 +200,23 @@ def test_a_quiet_pass_imports_no_mail_offer_or_parsing_module(radicale: Account,
     quiet = json.loads(runs[1].stdout.splitlines()[-1])
     assert "0 change(s) acted on" in runs[1].stdout
     for own in ("blocktime.service", "blocktime.messages", "blocktime.offers", "blocktime.mail", "blocktime.review",
-                "blocktime.outgoing", "blocktime.absence", "blocktime.ics"):  # (icalendar: caldav imports it)
+                "blocktime.outgoing", "blocktime.absence", "blocktime.ics", "icalendar"):
+        assert not [m for m in quiet if m == own or m.startswith(own + ".")], own
+
+
+def test_a_quiet_pass_with_held_mail_parses_and_composes_nothing(radicale: Account, tmp_path: Path,
+                                                                 data_dir: Path) -> None:
+    """Blocks booked with --no-send: every pass reviews their held invitations, without icalendar."""
+    config = write_config(tmp_path / "c.toml", radicale)
+    env = dict(os.environ, BLOCKTIME_DATA_DIR=str(data_dir))
+    subprocess.run([sys.executable, "-m", "blocktime.cli", "--config", str(config), "--now", "2026-03-18T09:00",
+                    "book", "--client", "Held", "--site", "HQ", "--attendee", "a@held.example", "--start",
+                    "2026-04-20 10:00", "--length", "1h", "--count", "2", "--every", "mon", "--no-send"],
+                   capture_output=True, text=True, env=env, timeout=120, check=True)
+    runs = [subprocess.run([sys.executable, "-c", _MODULES, "--config", str(config), "--now", now, "daemon", "--once"],
+                           capture_output=True, text=True, env=env, timeout=120, check=True)
+            for now in ("2026-03-18T09:05", "2026-03-18T09:15")]
+    quiet = json.loads(runs[1].stdout.splitlines()[-1])
+    assert "0 change(s) acted on" in runs[1].stdout and "2 waiting (2 held by --no-send)" in runs[1].stdout
+    for own in ("blocktime.offers", "blocktime.absence", "blocktime.ics", "icalendar"):
         assert not [m for m in quiet if m == own or m.startswith(own + ".")], own
