@@ -170,3 +170,23 @@ def test_a_logless_command_on_postgresql_sets_logging_up(tmp_path: Path) -> None
     assert handlers and handlers[0].formatter is not None
     assert handlers[0].formatter._fmt == "blocktime: %(levelname)s: %(message)s"
     assert handlers[0].filters  # the redactor
+
+
+def test_the_collector_is_off_only_for_parsing_and_logless_commands(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import blocktime.cli as cli
+
+    seen: dict[str, bool] = {}
+
+    def fake(name: str) -> object:
+        return lambda args: seen.setdefault(name, gc.isenabled()) and 0
+
+    monkeypatch.setattr(cli, "command", fake)
+    monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(tmp_path / "data"))
+    assert gc.isenabled()
+    for argv in (["agenda", "--json"], ["status", "acme"], ["daemon", "--once"], ["--version"]):
+        cli.main(argv)
+        assert gc.isenabled()  # as main found it
+    assert seen == {"agenda": False, "status": True, "daemon": True}
