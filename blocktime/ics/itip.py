@@ -22,7 +22,7 @@ from icalendar import Calendar, Event, vCalAddress
 
 from blocktime.core.model import Interval
 from blocktime.errors import BadInput
-from blocktime.ics.event import X_PLANNED_END, EventFacts, build_event, calendar_of
+from blocktime.ics.event import X_PLANNED_END, EventFacts, build_event, calendar_of, text_of
 
 ANSWERS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 
@@ -55,6 +55,16 @@ def request(facts: EventFacts, *, sent_by: str | None = None) -> str:
     return _text(calendar_of(_mailed(facts, sent_by), method="REQUEST"))
 
 
+def copy_and_request(facts: EventFacts) -> tuple[str, str]:
+    """`ics.event.calendar_copy(facts)` and `request(facts)` from one VEVENT: booking needs both,
+    and they differ only in the calendar's METHOD and the copy's SCHEDULE-AGENT=CLIENT."""
+    ev = build_event(facts, for_mail=False)
+    copy = _text(calendar_of(ev))
+    for a in _attendees(ev):
+        del a.params["SCHEDULE-AGENT"]  # what build_event(for_mail=True) leaves out
+    return copy, _text(calendar_of(ev, method="REQUEST"))
+
+
 def cancel(facts: EventFacts, *, sent_by: str | None = None) -> str:
     """CANCEL (§3.2.5): every attendee, STATUS:CANCELLED, the SEQUENCE of `facts` (one above the
     last REQUEST), no VALARM and no RSVP (there is nothing left to answer)."""
@@ -84,7 +94,7 @@ def decline_counter(facts: EventFacts, attendee: str, note: str = "", *, sent_by
 
 
 def _text(cal: Calendar) -> str:
-    return str(cal.to_ical().decode("utf-8"))
+    return text_of(cal)
 
 
 # The calendar copy ---------------------------------------------------------------------------
