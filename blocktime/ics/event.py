@@ -133,20 +133,23 @@ def text_of(component: Any) -> str:
 
 
 def _folded(line: Any) -> str:
-    """`line.to_ical()` as text: pieces of 74 characters, one fewer when it would end in `\\`
-    or `^` (icalendar keeps an escape with what it escapes); non-ASCII lines by icalendar itself,
-    which counts octets (tests/ics/test_text.py holds this to the library on random lines)."""
+    """`line.to_ical()` as text: pieces of at most 74 octets, never inside a character, one octet
+    fewer when a piece would end in `\\` or `^` (icalendar keeps an escape with what it escapes).
+    tests/ics/test_text.py holds this to the library on random lines."""
     if len(line) < 75 and (line.isascii() or len(line.encode("utf-8")) < 75):
         return str(line)
-    if not line.isascii():
-        return str(line.to_ical().decode("utf-8"))
-    pieces, at, n = [], 0, len(line)
-    while n - at > 74:
-        step = 73 if line[at + 73] in "\\^" else 74
-        pieces.append(line[at:at + step])
-        at += step
-    pieces.append(line[at:])
-    return "\r\n ".join(pieces)
+    raw = line.encode("utf-8")
+    pieces, at = [], 0
+    while len(raw) - at > 74:
+        cut = at + 74
+        while raw[cut] & 0xC0 == 0x80:  # a UTF-8 continuation octet: back to the character's start
+            cut -= 1
+        if raw[cut - 1] in b"\\^":
+            cut -= 1
+        pieces.append(raw[at:cut])
+        at = cut
+    pieces.append(raw[at:])
+    return b"\r\n ".join(pieces).decode("utf-8")
 
 
 def calendar_copy(facts: EventFacts) -> str:

@@ -24,6 +24,10 @@ LINE = st.text(alphabet=st.sampled_from("ab;:,\\^ \"=ł—"), max_size=400) | st
 @example("X" * 74)
 @example("X" * 75)
 @example("X" * 147 + "^" * 5)
+@example("X" * 73 + "ł" + "Y" * 100)
+@example("X" * 72 + "—" + "\\" + "Y" * 100)
+@example("—" * 60)
+@example("😀" * 40 + "\\n" * 30)
 def test_folding_is_icalendars(line: str) -> None:
     assert _folded(Contentline(line)) == Contentline(line).to_ical().decode("utf-8")
 
