@@ -37,6 +37,9 @@ from blocktime.config import SmtpConfig
 from blocktime.errors import BlocktimeError
 
 log = logging.getLogger("blocktime")
+_SUBJECT = re.compile(r"^(?:Subject|Temat):[ \t]*(.*)$")
+_METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.M)
+_LINK = re.compile(r"(mailto:[^\s<>\"]+|https?://[^\s<>\"]+)")
 
 
 class _Wire(type(compat32)):  # type: ignore[misc]
@@ -57,9 +60,6 @@ _PLAIN = compat32.clone(linesep="\r\n", max_line_length=78)
 @lru_cache(maxsize=2048)
 def _folded(name: str, value: str, sanitize: bool) -> str:
     return str(_PLAIN._fold(name, value, sanitize))  # type: ignore[attr-defined]
-_SUBJECT = re.compile(r"^(?:Subject|Temat):[ \t]*(.*)$")
-_METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.M)
-_LINK = re.compile(r"(mailto:[^\s<>\"]+|https?://[^\s<>\"]+)")
 
 
 @dataclass(frozen=True, slots=True)
