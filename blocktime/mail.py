@@ -30,16 +30,36 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from types import TracebackType
 
 from blocktime.config import SmtpConfig
 from blocktime.errors import BlocktimeError
 
 log = logging.getLogger("blocktime")
-WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
 _SUBJECT = re.compile(r"^(?:Subject|Temat):[ \t]*(.*)$")
 _METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.M)
 _LINK = re.compile(r"(mailto:[^\s<>\"]+|https?://[^\s<>\"]+)")
+
+
+class _Wire(type(compat32)):  # type: ignore[misc]
+    """compat32 with CRLF line ends, 78 columns, and a memory of the headers it folded: most
+    headers repeat from message to message (From, To, Date, the parts' Content-Type...), and the
+    stdlib folds each through `email.header.Header`, the dearest part of composing a message."""
+
+    def _fold(self, name: str, value: object, sanitize: bool) -> str:
+        if type(value) is not str:
+            return str(super()._fold(name, value, sanitize))
+        return _folded(name, value, sanitize)
+
+
+WIRE = _Wire(linesep="\r\n", max_line_length=78)
+_PLAIN = compat32.clone(linesep="\r\n", max_line_length=78)
+
+
+@lru_cache(maxsize=2048)
+def _folded(name: str, value: str, sanitize: bool) -> str:
+    return str(_PLAIN._fold(name, value, sanitize))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +141,17 @@ def compose(letter: Letter, *, who: Addresses, recipient: str, key: str, stamp: 
     top["From"] = _address(who.name, who.sender)
     top["To"] = recipient
     top["Reply-To"] = _address(who.name, who.organizer)
-    subject = letter.subject
-    top["Subject"] = subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
+    top["Subject"] = _subject(letter.subject)
     top["Date"] = format_datetime(stamp)
     top["Message-ID"] = message_id(key, who.sender)
     top["Content-Language"] = letter.language
     return top.as_bytes(policy=WIRE)
+
+
+@lru_cache(maxsize=256)
+def _subject(subject: str) -> str:
+    """RFC 2047 encoded words for a subject that is not ASCII (many blocks share one subject)."""
+    return subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
 
 
 _DATE = re.compile(rb"^Date:[^\r\n]*\r\n", re.M | re.I)

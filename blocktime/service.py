@@ -172,8 +172,8 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from blocktime.backends.base import AlreadyExists
-    from blocktime.ics.event import EventFacts, calendar_copy
-    from blocktime.ics.itip import request
+    from blocktime.ics.event import EventFacts
+    from blocktime.ics.itip import copy_and_request
     from blocktime.messages import compose_block
 
     engagements = {k: session.store.engagement(k) for k in {sb.block.engagement for sb in pending}}
@@ -185,8 +185,9 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
         if eng is None:
             raise BlocktimeError(f"block {sb.block.id} has no engagement in the store", "run `blocktime repair`")
         facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
+        copy, invite = copy_and_request(facts)
         try:
-            etag = session.backend.create(sb.href, calendar_copy(facts))
+            etag = session.backend.create(sb.href, copy)
             kind = "booked"
         except AlreadyExists as exc:
             if exc.elsewhere:
@@ -200,7 +201,6 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
         if etag is None:
             got = session.backend.get(sb.href)
             etag = got.etag if got else None
-        invite = request(facts)
         composed = compose_block(session, "makeup" if sb.block.makeup_for else "request", facts, invite=invite)
         return Written(sb, facts, etag, kind, invite, composed)
 

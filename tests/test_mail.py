@@ -263,3 +263,17 @@ def test_smtp_config(monkeypatch: pytest.MonkeyPatch) -> None:
     for needle in ("security", "port", "from", "BT_NOT_SET", "unknown key 'sender'", "needs a host"):
         assert needle in text, needle
     assert "pw-123" not in text
+
+
+@settings(max_examples=200)
+@given(TEXT, st.sampled_from(["Subject", "To", "From", "X-Long-Header-Name-Here"]))
+def test_headers_fold_as_compat32_folds_them(value: str, name: str) -> None:
+    """The composing policy remembers folded headers; what it writes is still compat32's own."""
+    from email.header import Header
+
+    from blocktime.mail import WIRE
+
+    plain = email.policy.compat32.clone(linesep="\r\n", max_line_length=78)
+    for v in (value, value * 3, Header(value, "utf-8", header_name=name).encode()):
+        assert WIRE.fold_binary(name, v) == plain.fold_binary(name, v)
+        assert WIRE.fold_binary(name, v) == plain.fold_binary(name, v)  # and from its memory

@@ -126,9 +126,40 @@ def calendar_of(*events: Event, method: str | None = None) -> Calendar:
     return cal
 
 
+def text_of(component: Any) -> str:
+    """`component.to_ical()` as text, the same characters at a third of the cost (icalendar
+    folds every line char by char, RFC 5545 §3.1; most lines fit and need no folding)."""
+    return joined(component.content_lines())
+
+
+def joined(lines: Any) -> str:
+    """Content lines (`Component.content_lines()`) as iCalendar text, folded as icalendar folds."""
+    return "\r\n".join(_folded(line) for line in lines if line) + "\r\n"
+
+
+def _folded(line: Any) -> str:
+    """`line.to_ical()` as text: pieces of at most 74 octets, never inside a character, one octet
+    fewer when a piece would end in `\\` or `^` (icalendar keeps an escape with what it escapes).
+    tests/ics/test_text.py holds this to the library on random lines."""
+    if len(line) < 75 and (line.isascii() or len(line.encode("utf-8")) < 75):
+        return str(line)
+    raw = line.encode("utf-8")
+    pieces, at = [], 0
+    while len(raw) - at > 74:
+        cut = at + 74
+        while raw[cut] & 0xC0 == 0x80:  # a UTF-8 continuation octet: back to the character's start
+            cut -= 1
+        if raw[cut - 1] in b"\\^":
+            cut -= 1
+        pieces.append(raw[at:cut])
+        at = cut
+    pieces.append(raw[at:])
+    return b"\r\n ".join(pieces).decode("utf-8")
+
+
 def calendar_copy(facts: EventFacts) -> str:
     """The object stored on the organizer's calendar."""
-    return str(calendar_of(build_event(facts, for_mail=False)).to_ical().decode("utf-8"))
+    return text_of(calendar_of(build_event(facts, for_mail=False)))
 
 
 
@@ -185,7 +216,7 @@ def hold_copy(h: HoldFacts) -> str:
         ev.add(X_MAKEUP_FOR, vText(h.source))
         ev.add(X_REMAINING, str(h.minutes))
     ev.add(X_TZ, tz.key)
-    return str(calendar_of(ev).to_ical().decode("utf-8"))
+    return text_of(calendar_of(ev))
 
 
 def patch_event(text: str, uid: str, *, end: datetime | None = None,
@@ -212,4 +243,4 @@ def patch_event(text: str, uid: str, *, end: datetime | None = None,
             ev.add(key, vText(value))
     if not found:
         raise ValueError(f"no event {uid} in the object")
-    return str(cal.to_ical().decode("utf-8"))
+    return text_of(cal)

@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vText
 
 from blocktime.core.model import Interval
 from blocktime.errors import BadInput
-from blocktime.ics.event import X_PLANNED_END, EventFacts, build_event, calendar_of
+from blocktime.ics.event import X_PLANNED_END, EventFacts, build_event, calendar_of, joined, text_of
 
 ANSWERS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 
@@ -55,6 +55,26 @@ def request(facts: EventFacts, *, sent_by: str | None = None) -> str:
     return _text(calendar_of(_mailed(facts, sent_by), method="REQUEST"))
 
 
+def copy_and_request(facts: EventFacts) -> tuple[str, str]:
+    """`ics.event.calendar_copy(facts)` and `request(facts)` from one VEVENT: booking needs both,
+    and they differ only in the calendar's METHOD and the copy's SCHEDULE-AGENT=CLIENT, so the
+    REQUEST is the copy's content lines with those lines made again by icalendar (tests/ics/test_text.py
+    holds both to `calendar_copy` and `request`)."""
+    ev = build_event(facts, for_mail=False)
+    cal = calendar_of(ev)
+    lines = cal.content_lines()
+    for a in _attendees(ev):
+        del a.params["SCHEDULE-AGENT"]  # what build_event(for_mail=True) leaves out
+    mailed = iter([ev.content_line("ATTENDEE", a) for a in _attendees(ev)])
+    method = cal.content_line("METHOD", vText("REQUEST"))
+    invite = []
+    for line in lines:
+        if line == "BEGIN:VEVENT":  # METHOD is the last of the calendar's own properties
+            invite.append(method)
+        invite.append(next(mailed) if line.startswith(("ATTENDEE;", "ATTENDEE:")) else line)
+    return joined(lines), joined(invite)
+
+
 def cancel(facts: EventFacts, *, sent_by: str | None = None) -> str:
     """CANCEL (§3.2.5): every attendee, STATUS:CANCELLED, the SEQUENCE of `facts` (one above the
     last REQUEST), no VALARM and no RSVP (there is nothing left to answer)."""
@@ -84,7 +104,7 @@ def decline_counter(facts: EventFacts, attendee: str, note: str = "", *, sent_by
 
 
 def _text(cal: Calendar) -> str:
-    return str(cal.to_ical().decode("utf-8"))
+    return text_of(cal)
 
 
 # The calendar copy ---------------------------------------------------------------------------

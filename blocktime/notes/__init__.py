@@ -6,8 +6,9 @@ moves to a new date); never "must", "not allowed", capitals or threats.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -26,6 +27,15 @@ def _builtin(language: str, kind: str) -> Template:
 
 def override_dir() -> Path:
     """`<user config dir>/templates`: `<lang>/<kind>.txt` there replaces the built-in template."""
+    return _override_dir(*map(os.environ.get, _DIR_FROM))
+
+
+_DIR_FROM = ("XDG_CONFIG_HOME", "HOME", "APPDATA", "USERPROFILE")  # what platformdirs looks at
+
+
+@cache
+def _override_dir(*_environment: str | None) -> Path:
+    """(asked for every message rendered: platformdirs once per environment)"""
     from platformdirs import user_config_path
 
     return user_config_path("blocktime") / "templates"
@@ -55,14 +65,19 @@ def render(kind: str, language: str, **values: str) -> str:
 
 def when(start: datetime, end: datetime, tz: ZoneInfo, language: str) -> dict[str, str]:
     """Date and times of a block in the client's locale, for the templates."""
+    return dict(_when(start, end, tz, language))
+
+
+@lru_cache(maxsize=512)  # a block's times are wanted for its event and for each of its messages
+def _when(start: datetime, end: datetime, tz: ZoneInfo, language: str) -> tuple[tuple[str, str], ...]:
     from babel.dates import format_date, format_time
 
     s, e = start.astimezone(tz), end.astimezone(tz)
-    return {
-        "date": format_date(s.date(), format="full", locale=language),
-        "start": format_time(s.time(), "HH:mm", locale=language),
-        "end": format_time(e.time(), "HH:mm", locale=language),
-    }
+    return (
+        ("date", format_date(s.date(), format="full", locale=language)),
+        ("start", format_time(s.time(), "HH:mm", locale=language)),
+        ("end", format_time(e.time(), "HH:mm", locale=language)),
+    )
 
 
 def minutes(value: int, language: str) -> str:
