@@ -335,14 +335,18 @@ def main() -> None:
             record("book 50 blocks, empty account", bt_book, fl_book, "50 PUTs, icalendar-built bodies")
             # a reference, not a target: the same floor with its bodies built first and PUT by 4
             # threads — what parallel writes can win at most against this server
-            par = Side([], dict(base_env))
+            par, seq = Side([], dict(base_env)), Side([], dict(base_env))
 
             def fresh_par() -> None:
                 fresh_fl_book()
                 par.argv = [*fl_book.argv[:2], "book-parallel", *fl_book.argv[3:]]
-            par.before = fresh_par
-            paired(server, par, fl_book, runs)
-            record("(reference) 50 PUTs in 4 threads", par, fl_book, "50 PUTs, icalendar-built bodies")
+
+            def fresh_seq() -> None:
+                fresh_fl_book()
+                seq.argv = list(fl_book.argv)
+            par.before, seq.before = fresh_par, fresh_seq
+            paired(server, par, seq, runs)
+            record("(reference) 50 PUTs in 4 threads", par, seq, "50 PUTs, icalendar-built bodies")
 
         # --- the 10k account ---
         acc10, load10 = load_account(server, 10_000)
