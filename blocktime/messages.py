@@ -9,7 +9,6 @@ what --no-send kept back waits for `blocktime outbox send` (or the command that 
 
 from __future__ import annotations
 
-import email.parser
 import logging
 import re
 from collections.abc import Callable
@@ -19,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blocktime.core.model import Engagement, Interval
-from blocktime.mail import Addresses, Letter, MailError, Refused, Transport, compose, letter, restamp
 from blocktime.mailqueue import HELD, INVITES, WAITING, MailQueue, Queued, mail_key
 from blocktime.service import Session
 
 if TYPE_CHECKING:
     from blocktime.ics.event import EventFacts  # (icalendar: not for a pass that only counts the outbox)
+    from blocktime.mail import Addresses, Letter  # (email, smtplib: not for a pass with nothing to send)
     from blocktime.review import Step
 
 log = logging.getLogger("blocktime")
@@ -33,6 +32,8 @@ CALENDAR_KINDS = (*INVITES, "declinecounter")
 
 
 def addresses(session: Session) -> Addresses:
+    from blocktime.mail import Addresses
+
     org = session.config.organizer
     smtp = session.config.smtp
     return Addresses(org.name, smtp.sender if smtp else org.email, org.email)
@@ -41,6 +42,7 @@ def addresses(session: Session) -> Addresses:
 def block_letter(kind: str, facts: EventFacts, *, old: Interval | None = None,
                  proposed: Interval | None = None) -> Letter:
     """The subject and text of a message about one block (template `mail_<kind>`)."""
+    from blocktime.mail import letter
     from blocktime.notes import minutes, render, when
 
     eng, org = facts.engagement, facts.organizer
@@ -87,6 +89,7 @@ def compose_block(session: Session, kind: str, facts: EventFacts, *, old: Interv
     `invite` is the block's plain REQUEST (`itip.request(facts)`) when the caller has it: it is the
     mailed calendar part too unless a different sender needs SENT-BY, so it is not built twice."""
     from blocktime.ics.itip import address
+    from blocktime.mail import compose
 
     who = addresses(session)
     text = block_letter(kind, facts, old=old, proposed=proposed)
@@ -129,6 +132,8 @@ def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval
 
 def queue_note(session: Session, eng: Engagement, kind: str, ref: str, rendered: str) -> list[str]:
     """Queue a plain message (an offer, a carry-over, a request for times) to every attendee."""
+    from blocktime.mail import compose, letter
+
     who = addresses(session)
     text = letter(rendered, eng.language)
     queue = MailQueue(session.store)
@@ -217,6 +222,7 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
     tz = session.config.organizer.timezone
     wall = clock or (lambda: datetime.now(tz))
     from blocktime.exclusive import sending
+    from blocktime.mail import MailError, Refused, Transport, restamp
 
     cfg = session.config
     try:
@@ -258,6 +264,8 @@ def _count(result: Delivery, queue: MailQueue) -> None:
 
 
 def _message_id(q: Queued) -> str:
+    import email.parser
+
     headers = email.parser.BytesHeaderParser().parsebytes(q.message)
     return str(headers.get("Message-ID", ""))
 

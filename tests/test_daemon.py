@@ -206,7 +206,8 @@ def test_a_quiet_pass_imports_no_mail_offer_or_parsing_module(radicale: Account,
 
 def test_a_quiet_pass_with_held_mail_parses_and_composes_nothing(radicale: Account, tmp_path: Path,
                                                                  data_dir: Path) -> None:
-    """Blocks booked with --no-send: every pass reviews their held invitations, without icalendar."""
+    """Blocks booked with --no-send: every pass reviews their held invitations, without icalendar (and
+    without the mail composing and sending modules: nothing is composed or sent)."""
     config = write_config(tmp_path / "c.toml", radicale)
     env = dict(os.environ, BLOCKTIME_DATA_DIR=str(data_dir))
     subprocess.run([sys.executable, "-m", "blocktime.cli", "--config", str(config), "--now", "2026-03-18T09:00",
@@ -218,5 +219,5 @@ def test_a_quiet_pass_with_held_mail_parses_and_composes_nothing(radicale: Accou
             for now in ("2026-03-18T09:05", "2026-03-18T09:15")]
     quiet = json.loads(runs[1].stdout.splitlines()[-1])
     assert "0 change(s) acted on" in runs[1].stdout and "2 waiting (2 held by --no-send)" in runs[1].stdout
-    for own in ("blocktime.offers", "blocktime.absence", "blocktime.ics", "icalendar"):
+    for own in ("blocktime.offers", "blocktime.absence", "blocktime.ics", "icalendar", "blocktime.mail", "smtplib"):
         assert not [m for m in quiet if m == own or m.startswith(own + ".")], own
