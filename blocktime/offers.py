@@ -91,13 +91,19 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     return updated, offer_remainder(session, eng, updated, ended_at)
 
 
+#: what an offer imports once its slots are found (its message, pick links, the outbox): imported
+#: while busy time is read
+OFFERING = ("blocktime.messages", "blocktime.mail", "blocktime.picks", "blocktime.outgoing", "blocktime.review",
+            "blocktime.notes", "babel.dates")
+
+
 def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool = False) -> SlotQuery:
     """The search for `eng`: busy time from every calendar over the horizon, usual start, site days,
     and the options the client declined before (offered again only when `again`)."""
     policy = session.config.policy
     tz = session.config.organizer.timezone
     reach = max(policy.travel, policy.buffer) + timedelta(days=1)
-    busy = read_busy(session, session.now - reach, session.now + policy.horizon + reach)
+    busy = read_busy(session, session.now - reach, session.now + policy.horizon + reach, then=OFFERING)
     blocks = [sb.block for sb in session.store.blocks()]
     own = [b for b in blocks if b.engagement == eng.key and not b.makeup_for]
     return SlotQuery(

@@ -23,34 +23,60 @@ if TYPE_CHECKING:  # the rest is imported where it is used: `agenda` starts with
 log = logging.getLogger("blocktime")
 
 
-def read_busy(session: Session, start: datetime, end: datetime) -> list[Busy]:
+#: what writing blocks imports (events, invitations, messages): imported while busy time is read
+WRITING = ("blocktime.ics.itip", "blocktime.messages", "blocktime.mail", "blocktime.notes", "babel.dates",
+           "blocktime.outgoing", "blocktime.review")
+
+
+def read_busy(session: Session, start: datetime, end: datetime, *, then: tuple[str, ...] = ()) -> list[Busy]:
     """Busy time from every calendar of the account, expanded here (see ics.busy).
 
-    One calendar is read at a time (servers serialise, and Radicale slows down with parallel
-    REPORTs) by a worker thread: the next calendar's REPORT goes out once this one's answer is in,
-    so it is on its way while this one is expanded here (and the modules that expand it are
-    imported while the first is awaited); a failed read sends no further REPORT. The result is
-    the one reading everything first would give: each object is expanded on its own."""
-    from concurrent.futures import ThreadPoolExecutor
+    A reader thread sends one REPORT after the other (servers serialise, and Radicale slows down
+    with parallel REPORTs) and stops at the first failure; each answer is expanded here as it
+    comes, while the server works on the next. Meanwhile the modules the command needs `then`
+    (after the busy time) are imported. The result is the one reading everything first would
+    give: each object is expanded on its own."""
+    import importlib
+    import queue
+    import threading
 
     backend, tz = session.backend, session.config.organizer.timezone
     calendars = backend.calendars()
     busy: list[Busy] = []
     if not calendars:
         return busy
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        answer = pool.submit(backend.list_range, calendars[0], start, end)
+    answers: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue()
+    stop = threading.Event()
+
+    def read_all() -> None:
+        for cal in calendars:
+            if stop.is_set():
+                return
+            try:
+                answers.put((backend.list_range(cal, start, end), None))
+            except BaseException as exc:  # handed to the caller's thread; nothing further is read
+                answers.put((None, exc))
+                return
+
+    reader = threading.Thread(target=read_all, name="busy-read", daemon=True)
+    reader.start()
+    try:
         from blocktime.ics.busy import busy_from_texts  # (while the first answer is awaited)
 
-        for k, cal in enumerate(calendars):
-            objects = answer.result()
-            if k + 1 < len(calendars):
-                answer = pool.submit(backend.list_range, calendars[k + 1], start, end)
+        for name in then:
+            importlib.import_module(name)
+        for cal in calendars:
+            objects, failed = answers.get()
+            if failed is not None:
+                raise failed
             result = busy_from_texts([(f"{cal.name}: {o.href.rsplit('/', 1)[-1]}", o.data) for o in objects],
                                      start, end, tz)
             busy += result.busy
             for w in result.warnings:
                 log.warning("%s", w)
+    finally:
+        stop.set()
+        reader.join()  # no request of this reader outlives the call
     busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
     return busy
 
@@ -137,7 +163,7 @@ def book(session: Session, req: BookRequest) -> BookResult:
     walls = wall_times(pattern, tz)
     span_start = req.first - timedelta(days=1)
     span_end = walls[-1].replace(tzinfo=tz) + req.length + timedelta(days=1)
-    busy = read_busy(session, span_start, span_end)
+    busy = read_busy(session, span_start, span_end, then=WRITING)
     known = {s.block.uid: s.block for s in session.store.blocks(eng.key)}
     plan = plan_booking(
         eng, pattern, tz=tz, policy=session.config.policy, busy=busy, known=known,
