@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from blocktime.core.model import Engagement, Interval
 from blocktime.mailqueue import HELD, INVITES, WAITING, MailQueue, Queued, mail_key
-from blocktime.service import Session
+from blocktime.session import Session
 
 if TYPE_CHECKING:
     from blocktime.ics.event import EventFacts  # (icalendar: not for a pass that only counts the outbox)

@@ -30,7 +30,7 @@ from blocktime.outgoing import (
     OfferNow,
     decide,
 )
-from blocktime.service import Session
+from blocktime.session import Session
 from blocktime.store import StoredBlock
 
 log = logging.getLogger("blocktime")

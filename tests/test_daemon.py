@@ -219,5 +219,6 @@ def test_a_quiet_pass_with_held_mail_parses_and_composes_nothing(radicale: Accou
             for now in ("2026-03-18T09:05", "2026-03-18T09:15")]
     quiet = json.loads(runs[1].stdout.splitlines()[-1])
     assert "0 change(s) acted on" in runs[1].stdout and "2 waiting (2 held by --no-send)" in runs[1].stdout
-    for own in ("blocktime.offers", "blocktime.absence", "blocktime.ics", "icalendar", "blocktime.mail", "smtplib"):
+    for own in ("blocktime.offers", "blocktime.absence", "blocktime.ics", "icalendar", "blocktime.mail", "smtplib",
+                "blocktime.service"):
         assert not [m for m in quiet if m == own or m.startswith(own + ".")], own
