@@ -647,8 +647,8 @@ def _decoded(raw: bytes | str) -> str:
 
 
 def _text(response: Any) -> str:
-    raw = response.raw
-    return _decoded(raw if isinstance(raw, bytes) else str(raw))
+    """A GET's body as text (`_decoded`: UTF-8, else Latin-1), line ends LF as python-caldav gave them."""
+    return _decoded(response.content).replace("\r\n", "\n")
 
 
 def _escape(text: str) -> str:

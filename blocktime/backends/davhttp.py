@@ -95,11 +95,6 @@ class DavResponse:
         self.headers = headers
         self.content = content
 
-    @property
-    def raw(self) -> str:
-        """The body as text, line ends as python-caldav hands them (LF)."""
-        return self.content.decode("utf-8", "replace").replace("\r\n", "\n")
-
     def _responses(self) -> Iterator[Any]:
         if self.status not in (200, 207):
             raise ResponseError(f"HTTP {self.status}")
