@@ -29,7 +29,8 @@ from blocktime.backends.base import (
     diff_listing,
     uid_of,
 )
-from blocktime.backends.davhttp import AuthorizationError, DavClient, RateLimitError, ResponseError
+from blocktime.backends.davhttp import AuthorizationError, DavClient, ResponseError
+from blocktime.backends.davhttp import path_of as _path
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
 from blocktime.backends.throttle import Throttled, backoff, quota_reason
 from blocktime.errors import BadInput, ConflictError, ServerError
@@ -261,7 +262,7 @@ class CalDAVBackend:
                 raise ServerError(
                     f"the calendar server at {safe_url(self.url)} refused {self.credentials}", self.auth_hint
                 ) from None
-            if isinstance(exc, (ResponseError, RateLimitError)) or (package == "caldav" and "DAVError" in names):
+            if isinstance(exc, ResponseError) or (package == "caldav" and "DAVError" in names):
                 reason = getattr(exc, "reason", "") or type(exc).__name__
                 raise ServerError(f"{what} failed at {safe_url(self.url)}: {reason}") from None
             if isinstance(exc, OSError):
@@ -361,13 +362,13 @@ class CalDAVBackend:
         cup = props.get(_CUP)
         if not isinstance(cup, str) or not cup:
             return None, None  # python-caldav's discovery, with its own fallbacks (`_raw`)
-        principal = urljoin(self.url, quote(cup, safe="/@:+,;=!$&'()*~%"))
+        principal = urljoin(self.url, _quoted(cup))
         home = props.get(_HOME_SET) if _path(principal) == _path(self.url) else None
         if home is None:
             home = self._props(principal, [_HOME_SET]).get(_HOME_SET)
         if not isinstance(home, str) or not home:
             return principal, None
-        return principal, urljoin(principal, quote(home, safe="/@:+,;=!$&'()*~%"))  # (iCloud: another host)
+        return principal, urljoin(principal, _quoted(home))  # (iCloud: another host)
 
     def _props(self, url: str, props: list[str]) -> dict[str, Any]:
         """The properties `url` has of `props` (PROPFIND, Depth 0); {} where it answers none."""
@@ -616,14 +617,14 @@ def _causes(exc: BaseException) -> set[str]:
     return names
 
 
-def _path(url: str) -> str:
-    """The path of a URL (an href as the server names it)."""
-    return urlsplit(url).path or "/"
+def _quoted(href: str) -> str:
+    """An href as a URL path: what is not allowed there percent-encoded, what is already kept."""
+    return quote(href, safe="/@:+,;=!$&'()*~%")
 
 
 def _absolute(base: str, href: str) -> str:
     """An href from a multistatus (caldav hands them unquoted) as a quoted server path."""
-    quoted = quote(href, safe="/@:+,;=!$&'()*~%")
+    quoted = _quoted(href)
     if quoted.startswith("/") and not quoted.startswith("//") and not any(c in quoted for c in ("/.", "?", "#")):
         return quoted  # a server path already (what urljoin would keep of it): 10,000 of them in a first sync
     return _path(urljoin(base, quoted))

@@ -12,10 +12,13 @@ Importing it costs more than niquests' own import on a short command (issue 15).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
+
+from blocktime.backends import throttle
 
 DAV, CALDAV = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
 #: statuses a <response> inside a multistatus may carry (SOGo says 201 in a sync report)
@@ -28,7 +31,7 @@ class AuthorizationError(Exception):
     body's DAV:error names it, RFC 4918 §16)."""
 
     def __init__(self, status: int, url: str, body: bytes) -> None:
-        super().__init__(f"HTTP {status} for {_path(url)}")
+        super().__init__(f"HTTP {status} for {path_of(url)}")
         self.status = status
         self.body = body
         self.reason = f"HTTP {status}"
@@ -48,7 +51,7 @@ class RateLimitError(Exception):
     def __init__(self, status: int, retry_after: str | None) -> None:
         super().__init__(f"HTTP {status}, Retry-After {retry_after}")
         self.status = status
-        self.retry_after_seconds = _seconds(retry_after)
+        self.retry_after_seconds = throttle.retry_after(retry_after, time.time())
 
 
 class ResponseError(Exception):
@@ -277,21 +280,6 @@ def _code(status: str | None) -> int:
         return 200
 
 
-def _seconds(retry_after: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not retry_after:
-        return None
-    value = retry_after.strip()
-    if value.isdigit():
-        return float(value)
-    from datetime import UTC, datetime
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def _path(url: str) -> str:
+def path_of(url: str) -> str:
+    """The path of a URL (an href as the server names it)."""
     return urlsplit(url).path or "/"

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin
 
 from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject, uid_of
 from blocktime.backends.caldav import CalDAVBackend
+from blocktime.backends.davhttp import path_of as _path_of
 from blocktime.errors import ServerError
 
 GOOGLE_CALDAV = "https://apidata.googleusercontent.com/caldav/v2/"
@@ -188,7 +189,3 @@ class GoogleBackend(CalDAVBackend):
             href = self._moved[href]
         with self._writes:
             super().delete(href, etag)
-
-
-def _path_of(url: str) -> str:
-    return urlsplit(url).path or "/"

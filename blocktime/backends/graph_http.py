@@ -6,32 +6,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 
 from blocktime.backends.caldav import safe_url
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
-from blocktime.backends.throttle import backoff
+from blocktime.backends.throttle import backoff, retry_after
 from blocktime.errors import ServerError
 
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 PREFER_PAGE = "odata.maxpagesize=100"
 MAX_WAIT = 120.0  # never sleep longer than this on one Retry-After
 BACKOFF_BASE = 1.0  # seconds before the 2nd try when Graph gives no Retry-After; doubles each time
-
-
-def retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    except (TypeError, ValueError):
-        return None
 
 
 class GraphClient:

@@ -37,3 +37,19 @@ def backoff(attempt: int, wait: float | None, *, base: float, cap: float) -> flo
     if wait is not None:
         return min(max(wait, 0.0), cap)
     return min(cap, base * 2.0**attempt) * random.uniform(0.5, 1.0)
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from email.utils import parsedate_to_datetime
+
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None

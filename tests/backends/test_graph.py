@@ -12,8 +12,8 @@ import pytest
 from blocktime.auth import BearerAuth
 from blocktime.backends import graph_http
 from blocktime.backends.graph import GraphBackend
-from blocktime.backends.graph_http import retry_after
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP, from_graph, to_graph
+from blocktime.backends.throttle import retry_after
 from blocktime.errors import ServerError
 from tests.backends.conftest import GRAPH_WINDOW, graph_token
 from tests.backends.standin_graph import RECORDED, Graph
