@@ -108,7 +108,7 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
         if sleep is not None:
             kwargs["sleep"] = sleep
         sync = sync_pass(s, **kwargs)
-        report.update(calendars=sync.calendars, changed=sync.changed, deleted=sync.deleted,
+        report.update(calendars=sync.calendars, unchanged=sync.unchanged, changed=sync.changed, deleted=sync.deleted,
                       actions=sync.actions, errors=[*unfinished, *sync.errors])
         for line in sync.actions:
             log.info("%s", line)

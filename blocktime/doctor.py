@@ -4,6 +4,7 @@ then probes what blocktime relies on with one throw-away event in the target cal
 - create never overwrites (If-None-Match, RFC 7232 §3.2, or a look-up where the server has none);
 - updates are conditional (If-Match on the ETag, RFC 7232 §3.1);
 - changes since a token (RFC 6578 sync-collection, Graph delta, or full listings);
+- the calendar's CTag changes with an edit (a quiet calendar is then checked with one small request);
 and, for CalDAV, what is only worth knowing: free-busy-query (RFC 4791 §7.10) and scheduling
 (RFC 6638). The verdict is `ok` only when nothing blocktime relies on failed.
 """
@@ -150,6 +151,7 @@ def _writes(backend: CalendarBackend, cal: CalendarConfig, target: CalendarInfo,
     except BlocktimeError as exc:
         before = None
         out.append(Finding("fail", "changes", f"cannot list changes: {exc.message}", exc.hint or ""))
+    tag = _tag(backend, target)
     try:
         etag = backend.create(href, _PROBE.format(uid=uid, n=1, day=day))
     except (BlocktimeError, AlreadyExists) as exc:
@@ -180,6 +182,7 @@ def _writes(backend: CalendarBackend, cal: CalendarConfig, target: CalendarInfo,
                 out.append(Finding("ok", "if-match", "updates are conditional: a stale ETag is refused (412)"))
         if before is not None:
             out.append(_changes(backend, target, before.token, before.synthetic, uid, cal.provider))
+        out.append(_tag_finding(tag, _tag(backend, target)))
     finally:
         with contextlib.suppress(Exception):
             got = backend.get(href)
@@ -202,6 +205,25 @@ def _changes(backend: CalendarBackend, target: CalendarInfo, token: str, synthet
                        "fine for small calendars; slower on big ones")
     kind = "delta queries (calendarView/delta)" if provider == "outlook" else "sync tokens (RFC 6578)"
     return Finding("ok", "changes", f"{kind}: edits made elsewhere come back incrementally")
+
+
+def _tag(backend: CalendarBackend, target: CalendarInfo) -> str | None:
+    try:
+        return backend.change_tag(target)
+    except BlocktimeError:
+        return None
+
+
+def _tag_finding(before: str | None, after: str | None) -> Finding:
+    """Does the calendar's CTag change with an edit? (`sync` skips calendars whose tag held.)"""
+    if before is None or after is None:
+        return Finding("info", "ctag", "no calendar CTag: every pass syncs every calendar (fine, a little more "
+                       "traffic)")
+    if before == after:
+        return Finding("warn", "ctag", "the calendar's CTag did not change when an event was created",
+                       "edits made elsewhere in your other calendars may come back only with the daily full sync")
+    return Finding("ok", "ctag", "the calendar's CTag changes with every edit: quiet calendars cost one small "
+                   "request a pass")
 
 
 def _caldav_features(backend: Any, target: CalendarInfo, provider: str) -> list[Finding]:

@@ -104,6 +104,9 @@ class Counting:
         self.progress.add(calendars=1, objects=len(found.changed))
         return found
 
+    def change_tag(self, calendar: CalendarInfo) -> str | None:
+        return self.inner.change_tag(calendar)
+
     def close(self) -> None:
         self.inner.close()
 

@@ -175,6 +175,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE mail_outbox ADD COLUMN seq INTEGER",
         SqliteOnly("UPDATE mail_outbox SET seq=rowid"),
     ),
+    (  # 3 -> 4: a calendar's change tag (CTag), read before the REPORT that gave its token
+        "ALTER TABLE sync_state ADD COLUMN tag TEXT",
+    ),
 )
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 LOCK_CLASS = 0x626C6B74  # "blkt": first key of the advisory lock taken while a schema is upgraded

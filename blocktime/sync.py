@@ -15,6 +15,13 @@ full listing where the server has none), and what blocktime does about edits mad
 
 Every reaction is idempotent and the token is saved only after its calendar was handled, so a pass
 cut off half-way is finished by the next one without doing anything twice.
+
+A calendar blocktime does not write into, whose change tag (CalDAV CTag, `change_tag`) is the
+one read just before its last REPORT, has not changed since: the pass skips its REPORT (on
+Radicale a tag costs about half a sync REPORT with nothing new). Whenever the calendar list is
+read again (every day, and after a failure) the tags are put aside: each calendar still gets a
+REPORT at least daily, and one that shows changes under an unchanged tag ends the use of tags
+for that calendar (`read_changes`).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
 from blocktime.core.model import Interval
@@ -37,10 +44,12 @@ if TYPE_CHECKING:
     from blocktime.ics.rawtext import Parts
 
 log = logging.getLogger("blocktime.sync")
+T = TypeVar("T")
 
 @dataclass(slots=True)
 class PassReport:
     calendars: int = 0
+    unchanged: int = 0  # of `calendars`: skipped, their change tag as before
     changed: int = 0
     deleted: int = 0
     actions: list[str] = field(default_factory=list)
@@ -51,6 +60,14 @@ class PassReport:
 LISTED = "calendars_listed"
 #: a pass that may re-read the calendar list (nightly, `daemon --once`) does so once it is this old
 RELIST_AFTER = timedelta(days=1)
+#: sync_state.tag of a calendar whose server gave no change tag: not asked again until the list is
+#: read again (NULL: not asked yet, or not to be trusted for what the last REPORT saw)
+NO_TAG = ""
+#: sync_state.tag of a calendar whose tag stayed the same while its contents changed: never used again
+UNTRUSTED = "untrusted:"
+#: prefix of a tag the calendar list's re-reading put aside: the next REPORT is made whatever the
+#: tag says, and tells whether it was right (see `read_changes`)
+RECHECK = "recheck:"
 
 
 def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInfo]:
@@ -63,6 +80,10 @@ def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInf
     session.target()  # blocktime's own calendar exists before it is synced
     found = session.backend.calendars()
     with session.store.transaction():
+        session.store.db.execute(  # every kept tag is checked by the next REPORT (a daily one at least)
+            "UPDATE sync_state SET tag = CASE WHEN tag IS NULL OR tag = ? THEN NULL"
+            " WHEN tag = ? OR substr(tag, 1, ?) = ? THEN tag ELSE ? || tag END",
+            (NO_TAG, UNTRUSTED, len(RECHECK), RECHECK, RECHECK))
         urls = {c.url for c in found}
         for r in rows:
             if r["url"] not in urls:
@@ -90,19 +111,64 @@ def _relist_next_time(session: Session) -> None:
         session.store.set_meta(LISTED, "")
 
 
-def _token(session: Session, url: str) -> str | None:
-    row = session.store.db.execute("SELECT token FROM sync_state WHERE url=?", (url,)).fetchone()
-    return None if row is None else row["token"]
+def _state(session: Session, url: str) -> tuple[str | None, str | None]:
+    """The calendar's sync token and the change tag read just before the REPORT that gave it."""
+    row = session.store.db.execute("SELECT token, tag FROM sync_state WHERE url=?", (url,)).fetchone()
+    return (None, None) if row is None else (row["token"], row["tag"])
 
 
-def _save_token(session: Session, url: str, token: str) -> None:
+def _save_token(session: Session, url: str, token: str, tag: str | None) -> None:
     with session.store.transaction():
         session.store.db.execute(
-            "UPDATE sync_state SET token=?, updated=? WHERE url=?", (token, session.now.isoformat(), url)
+            "UPDATE sync_state SET token=?, tag=?, updated=? WHERE url=?", (token, tag, session.now.isoformat(), url)
         )
 
 
-def with_retries(what: str, call: Callable[[], Changes], attempts: int, sleep: Callable[[float], None]) -> Changes:
+def read_changes(backend: Any, cal: CalendarInfo, token: str | None, tag: str | None,
+                 may_skip: bool = True) -> tuple[Changes | None, str | None]:
+    """What changed since `token`, and what to keep in `sync_state.tag` with the new token.
+
+    None instead of changes when the calendar's tag is still `tag`, the one read just before
+    the REPORT that gave `token`: nothing changed since, and no REPORT is made. The tag is read
+    before the REPORT, so a change landing after it gives the next pass another tag; when the
+    REPORT brings changes (perhaps newer than that tag: servers hash the contents, and a change
+    made during the REPORT and undone later would bring the old tag back), it is read again and
+    kept only if it held. A tag put aside (`RECHECK`) is compared, not trusted: a REPORT that
+    brings changed objects while the tag stayed the same shows that this server's tag cannot be
+    relied on (`UNTRUSTED`). `may_skip` false (see `_writes_here`): no tag, always a REPORT."""
+    if tag in (NO_TAG, UNTRUSTED) or not may_skip:
+        return backend.changes(cal, token), tag if tag in (NO_TAG, UNTRUSTED) else None
+    before = backend.change_tag(cal)
+    if token is not None and before is not None and before == tag:
+        return None, before
+    got = backend.changes(cal, token)
+    if before is None:
+        return got, NO_TAG
+    if tag is not None and tag.startswith(RECHECK) and got.changed and before == tag[len(RECHECK):]:
+        log.warning("calendar %r changed but its CTag stayed the same: its tag is not used from now on "
+                    "(every pass reads it)", cal.name)
+        return got, UNTRUSTED
+    if (got.changed or got.deleted) and backend.change_tag(cal) != before:
+        return got, None
+    return got, before
+
+
+def _writes_here(session: Session, cal: CalendarInfo, own: bool) -> bool:
+    """Blocktime writes into this calendar: its own (blocks and holds are created there), or one
+    where the store keeps a block or hold (moved there by the user). Such a calendar is read
+    every pass, its tag unused: servers hash the contents into the tag, so a block written after
+    the tag was read and deleted by someone else brings back the very tag that was kept."""
+    if own:
+        return True
+    prefix = cal.url.rstrip("/") + "/"
+    row = session.store.db.execute(
+        "SELECT 1 FROM blocks WHERE substr(href, 1, length(?)) = ?"
+        " UNION ALL SELECT 1 FROM holds WHERE substr(href, 1, length(?)) = ? LIMIT 1",
+        (prefix, prefix, prefix, prefix)).fetchone()
+    return row is not None
+
+
+def with_retries(what: str, call: Callable[[], T], attempts: int, sleep: Callable[[float], None]) -> T:
     """Retry a failing server call with exponential backoff (0.5 s, 1 s, 2 s …)."""
     delay = 0.5
     for attempt in range(1, attempts + 1):
@@ -130,15 +196,20 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
         report.errors.append(exc.message)
         return report
     own = session.config.calendar.name
-    calendars.sort(key=lambda c: own not in (c.name, c.url.rstrip("/").split("/")[-1]))
+
+    def is_own(c: CalendarInfo) -> bool:
+        return own in (c.name, c.url.rstrip("/").split("/")[-1])
+    calendars.sort(key=lambda c: not is_own(c))
     backend = session.backend  # made here, not in the reading thread
 
-    def read(k: int) -> Future[Changes] | None:
+    def read(k: int) -> Future[tuple[Changes | None, str | None]] | None:
         if k >= len(calendars) or should_stop():
             return None
-        cal, token = calendars[k], _token(session, calendars[k].url)
-        return reader.submit(with_retries, f"sync of {cal.name!r}", lambda: backend.changes(cal, token),
-                             attempts, sleep)
+        cal = calendars[k]
+        token, tag = _state(session, cal.url)
+        may_skip = not _writes_here(session, cal, is_own(cal))
+        return reader.submit(with_retries, f"sync of {cal.name!r}",
+                             lambda: read_changes(backend, cal, token, tag, may_skip), attempts, sleep)
 
     with ThreadPoolExecutor(1, "sync-read") as reader:
         ahead = read(0)
@@ -147,12 +218,16 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
                 break
             current, ahead = ahead, read(k + 1)
             try:
-                changes = current.result()
+                changes, tag = current.result()
             except ServerError as exc:
                 report.errors.append(f"{cal.name}: {exc.message}")
                 _relist_next_time(session)
                 continue
             report.calendars += 1
+            if changes is None:
+                report.unchanged += 1
+                log.debug("calendar %r unchanged since the last pass (tag %s)", cal.name, tag)
+                continue
             report.changed += len(changes.changed)
             report.deleted += len(changes.deleted)
             try:
@@ -160,7 +235,7 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
             except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
                 report.errors.append(f"{cal.name}: {exc.message}")
                 continue
-            _save_token(session, cal.url, changes.token)
+            _save_token(session, cal.url, changes.token, tag)
     return report
 
 

@@ -114,6 +114,11 @@ class CalendarBackend(Protocol):
         """Objects changed and hrefs deleted since `token` (None: everything, `complete`)."""
         ...
 
+    def change_tag(self, calendar: CalendarInfo) -> str | None:
+        """A cheap value that changes whenever anything in the calendar does (a CalDAV CTag), or
+        None where the server keeps none. Equal tags let a sync skip `changes` (see `sync`)."""
+        ...
+
     def close(self) -> None: ...
 
 

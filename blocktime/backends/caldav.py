@@ -57,6 +57,8 @@ _CUP = "{DAV:}current-user-principal"
 _HOME_SET = "{urn:ietf:params:xml:ns:caldav}calendar-home-set"
 _UID_CONFLICT = "{urn:ietf:params:xml:ns:caldav}no-uid-conflict"
 _CALENDAR = "{urn:ietf:params:xml:ns:caldav}calendar"
+#: CalendarServer's collection tag: changes whenever anything in the calendar does
+_CTAG = "{http://calendarserver.org/ns/}getctag"
 #: what listing the home asks of each collection
 _LIST_PROPS = ["{DAV:}resourcetype", "{DAV:}displayname",
                "{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set"]
@@ -534,6 +536,26 @@ class CalDAVBackend:
 
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
         return self._query(calendar, _RANGE.format(start=_utc(start), end=_utc(end)))
+
+    def change_tag(self, calendar: CalendarInfo) -> str | None:
+        """The calendar's CTag (CalendarServer's `getctag`, which Radicale, Xandikos, SabreDAV,
+        iCloud and Google keep): one small PROPFIND, None where the server keeps none."""
+        with self._guard(f"checking calendar {calendar.name!r}"):
+            try:
+                r = self.client.request(self._url(calendar.url), "PROPFIND", _propfind_body([_CTAG]), {"Depth": "0"})
+            except AuthorizationError as exc:
+                if exc.status == 403:  # refused for this property: read the calendar instead
+                    return None
+                raise
+            if r.status not in (200, 207):
+                return None
+            found = r.propfind()
+        own = unquote(_path(calendar.url)).rstrip("/")
+        for x in found:  # Depth 0: the calendar's own answer (under whatever spelling of its href)
+            if (len(found) == 1 or unquote(_path(x.href)).rstrip("/") == own) and 200 <= x.status < 300:
+                tag = x.properties.get(_CTAG)
+                return tag.strip() if isinstance(tag, str) and tag.strip() else None
+        return None
 
     def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
         """RFC 6578 sync-collection; an expired token restarts with a full sync (§3.2), and a

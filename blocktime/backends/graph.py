@@ -210,6 +210,10 @@ class GraphBackend:
         found = self._find(calendar.url, uid)
         return None if found is None else self._listed(calendar, self._remember(found))
 
+    def change_tag(self, calendar: CalendarInfo) -> str | None:
+        """None: Graph has no collection tag, and a delta round with nothing new is one request too."""
+        return None
+
     def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
         """calendarView/delta over `window`; an expired delta state (410, syncStateNotFound) or
         one due for renewal (`_due`) starts a new round, complete within its window only."""

@@ -27,7 +27,9 @@ def summary(report: dict[str, Any]) -> str:
     outbox = report.get("outbox") or {}
     sent, waiting, held = len(outbox.get("sent", [])), int(outbox.get("waiting", 0)), int(outbox.get("held", 0))
     withdrawn = len(outbox.get("withdrawn", []))
-    parts = [f"{report.get('calendars', 0)} calendar(s) read", f"{len(actions) - conflicts} change(s) acted on",
+    unchanged = int(report.get("unchanged", 0))
+    read = f"{report.get('calendars', 0)} calendar(s) read" + (f" ({unchanged} unchanged)" if unchanged else "")
+    parts = [read, f"{len(actions) - conflicts} change(s) acted on",
              f"{conflicts} conflict(s)", f"{len(report.get('expired', []))} offer(s) expired",
              f"{report.get('confirmations', 0)} confirmation(s) prepared",
              f"mail: {sent} sent, {waiting} waiting ({held} held by --no-send), {withdrawn} withdrawn"]

@@ -24,6 +24,7 @@ def test_doctor_on_a_real_server(cli: Runner, account: Account, capsys: pytest.C
     assert "If-None-Match: * refused the second create" in lines["no-overwrite"]
     assert "a stale ETag is refused" in lines["if-match"]
     assert "sync tokens (RFC 6578)" in lines["changes"]
+    assert lines["ctag"].split()[0] == "ok" and "changes with every edit" in lines["ctag"]
     assert "free-busy" in lines and "scheduling" in lines
     if account.kind == "xandikos":
         assert "Schedule-Tag" in lines["scheduling"]
