@@ -16,12 +16,8 @@ full listing where the server has none), and what blocktime does about edits mad
 Every reaction is idempotent and the token is saved only after its calendar was handled, so a pass
 cut off half-way is finished by the next one without doing anything twice.
 
-A calendar blocktime does not write into, whose change tag (CalDAV CTag, `change_tag`) is the
-one read just before its last REPORT, has not changed since: the pass skips its REPORT (on
-Radicale a tag costs about half a sync REPORT with nothing new). Whenever the calendar list is
-read again (every day, and after a failure) the tags are put aside: each calendar still gets a
-REPORT at least daily, and one that shows changes under an unchanged tag ends the use of tags
-for that calendar (`read_changes`).
+A calendar blocktime does not write into whose CTag is the one read before its last REPORT is not
+read again (`changetags`).
 """
 
 from __future__ import annotations
@@ -35,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
+from blocktime.changetags import put_aside, read_changes, writes_here
 from blocktime.core.model import Interval
 from blocktime.errors import BlocktimeError, ServerError
 from blocktime.session import Session
@@ -60,14 +57,6 @@ class PassReport:
 LISTED = "calendars_listed"
 #: a pass that may re-read the calendar list (nightly, `daemon --once`) does so once it is this old
 RELIST_AFTER = timedelta(days=1)
-#: sync_state.tag of a calendar whose server gave no change tag: not asked again until the list is
-#: read again (NULL: not asked yet, or not to be trusted for what the last REPORT saw)
-NO_TAG = ""
-#: sync_state.tag of a calendar whose tag stayed the same while its contents changed: never used again
-UNTRUSTED = "untrusted:"
-#: prefix of a tag the calendar list's re-reading put aside: the next REPORT is made whatever the
-#: tag says, and tells whether it was right (see `read_changes`)
-RECHECK = "recheck:"
 
 
 def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInfo]:
@@ -80,10 +69,7 @@ def known_calendars(session: Session, refresh: bool = False) -> list[CalendarInf
     session.target()  # blocktime's own calendar exists before it is synced
     found = session.backend.calendars()
     with session.store.transaction():
-        session.store.db.execute(  # every kept tag is checked by the next REPORT (a daily one at least)
-            "UPDATE sync_state SET tag = CASE WHEN tag IS NULL OR tag = ? THEN NULL"
-            " WHEN tag = ? OR substr(tag, 1, ?) = ? THEN tag ELSE ? || tag END",
-            (NO_TAG, UNTRUSTED, len(RECHECK), RECHECK, RECHECK))
+        put_aside(session.store.db)  # every kept tag is checked by the next REPORT (a daily one at least)
         urls = {c.url for c in found}
         for r in rows:
             if r["url"] not in urls:
@@ -122,54 +108,6 @@ def _save_token(session: Session, url: str, token: str, tag: str | None) -> None
         session.store.db.execute(
             "UPDATE sync_state SET token=?, tag=?, updated=? WHERE url=?", (token, tag, session.now.isoformat(), url)
         )
-
-
-def read_changes(backend: Any, cal: CalendarInfo, token: str | None, tag: str | None,
-                 may_skip: bool = True) -> tuple[Changes | None, str | None]:
-    """What changed since `token`, and what to keep in `sync_state.tag` with the new token.
-
-    None instead of changes when the calendar's tag is still `tag`, the one read just before
-    the REPORT that gave `token`: nothing changed since, and no REPORT is made. The tag is read
-    before the REPORT, so a change landing after it gives the next pass another tag; when an
-    incremental REPORT brings changes (perhaps newer than that tag: servers hash the contents, and
-    a change made during the REPORT and undone later would bring the old tag back), it is read
-    again and kept only if it held. Not after the first, full REPORT of a calendar: on a large
-    account that second read would cost as much again as the first (Radicale: ~90 ms of server
-    time per 2,000 objects), for a change made within that REPORT's own few hundred milliseconds
-    and undone before the next pass; such a change would be missed until the daily REPORT, which
-    then stops the use of tags there (`RECHECK`). A tag put aside (`RECHECK`) is compared, not trusted: a REPORT that
-    brings changed objects while the tag stayed the same shows that this server's tag cannot be
-    relied on (`UNTRUSTED`). `may_skip` false (see `_writes_here`): no tag, always a REPORT."""
-    if tag in (NO_TAG, UNTRUSTED) or not may_skip:
-        return backend.changes(cal, token), tag if tag in (NO_TAG, UNTRUSTED) else None
-    before = backend.change_tag(cal)
-    if token is not None and before is not None and before == tag:
-        return None, before
-    got = backend.changes(cal, token)
-    if before is None:
-        return got, NO_TAG
-    if tag is not None and tag.startswith(RECHECK) and got.changed and before == tag[len(RECHECK):]:
-        log.warning("calendar %r changed but its CTag stayed the same: its tag is not used from now on "
-                    "(every pass reads it)", cal.name)
-        return got, UNTRUSTED
-    if token is not None and (got.changed or got.deleted) and backend.change_tag(cal) != before:
-        return got, None
-    return got, before
-
-
-def _writes_here(session: Session, cal: CalendarInfo, own: bool) -> bool:
-    """Blocktime writes into this calendar: its own (blocks and holds are created there), or one
-    where the store keeps a block or hold (moved there by the user). Such a calendar is read
-    every pass, its tag unused: servers hash the contents into the tag, so a block written after
-    the tag was read and deleted by someone else brings back the very tag that was kept."""
-    if own:
-        return True
-    prefix = cal.url.rstrip("/") + "/"
-    row = session.store.db.execute(
-        "SELECT 1 FROM blocks WHERE substr(href, 1, length(?)) = ?"
-        " UNION ALL SELECT 1 FROM holds WHERE substr(href, 1, length(?)) = ? LIMIT 1",
-        (prefix, prefix, prefix, prefix)).fetchone()
-    return row is not None
 
 
 def with_retries(what: str, call: Callable[[], T], attempts: int, sleep: Callable[[float], None]) -> T:
@@ -211,7 +149,7 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
             return None
         cal = calendars[k]
         token, tag = _state(session, cal.url)
-        may_skip = not _writes_here(session, cal, is_own(cal))
+        may_skip = not writes_here(session.store.db, cal, is_own(cal))
         return reader.submit(with_retries, f"sync of {cal.name!r}",
                              lambda: read_changes(backend, cal, token, tag, may_skip), attempts, sleep)
 
