@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -261,6 +262,66 @@ def restore(src: Path, dst: Path) -> Callable[[], None]:
 
 
 ROWS = ("book50", "book10", "cut", "first10", "quiet10", "first20", "agenda", "help")
+#: issue 15's targets: a ratio to the floor of the same run, or (cold starts) a time in seconds
+TARGETS: dict[str, tuple[str, float]] = {
+    "book 50 blocks, empty account": ("ratio", 0.9), "book 10 blocks, 10k account": ("ratio", 1.15),
+    "cut-short, 10k account": ("ratio", 1.15), "daemon first pass, 10k": ("ratio", 1.5),
+    "daemon first pass, 20k": ("ratio", 1.5), "daemon quiet pass, 10k": ("ratio", 1.1),
+    "agenda --json cold": ("seconds", 0.1), "--help cold": ("seconds", 0.1),
+}
+README = ROOT / "bench" / "README.md"
+BEGIN, END = "<!-- large.py table: begin -->", "<!-- large.py table: end -->"
+
+
+def table(doc: dict[str, Any]) -> str:
+    """The run as a markdown table (what a full run writes into bench/README.md between BEGIN and END)."""
+    results: dict[str, dict[str, Any]] = doc["results"]
+    lines = [f"`bench/large.py` on {doc['date']} UTC: {doc['runs']} pairs ({doc['first_pass_runs']} for first "
+             f"passes), {doc['cpus']} CPUs, Python {doc['python']}. Ratio: the median of the per-pair ratios "
+             "(min–max); CPU: the child's user+sys (median); requests: Radicale's log.", "",
+             "| command | blocktime | floor | ratio | target | | requests bt / floor | CPU bt / floor | peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        a, b = r["blocktime"], r["floor"]
+        kind, limit = TARGETS.get(name, ("", 0.0))
+        if kind == "ratio":
+            met = r["ratio_median_of_pairs"] <= limit
+            target = f"≤ {limit}×"
+        elif kind == "seconds":
+            met = a["median_s"] <= limit
+            target = f"≤ {limit * 1000:.0f} ms"
+        else:
+            met, target = None, "–"
+        if name == "daemon first pass, 20k":
+            met = bool(met) and a["peak_mb"] <= 100
+            target += ", peak ≤ 100 MB"
+        verdict = "" if met is None else ("met" if met else "**missed**")
+        if kind == "seconds":
+            shown = f"{a['median_s'] * 1000:.0f} ms ({a['min_s'] * 1000:.0f}–{a['max_s'] * 1000:.0f})"
+            floor = f"{b['median_s'] * 1000:.0f} ms ({r['floor_is']})"
+        else:
+            shown = f"{a['median_s']:.3f} s ({a['min_s']:.3f}–{a['max_s']:.3f})"
+            floor = f"{b['median_s']:.3f} s ({r['floor_is']})"
+        lines.append(f"| {name} | {shown} | {floor} "
+                     f"| **{r['ratio_median_of_pairs']}×** ({r['ratio_min']}–{r['ratio_max']}) | {target} | {verdict} "
+                     f"| {a['requests']} / {b['requests']} | {a['cpu_s']} / {b['cpu_s']} s | {a['peak_mb']} MB |")
+    ten, twenty = results.get("daemon first pass, 10k"), results.get("daemon first pass, 20k")
+    if ten and twenty:
+        lines += ["", f"Growth of the first pass from 10k to 20k events: wall ×"
+                  f"{twenty['blocktime']['median_s'] / ten['blocktime']['median_s']:.2f} (the floor ×"
+                  f"{twenty['floor']['median_s'] / ten['floor']['median_s']:.2f}), client CPU ×"
+                  f"{twenty['blocktime']['cpu_s'] / ten['blocktime']['cpu_s']:.2f}, peak "
+                  f"{ten['blocktime']['peak_mb']} → {twenty['blocktime']['peak_mb']} MB."]
+    return "\n".join(lines)
+
+
+def write_table(doc: dict[str, Any]) -> None:
+    text = README.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{README} has no {BEGIN} … {END} section to write the table into")
+    head, rest = text.split(BEGIN, 1)
+    _old, tail = rest.split(END, 1)
+    README.write_text(f"{head}{BEGIN}\n{table(doc)}\n{END}{tail}")
 
 
 def main() -> None:
@@ -268,6 +329,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="3 runs (1 for first passes), no 20k account")
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
+                    help="write the table into bench/README.md (default: after a full run, not --only/--quick)")
     ap.add_argument("--only", nargs="+", metavar="ROW", choices=ROWS,
                     help=f"measure only these rows ({', '.join(ROWS)}); default all (quiet10 runs first10 too)")
     args = ap.parse_args()
@@ -493,6 +556,9 @@ def main() -> None:
     else:
         print(json.dumps(notes))
     (work / "large.json").write_text(json.dumps(doc, indent=2))
+    if args.write or (args.write is None and not args.only and not args.quick):
+        write_table(doc)
+        print(f"table written to {README}")
     shutil.rmtree(work / "radicale", ignore_errors=True)
 
 
