@@ -276,9 +276,10 @@ BEGIN, END = "<!-- large.py table: begin -->", "<!-- large.py table: end -->"
 def table(doc: dict[str, Any]) -> str:
     """The run as a markdown table (what a full run writes into bench/README.md between BEGIN and END)."""
     results: dict[str, dict[str, Any]] = doc["results"]
-    lines = [f"`bench/large.py` on {doc['date']} UTC: {doc['runs']} pairs ({doc['first_pass_runs']} for first "
-             f"passes), {doc['cpus']} CPUs, Python {doc['python']}. Ratio: the median of the per-pair ratios "
-             "(min–max); CPU: the child's user+sys (median); requests: Radicale's log.", "",
+    lines = [f"`bench/large.py` on {doc['date']} UTC, commit {doc.get('commit', '?')}: {doc['runs']} pairs "
+             f"({doc['first_pass_runs']} for first passes), {doc['cpus']} CPUs, Python {doc['python']}. "
+             "Ratio: the median of the per-pair ratios (min–max); CPU: the child's user+sys (median); "
+             "requests: Radicale's log.", "",
              "| command | blocktime | floor | ratio | target | | requests bt / floor | CPU bt / floor | peak RSS |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
@@ -548,9 +549,10 @@ def main() -> None:
             record("--help cold", helps, bare2, "python -c pass")
     finally:
         server.stop()
-    doc = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(),
-           "python": sys.version.split()[0], "runs": runs, "first_pass_runs": slow_runs, "notes": notes,
-           "results": results}
+    git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    doc = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "commit": git.stdout.strip() or "?",
+           "cpus": os.cpu_count(), "python": sys.version.split()[0], "runs": runs, "first_pass_runs": slow_runs,
+           "notes": notes, "results": results}
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
