@@ -192,3 +192,32 @@ def test_a_block_deleted_in_google_comes_back_through_the_daemon_pass(
     app.web_delete(BLOCKTIME_CAL, uid)
     report = json.loads(google_cli("daemon", "--once", "--json", now="2026-03-21T09:00")[1])
     assert any("acme-2 was deleted" in a for a in report["actions"]), report
+
+
+def test_a_quiet_primary_calendar_is_checked_by_its_ctag_and_an_edit_is_read(
+    google_cli: Runner, google_standin: tuple[GoogleCalDAV, StandIn]
+) -> None:
+    """Google keeps CTags (its guide's caldav-ctag-02 section; here the collection's version): a
+    pass after the first asks the primary calendar for its tag and makes no REPORT there while
+    the tag holds; an edit in the web UI changes the tag and the next pass reads the calendar."""
+    app, _server = google_standin
+    primary = f"/caldav/v2/{app.account}/events"
+
+    def reports() -> int:
+        return sum(1 for r in app.requests if r.method == "REPORT" and r.path.rstrip("/") == primary)
+
+    google_cli.json(*BOOK, "--skip-conflicts")
+    assert json.loads(google_cli("daemon", "--once", "--json")[1])["errors"] == []
+    before = reports()
+    quiet = json.loads(google_cli("daemon", "--once", "--json", now="2026-03-20T09:15")[1])
+    assert quiet["errors"] == [] and quiet["unchanged"] == 1 and reports() == before
+    app.web_edit(app.account, next(iter(_uids(app))), "SUMMARY:", "SUMMARY:Moved: ")
+    seen = json.loads(google_cli("daemon", "--once", "--json", now="2026-03-20T09:30")[1])
+    assert seen["errors"] == [] and seen["unchanged"] == 0 and reports() == before + 1
+
+
+def _uids(app: GoogleCalDAV) -> list[str]:
+    import re
+
+    texts = [text for _etag, text in app.calendars[app.account].objects.values()]
+    return [m.group(1).strip() for t in texts for m in [re.search(r"^UID:(.*)$", t, re.M)] if m]
