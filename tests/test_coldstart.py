@@ -190,3 +190,46 @@ def test_the_collector_is_off_only_for_parsing_and_logless_commands(tmp_path: Pa
         cli.main(argv)
         assert gc.isenabled()  # as main found it
     assert seen == {"agenda": False, "status": True, "daemon": True}
+
+
+EXIT_PROBE = """
+import atexit, sys
+mark = sys.argv.pop(1)
+atexit.register(lambda: open(mark, "w").write("exit handlers ran"))
+from blocktime.cli import run
+run()
+"""
+
+
+def _script(tmp_path: Path, *args: str, stdout: int | None = subprocess.PIPE) -> tuple[int, str, str, Path]:
+    """The console script's `run` in a fresh interpreter; the last path says whether atexit ran."""
+    mark = tmp_path / f"exited-{len(list(tmp_path.glob('exited-*')))}"
+    env = {"BLOCKTIME_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", EXIT_PROBE, str(mark), *args], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, env=env, timeout=120, check=False)
+    return done.returncode, done.stdout or "", done.stderr, mark
+
+
+def test_a_read_only_command_ends_without_teardown_and_loses_nothing(tmp_path: Path) -> None:
+    """`run` skips the interpreter's teardown after `agenda`, `--help` and `--version` (nothing is
+    open then): the whole output arrives, the exit code is kept, the exit handlers still run (the
+    dataclass code cache is written by one), and a closed pipe is no error."""
+    config = tmp_path / "config.toml"
+    config.write_text('[organizer]\ntimezone = "Europe/Warsaw"\nname = "A"\nemail = "a@example.com"\n')
+    base = ("--config", str(config), "--now", "2026-03-20 09:00")
+    code, out, err, mark = _script(tmp_path, *base, "agenda", "--json")
+    assert code == 0 and json.loads(out) == {"blocks": []} and err == "" and mark.read_text() == "exit handlers ran"
+    code, out, err, mark = _script(tmp_path, "--help")
+    assert code == 0 and "usage: blocktime" in out and "agenda" in out and mark.exists()
+    code, out, _err, mark = _script(tmp_path, "--version")
+    assert code == 0 and out.startswith("blocktime ") and mark.exists()
+    code, out, err, mark = _script(tmp_path, *base, "agenda", "--bogus")  # refused: the usual exit
+    assert code == 2 and "unrecognized arguments" in err and mark.exists()
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert reader.stdin is not None
+    env = {"BLOCKTIME_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", EXIT_PROBE, str(tmp_path / "piped"), "--help"],
+                          stdout=reader.stdin, stderr=subprocess.PIPE, text=True, env=env, timeout=120, check=False)
+    reader.stdin.close()
+    reader.wait(timeout=30)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
