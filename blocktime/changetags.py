@@ -21,9 +21,12 @@ pass skips it. What keeps that right:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blocktime.backends.base import CalendarInfo, Changes
+
+if TYPE_CHECKING:
+    from blocktime.backends.base import CalendarBackend
 
 log = logging.getLogger("blocktime.sync")
 
@@ -45,7 +48,7 @@ def put_aside(db: Any) -> None:
                (NO_TAG, UNTRUSTED, len(RECHECK), RECHECK, RECHECK))
 
 
-def read_changes(backend: Any, cal: CalendarInfo, token: str | None, tag: str | None,
+def read_changes(backend: CalendarBackend, cal: CalendarInfo, token: str | None, tag: str | None,
                  may_skip: bool = True) -> tuple[Changes | None, str | None]:
     """What changed since `token`, and what to keep in `sync_state.tag` with the new token; None
     instead of changes when the tag is still `tag` (no REPORT made).

@@ -542,20 +542,12 @@ class CalDAVBackend:
         iCloud and Google keep): one small PROPFIND, None where the server keeps none."""
         with self._guard(f"checking calendar {calendar.name!r}"):
             try:
-                r = self.client.request(self._url(calendar.url), "PROPFIND", _propfind_body([_CTAG]), {"Depth": "0"})
+                tag = self._props(self._url(calendar.url), [_CTAG]).get(_CTAG)
             except AuthorizationError as exc:
                 if exc.status == 403:  # refused for this property: read the calendar instead
                     return None
                 raise
-            if r.status not in (200, 207):
-                return None
-            found = r.propfind()
-        own = unquote(_path(calendar.url)).rstrip("/")
-        for x in found:  # Depth 0: the calendar's own answer (under whatever spelling of its href)
-            if (len(found) == 1 or unquote(_path(x.href)).rstrip("/") == own) and 200 <= x.status < 300:
-                tag = x.properties.get(_CTAG)
-                return tag.strip() if isinstance(tag, str) and tag.strip() else None
-        return None
+        return tag.strip() if isinstance(tag, str) and tag.strip() else None
 
     def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
         """RFC 6578 sync-collection; an expired token restarts with a full sync (§3.2), and a
