@@ -33,8 +33,8 @@ if str(ROOT) not in sys.path:
 
 import niquests  # noqa: E402
 
-from blocktime.config import from_mapping  # noqa: E402
-from blocktime.service import BookRequest, Session, book  # noqa: E402
+from blocktime.config.schema import from_mapping  # noqa: E402
+from blocktime.usecases.booking import BookRequest, Session, book  # noqa: E402
 from tests.servers import Account, RadicaleServer  # noqa: E402
 
 TZ = ZoneInfo("Europe/Warsaw")

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 def seed_store(data: Path) -> None:
     from blocktime.core.model import Block, Engagement, Interval
-    from blocktime.store import Store
+    from blocktime.store.store import Store
 
     store = Store(data / "blocktime.sqlite3")
     now = datetime(2026, 3, 20, 8, tzinfo=UTC)
@@ -40,7 +40,7 @@ def seed_store(data: Path) -> None:
 
 
 def timed(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
-    # one unmeasured run first: it writes blocktime's compiled dataclass code (blocktime.classcode),
+    # one unmeasured run first: it writes blocktime's compiled dataclass code (blocktime.cli.classcode),
     # as an installed blocktime's first start does
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     out = []
@@ -65,7 +65,7 @@ def main() -> None:
     seed_store(data)
     cfg = data / "config.toml"
     cfg.write_text('[organizer]\ntimezone = "Europe/Warsaw"\n')
-    # without PYTHONDONTWRITEBYTECODE, as installed: bytecode and blocktime.classcode's file are written once
+    # without PYTHONDONTWRITEBYTECODE, as installed: bytecode and blocktime.cli.classcode's file are written once
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["BLOCKTIME_DATA_DIR"] = str(data)
     rows = {}

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from blocktime.cli import main  # noqa: E402
-from blocktime.storedb import PgConnection  # noqa: E402
+from blocktime.store.engines import PgConnection  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 from tests.pgserver import PostgresServer  # noqa: E402
 from tests.servers import RadicaleServer  # noqa: E402

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import niquests  # noqa: E402
 
 from bench.large import Radicale, account_objects  # noqa: E402
-from blocktime.pgclaims import PgCoordinator  # noqa: E402
+from blocktime.team.pgclaims import PgCoordinator  # noqa: E402
 from tests.pgserver import PostgresServer  # noqa: E402
 
 PY = sys.executable
@@ -176,7 +176,7 @@ def main() -> None:
         home = template(server, args.events)
         results["template_seconds"] = round(time.perf_counter() - t, 1)
         stmts = Statements(pg)
-        from blocktime.config import SCHEMA
+        from blocktime.config.schema import SCHEMA
 
         for n in [int(x) for x in args.daemons.split(",")]:
             url = pg.create_database()

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from blocktime.store import connect
-from blocktime.storedb import schema_name, translate
+from blocktime.store.engines import schema_name, translate
+from blocktime.store.store import connect
 
 ON_POSTGRESQL = os.environ.get("BLOCKTIME_TEST_STORE", "sqlite").lower() == "postgresql"
 sqlite_only = pytest.mark.skipif(ON_POSTGRESQL, reason="SQLite only: the file itself, or the default store")

@@ -13,9 +13,9 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from blocktime import teamd
-from blocktime.config import Config, load
-from blocktime.team import load_team
+from blocktime.cli import teamd
+from blocktime.config.schema import Config, load
+from blocktime.team.trainers import load_team
 
 
 def from_spec(path: str) -> tuple[list[tuple[str, Config]], Path, str | None, float, int]:

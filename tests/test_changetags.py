@@ -18,7 +18,7 @@ from tests.test_sync import BOOK, OtherClient, _href, _once, _pass
 
 def _calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """The calendars whose change tag and whose changes each pass asks the backend for."""
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     seen: dict[str, list[str]] = {"change_tag": [], "changes": []}
     for name in seen:
@@ -95,7 +95,7 @@ def test_an_edit_made_while_the_report_runs_is_read_by_the_next_pass(
 ) -> None:
     """The tag kept is the one read before the REPORT: an event added after the REPORT has
     answered (so its token does not cover it) changes the tag, and the next pass reads it."""
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     other = OtherClient(account)
     other.put_new("Private", "p-1", "20260301T120000Z", "20260301T130000Z", "Past too")  # a REPORT is due
@@ -123,7 +123,7 @@ def test_a_change_made_during_the_report_and_undone_later_is_still_read(
     (so the REPORT sees it) and deleted before the next pass brings back the tag read before the
     REPORT. That tag is not kept (a REPORT with changes is followed by a second read of the tag,
     which differed), so the next pass reads the calendar and learns of the deletion."""
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     other = OtherClient(account)
     other.put_new("Private", "p-1", "20260301T120000Z", "20260301T130000Z", "Past too")  # a REPORT is due
@@ -161,7 +161,7 @@ def test_without_tags_every_pass_reads_and_the_tags_are_forgotten_with_the_list(
     """A server that gives no tag is asked once (until the list is read again) and read every
     pass, as before; the daily re-reading of the list forgets every tag, so each calendar gets a
     REPORT at least once a day whatever its tag says."""
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     calls = _calls(monkeypatch)
     spy = CalDAVBackend.change_tag
@@ -191,8 +191,8 @@ def test_a_tag_that_stays_put_while_the_calendar_changes_is_caught_and_not_used_
     an edit is missed for at most a day — the daily re-reading of the list puts every tag aside,
     the next REPORT brings the edit under the same tag — and from then on that calendar is read
     every pass, its tag never used again."""
-    from blocktime.backends.caldav import CalDAVBackend
-    from blocktime.changetags import UNTRUSTED
+    from blocktime.backends.caldav.connection import CalDAVBackend
+    from blocktime.usecases.changetags import UNTRUSTED
 
     monkeypatch.setattr(CalDAVBackend, "change_tag", lambda self, cal: '"frozen"')
     assert _once(two_calendars, "2026-03-21T09:15")["errors"] == []  # a new tag: read, and kept

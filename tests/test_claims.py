@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from blocktime.claims import Coordinator, SqliteCoordinator, open_coordinator
 from blocktime.core.spread import NIGHTLY_WINDOW, due, nightly_slot, offset, sync_slot
-from blocktime.pgclaims import PgCoordinator
-from blocktime.storedb import redact
+from blocktime.store.engines import redact
+from blocktime.team.claims import Coordinator, SqliteCoordinator, open_coordinator
+from blocktime.team.pgclaims import PgCoordinator
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ HOLDER = r"""
 import sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from blocktime.claims import open_coordinator
+from blocktime.team.claims import open_coordinator
 url, base, name = sys.argv[1] or None, Path(sys.argv[2]), sys.argv[3]
 coord = open_coordinator(url, base)
 coord.register([name], datetime.now(UTC))
@@ -183,9 +183,9 @@ def test_finish_records_the_pass_and_clears_the_holder(engine: tuple[str | None,
 def test_due_now_sync_and_nightly(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from blocktime.claims import TrainerRow
-    from blocktime.config import from_mapping
-    from blocktime.teamd import Due, due_now
+    from blocktime.cli.teamd import Due, due_now
+    from blocktime.config.schema import from_mapping
+    from blocktime.team.claims import TrainerRow
 
     cfg = from_mapping({"organizer": {"timezone": "Europe/Warsaw"}, "daemon": {"nightly": "01:30"}})
     cfg = replace(cfg, data_dir=tmp_path)

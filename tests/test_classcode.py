@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from blocktime import classcode
+from blocktime.cli import classcode
 
 PROGRAM = """
 import dataclasses, inspect, json, sys
 from pathlib import Path
-from blocktime import classcode
+from blocktime.cli import classcode
 if sys.argv[1] == "cached":
     classcode.install(Path(sys.argv[2]))
 

@@ -52,7 +52,7 @@ def test_help_imports_no_library_and_no_command(tmp_path: Path) -> None:
     for lib in HEAVY:
         assert not loaded(got["modules"], lib), lib
     # not even blocktime's own domain model, config or store: --help only builds the parser
-    for own in ("blocktime.core", "blocktime.config", "blocktime.store", "blocktime.service", "blocktime.daemon",
+    for own in ("blocktime.core", "blocktime.config.schema", "blocktime.store.store", "blocktime.usecases.booking", "blocktime.cli.daemon",
                 "blocktime.cli.booking", "blocktime.cli.makeup", "blocktime.cli.mail", "blocktime.cli.ops"):
         assert not loaded(got["modules"], own), own
 
@@ -82,11 +82,11 @@ def test_agenda_imports_no_calendar_or_mail_library(tmp_path: Path) -> None:
     assert isinstance(got["out"], str) and json.loads(got["out"]) == {"blocks": []}
     for lib in HEAVY:
         assert not loaded(got["modules"], lib), lib
-    for own in ("blocktime.daemon", "blocktime.backends.caldav", "blocktime.messages", "blocktime.ics",
-                "blocktime.mail", "blocktime.notes", "blocktime.engagements"):
+    for own in ("blocktime.cli.daemon", "blocktime.backends.caldav.connection", "blocktime.usecases.messages", "blocktime.ics",
+                "blocktime.mail.imip", "blocktime.notes", "blocktime.usecases.engagements"):
         assert not loaded(got["modules"], own), own
     # nothing on agenda's path logs, so it need not configure logging (cli.LOGLESS); nor the use cases
-    for own in ("logging", "blocktime.service", "blocktime.redaction"):
+    for own in ("logging", "blocktime.usecases.booking", "blocktime.config.redaction"):
         assert not loaded(got["modules"], own), own
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.config import SCHEMA, find_config_file, from_mapping, load
+from blocktime.config.schema import SCHEMA, find_config_file, from_mapping, load
 from blocktime.errors import BadInput
 
 

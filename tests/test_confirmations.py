@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import blocktime.confirmations
-from blocktime.config import Lead, from_mapping
-from blocktime.confirmations import due
+import blocktime.usecases.confirmations
+from blocktime.config.schema import Lead, from_mapping
 from blocktime.errors import BadInput
+from blocktime.usecases.confirmations import due
 from tests.conftest import Runner, smtp_section, write_config
 from tests.mailserver import MailSink
 from tests.servers import Account
@@ -23,7 +23,7 @@ WEEKDAYS = frozenset(range(5))
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(blocktime.confirmations).failed == 0
+    assert doctest.testmod(blocktime.usecases.confirmations).failed == 0
 
 
 @pytest.mark.parametrize(("start", "lead", "expected"), [

@@ -142,8 +142,8 @@ def test_the_real_scheduler_runs_the_sync_job_on_a_controlled_clock(
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from blocktime import daemon
-    from blocktime.config import load
+    from blocktime.cli import daemon
+    from blocktime.config.schema import load
 
     cli = Runner(write_config(tmp_path / "c.toml", radicale), capsys)
     cli.json("book", "--client", "Acme", "--site", "HQ", "--attendee", "a@acme.example",
@@ -179,8 +179,8 @@ def test_the_real_scheduler_runs_the_sync_job_on_a_controlled_clock(
 
 
 def test_nothing_unsent_is_what_deliver_reports_for_an_empty_outbox() -> None:
-    from blocktime.daemon import NOTHING_UNSENT
-    from blocktime.messages import Delivery
+    from blocktime.cli.daemon import NOTHING_UNSENT
+    from blocktime.usecases.messages import Delivery
 
     assert Delivery(smtp=True).json() == NOTHING_UNSENT == Delivery(smtp=False).json()
 
@@ -199,8 +199,8 @@ def test_a_quiet_pass_imports_no_mail_offer_or_parsing_module(radicale: Account,
             for now in ("2026-03-18T09:00", "2026-03-18T09:15")]
     quiet = json.loads(runs[1].stdout.splitlines()[-1])
     assert "0 change(s) acted on" in runs[1].stdout
-    for own in ("blocktime.service", "blocktime.messages", "blocktime.offers", "blocktime.mail", "blocktime.review",
-                "blocktime.outgoing", "blocktime.absence", "blocktime.ics", "icalendar"):
+    for own in ("blocktime.usecases.booking", "blocktime.usecases.messages", "blocktime.usecases.offers", "blocktime.mail.imip", "blocktime.usecases.review",
+                "blocktime.usecases.outgoing", "blocktime.usecases.absence", "blocktime.ics", "icalendar"):
         assert not [m for m in quiet if m == own or m.startswith(own + ".")], own
 
 
@@ -219,6 +219,6 @@ def test_a_quiet_pass_with_held_mail_parses_and_composes_nothing(radicale: Accou
             for now in ("2026-03-18T09:05", "2026-03-18T09:15")]
     quiet = json.loads(runs[1].stdout.splitlines()[-1])
     assert "0 change(s) acted on" in runs[1].stdout and "2 waiting (2 held by --no-send)" in runs[1].stdout
-    for own in ("blocktime.offers", "blocktime.absence", "blocktime.ics", "icalendar", "blocktime.mail", "smtplib",
-                "blocktime.service"):
+    for own in ("blocktime.usecases.offers", "blocktime.usecases.absence", "blocktime.ics", "icalendar", "blocktime.mail.imip", "smtplib",
+                "blocktime.usecases.booking"):
         assert not [m for m in quiet if m == own or m.startswith(own + ".")], own

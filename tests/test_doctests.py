@@ -8,8 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["blocktime.core.model", "blocktime.core.series", "blocktime.core.slots", "blocktime.core.intervals",
-           "blocktime.core.schedule", "blocktime.inputs", "blocktime.ics.event", "blocktime.notes",
-           "blocktime.wording", "blocktime.engagements", "blocktime.storedb", "blocktime.redaction"]
+           "blocktime.core.schedule", "blocktime.config.inputs", "blocktime.ics.event", "blocktime.notes",
+           "blocktime.notes.wording", "blocktime.usecases.engagements", "blocktime.store.engines", "blocktime.config.redaction"]
 
 
 @pytest.mark.parametrize("name", MODULES)

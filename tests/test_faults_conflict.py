@@ -17,7 +17,7 @@ import niquests
 import pytest
 
 from blocktime.backends.base import StoredObject
-from blocktime.backends.caldav import CalDAVBackend
+from blocktime.backends.caldav.connection import CalDAVBackend
 from blocktime.errors import ConflictError
 from tests.conftest import Runner
 from tests.faults import assert_consistent, rows, server_objects

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-import blocktime.backends.caldav as caldav_module
-from blocktime.backends.caldav import CalDAVBackend
+import blocktime.backends.caldav.connection as caldav_module
+from blocktime.backends.caldav.connection import CalDAVBackend
 from tests.conftest import Runner, write_config
 from tests.faults import assert_consistent, rows, server_objects
 from tests.helpers import backend

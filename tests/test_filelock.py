@@ -1,4 +1,4 @@
-"""blocktime.filelock: one holder at a time, released with its descriptor."""
+"""blocktime.files: one holder at a time, released with its descriptor."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from blocktime.filelock import try_lock
+from blocktime.files import try_lock
 
 
 def test_one_holder_at_a_time_and_closing_releases(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
-from blocktime import inputs
-from blocktime.backends.caldav import CalDAVBackend
+from blocktime.backends.caldav.connection import CalDAVBackend
 from blocktime.cli.makeup import ended_at as _ended_at
 from blocktime.cli.views import which_day as _which_day
+from blocktime.config import inputs
 from blocktime.errors import BadInput
 from tests.conftest import Runner, write_config
 from tests.servers import Account, free_port

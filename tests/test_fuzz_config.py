@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from blocktime.config import SCHEMA, Config, load
+from blocktime.config.schema import SCHEMA, Config, load
 from blocktime.errors import BadInput
 
 PLAUSIBLE = [

@@ -21,7 +21,7 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 
 
 def _calendar_of(eml: bytes) -> str:
-    from blocktime.replies import calendar_text
+    from blocktime.usecases.replies import calendar_text
 
     return calendar_text(eml)
 

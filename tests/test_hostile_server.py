@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from blocktime.backends.caldav import CalDAVBackend
+from blocktime.backends.caldav.connection import CalDAVBackend
 from tests.conftest import Runner, write_config
 from tests.hostile import (
     CALENDARS,

@@ -156,7 +156,7 @@ def test_inbox_without_an_inbox_section_and_oauth_with_a_password(tmp_path: Path
                                                          "auth": "google", "password": "x" * 8})
     code, _, err = Runner(cfg, capsys)("inbox")
     assert code == 2 and "signs in with OAuth" in err and "x" * 8 not in err
-    from blocktime.config import from_mapping
+    from blocktime.config.schema import from_mapping
 
     inbox = from_mapping({"inbox": {"host": "imap.example.com", "username": "a", "password": "s3cr3t-pw",
                                     "security": "starttls"}}).inbox

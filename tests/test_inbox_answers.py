@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from blocktime import answers, offers
+from blocktime.usecases import answers, offers
 from tests.conftest import Runner, smtp_section, write_config
 from tests.helpers import SAMPLES, objects
 from tests.imapserver import USER, ImapServer, letter
@@ -78,7 +78,7 @@ def test_a_counter_is_accepted_by_itself_only_when_configured(account: Account, 
     (b,) = [b for b in cli.json("agenda")["blocks"] if b["id"] == "acme-2"]
     assert b["start"] == "2026-03-27T10:00:00+01:00"
     # a proposal onto busy time (acme-3) fails a check a move must pass: kept for the organizer
-    from blocktime.replies import calendar_text
+    from blocktime.usecases.replies import calendar_text
 
     text = calendar_text((REPLIES / "outlook_counter.eml").read_bytes())
     onto = text.replace("20260327T100000", "20260331T120000").replace("20260327T110000", "20260331T130000")
@@ -310,8 +310,8 @@ def test_a_flood_is_worked_off_over_several_passes(account: Account, smtp: MailS
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from blocktime.config import load
-    from blocktime.service import Session
+    from blocktime.config.schema import load
+    from blocktime.usecases.booking import Session
 
     folder = imap_server.new_folder()
     cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)

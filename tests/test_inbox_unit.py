@@ -6,7 +6,7 @@ from pysasl.creds.external import ExternalCredentials
 from pysasl.mechanism import ChallengeResponse
 from pysasl.mechanism.oauth import OAuth2Mechanism
 
-from blocktime.inbox import _quote, xoauth2
+from blocktime.mail.imap import _quote, xoauth2
 
 
 def test_xoauth2_initial_response_is_what_a_server_parses() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from blocktime.cli import main
-from blocktime.config import find_config_file, load
+from blocktime.config.schema import find_config_file, load
 from tests.servers import Account
 
 FLAGS = ["init", "--name", "Anna Nowak", "--email", "anna@example.com", "--timezone", "America/New_York"]

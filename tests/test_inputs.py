@@ -1,4 +1,4 @@
-"""blocktime.inputs: durations, weekdays, zones and date-times as people type them. Bad input
+"""blocktime.config.inputs: durations, weekdays, zones and date-times as people type them. Bad input
 is always BadInput (exit code 2, with a message), never another exception."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from blocktime.config.inputs import duration, moment, weekdays, zone
 from blocktime.errors import BadInput
-from blocktime.inputs import duration, moment, weekdays, zone
 
 WAW = ZoneInfo("Europe/Warsaw")
 NYC = ZoneInfo("America/New_York")

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blocktime.config import SmtpConfig
+from blocktime.config.schema import SmtpConfig
 from blocktime.ics import itip
-from blocktime.mail import Addresses, Letter, MailError, Refused, Transport, compose, html_of, letter
-from blocktime.messages import block_letter
+from blocktime.mail.imip import Addresses, Letter, MailError, Refused, Transport, compose, html_of, letter
+from blocktime.usecases.messages import block_letter
 from tests.conftest import Runner, smtp_section, write_config
 from tests.ics.test_event import facts
 from tests.imipcheck import check_imip, parts
@@ -242,7 +242,7 @@ def test_an_unreachable_server_and_secrets(account: Account, tmp_path: Path, dat
 
 
 def test_smtp_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    from blocktime.config import from_mapping
+    from blocktime.config.schema import from_mapping
     from blocktime.errors import BadInput
 
     org = {"organizer": {"name": "Anna", "email": "anna@example.com"}}
@@ -271,7 +271,7 @@ def test_headers_fold_as_compat32_folds_them(value: str, name: str) -> None:
     """The composing policy remembers folded headers; what it writes is still compat32's own."""
     from email.header import Header
 
-    from blocktime.mail import WIRE
+    from blocktime.mail.imip import WIRE
 
     plain = email.policy.compat32.clone(linesep="\r\n", max_line_length=78)
     for v in (value, value * 3, Header(value, "utf-8", header_name=name).encode()):

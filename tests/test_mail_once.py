@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.exclusive import sending
+from blocktime.team.exclusive import sending
 from tests.conftest import Runner
 from tests.mailserver import MailSink
 from tests.servers import Account
@@ -74,7 +74,7 @@ def test_sending_is_one_process_at_a_time_per_trainer(engine: str, tmp_path: Pat
 
 
 def test_one_inbox_reader_per_trainer_across_processes(pg_url: str) -> None:
-    from blocktime.exclusive import reading
+    from blocktime.team.exclusive import reading
 
     with reading(pg_url, "anna") as first, reading(pg_url, "anna") as second, reading(pg_url, "ben") as other:
         assert (first, second, other) == (True, False, True)

@@ -11,8 +11,8 @@ import pytest
 
 from blocktime.core.model import Interval
 from blocktime.errors import BadInput
-from blocktime.messages import block_letter
 from blocktime.notes import LANGUAGES, minutes, override_dir, render
+from blocktime.usecases.messages import block_letter
 from tests.ics.test_event import facts
 
 WAW = ZoneInfo("Europe/Warsaw")
@@ -94,10 +94,10 @@ def test_messages_composed_ahead_are_the_messages_composed_in_place(sender: str 
     """Booking composes in its writer threads (`compose_block`, the block's REQUEST handed in) what
     `queue_block` would compose itself: the same bytes. With another SMTP sender the mailed REQUEST
     carries SENT-BY, so the handed-in one (without it) is not reused."""
-    from blocktime.config import from_mapping
+    from blocktime.config.schema import from_mapping
     from blocktime.ics.itip import request
-    from blocktime.messages import compose_block
-    from blocktime.service import Session
+    from blocktime.usecases.booking import Session
+    from blocktime.usecases.messages import compose_block
 
     monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(tmp_path))
     raw: dict[str, object] = {"organizer": {"name": "Anna Nowak", "email": "anna@example.com",

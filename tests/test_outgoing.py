@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from blocktime import outgoing
 from blocktime.core.model import Interval
-from blocktime.outgoing import REQUEST, RESTATE, SEND, WITHDRAW, BlockNow, Current, OfferNow, decide
+from blocktime.usecases import outgoing
+from blocktime.usecases.outgoing import REQUEST, RESTATE, SEND, WITHDRAW, BlockNow, Current, OfferNow, decide
 from tests.conftest import Runner
 from tests.mailserver import MailSink
 from tests.servers import Account
@@ -208,8 +208,8 @@ def test_an_update_says_the_time_the_client_really_got(mailcli: Runner, account:
 @radicale_only
 def test_the_daemon_never_sends_held_mail(mailcli: Runner, account: Account, smtp: MailSink,
                                          data_dir: Path) -> None:
-    from blocktime import daemon
-    from blocktime.config import load
+    from blocktime.cli import daemon
+    from blocktime.config.schema import load
 
     mailcli.json(*BOOK, "--no-send")
     code, out, err = mailcli("daemon", "--once", "--json")
@@ -229,10 +229,10 @@ def test_the_daemon_never_sends_held_mail(mailcli: Runner, account: Account, smt
 @radicale_only
 def test_a_change_to_held_mail_stays_held(mailcli: Runner, account: Account, smtp: MailSink) -> None:
     mailcli.json(*BOOK, "--no-send")
-    from blocktime.config import load
-    from blocktime.mailqueue import HELD
-    from blocktime.messages import deliver, queue_block
-    from blocktime.service import Session
+    from blocktime.config.schema import load
+    from blocktime.store.mailqueue import HELD
+    from blocktime.usecases.booking import Session
+    from blocktime.usecases.messages import deliver, queue_block
 
     with Session(load(str(mailcli.config)), NOW) as s:  # as the sync pass does for a move made elsewhere
         from blocktime.ics.event import EventFacts

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from blocktime.cli import main
-from blocktime.demo import CALENDARS, samples
+from blocktime.cli.demo import CALENDARS, samples
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

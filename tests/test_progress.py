@@ -6,9 +6,9 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from blocktime.config import load
-from blocktime.daemon import run_pass
-from blocktime.progress import Counting, Progress
+from blocktime.cli.daemon import run_pass
+from blocktime.cli.progress import Counting, Progress
+from blocktime.config.schema import load
 from tests.conftest import write_config
 from tests.helpers import backend
 from tests.servers import Account

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from blocktime.config import from_mapping
+from blocktime.config.schema import from_mapping
 from blocktime.errors import ServerError
 from blocktime.ics.busy import busy_from_texts
-from blocktime.service import Session, read_busy
+from blocktime.usecases.booking import Session, read_busy
 from tests.helpers import load_samples
 from tests.servers import Account
 

@@ -104,7 +104,7 @@ def test_decline_counter_sends_declinecounter_to_the_proposer(
 @pytest.mark.parametrize("account", ["radicale"], indirect=True)
 def test_a_counter_onto_busy_time_is_refused_and_stays_open(
         mailcli: Runner, account: Account, smtp: MailSink, tmp_path: Path) -> None:
-    from blocktime.replies import calendar_text
+    from blocktime.usecases.replies import calendar_text
 
     mailcli.json(*BOOK)
     smtp.reset()

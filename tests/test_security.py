@@ -62,10 +62,10 @@ def test_every_file_blocktime_writes_is_private(tmp_path: Path, data_dir: Path, 
     assert cli("export", "--engagement", "acme")[0] == 0
     assert cli("book", "--client", "Globex", "--site", "Globex HQ", "--attendee", "ceo@globex.example",
                "--start", "2026-04-02 10:00", "--length", "1h", "--no-send")[0] == 0  # .eml files stay
-    from blocktime.auth import Token, TokenStore
+    from blocktime.config.auth import Token, TokenStore
 
     TokenStore(data_dir, "google").save(Token("access", "refresh", None, "https://token.example", "client"))
-    from blocktime.store import Store
+    from blocktime.store.store import Store
 
     store = Store(data_dir / "blocktime.sqlite3")  # an open store has its -wal and -shm beside it
     try:

@@ -94,7 +94,7 @@ def test_second_engagement_at_another_site_needs_travel_time(cli: Runner, accoun
 def test_crash_between_plan_and_write_is_finished_by_the_next_run(
     cli: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     real = CalDAVBackend.create
     calls = {"n": 0}
@@ -157,7 +157,7 @@ def test_nothing_booked_only_when_nothing_is_booked_now_or_before(cli: Runner, a
 def test_ctrl_c_says_what_is_pending_and_any_write_command_or_the_daemon_finishes_it(
     cli: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     real = CalDAVBackend.create
     calls = {"n": 0, "landed": 0}
@@ -196,7 +196,7 @@ def test_ctrl_c_says_what_is_pending_and_any_write_command_or_the_daemon_finishe
 def test_a_write_command_finishes_pending_blocks_and_says_so(
     cli: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     real = CalDAVBackend.create
     calls = {"n": 0}
@@ -296,7 +296,7 @@ def test_keys_of_an_existing_store_keep_working(cli: Runner, account: Account, m
     args = ("book", "--client", "Długa", "--site", "Łąkowa 3", "--attendee", "x@dluga.example",
             "--start", "2026-04-01 10:00", "--length", "1h", "--every", "wed")
     with monkeypatch.context() as m:
-        m.setattr("blocktime.engagements.slug", old_slug)
+        m.setattr("blocktime.usecases.engagements.slug", old_slug)
         first = cli.json(*args, "--count", "2")
     assert first["engagement"] == "duga"
     again = cli.json(*args, "--count", "3")

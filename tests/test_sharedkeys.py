@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from blocktime.cli import main
-from blocktime.config import Config, from_mapping
+from blocktime.config.schema import Config, from_mapping
 from blocktime.errors import BlocktimeError
-from blocktime.picks import KEY_FILE, token
-from blocktime.service import Session
-from blocktime.sharedkeys import pick_key, shared_secret
+from blocktime.mail.picks import KEY_FILE, token
+from blocktime.usecases.booking import Session
+from blocktime.usecases.sharedkeys import pick_key, shared_secret
 from tests.mailserver import MailSink
 from tests.servers import Account, free_port
 
@@ -97,9 +97,9 @@ def test_a_link_mailed_from_one_machine_resolves_on_another(tmp_path: Path, data
     """Machine A books and cuts short on the shared PostgreSQL store and mails the offer; machine B
     (another data folder, same store) reads the store's offers and knows every option's token."""
     monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)  # the store is the [store] url below
-    from blocktime.answers import context
-    from blocktime.picks import found
-    from blocktime.team import for_trainer, load_team
+    from blocktime.mail.picks import found
+    from blocktime.team.trainers import for_trainer, load_team
+    from blocktime.usecases.answers import context
     from tests.test_team import toml
 
     main_file = toml(tmp_path / "config.toml", {
@@ -129,7 +129,7 @@ def test_a_link_mailed_from_one_machine_resolves_on_another(tmp_path: Path, data
 def test_the_key_outlives_a_repair_that_sets_the_schema_aside(tmp_path: Path, pg_url: str) -> None:
     """`repair` on PostgreSQL renames the trainer's schema and starts a new one: links already
     mailed keep resolving, because the key is not in that schema."""
-    from blocktime.store import set_aside
+    from blocktime.store.store import set_aside
 
     with Session(config(tmp_path, pg_url, "anna"), NOW) as s:
         before = pick_key(s)

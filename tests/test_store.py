@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from blocktime import store as store_module
 from blocktime.core.model import Block, Engagement, Interval
 from blocktime.errors import BlocktimeError
-from blocktime.store import SCHEMA_VERSION, Store
+from blocktime.store import store as store_module
+from blocktime.store.store import SCHEMA_VERSION, Store
 from tests.stores import sqlite_only
 
 NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)

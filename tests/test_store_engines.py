@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.config import from_mapping
+from blocktime.config.schema import from_mapping
 from blocktime.core.model import Block, Engagement, Interval
 from blocktime.errors import BadInput, BlocktimeError
-from blocktime.mailqueue import MailQueue, Queued
-from blocktime.store import SCHEMA_VERSION, Store, connect, open_store
-from blocktime.storedb import PgConnection, redact, schema_name
+from blocktime.store.engines import PgConnection, redact, schema_name
+from blocktime.store.mailqueue import MailQueue, Queued
+from blocktime.store.store import SCHEMA_VERSION, Store, connect, open_store
 from tests.conftest import Runner, write_config
 from tests.servers import Account
 
@@ -197,8 +197,7 @@ def test_sqlite_commands_never_load_the_driver(argv: list[str], tmp_path: Path) 
 def test_an_older_postgresql_schema_is_upgraded_in_place(pg_url: str, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A schema written by the previous version (2) gets migration 2 -> 3 on open, its rows kept."""
-    from blocktime import store as store_module
-
+    from blocktime.store import store as store_module
     with monkeypatch.context() as m:
         m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
         m.setattr(store_module, "SCHEMA_VERSION", 2)
@@ -295,7 +294,7 @@ def test_the_store_password_never_leaks(account: Account, pg_url: str, tmp_path:
         texts.append(out + err)
     assert code in (0, 1) and "blocks go to" in texts[-1]
     texts.append(caplog.text)
-    from blocktime.config import load
+    from blocktime.config.schema import load
 
     texts.append(repr(load(str(tmp_path / "config.toml"))))
     raw = connect(pg_url, "blocktime")

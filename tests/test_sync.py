@@ -158,9 +158,9 @@ def test_a_quiet_pass_makes_one_request_per_calendar(booked: Runner, account: Ac
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from blocktime.config import load
-    from blocktime.service import Session
-    from blocktime.sync import sync_pass
+    from blocktime.config.schema import load
+    from blocktime.usecases.booking import Session
+    from blocktime.usecases.sync import sync_pass
 
     cfg = load(str(booked.config))
     with Session(cfg, datetime(2026, 3, 21, 9, tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
@@ -177,7 +177,7 @@ def test_a_block_reported_gone_but_still_there_is_not_cancelled(
     round implies) is confirmed by a GET and a search by UID before a CANCEL goes out."""
     from dataclasses import replace
 
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     assert _once(booked, "2026-03-21T08:00")["actions"] == []
     href = _href(booked, data_dir, "acme-3")
@@ -200,8 +200,8 @@ def test_a_block_reported_gone_but_still_there_is_not_cancelled(
 def test_candidates_are_what_a_round_names_or_implies_inside_its_window_only() -> None:
     from datetime import UTC, datetime
 
-    from blocktime.absence import Tracked, candidates
     from blocktime.backends.base import CalendarInfo, Changes
+    from blocktime.usecases.absence import Tracked, candidates
 
     cal = CalendarInfo("/cal/blocktime/", "blocktime")
     d = [datetime(2026, m, 1, tzinfo=UTC) for m in range(1, 13)]
@@ -225,9 +225,9 @@ def _pass(cli: Runner, now: str, refresh: bool = True):  # type: ignore[no-untyp
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from blocktime.config import load
-    from blocktime.service import Session
-    from blocktime.sync import sync_pass
+    from blocktime.config.schema import load
+    from blocktime.usecases.booking import Session
+    from blocktime.usecases.sync import sync_pass
 
     with Session(load(str(cli.config)), datetime.fromisoformat(now).replace(tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
         report = sync_pass(s, refresh=refresh)
@@ -250,7 +250,7 @@ def test_daemon_once_reads_the_calendar_list_once_a_day(booked: Runner, account:
 def test_a_calendar_that_fails_makes_the_next_pass_read_the_list_again(
     booked: Runner, account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
     from blocktime.errors import ServerError
 
     real, real_tag = CalDAVBackend.changes, CalDAVBackend.change_tag
@@ -285,7 +285,7 @@ def test_only_events_that_can_reach_the_horizon_are_parsed_and_none_is_missed(
     January and whose 11th and 12th (last, COUNT) occurrences fall on acme-2 and acme-4 is still
     a conflict with both."""
     import blocktime.ics.busy as busy
-    import blocktime.sync as sync
+    import blocktime.usecases.sync as sync
 
     other = OtherClient(account)
     for n in range(30):
@@ -313,8 +313,8 @@ def test_the_own_calendar_is_read_first_and_the_others_while_one_is_handled(
 ) -> None:
     import threading
 
-    import blocktime.sync as sync
-    from blocktime.backends.caldav import CalDAVBackend
+    import blocktime.usecases.sync as sync
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     OtherClient(account).put_new("Private", "p-1", "20260301T100000Z", "20260301T110000Z", "Past")
     reads: list[tuple[str, str]] = []

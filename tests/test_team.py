@@ -11,7 +11,7 @@ import pytest
 
 from blocktime.cli import main
 from blocktime.errors import BadInput
-from blocktime.team import DEFAULT, Team, for_trainer, load_team
+from blocktime.team.trainers import DEFAULT, Team, for_trainer, load_team
 from tests.conftest import write_config
 from tests.stores import sqlite_only
 
@@ -187,7 +187,7 @@ def test_team_is_typed() -> None:
 
 
 def test_each_trainer_has_their_own_token_files_and_keyring_entry(tmp_path: Path, data_dir: Path) -> None:
-    from blocktime.auth import TokenStore
+    from blocktime.config.auth import TokenStore
 
     shared = {**SHARED, "calendar": {"provider": "outlook", "client_id": "app", "token_store": "keyring"}}
     team = load_team(str(team_config(tmp_path, shared, anna={"organizer": {"email": "anna@example.com"}},

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.claims import open_coordinator
 from blocktime.cli import main
-from blocktime.team import load_team
+from blocktime.team.claims import open_coordinator
+from blocktime.team.trainers import load_team
 from tests.servers import RadicaleServer
 from tests.test_team import team_config, trainer_body
 

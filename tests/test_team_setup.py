@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from blocktime.cli import main
-from blocktime.team import load_team
+from blocktime.team.trainers import load_team
 from tests.conftest import write_config
 from tests.servers import Account
 from tests.test_team import toml

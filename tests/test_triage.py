@@ -7,9 +7,9 @@ from email.header import Header
 from hypothesis import given
 from hypothesis import strategies as st
 
-from blocktime.incoming import parse
-from blocktime.picks import found, token
-from blocktime.triage import IGNORED, ITIP, KEPT, PICK, Context, decide, named_option
+from blocktime.mail.incoming import parse
+from blocktime.mail.picks import found, token
+from blocktime.mail.triage import IGNORED, ITIP, KEPT, PICK, Context, decide, named_option
 
 KEY = b"s" * 32
 T = {token(KEY, "acme-o1", n): ("acme-o1", n) for n in (1, 2, 3)} | {token(KEY, "beta-o1", 1): ("beta-o1", 1)}

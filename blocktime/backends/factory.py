@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from blocktime.backends.base import CalendarBackend
 
 if TYPE_CHECKING:
-    from blocktime.config import CalendarConfig
+    from blocktime.config.schema import CalendarConfig
 
 #: principal and calendar home of the CalDAV account, kept between commands (not for the embedded
 #: calendar: it listens on a new port every run)
@@ -21,7 +21,7 @@ GRAPH_WINDOW = (timedelta(days=30), timedelta(days=400))
 
 def open_backend(cal: CalendarConfig, data_dir: Any, now: datetime) -> tuple[CalendarBackend, Any]:
     """(backend, embedded server or None); the caller closes the backend and stops the server."""
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     if cal.provider == "local" and cal.url is None:
         from blocktime.backends.local import LocalServer
@@ -34,7 +34,7 @@ def open_backend(cal: CalendarConfig, data_dir: Any, now: datetime) -> tuple[Cal
             server.stop()
             raise
     if cal.provider in ("google", "outlook"):
-        from blocktime.auth import BearerAuth, TokenStore
+        from blocktime.config.auth import BearerAuth, TokenStore
 
         auth = BearerAuth(TokenStore(data_dir, cal.provider, cal.token_store))
         if cal.provider == "google":

@@ -266,8 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if collecting:
                 gc.enable()  # the other commands can hold a big account in memory
             log_to_stderr(debug)
-        from blocktime import classcode
-
+        from blocktime.cli import classcode
         classcode.install()  # the command's dataclasses from compiled code kept across runs
         code = int(command(args.command)(args))
         for note in NOTES:

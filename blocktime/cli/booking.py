@@ -21,13 +21,13 @@ from blocktime.errors import BlocktimeError
 
 if TYPE_CHECKING:
     from blocktime.core.model import Engagement
-    from blocktime.messages import Delivery
-    from blocktime.service import BookResult, Session
+    from blocktime.usecases.booking import BookResult, Session
+    from blocktime.usecases.messages import Delivery
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from blocktime import inputs
-    from blocktime.service import BookRequest, book
+    from blocktime.config import inputs
+    from blocktime.usecases.booking import BookRequest, book
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone
@@ -53,7 +53,7 @@ def cmd_book(args: argparse.Namespace) -> int:
 def refused_error(result: BookResult) -> None:
     """Exit 1 when refusals kept this run from booking what it could; a re-run whose blocks are
     booked already (the rest refused) is not a failure: it shows the same table and exits 0."""
-    from blocktime.wording import hint
+    from blocktime.notes.wording import hint
 
     plan = result.plan
     if not plan.refused or result.written or (plan.existing and not plan.create):
@@ -68,8 +68,8 @@ def refused_error(result: BookResult) -> None:
 
 
 def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delivery | None = None) -> None:
-    from blocktime.service import refusal_json
-    from blocktime.wording import why
+    from blocktime.notes.wording import why
+    from blocktime.usecases.booking import refusal_json
 
     tz = s.config.organizer.timezone
     eng = result.engagement
@@ -99,7 +99,7 @@ def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delive
 
 
 def cmd_agenda(args: argparse.Namespace) -> int:
-    from blocktime import inputs
+    from blocktime.config import inputs
     from blocktime.views.agenda import agenda
 
     with open_session(args) as s:
@@ -126,7 +126,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from blocktime.service import export
+    from blocktime.usecases.booking import export
 
     with open_session(args) as s:
         paths = export(s, args.blocks, args.engagement, args.out)

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from blocktime.config import Config
+    from blocktime.config.schema import Config
     from blocktime.core.model import Block, Engagement
-    from blocktime.messages import Delivery
-    from blocktime.session import Session
+    from blocktime.usecases.messages import Delivery
+    from blocktime.usecases.session import Session
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -24,7 +24,7 @@ def load_config(args: argparse.Namespace) -> Config:
     if not logless or cfg.store_url:  # (a LOGLESS command on SQLite has no logging set up)
         import logging
 
-        from blocktime.redaction import Redactor, secrets_of
+        from blocktime.config.redaction import Redactor, secrets_of
 
         for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
             handler.addFilter(Redactor(secrets_of(cfg)))
@@ -55,7 +55,7 @@ def log_to_stderr(debug: bool) -> None:
 def trainer_config(args: argparse.Namespace) -> Config:
     """The config of the trainer `--as` (or $BLOCKTIME_TRAINER) names; a one-trainer config needs neither.
     Only that trainer's file is read, except by doctor, which checks the whole team."""
-    from blocktime.team import for_trainer, load_team, load_trainer
+    from blocktime.team.trainers import for_trainer, load_team, load_trainer
 
     config, name = getattr(args, "config", None), trainer_name(args)
     if getattr(args, "command", None) in ("doctor", "init"):
@@ -85,7 +85,7 @@ NOTES: list[str] = []  # said on stderr once the command has run (an error stays
 
 def say_placeholders(cfg: Config) -> None:
     """One line on stderr when the organizer or zone is not in a config file (no silent defaults)."""
-    from blocktime.checks import placeholders
+    from blocktime.cli.checks import placeholders
 
     used = placeholders(cfg)
     if used:
@@ -97,21 +97,21 @@ def say_placeholders(cfg: Config) -> None:
 
 
 def now_of(args: argparse.Namespace, cfg: Config) -> datetime:
-    from blocktime.inputs import moment
+    from blocktime.config.inputs import moment
 
     tz = cfg.organizer.timezone
     return moment(args.now, tz) if args.now else datetime.now(tz)
 
 
 def open_session(args: argparse.Namespace) -> Session:
-    from blocktime.session import Session
+    from blocktime.usecases.session import Session
 
     global _OUTPUT_ZONE
     cfg = load_config(args)
     _OUTPUT_ZONE = cfg.organizer.timezone
     session = Session(cfg, now_of(args, cfg))
     if getattr(args, "command", None) in WRITERS - {"repair"}:  # repair must run on a damaged store
-        from blocktime.zoneguard import check
+        from blocktime.store.zoneguard import check
 
         try:
             check(session.store, cfg.organizer.timezone.key, session.now)
@@ -157,13 +157,13 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def span_text(start: datetime, end: datetime, tz: Any) -> str:
-    from blocktime.wording import span_text
+    from blocktime.notes.wording import span_text
 
     return span_text(start, end, tz)
 
 
 def moment_text(dt: datetime, tz: Any) -> str:
-    from blocktime.wording import moment_text
+    from blocktime.notes.wording import moment_text
 
     return moment_text(dt, tz)
 
@@ -193,7 +193,7 @@ def stored_json(sb: Any, eng: Any) -> dict[str, Any]:
 def deliver_mail(s: Session, args: argparse.Namespace) -> Delivery:
     """Send what this command queued (unless --no-send); a failure is a warning, since the
     calendar work is done: the messages wait in the outbox for `blocktime outbox send`."""
-    from blocktime.messages import deliver
+    from blocktime.usecases.messages import deliver
 
     sent = deliver(s, s.queued, send=not getattr(args, "no_send", False))
     if sent.error or sent.failed:
@@ -204,13 +204,13 @@ def deliver_mail(s: Session, args: argparse.Namespace) -> Delivery:
 
 
 def mail_json(s: Session, sent: Delivery) -> dict[str, Any]:
-    from blocktime.messages import mail_dir
+    from blocktime.usecases.messages import mail_dir
 
     return {**sent.json(), "outbox": str(mail_dir(s))}
 
 
 def say_mail(s: Session, sent: Delivery | None) -> None:
-    from blocktime.messages import mail_dir
+    from blocktime.usecases.messages import mail_dir
 
     if sent is None:
         return
@@ -228,7 +228,7 @@ def say_mail(s: Session, sent: Delivery | None) -> None:
 
 def answers_json(s: Session, sb: Any, eng: Engagement) -> list[dict[str, Any]]:
     """Each attendee's answer; an answer to an earlier SEQUENCE (before a move) no longer counts."""
-    from blocktime.attendance import Attendance
+    from blocktime.store.attendance import Attendance
 
     got = Attendance(s.store).answers(sb.block.uid)
     out = []

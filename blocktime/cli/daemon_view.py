@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from blocktime.config import Config
+from blocktime.config.schema import Config
 
 
 def when(value: Any, tz: ZoneInfo, now: datetime, language: str) -> str:
@@ -41,7 +41,7 @@ def summary(report: dict[str, Any]) -> str:
 
 def status_text(doc: dict[str, Any], cfg: Config, now: datetime) -> str:
     """`daemon --status` for people; `--json` keeps the machine form."""
-    from blocktime.service import Session
+    from blocktime.usecases.booking import Session
 
     tz, lang = cfg.organizer.timezone, cfg.organizer.language
     lines = [f"{'times in':<14}{tz.key}",

@@ -18,8 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def cmd_inbox(args: argparse.Namespace) -> int:
     import json
 
-    from blocktime.answers import run
-    from blocktime.waiting import dismiss
+    from blocktime.usecases.answers import run
+    from blocktime.usecases.waiting import dismiss
 
     with open_session(args) as s:
         if args.dismiss:

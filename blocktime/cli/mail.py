@@ -11,11 +11,11 @@ from blocktime.cli.makeup import ended_at
 from blocktime.errors import BadInput, BlocktimeError
 
 if TYPE_CHECKING:
-    from blocktime.service import Session
+    from blocktime.usecases.booking import Session
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    from blocktime.changes import move
+    from blocktime.usecases.changes import move
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone
@@ -38,7 +38,7 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from blocktime.changes import cancel
+    from blocktime.usecases.changes import cancel
 
     with open_session(args) as s:
         done = cancel(s, args.block, drop_minutes=args.drop_minutes)
@@ -63,9 +63,9 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 def cmd_outbox(args: argparse.Namespace) -> int:
     """`outbox` lists what would go out now (checked against the current state, nothing written);
     `outbox send` sends it, held mail (--no-send) included, and says what it withdrew."""
-    from blocktime.mailqueue import HELD
-    from blocktime.messages import deliver, mail_dir
-    from blocktime.review import outgoing
+    from blocktime.store.mailqueue import HELD
+    from blocktime.usecases.messages import deliver, mail_dir
+    from blocktime.usecases.review import outgoing
 
     with open_session(args) as s:
         if args.action == "send":
@@ -116,7 +116,7 @@ def _outcome_json(s: Session, o: Any) -> dict[str, Any]:
 def cmd_import_reply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from blocktime.replies import import_reply
+    from blocktime.usecases.replies import import_reply
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone
@@ -140,7 +140,7 @@ def cmd_import_reply(args: argparse.Namespace) -> int:
 
 
 def cmd_accept_counter(args: argparse.Namespace) -> int:
-    from blocktime.replies import accept_counter
+    from blocktime.usecases.replies import accept_counter
 
     with open_session(args) as s:
         c, sb = accept_counter(s, args.counter)
@@ -157,7 +157,7 @@ def cmd_accept_counter(args: argparse.Namespace) -> int:
 
 
 def cmd_decline_counter(args: argparse.Namespace) -> int:
-    from blocktime.replies import decline_counter
+    from blocktime.usecases.replies import decline_counter
 
     with open_session(args) as s:
         c = decline_counter(s, args.counter)
@@ -172,7 +172,7 @@ def cmd_decline_counter(args: argparse.Namespace) -> int:
 
 
 def cmd_confirmations(args: argparse.Namespace) -> int:
-    from blocktime.confirmations import prepare
+    from blocktime.usecases.confirmations import prepare
 
     with open_session(args) as s:
         prepared, skipped = prepare(s)

@@ -34,8 +34,7 @@ def _until(at: datetime, s: Any) -> str:
 
 
 def ended_at(text: str, start: datetime, tz: Any, now: datetime) -> datetime:
-    from blocktime import inputs
-
+    from blocktime.config import inputs
     raw = text.strip()
     if len(raw) <= 5 and ":" in raw:  # HH:MM on the block's own day
         raw = f"{start.astimezone(tz):%Y-%m-%d} {raw}"
@@ -45,8 +44,7 @@ def ended_at(text: str, start: datetime, tz: Any, now: datetime) -> datetime:
 def delivered_end(text: str, sb: Any, tz: Any, now: datetime) -> datetime:
     """When a block that delivered `text` (a duration) ended; a `--delivered` error says so
     in its own words (the use case checks an end time and speaks of --ended-at)."""
-    from blocktime import inputs
-
+    from blocktime.config import inputs
     delivered = inputs.duration(text)
     ended: datetime = sb.block.span.start + delivered
     if sb.state != "booked" or now < sb.block.span.start:
@@ -64,7 +62,7 @@ def delivered_end(text: str, sb: Any, tz: Any, now: datetime) -> datetime:
 
 
 def cmd_cut_short(args: argparse.Namespace) -> int:
-    from blocktime.offers import cut_short
+    from blocktime.usecases.offers import cut_short
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone
@@ -104,7 +102,7 @@ def cmd_cut_short(args: argparse.Namespace) -> int:
 
 
 def cmd_offer(args: argparse.Namespace) -> int:
-    from blocktime.offers import reoffer
+    from blocktime.usecases.offers import reoffer
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone
@@ -127,7 +125,7 @@ def cmd_offer(args: argparse.Namespace) -> int:
 
 
 def cmd_offers(args: argparse.Namespace) -> int:
-    from blocktime.offers import expire
+    from blocktime.usecases.offers import expire
 
     with open_session(args) as s:
         tz = s.config.organizer.timezone
@@ -162,7 +160,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    from blocktime.offers import accept
+    from blocktime.usecases.offers import accept
 
     with open_session(args) as s:
         sb = accept(s, args.offer, args.option)
@@ -180,7 +178,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 
 def cmd_decline(args: argparse.Namespace) -> int:
-    from blocktime.offers import decline
+    from blocktime.usecases.offers import decline
 
     with open_session(args) as s:
         offer = decline(s, args.offer)
@@ -192,7 +190,7 @@ def cmd_decline(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from blocktime.offers import status
+    from blocktime.usecases.offers import status
 
     with open_session(args) as s:
         st = status(s, args.engagement)
@@ -229,7 +227,7 @@ def _inbox_waiting(s: Any, engagement: str | None) -> list[dict[str, Any]] | Non
     """Mail kept for the organizer (None when no [inbox] is configured)."""
     if s.config.inbox is None:
         return None
-    from blocktime.waiting import waiting_for
+    from blocktime.usecases.waiting import waiting_for
 
     return waiting_for(s, engagement)
 
@@ -241,9 +239,9 @@ def _say_waiting(waiting: list[dict[str, Any]] | None) -> None:
 
 
 def cmd_why(args: argparse.Namespace) -> int:
-    from blocktime import inputs
     from blocktime.cli.views import which_day
-    from blocktime.offers import why
+    from blocktime.config import inputs
+    from blocktime.usecases.offers import why
 
     with open_session(args) as s:
         day = which_day(args.date, s.now, s.config.organizer.timezone)  # 2026-04-07, tomorrow, next thu

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    from blocktime.repair import repair
+    from blocktime.usecases.repair import repair
 
     with open_session(args) as s:
         rep = repair(s)
@@ -39,10 +39,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from blocktime import daemon
-
-    if trainer_name(args) is None:  # a team config without --as: every trainer (blocktime.teamd)
-        from blocktime.team import load_team
+    from blocktime.cli import daemon
+    if trainer_name(args) is None:  # a team config without --as: every trainer (blocktime.cli.teamd)
+        from blocktime.team.trainers import load_team
 
         team = load_team(args.config)
         if team.is_team:
@@ -62,7 +61,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         return 0
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
-        from blocktime.progress import Counting, Progress
+        from blocktime.cli.progress import Counting, Progress
 
         shown = Progress()  # on a terminal only
         with daemon.single_instance(cfg.data_dir):
@@ -84,13 +83,13 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 def _human(iso: str | None, tz: Any) -> str:
     """An ISO time from the store or the report, as the tables show times (`never` for none)."""
-    from blocktime.wording import moment_text
+    from blocktime.notes.wording import moment_text
 
     return moment_text(datetime.fromisoformat(iso), tz) if iso else "never"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from blocktime.demo import run
+    from blocktime.cli.demo import run
 
     return run(args.dir, os.environ)
 
@@ -98,8 +97,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_auth(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from blocktime import auth_flows
-    from blocktime.auth import TokenStore
+    from blocktime.config import auth_flows
+    from blocktime.config.auth import TokenStore
 
     cfg = load_config(args)
     store = TokenStore(cfg.data_dir, args.provider, cfg.calendar.token_store)
@@ -117,13 +116,13 @@ def cmd_auth(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from blocktime.doctor import diagnose
+    from blocktime.cli.doctor import diagnose
 
     cfg = load_config(args)
     cal, label = cfg.calendar, cfg.calendar.profile or cfg.calendar.provider
     if args.profile:
-        from blocktime.backends.profiles import read_profile
-        from blocktime.config import from_mapping
+        from blocktime.config.profiles import read_profile
+        from blocktime.config.schema import from_mapping
 
         try:
             path, table = read_profile(args.profile)
@@ -136,7 +135,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             cal = replace(cal, verify_tls=False)
     from dataclasses import replace as with_
 
-    from blocktime.checks import config_findings
+    from blocktime.cli.checks import config_findings
 
     now = now_of(args, cfg)
     own = tuple(config_findings(cfg, now))  # organizer, zone, file, SMTP: before the calendar
@@ -144,7 +143,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     report = with_(report, findings=own + report.findings)
     if cfg.inbox is not None and not args.profile:
         from blocktime.backends.graph import GRAPH
-        from blocktime.doctor import inbox_findings
+        from blocktime.cli.doctor import inbox_findings
 
         base = (cfg.calendar.url or GRAPH) if cfg.calendar.provider == "outlook" else GRAPH
         report = with_(report, findings=(*report.findings, *inbox_findings(

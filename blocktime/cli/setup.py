@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from blocktime.errors import BadInput, BlocktimeError
 
 if TYPE_CHECKING:
-    from blocktime.init import Answers
+    from blocktime.cli.init import Answers
 
 Ask = Callable[[str], str]
 
@@ -35,14 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from blocktime import init
+    from blocktime.cli import init
     from blocktime.cli.common import trainer_name
 
     path, data, shared = init.target(args.config), None, {}
     main_path = path
     doctor_config, trainer = None, trainer_name(args)
-    if trainer is not None:  # a team's trainer: their own file in the trainers folder (blocktime.team)
-        from blocktime.team import shared_organizer, trainer_file
+    if trainer is not None:  # a team's trainer: their own file in the trainers folder (blocktime.team.trainers)
+        from blocktime.team.trainers import shared_organizer, trainer_file
 
         found = trainer_file(path, trainer)
         if found is not None:
@@ -68,7 +68,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         answers = _without_password(answers)
     text = init.render(answers)
     init.check(text, path)
-    from blocktime.config import data_dir
+    from blocktime.config.schema import data_dir
 
     data = data or data_dir()
     store_url = init.store_url_of(main_path)  # a team's [store] is in the main file
@@ -101,7 +101,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def _confirm_zone(args: argparse.Namespace) -> int:
     """`init --confirm-timezone` alone: keep the config as it is, and its zone for the booked blocks."""
     from blocktime.cli.common import load_config
-    from blocktime.init import accept_zone
+    from blocktime.cli.init import accept_zone
 
     cfg = load_config(args)
     count = accept_zone(cfg.data_dir, cfg.organizer.timezone.key, cfg.store_url, cfg.trainer)
@@ -116,7 +116,7 @@ def _oauth_provider(a: Answers) -> str | None:
         return a.provider
     if not a.profile:
         return None
-    from blocktime.backends.profiles import read_profile
+    from blocktime.config.profiles import read_profile
 
     try:
         provider = str(read_profile(a.profile)[1].get("provider", ""))
@@ -126,7 +126,7 @@ def _oauth_provider(a: Answers) -> str | None:
 
 
 def from_flags(args: argparse.Namespace) -> Answers:
-    from blocktime.init import Answers
+    from blocktime.cli.init import Answers
 
     profile = args.profile if args.profile not in (None, "local") else None
     return Answers(name=args.name, email=args.email, timezone=args.timezone, language=args.language or "en",
@@ -136,10 +136,10 @@ def from_flags(args: argparse.Namespace) -> Answers:
 
 def interview(args: argparse.Namespace, ask: Ask) -> Answers:
     """Ask for whatever the flags did not give; each answer is checked before the next question."""
-    from blocktime.backends.profiles import profile_names, read_profile
-    from blocktime.config import _email, system_zone
-    from blocktime.init import Answers
-    from blocktime.inputs import zone
+    from blocktime.cli.init import Answers
+    from blocktime.config.inputs import zone
+    from blocktime.config.profiles import profile_names, read_profile
+    from blocktime.config.schema import _email, system_zone
 
     name = args.name or _until(ask, "Your name (ORGANIZER, signature)", None, lambda v: v)
     email = args.email or _until(ask, "Your e-mail (replies come here)", None, _email)

@@ -11,7 +11,7 @@ from blocktime.cli.common import table
 from blocktime.errors import BadInput
 
 if TYPE_CHECKING:
-    from blocktime.team import Team
+    from blocktime.team.trainers import Team
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +31,7 @@ def cmd_team(args: argparse.Namespace) -> int:
 def cmd_team_list(args: argparse.Namespace) -> int:
     import json
 
-    from blocktime.team import load_team
+    from blocktime.team.trainers import load_team
 
     team = load_team(args.config)
     rows = [{"trainer": name, "organizer": cfg.organizer.email, "calendar": calendar_text(cfg.calendar.provider,
@@ -57,7 +57,7 @@ def _now(args: argparse.Namespace, team: Team) -> datetime:
 
 
 def cmd_team_status(args: argparse.Namespace) -> int:
-    from blocktime.team import load_team
+    from blocktime.team.trainers import load_team
 
     return _status(args, load_team(args.config))
 
@@ -65,7 +65,7 @@ def cmd_team_status(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace, team: Team) -> int:
     import json
 
-    from blocktime.teamstatus import status_text, team_status
+    from blocktime.cli.teamstatus import status_text, team_status
 
     doc = team_status(list(team.trainers.items()), base_dir=team.base_dir, store_url=team.store_url,
                       now=_now(args, team))
@@ -78,12 +78,11 @@ def _status(args: argparse.Namespace, team: Team) -> int:
 
 def team_daemon(args: argparse.Namespace, team: Team) -> int:
     """`blocktime daemon` with a team config and no --as: every trainer, shared with the other
-    daemons on the same store (blocktime.teamd); --once passes each trainer no daemon holds."""
+    daemons on the same store (blocktime.cli.teamd); --once passes each trainer no daemon holds."""
     import json
     import logging
 
-    from blocktime import teamd
-
+    from blocktime.cli import teamd
     if args.status:
         return _status(args, team)
     if args.workers < 1:
@@ -126,7 +125,7 @@ def redact_url(url: str) -> str:
     >>> redact_url("https://calendar.example/ical/private-0123456789abcdef0123456789/basic.ics")
     'https://calendar.example/ical/***/basic.ics'
     """
-    from blocktime.redaction import without_password
+    from blocktime.config.redaction import without_password
 
     return without_password(url, query=lambda q: re.sub(r"=[^&]*", "=***", q),
                             path=lambda p: "/".join("***" if _TOKENISH.fullmatch(seg) else seg for seg in p.split("/")))

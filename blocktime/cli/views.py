@@ -28,8 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def which_day(text: str | None, now: datetime, tz: ZoneInfo) -> date:
     """`today`, `this week`, `next week`, `last week`, an ISO date, or a friendly day (`next tue`)."""
-    from blocktime import inputs
-
+    from blocktime.config import inputs
     today = now.astimezone(tz).date()
     word = "today" if text is None else text.strip().lower()
     shifts = {"today": 0, "tomorrow": 1, "this week": 0, "next week": 7, "last week": -7}
@@ -46,7 +45,7 @@ def which_day(text: str | None, now: datetime, tz: ZoneInfo) -> date:
 def cmd_week(args: argparse.Namespace) -> int:
     import json
 
-    from blocktime.progress import Counting, Progress
+    from blocktime.cli.progress import Counting, Progress
     from blocktime.views import html, text
     from blocktime.views.week import as_json, build_week
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from blocktime.core.model import Engagement
-    from blocktime.session import Session
-    from blocktime.store import StoredBlock
+    from blocktime.store.store import StoredBlock
+    from blocktime.usecases.session import Session
 
 
 def agenda(session: Session, start: datetime | None, end: datetime | None) -> list[tuple[StoredBlock, Engagement]]:

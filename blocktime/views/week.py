@@ -17,7 +17,7 @@ from blocktime.core.model import Interval, WeeklyHours, wall
 from blocktime.errors import BlocktimeError
 
 if TYPE_CHECKING:
-    from blocktime.service import Session
+    from blocktime.usecases.booking import Session
 
 log = logging.getLogger("blocktime.views")
 
@@ -113,7 +113,7 @@ def build_week(session: Session, day: date, *, details: bool = False) -> Week:
                           offer=h.offer, deadline=offer.expires, option=h.number))
     notes: list[str] = []
     try:
-        from blocktime.service import read_busy
+        from blocktime.usecases.booking import read_busy
 
         for b in read_busy(session, start, end):
             if b.uid in own:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from blocktime.auth import BearerAuth, Token, TokenStore
 from blocktime.backends.base import CalendarBackend, CalendarInfo
+from blocktime.config.auth import BearerAuth, Token, TokenStore
 from tests.backends.standin_google import GoogleCalDAV
 from tests.backends.standin_graph import Graph
 from tests.backends.standin_http import StandIn
@@ -103,7 +103,7 @@ CONTRACT = ["radicale", "xandikos", "local",
 
 @pytest.fixture(params=CONTRACT)
 def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Subject]:
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     kind = request.param
     server: Any = None

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from blocktime.auth import TEST_LOGIN_ENV, Token, TokenStore, microsoft_login
 from blocktime.cli import main
+from blocktime.config.auth import TEST_LOGIN_ENV, Token, TokenStore, microsoft_login
 from blocktime.errors import BadInput
 from tests.backends.standin_graph import Graph
 from tests.backends.standin_http import StandIn

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP
-from blocktime.config import from_mapping
-from blocktime.service import Session, read_busy
+from blocktime.config.schema import from_mapping
+from blocktime.usecases.booking import Session, read_busy
 from tests.backends.conftest import google_token, graph_token
 from tests.backends.standin_google import GoogleCalDAV
 from tests.backends.standin_graph import RECORDED, Graph

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from blocktime.backends.base import SYNTHETIC_PREFIX, StoredObject, diff_listing, listing_state
-from blocktime.backends.caldav import CalDAVBackend, _NoSync
+from blocktime.backends.caldav.connection import CalDAVBackend, _NoSync
 from tests.backends.test_contract import event
 from tests.helpers import backend
 from tests.servers import Account
@@ -58,7 +58,7 @@ def test_without_sync_tokens_a_full_listing_stands_in(account: Account, monkeypa
 def test_hrefs_read_quickly_are_the_server_paths_urljoin_gives(href: str) -> None:
     from urllib.parse import quote, urljoin, urlsplit
 
-    from blocktime.backends.caldav import _absolute
+    from blocktime.backends.caldav.connection import _absolute
 
     base = "http://127.0.0.1:8000/u/cal/"
     joined = urljoin(base, quote(href, safe="/@:+,;=!$&'()*~%"))

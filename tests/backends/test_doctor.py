@@ -83,7 +83,7 @@ def test_doctor_with_an_unknown_profile_is_exit_2(tmp_path: Path, data_dir: Path
 def test_doctor_fails_where_if_none_match_is_ignored(cli: Runner, account: Account,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A server that overwrites on create is refused: simulated by dropping the header on the way out."""
-    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.backends.caldav.connection import CalDAVBackend
 
     real = CalDAVBackend._put
 

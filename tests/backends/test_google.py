@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.auth import BearerAuth, TokenStore
 from blocktime.backends.google import GoogleBackend, calendar_id, principal_url, without_attendees
+from blocktime.config.auth import BearerAuth, TokenStore
 from blocktime.errors import BadInput, ServerError
 from tests.backends.conftest import google_token
 from tests.backends.standin_google import GoogleCalDAV

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from blocktime.auth import BearerAuth
 from blocktime.backends.google import GoogleBackend
+from blocktime.config.auth import BearerAuth
 from tests.backends.conftest import google_token
 from tests.backends.standin_google import GoogleCalDAV
 from tests.backends.standin_http import StandIn
@@ -205,7 +205,7 @@ def test_uid_facts_name_engagement_and_start_and_check_the_digest() -> None:
     from datetime import UTC, datetime
 
     from blocktime.core.series import block_uid
-    from blocktime.repair import uid_facts
+    from blocktime.usecases.repair import uid_facts
 
     start = datetime(2026, 3, 24, 11, tzinfo=UTC)
     assert uid_facts(block_uid("acme-hq-2", start)) == ("acme-hq-2", start)

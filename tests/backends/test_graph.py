@@ -9,11 +9,11 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from blocktime.auth import BearerAuth
 from blocktime.backends import graph_http
 from blocktime.backends.graph import GraphBackend
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP, from_graph, to_graph
 from blocktime.backends.throttle import retry_after
+from blocktime.config.auth import BearerAuth
 from blocktime.errors import ServerError
 from tests.backends.conftest import GRAPH_WINDOW, graph_token
 from tests.backends.standin_graph import RECORDED, Graph
@@ -245,7 +245,7 @@ def test_a_new_process_still_knows_which_deleted_event_was_ours(
 
 def test_the_real_endpoints_are_never_reached_from_the_tests(tmp_path: Path) -> None:
     """The guard in conftest.py refuses every host but loopback (token refresh included)."""
-    from blocktime.auth import Token, TokenStore
+    from blocktime.config.auth import Token, TokenStore
 
     store = TokenStore(tmp_path, "outlook")
     store.save(Token("x", "y", 0.0, "https://login.microsoftonline.com/common/oauth2/v2.0/token", "c"))

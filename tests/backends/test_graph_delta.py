@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from blocktime.auth import BearerAuth
 from blocktime.backends import graph_http
 from blocktime.backends.graph import GraphBackend
 from blocktime.backends.graph_ics import UID_PROP
+from blocktime.config.auth import BearerAuth
 from blocktime.errors import ConflictError
 from tests.backends.conftest import GRAPH_WINDOW, graph_token
 from tests.backends.standin_graph import Graph

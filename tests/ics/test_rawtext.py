@@ -96,7 +96,7 @@ def test_a_sketch_has_the_groups_of_a_full_split_on_any_text(text: str) -> None:
 
 
 def test_the_raw_uid_is_the_parsed_masters_uid_on_the_corpus() -> None:
-    from blocktime.sync import _parse
+    from blocktime.usecases.sync import _parse
 
     compared = 0
     for path in corpus_files():

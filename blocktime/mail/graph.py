@@ -1,0 +1,148 @@
+"""The organizer's Outlook / Microsoft 365 mailbox through Microsoft Graph mail (`Mail.ReadWrite`),
+on the Outlook sign-in the calendar uses. The same surface as `inbox.ImapMailbox`:
+
+- new mail: `GET /me/mailFolders/{folder}/messages/delta` rounds (message: delta), the round's
+  `@odata.deltaLink` kept in the store once the pass is done, so a crash re-reads, never skips;
+- the message itself: `GET /me/messages/{id}/$value` (its MIME content), read as IMAP mail is;
+- handled mail: category `blocktime` (PATCH), or moved to `processed_folder` (message: move).
+Graph has no UIDs: each pass numbers what it lists after the last number used (the store keeps
+Message-IDs, so a re-listed message is never handled twice). No IDLE: the regular pass reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from blocktime.config.schema import InboxConfig
+from blocktime.errors import ServerError
+from blocktime.mail.imap import Envelope, InboxError
+from blocktime.mail.incoming import MAX_BYTES, one_line
+
+SELECT = "internetMessageId,from,subject,receivedDateTime"
+CATEGORY = "blocktime"
+
+
+class GraphMailbox:
+    """One folder of the signed-in user's mailbox."""
+
+    uidvalidity = 0
+    idle_supported = False
+    keywords = True
+    capabilities: frozenset[str] = frozenset({"MOVE"})
+
+    def __init__(self, config: InboxConfig, http: Any, base: str, link: tuple[Callable[[], str | None],
+                                                                               Callable[[str], None]]) -> None:
+        self.config = config
+        self.http = http
+        self.base = base.rstrip("/")
+        self._load, self._save = link
+        self._ids: dict[int, str] = {}
+        self._next: str | None = None
+
+    @property
+    def where(self) -> str:
+        return "Microsoft Graph mail"
+
+    @property
+    def folder(self) -> str:
+        name = self.config.folder
+        return "inbox" if name.upper() == "INBOX" else name  # the well-known folder name
+
+    def _get(self, url: str, params: dict[str, str] | None, what: str) -> Any:
+        try:
+            r = self.http.request("GET", url, params=params)
+        except ServerError as exc:
+            raise InboxError(exc.message, exc.hint) from None
+        if r.status_code != 200:
+            try:
+                self.http.fail(r, what)
+            except ServerError as exc:
+                raise InboxError(exc.message, exc.hint or "check [inbox] folder and the Outlook sign-in") from None
+        return r
+
+    def open(self) -> None:
+        """Check the sign-in and the folder (one cheap request)."""
+        self._get(f"{self.base}/me/mailFolders/{quote(self.folder)}", {"$select": "id,displayName"},
+                  f"opening the folder {self.config.folder!r}")
+
+    def envelopes(self, after: int, limit: int = 5000) -> list[Envelope]:
+        """Messages added since the last completed pass (all of the folder on the first one)."""
+        url: str | None = self._load()
+        params: dict[str, str] | None = None
+        if not url:
+            url, params = f"{self.base}/me/mailFolders/{quote(self.folder)}/messages/delta", {"$select": SELECT}
+        out: list[Envelope] = []
+        while url and len(out) < limit:
+            page = self._get(url, params, "listing new mail").json()
+            params = None
+            for row in page.get("value", []):
+                if "@removed" in row or not isinstance(row.get("id"), str):
+                    continue
+                uid = after + len(out) + 1
+                self._ids[uid] = row["id"]
+                out.append(Envelope(uid, 0, _headers(row)))
+            if "@odata.deltaLink" in page:
+                self._next, url = str(page["@odata.deltaLink"]), None
+            else:
+                url = page.get("@odata.nextLink")
+                self._next = url
+        return out
+
+    def body(self, uid: int) -> tuple[bytes, bool]:
+        """The message's MIME content (its first MAX_BYTES)."""
+        r = self._get(f"{self.base}/me/messages/{quote(self._ids[uid])}/$value", None, "reading a message")
+        data = bytes(r.content or b"")
+        return data[:MAX_BYTES], len(data) > MAX_BYTES
+
+    def mark(self, uids: list[int]) -> None:
+        """Category `blocktime`, or a move to `processed_folder`; then remember where the round ended."""
+        target = self._processed() if self.config.processed_folder else None
+        for uid in uids:
+            mid = quote(self._ids[uid])
+            try:
+                if target:
+                    self.http.request("POST", f"{self.base}/me/messages/{mid}/move", body={"destinationId": target})
+                else:
+                    self.http.request("PATCH", f"{self.base}/me/messages/{mid}", body={"categories": [CATEGORY]})
+            except ServerError:
+                pass  # the store remembers the message; marking is a courtesy
+        if self._next:
+            self._save(self._next)
+
+    def _processed(self) -> str | None:
+        name = self.config.processed_folder or ""
+        flt = "displayName eq '" + name.replace("'", "''") + "'"
+        r = self._get(f"{self.base}/me/mailFolders", {"$filter": flt}, "finding the processed folder")
+        found = r.json().get("value", [])
+        if found:
+            return str(found[0]["id"])
+        made = self.http.request("POST", f"{self.base}/me/mailFolders", body={"displayName": name})
+        return str(made.json()["id"]) if made.status_code in (200, 201) else None
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _headers(row: dict[str, Any]) -> bytes:
+    """The few header lines triage reads, rebuilt from the listing (one line each: no injection)."""
+    sender = ((row.get("from") or {}).get("emailAddress") or {}).get("address") or ""
+    lines = [f"From: {one_line(str(sender), 320)}", f"Subject: {one_line(str(row.get('subject') or ''), 998)}"]
+    if row.get("internetMessageId"):
+        lines.append(f"Message-ID: {one_line(str(row['internetMessageId']), 500)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+def open_graph(config: InboxConfig, data_dir: Any, token_store: str, base: str,
+               link: tuple[Callable[[], str | None], Callable[[str], None]]) -> GraphMailbox:
+    """The mailbox on the stored Outlook sign-in (`blocktime auth outlook`)."""
+    from pathlib import Path
+
+    from blocktime.backends.graph_http import GraphClient
+    from blocktime.config.auth import BearerAuth, TokenStore
+
+    http = GraphClient(BearerAuth(TokenStore(Path(str(data_dir)), "outlook", token_store)), base)
+    box = GraphMailbox(config, http, base, link)
+    box.open()
+    return box

@@ -1,0 +1,275 @@
+"""What to tell whom, and when it leaves: invites, updates, cancellations, offers and confirmations.
+
+Each message is rendered per attendee in the engagement's language, queued in the store in the
+same transaction as the change it reports (so a crash never loses or doubles it), mirrored as an
+.eml file in `<outbox>/mail/` while it waits, and sent by `deliver` when [smtp] is configured.
+Right before sending, every unsent message is checked against the current state (`review`), and
+what --no-send kept back waits for `blocktime outbox send` (or the command that queued it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from blocktime.core.model import Engagement, Interval
+from blocktime.store.mailqueue import HELD, INVITES, WAITING, MailQueue, Queued, mail_key
+from blocktime.usecases.session import Session
+
+if TYPE_CHECKING:
+    from blocktime.ics.event import EventFacts  # (icalendar: not for a pass that only counts the outbox)
+    from blocktime.mail.imip import Addresses, Letter  # (email, smtplib: not for a pass with nothing to send)
+    from blocktime.usecases.review import Step
+
+log = logging.getLogger("blocktime")
+
+CALENDAR_KINDS = (*INVITES, "declinecounter")
+
+
+def addresses(session: Session) -> Addresses:
+    from blocktime.mail.imip import Addresses
+
+    org = session.config.organizer
+    smtp = session.config.smtp
+    return Addresses(org.name, smtp.sender if smtp else org.email, org.email)
+
+
+def block_letter(kind: str, facts: EventFacts, *, old: Interval | None = None,
+                 proposed: Interval | None = None) -> Letter:
+    """The subject and text of a message about one block (template `mail_<kind>`)."""
+    from blocktime.mail.imip import letter
+    from blocktime.notes import minutes, render, when
+
+    eng, org = facts.engagement, facts.organizer
+    lang, tz, span = eng.language, org.timezone, facts.block.span
+    values = {"client": eng.client, "site": eng.site, "organizer": org.name,
+              "length": minutes(int(span.duration.total_seconds() // 60), lang),
+              **when(span.start, span.end, tz, lang)}
+    for prefix, other in (("old", old), ("proposed", proposed)):
+        if other is not None:
+            values.update({f"{prefix}_{k}": v for k, v in when(other.start, other.end, tz, lang).items()})
+    return letter(render(f"mail_{kind}", lang, **values), lang)
+
+
+def block_calendar(kind: str, facts: EventFacts, sender: str, attendee: str = "", note: str = "") -> str | None:
+    """The iTIP part of a message about one block, or None for a plain message."""
+    from blocktime.ics import itip
+
+    if kind in ("request", "makeup", "update"):
+        return itip.request(facts, sent_by=sender)
+    if kind == "cancel":
+        return itip.cancel(facts, sent_by=sender)
+    if kind == "declinecounter":
+        return itip.decline_counter(facts, attendee, note, sent_by=sender)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """Message `kind` about one block, composed for each recipient before the transaction that
+    queues it (`compose_block` touches no store), so booking can compose it in its writer threads
+    while other PUTs are in flight; `queue_block` then only records it."""
+
+    kind: str
+    ref: str
+    sequence: int
+    subject: str
+    messages: dict[str, bytes]  # recipient as given -> the whole message
+
+
+def compose_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
+                  proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
+                  ref: str | None = None, invite: str | None = None) -> Composed:
+    """Message `kind` about a block for every attendee (or `to`), composed and not queued.
+    `invite` is the block's plain REQUEST (`itip.request(facts)`) when the caller has it: it is the
+    mailed calendar part too unless a different sender needs SENT-BY, so it is not built twice."""
+    from blocktime.ics.itip import address
+    from blocktime.mail.imip import compose
+
+    who = addresses(session)
+    text = block_letter(kind, facts, old=old, proposed=proposed)
+    if invite is not None and kind in ("request", "makeup") and address(who.sender) == address(facts.organizer.email):
+        shared: str | None = invite  # itip.request adds SENT-BY only for another sender: the same text
+    else:
+        shared = None if kind == "declinecounter" else block_calendar(kind, facts, who.sender)  # same for everyone
+    out: dict[str, bytes] = {}
+    for rcpt in to if to is not None else facts.engagement.attendees:
+        key = mail_key(kind, ref or facts.block.uid, facts.sequence, rcpt)
+        cal = shared if kind != "declinecounter" else block_calendar(kind, facts, who.sender, rcpt, note)
+        out[rcpt] = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now, calendar=cal)
+    return Composed(kind, ref or facts.block.uid, facts.sequence, text.subject, out)
+
+
+def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
+                proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
+                ref: str | None = None, composed: Composed | None = None) -> list[str]:
+    """Queue message `kind` about a block for every attendee (or `to`); call inside the
+    transaction that records the change. `ref` names what it answers (default: the block's UID).
+    `composed` is what `compose_block` made ahead with the same arguments (else composed here).
+    Returns the keys queued now."""
+    if composed is None:
+        composed = compose_block(session, kind, facts, old=old, proposed=proposed, to=to, note=note, ref=ref)
+    queue = MailQueue(session.store)
+    keys = []
+    for rcpt, data in composed.messages.items():
+        key = mail_key(kind, composed.ref, facts.sequence, rcpt)
+        if queue.known(key):
+            continue
+        state = WAITING
+        if kind in INVITES:
+            for gone in queue.supersede(facts.block.uid, rcpt, facts.sequence):
+                eml_path(session, gone.key).unlink(missing_ok=True)
+                state = HELD if gone.state == HELD else state  # what --no-send kept back stays held
+        keys += _add(session, queue, Queued(key, composed.ref, kind, facts.sequence, rcpt, composed.subject,
+                                            data, session.now, state))
+    return keys
+
+
+def queue_note(session: Session, eng: Engagement, kind: str, ref: str, rendered: str) -> list[str]:
+    """Queue a plain message (an offer, a carry-over, a request for times) to every attendee."""
+    from blocktime.mail.imip import compose, letter
+
+    who = addresses(session)
+    text = letter(rendered, eng.language)
+    queue = MailQueue(session.store)
+    keys = []
+    for rcpt in eng.attendees:
+        key = mail_key(kind, ref, 0, rcpt)
+        if not queue.known(key):
+            data = compose(text, who=who, recipient=rcpt, key=key, stamp=session.now)
+            keys += _add(session, queue, Queued(key, ref, kind, 0, rcpt, text.subject, data, session.now))
+    return keys
+
+
+def _add(session: Session, queue: MailQueue, q: Queued) -> list[str]:
+    if not queue.add(q):
+        return []
+    path = eml_path(session, q.key)
+    from blocktime.mail import outbox
+    outbox.write(path.parent, path.name, q.message.decode("ascii"))
+    session.queued.append(q.key)
+    return [q.key]
+
+
+def mail_dir(session: Session) -> Path:
+    return session.config.outbox / "mail"
+
+
+def eml_path(session: Session, key: str) -> Path:
+    kind, ref, sequence, rcpt = key.split(":", 3)
+    name = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{kind}-{ref.split('@')[0]}-seq{sequence}-{rcpt}")
+    return mail_dir(session) / f"{name}.eml"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """What happened to the messages of one command: sent, refused, withdrawn (or merged) by the
+    check before sending, or waiting in the outbox (`kept` of them held by --no-send)."""
+
+    smtp: bool
+    sent: list[Queued] = field(default_factory=list)
+    failed: list[tuple[Queued, str]] = field(default_factory=list)
+    waiting: int = 0
+    error: str | None = None
+    held: bool = False
+    kept: int = 0
+    withdrawn: list[Step] = field(default_factory=list)  # one log line each
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "sent": [{"to": q.recipient, "kind": q.kind, "subject": q.subject} for q in self.sent],
+            "failed": [{"to": q.recipient, "kind": q.kind, "error": why} for q, why in self.failed],
+            "waiting": self.waiting,
+            "held": self.kept,
+            "withdrawn": [st.json() for st in self.withdrawn],
+            "error": self.error,
+        }
+
+
+def deliver(session: Session, keys: list[str] | None = None, *, send: bool = True, held: bool = False,
+            clock: Callable[[], datetime] | None = None) -> Delivery:
+    """Check every unsent message against the current state (withdrawn or merged as `review`
+    says), then send the waiting ones over SMTP, once each: the sent log is checked before and
+    written right after every message, while this process alone sends this trainer's outbox
+    (`exclusive.sending`, on every machine that shares the store). `keys` (a command's own mail) go
+    out even when held; without them only waiting mail goes, and held mail too with `held`
+    (`blocktime outbox send`). With `send` False the `keys` are held. Each message leaves with the real time as its Date
+    (RFC 5322 §3.6.1), from `clock` (default: the wall clock in the organizer's zone)."""
+    from blocktime.usecases.outgoing import SEND
+    from blocktime.usecases.review import apply, plan
+
+    queue = MailQueue(session.store)
+    smtp = session.config.smtp
+    result = Delivery(smtp=smtp is not None, held=not send)
+    steps = plan(session, queue)
+    renamed = apply(session, steps, queue)
+    result.withdrawn = [st for st in steps if st.decision.action != SEND]
+    if keys is not None:
+        keys = [renamed.get(k, k) for k in keys]
+        if not send:
+            with session.store.transaction():
+                queue.hold(keys)
+    batch = queue.waiting(keys, held=held or keys is not None)
+    if smtp is None or not send or not batch:
+        _count(result, queue)
+        return result
+    tz = session.config.organizer.timezone
+    wall = clock or (lambda: datetime.now(tz))
+    from blocktime.mail.imip import MailError, Refused, Transport, restamp
+    from blocktime.team.exclusive import sending
+
+    cfg = session.config
+    try:
+        with sending(getattr(cfg, "store_url", None), cfg.data_dir, getattr(cfg, "trainer", None)), \
+                Transport(smtp) as transport:
+            for q in batch:
+                if queue.was_sent(q.key):  # sent by a run that crashed before marking it
+                    with session.store.transaction():
+                        queue.mark_sent(q.key, _message_id(q), q.recipient, wall())
+                    continue
+                at = wall()
+                try:
+                    transport.send(smtp.sender, q.recipient, restamp(q.message, at))
+                except Refused as exc:
+                    with session.store.transaction():
+                        queue.mark_failed(q.key, str(exc))
+                    result.failed.append((q, str(exc)))
+                    continue
+                with session.store.transaction():
+                    queue.mark_sent(q.key, _message_id(q), q.recipient, at)
+                eml_path(session, q.key).unlink(missing_ok=True)
+                result.sent.append(q)
+                log.info("sent %s to %s", q.kind, q.recipient)
+    except MailError as exc:
+        result.error = str(exc)
+        done = {q.key for q in result.sent} | {q.key for q, _ in result.failed}
+        with session.store.transaction():
+            for q in batch:
+                if q.key not in done:
+                    queue.mark_failed(q.key, exc.message)
+    _count(result, queue)
+    return result
+
+
+def _count(result: Delivery, queue: MailQueue) -> None:
+    unsent = queue.waiting()
+    result.waiting = len(unsent)
+    result.kept = sum(q.state == HELD for q in unsent)
+
+
+def _message_id(q: Queued) -> str:
+    import email.parser
+
+    headers = email.parser.BytesHeaderParser().parsebytes(q.message)
+    return str(headers.get("Message-ID", ""))
+
+
+def tell(session: Session, eng: Engagement, kind: str, ref: str, rendered: str) -> list[str]:
+    """`queue_note` in a transaction of its own (for use cases that wrote their change already)."""
+    with session.store.transaction():
+        return queue_note(session, eng, kind, ref, rendered)
