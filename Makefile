@@ -26,9 +26,11 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) tests/run_fuzz.py
 
+# ruff, mypy --strict, and the layers of the house as import-linter contracts ([tool.importlinter])
 lint: $(STAMP)
 	$(VENV)/bin/ruff check blocktime tests bench
 	$(VENV)/bin/mypy blocktime
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/book50.py

@@ -1,7 +1,7 @@
 """Booking 50 blocks through blocktime vs. a plain keep-alive PUT loop, on one real Radicale.
 
 Every measured run gets a fresh Radicale user (an empty account) and, for blocktime, a fresh
-data dir. blocktime's time is the wall time of one `service.book()` call (discovery, busy read,
+data dir. blocktime's time is the wall time of one `usecases.booking.book()` call (discovery, busy read,
 planning, calendar creation, 50 conditional PUTs, store and outbox writes). The plain loop PUTs
 the very bytes blocktime sent (captured from its first, unmeasured run) with `If-None-Match: *`
 into a calendar made by MKCALENDAR beforehand (not timed). Rounds alternate the order.
@@ -33,8 +33,9 @@ if str(ROOT) not in sys.path:
 
 import niquests  # noqa: E402
 
-from blocktime.config.schema import from_mapping  # noqa: E402
-from blocktime.usecases.booking import BookRequest, Session, book  # noqa: E402
+from blocktime.config.loading import from_mapping  # noqa: E402
+from blocktime.usecases.booking import BookRequest, book  # noqa: E402
+from blocktime.usecases.session import Session  # noqa: E402
 from tests.servers import Account, RadicaleServer  # noqa: E402
 
 TZ = ZoneInfo("Europe/Warsaw")

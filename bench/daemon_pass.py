@@ -34,10 +34,10 @@ RUNNER = r"""
 import json, resource, sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
-from blocktime.config.schema import load
+from blocktime.config.loading import load
 from blocktime.cli.daemon import run_pass
-from blocktime.usecases.booking import Session
-import blocktime.backends.caldav.connection as cd
+from blocktime.usecases.session import Session
+import blocktime.backends.caldav as cd
 
 counts = {"requests": 0, "by_method": {}}
 orig = cd.CalDAVBackend._count
@@ -84,7 +84,7 @@ def main() -> None:
     server = RadicaleServer(work / "radicale")
     try:
         account = server.new_account()
-        from blocktime.backends.caldav.connection import CalDAVBackend
+        from blocktime.backends.caldav import CalDAVBackend
 
         b = CalDAVBackend(account.url, account.username, account.password)
         rnd = random.Random(3)

@@ -90,9 +90,9 @@ def _blocks_count(account: Account) -> int:
 
 
 def unrelated_pass(imap: ImapServer, count: int, runs: int, work: Path) -> list[float]:
-    from blocktime.config.schema import from_mapping
+    from blocktime.config.loading import from_mapping
     from blocktime.usecases.answers import run
-    from blocktime.usecases.booking import Session
+    from blocktime.usecases.session import Session
 
     folder = imap.new_folder()
     m = imap.client()

@@ -1,4 +1,10 @@
-"""Advisory file locks (flock) for what one process at a time does on one machine: the daemon of
+"""The files blocktime keeps for itself: private (0600 in 0700 folders), written whole or not at all,
+and locked by one process at a time.
+
+Every layer writes such files (the outbox, the discovery cache of a calendar account, the daemon's
+lock), so this module sits beside `errors`, below the layers, and imports nothing of blocktime.
+
+The advisory file locks (flock) guard what one process at a time does on one machine: the daemon of
 a data dir, an inbox pass, an outbox send, a team daemon's claim on a trainer. The kernel drops
 the lock when its process dies, so nothing needs cleaning up after a crash."""
 
@@ -6,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -19,3 +26,17 @@ def try_lock(path: Path) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    """Write atomically (temp file + rename), so a crash never leaves half a file. The file is
+    0600 (mkstemp), and the folders blocktime creates are 0700: invites and mail hold client data."""
+    if not folder.is_dir():  # one stat in the common case; create the missing chain once
+        for missing in reversed([p for p in (folder, *folder.parents) if not p.exists()]):
+            missing.mkdir(mode=0o700, exist_ok=True)
+    target = folder / name
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ics")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, target)
+    return target

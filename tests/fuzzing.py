@@ -1,6 +1,6 @@
 """Hypothesis strategies for damaged real-world files: the sample calendars, replies and mails
 with lines truncated, swapped, dropped or doubled, garbage parameters, huge values, bad dates and
-bad recurrence rules. Used by tests/test_fuzz_*.py."""
+bad recurrence rules. Used by tests/*/test_fuzz_*.py."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blocktime.backends.caldav.connection import CalDAVBackend
+from blocktime.backends.caldav import CalDAVBackend
 from blocktime.ics.objects import split_by_uid
 from tests.servers import Account
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from blocktime.store.engines import schema_name, translate
-from blocktime.store.store import connect
+from blocktime.store.engines import connect, schema_name, translate
 
 ON_POSTGRESQL = os.environ.get("BLOCKTIME_TEST_STORE", "sqlite").lower() == "postgresql"
 sqlite_only = pytest.mark.skipif(ON_POSTGRESQL, reason="SQLite only: the file itself, or the default store")

@@ -14,7 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from blocktime.cli import teamd
-from blocktime.config.schema import Config, load
+from blocktime.config.loading import load
+from blocktime.config.schema import Config
 from blocktime.team.trainers import load_team
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from blocktime.backends import throttle
 
@@ -283,3 +283,12 @@ def _code(status: str | None) -> int:
 def path_of(url: str) -> str:
     """The path of a URL (an href as the server names it)."""
     return urlsplit(url).path or "/"
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user:password part, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

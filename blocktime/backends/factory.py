@@ -21,7 +21,7 @@ GRAPH_WINDOW = (timedelta(days=30), timedelta(days=400))
 
 def open_backend(cal: CalendarConfig, data_dir: Any, now: datetime) -> tuple[CalendarBackend, Any]:
     """(backend, embedded server or None); the caller closes the backend and stops the server."""
-    from blocktime.backends.caldav.connection import CalDAVBackend
+    from blocktime.backends.caldav import CalDAVBackend
 
     if cal.provider == "local" and cal.url is None:
         from blocktime.backends.local import LocalServer

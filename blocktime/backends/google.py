@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin
 
 from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject, uid_of
-from blocktime.backends.caldav.connection import CalDAVBackend
+from blocktime.backends.caldav import CalDAVBackend
 from blocktime.backends.davhttp import path_of as _path_of
 from blocktime.errors import ServerError
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
-from blocktime.backends.caldav.connection import safe_url
+from blocktime.backends.davhttp import safe_url
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
 from blocktime.backends.throttle import backoff, retry_after
 from blocktime.errors import ServerError

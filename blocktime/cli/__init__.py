@@ -3,7 +3,12 @@
 Exit codes: 0 done, 1 runtime failure (server, conflicts), 2 bad input or usage.
 Heavy libraries (icalendar, caldav, Babel) are imported by the commands that use them, and each
 command's module only when that command runs (COMMANDS names them): `--help` and `agenda` start
-without the modules of the other commands (tests/test_coldstart.py checks what they import).
+without the modules of the other commands (tests/cli/test_coldstart.py checks what they import).
+
+Layer: the top. One module per command group (booking, makeup, mail, ops, setup, team, views,
+inbox), the daemon runners (`daemon`, `teamd`), doctor and its checks, progress, demo and init.
+May import every layer; nothing imports it. A new command goes into its group's module and
+into COMMANDS.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ from blocktime.errors import BlocktimeError
 
 if TYPE_CHECKING:
     from blocktime.core.model import Engagement
-    from blocktime.usecases.booking import BookResult, Session
+    from blocktime.usecases.booking import BookResult
     from blocktime.usecases.messages import Delivery
+    from blocktime.usecases.session import Session
 
 
 def cmd_book(args: argparse.Namespace) -> int:

@@ -60,11 +60,12 @@ def config_findings(cfg: Config, now: datetime) -> list[Finding]:
 def _store(cfg: Config) -> Finding | None:
     """A PostgreSQL store: reachable, and at which schema version (a SQLite file needs no check)."""
     from blocktime.cli.doctor import Finding
-    from blocktime.store.engines import SQLITE, engine
+    from blocktime.config.store_url import SQLITE, engine
 
     if engine(cfg.store_url) == SQLITE:
         return None
-    from blocktime.store.store import SCHEMA_VERSION, open_store
+    from blocktime.store.migrations import SCHEMA_VERSION
+    from blocktime.store.store import open_store
 
     try:
         store = open_store(cfg.store_url, cfg.data_dir, cfg.trainer)

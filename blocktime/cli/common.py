@@ -24,7 +24,8 @@ def load_config(args: argparse.Namespace) -> Config:
     if not logless or cfg.store_url:  # (a LOGLESS command on SQLite has no logging set up)
         import logging
 
-        from blocktime.config.redaction import Redactor, secrets_of
+        from blocktime.config.redaction import Redactor
+        from blocktime.config.secrets import secrets_of
 
         for handler in logging.getLogger().handlers:  # --debug shows what libraries log, servers' answers too
             handler.addFilter(Redactor(secrets_of(cfg)))
@@ -70,7 +71,7 @@ def trainer_name(args: argparse.Namespace) -> str | None:
     return getattr(args, "trainer", None) or os.environ.get("BLOCKTIME_TRAINER") or None
 
 
-#: commands that import no module that logs on a SQLite store (tests/test_coldstart.py checks): they start
+#: commands that import no module that logs on a SQLite store (tests/cli/test_coldstart.py checks): they start
 #: without `logging` (cli.main does not set it up; load_config does for a PostgreSQL store, whose driver logs)
 LOGLESS = frozenset({"agenda"})
 
@@ -204,13 +205,13 @@ def deliver_mail(s: Session, args: argparse.Namespace) -> Delivery:
 
 
 def mail_json(s: Session, sent: Delivery) -> dict[str, Any]:
-    from blocktime.usecases.messages import mail_dir
+    from blocktime.usecases.letters import mail_dir
 
     return {**sent.json(), "outbox": str(mail_dir(s))}
 
 
 def say_mail(s: Session, sent: Delivery | None) -> None:
-    from blocktime.usecases.messages import mail_dir
+    from blocktime.usecases.letters import mail_dir
 
     if sent is None:
         return

@@ -24,8 +24,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from blocktime.config.redaction import Redactor, secrets_of
+from blocktime.config.redaction import Redactor
 from blocktime.config.schema import Config
+from blocktime.config.secrets import secrets_of
 from blocktime.core.schedule import catch_up_due, next_nightly
 from blocktime.errors import BlocktimeError
 from blocktime.files import try_lock
@@ -133,7 +134,7 @@ def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
     if not s.has_pending():
         report["finished"] = 0  # what finish_pending does with nothing pending (without importing it)
         return []
-    from blocktime.usecases.booking import finish_pending
+    from blocktime.usecases.pending import finish_pending
 
     try:
         report["finished"] = finish_pending(s)
@@ -143,7 +144,7 @@ def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
     return []
 
 
-#: `Delivery.json()` of a delivery with no unsent message (tests/test_daemon.py checks it is)
+#: `Delivery.json()` of a delivery with no unsent message (tests/cli/test_daemon.py checks it is)
 NOTHING_UNSENT: dict[str, Any] = {"sent": [], "failed": [], "waiting": 0, "held": 0, "withdrawn": [], "error": None}
 
 
@@ -293,8 +294,8 @@ def build_scheduler(rt: Runtime, *, sync_every: timedelta | None = None) -> Any:
                                                          "misfire_grace_time": 3600})
     sched.add_job("blocktime.cli.daemon:scheduled_nightly", CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
                   id="nightly", name="nightly pass")
-    sched.add_job("blocktime.cli.daemon:scheduled_sync", IntervalTrigger(seconds=int(every.total_seconds()), timezone=tz),
-                  id="sync", name="sync")
+    sched.add_job("blocktime.cli.daemon:scheduled_sync",
+                  IntervalTrigger(seconds=int(every.total_seconds()), timezone=tz), id="sync", name="sync")
     return sched
 
 

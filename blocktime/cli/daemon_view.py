@@ -41,7 +41,7 @@ def summary(report: dict[str, Any]) -> str:
 
 def status_text(doc: dict[str, Any], cfg: Config, now: datetime) -> str:
     """`daemon --status` for people; `--json` keeps the machine form."""
-    from blocktime.usecases.booking import Session
+    from blocktime.usecases.session import Session
 
     tz, lang = cfg.organizer.timezone, cfg.organizer.language
     lines = [f"{'times in':<14}{tz.key}",

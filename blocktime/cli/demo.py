@@ -42,9 +42,10 @@ def run(folder: str, env: Mapping[str, str]) -> int:
 
     from blocktime.backends.base import AlreadyExists
     from blocktime.cli.booking import print_booking
-    from blocktime.config.schema import from_mapping
+    from blocktime.config.loading import from_mapping
     from blocktime.ics.objects import split_by_uid
-    from blocktime.usecases.booking import BookRequest, Session, book
+    from blocktime.usecases.booking import BookRequest, book
+    from blocktime.usecases.session import Session
 
     data = samples()
     root = Path(folder).resolve()
@@ -106,7 +107,7 @@ def run(folder: str, env: Mapping[str, str]) -> int:
 def _week(config: object, start: datetime) -> None:
     """The first week as `blocktime week` draws it: the cut-short block, the make-up, busy time."""
     from blocktime.config.schema import Config
-    from blocktime.usecases.booking import Session
+    from blocktime.usecases.session import Session
     from blocktime.views.text import render
     from blocktime.views.week import build_week
 
@@ -119,8 +120,8 @@ def _week(config: object, start: datetime) -> None:
 def _makeup(config: object, block_id: str, start: datetime) -> None:
     """The client left the first block at 12:35: cut short, offer, accept option 1."""
     from blocktime.config.schema import Config
-    from blocktime.usecases.booking import Session
     from blocktime.usecases.offers import accept, cut_short
+    from blocktime.usecases.session import Session
 
     assert isinstance(config, Config)
     tz = config.organizer.timezone

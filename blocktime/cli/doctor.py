@@ -81,7 +81,7 @@ class Report:
 
 def diagnose(cal: CalendarConfig, data_dir: Path, now: datetime) -> Report:
     """Run every probe; a connection or sign-in failure is raised (one line for the user)."""
-    from blocktime.backends.caldav.connection import safe_url
+    from blocktime.backends.davhttp import safe_url
     from blocktime.backends.factory import open_backend
 
     backend, server = open_backend(cal, data_dir, now)
@@ -115,7 +115,7 @@ def _probe(backend: CalendarBackend, cal: CalendarConfig, day: str) -> list[Find
                        f"blocks go to {target.name!r}{created}; every calendar is read for busy time"))
     out.append(_busy_sources(calendars, cal.provider))
     out.extend(_writes(backend, cal, target, day))
-    from blocktime.backends.caldav.connection import CalDAVBackend
+    from blocktime.backends.caldav import CalDAVBackend
 
     if isinstance(backend, CalDAVBackend):
         out.extend(_caldav_features(backend, target, cal.provider))

@@ -17,8 +17,6 @@ from typing import Any
 
 from blocktime.errors import BadInput
 
-KEYRING_NAME = "caldav:{username}"  # keyring entry of the calendar password (service "blocktime")
-
 
 @dataclass(frozen=True, slots=True)
 class Answers:
@@ -85,8 +83,8 @@ def render(a: Answers) -> str:
 def check(text: str, path: Path) -> None:
     """Validate the text as blocktime will read it (every problem at once). An unset password
     variable is not a problem yet: the user sets it after init (doctor says so)."""
+    from blocktime.config.loading import from_mapping
     from blocktime.config.profiles import merge_profile
-    from blocktime.config.schema import from_mapping
 
     problems: list[str] = []
     raw: dict[str, Any] = dict(merge_profile(tomllib.loads(text), str(path), problems))
@@ -115,7 +113,7 @@ def store_url_of(path: Path) -> str | None:
 
 def booked_in(data_dir: Path, store_url: str | None = None, namespace: str | None = None) -> int:
     """How many live blocks the store holds (0 when there is no SQLite store yet)."""
-    from blocktime.store.engines import SQLITE, engine
+    from blocktime.config.store_url import SQLITE, engine
 
     if engine(store_url) == SQLITE and not (data_dir / "blocktime.sqlite3").exists():
         return 0
@@ -173,23 +171,3 @@ def write(path: Path, text: str, *, force: bool) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
-
-
-def store_password(username: str, password: str) -> None:
-    """Keep the calendar password in the system keyring (service `blocktime`)."""
-    try:
-        import keyring
-    except ImportError:
-        raise BadInput("--keyring needs the keyring package", "pip install 'blocktime[keyring]'") from None
-    keyring.set_password("blocktime", KEYRING_NAME.format(username=username), password)
-
-
-def keyring_password(username: str) -> str | None:
-    """The calendar password kept by `store_password`, or None."""
-    try:
-        import keyring
-    except ImportError:
-        raise BadInput("[calendar] password_keyring needs the keyring package",
-                       "pip install 'blocktime[keyring]'") from None
-    value = keyring.get_password("blocktime", KEYRING_NAME.format(username=username))
-    return str(value) if value is not None else None

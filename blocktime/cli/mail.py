@@ -11,7 +11,7 @@ from blocktime.cli.makeup import ended_at
 from blocktime.errors import BadInput, BlocktimeError
 
 if TYPE_CHECKING:
-    from blocktime.usecases.booking import Session
+    from blocktime.usecases.session import Session
 
 
 def cmd_move(args: argparse.Namespace) -> int:
@@ -64,7 +64,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     """`outbox` lists what would go out now (checked against the current state, nothing written);
     `outbox send` sends it, held mail (--no-send) included, and says what it withdrew."""
     from blocktime.store.mailqueue import HELD
-    from blocktime.usecases.messages import deliver, mail_dir
+    from blocktime.usecases.letters import mail_dir
+    from blocktime.usecases.messages import deliver
     from blocktime.usecases.review import outgoing
 
     with open_session(args) as s:

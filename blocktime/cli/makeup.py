@@ -190,7 +190,7 @@ def cmd_decline(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from blocktime.usecases.offers import status
+    from blocktime.usecases.offer_planning import status
 
     with open_session(args) as s:
         st = status(s, args.engagement)
@@ -241,7 +241,7 @@ def _say_waiting(waiting: list[dict[str, Any]] | None) -> None:
 def cmd_why(args: argparse.Namespace) -> int:
     from blocktime.cli.views import which_day
     from blocktime.config import inputs
-    from blocktime.usecases.offers import why
+    from blocktime.usecases.offer_planning import why
 
     with open_session(args) as s:
         day = which_day(args.date, s.now, s.config.organizer.timezone)  # 2026-04-07, tomorrow, next thu

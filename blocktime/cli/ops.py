@@ -121,8 +121,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     cal, label = cfg.calendar, cfg.calendar.profile or cfg.calendar.provider
     if args.profile:
+        from blocktime.config.loading import from_mapping
         from blocktime.config.profiles import read_profile
-        from blocktime.config.schema import from_mapping
 
         try:
             path, table = read_profile(args.profile)

@@ -63,12 +63,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     if answers.keyring:
         if not answers.username:
             raise BadInput("--keyring needs --username")
+        from blocktime.config.secrets import store_password
+
         secret = answers.password or _secret(f"password for {answers.username}: ")
-        init.store_password(answers.username, secret)
+        store_password(answers.username, secret)
         answers = _without_password(answers)
     text = init.render(answers)
     init.check(text, path)
-    from blocktime.config.schema import data_dir
+    from blocktime.config.loading import data_dir
 
     data = data or data_dir()
     store_url = init.store_url_of(main_path)  # a team's [store] is in the main file
@@ -138,8 +140,9 @@ def interview(args: argparse.Namespace, ask: Ask) -> Answers:
     """Ask for whatever the flags did not give; each answer is checked before the next question."""
     from blocktime.cli.init import Answers
     from blocktime.config.inputs import zone
+    from blocktime.config.loading import system_zone
     from blocktime.config.profiles import profile_names, read_profile
-    from blocktime.config.schema import _email, system_zone
+    from blocktime.config.schema import _email
 
     name = args.name or _until(ask, "Your name (ORGANIZER, signature)", None, lambda v: v)
     email = args.email or _until(ask, "Your e-mail (replies come here)", None, _email)

@@ -24,7 +24,8 @@ from pathlib import Path
 from blocktime.config.schema import Config
 from blocktime.core.spread import due, nightly_slot, sync_slot
 from blocktime.errors import BlocktimeError
-from blocktime.team.claims import Coordinator, TrainerRow, open_coordinator
+from blocktime.team.claims import Coordinator, TrainerRow
+from blocktime.team.coordination import open_coordinator
 
 log = logging.getLogger("blocktime.team.trainers")
 Clock = Callable[[], datetime]
@@ -171,7 +172,8 @@ def setup_logging(configs: Sequence[Config], store_url: str | None, level: int =
     from urllib.parse import urlsplit
 
     from blocktime.cli import daemon
-    from blocktime.config.redaction import Redactor, secrets_of
+    from blocktime.config.redaction import Redactor
+    from blocktime.config.secrets import secrets_of
 
     daemon.setup_logging(configs[0], level=level)
     handler = logging.getLogger().handlers[0]

@@ -13,7 +13,8 @@ from typing import Any
 
 from blocktime.config.schema import Config
 from blocktime.core.spread import due, nightly_slot, sync_slot
-from blocktime.team.claims import Coordinator, DaemonRow, TrainerRow, open_coordinator
+from blocktime.team.claims import Coordinator, DaemonRow, TrainerRow
+from blocktime.team.coordination import open_coordinator
 
 
 def _iso(at: datetime | None) -> str | None:

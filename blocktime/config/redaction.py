@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from blocktime.config.schema import Config
-
-__all__ = ["Redactor", "secrets_of", "without_password"]
+__all__ = ["Redactor", "without_password"]
 
 
 def _same(text: str) -> str:
@@ -59,25 +55,3 @@ class Redactor(logging.Filter):
                 record.exc_text = record.exc_text.replace(s, "***") if record.exc_text else record.exc_text
             record.msg, record.args = text, None
         return True
-
-
-def secrets_of(config: Config) -> list[str]:
-    """The configured passwords, also as they travel: in the calendar URL's user:password part
-    (percent-encoded or not) and as HTTP Basic credentials (RFC 7617), which a server may echo."""
-    import base64
-    from urllib.parse import unquote, urlsplit
-
-    cal = config.calendar
-    logins = [(cal.username or "", cal.password or "")]
-    parts = urlsplit(cal.url or "")
-    if parts.password:
-        logins += [(unquote(parts.username or ""), unquote(parts.password)), ("", parts.password)]
-    out = []
-    for user, password in logins:
-        if password:
-            out += [password, base64.b64encode(f"{user}:{password}".encode()).decode()]
-    if config.smtp is not None:
-        out.append(getattr(config.smtp, "password", None) or "")
-    if config.inbox is not None and config.inbox.password:
-        out.append(config.inbox.password)
-    return out

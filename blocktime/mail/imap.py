@@ -233,7 +233,7 @@ def _quote(name: str) -> str:
 
 def open_mailbox(config: InboxConfig, data_dir: object, token_store: str = "file") -> ImapMailbox:
     """The configured IMAP mailbox, opened (google: XOAUTH2 on the stored Google sign-in; outlook
-    is Graph mail, see `inbox_graph`)."""
+    is Graph mail, see `mail.graph`)."""
     bearer = None
     if config.auth == "google":
         from pathlib import Path

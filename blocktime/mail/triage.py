@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from blocktime.mail.incoming import Incoming
 from blocktime.mail.picks import found
@@ -102,3 +103,21 @@ def decide(msg: Incoming, ctx: Context) -> Decision:
         return Decision(KEPT, offer, option, reason=f"{sender} is not an attendee of {engagement or offer}:"
                                                     " nothing booked")
     return Decision(PICK, offer, option, reason="an attendee picked an option")
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """One message and what the pass did with it (the `--json` shape of issue 13)."""
+
+    message_id: str
+    sender: str
+    subject: str
+    action: str  # accepted | reply | counter-accepted | kept | ignored
+    offer: str | None = None
+    option: int | None = None
+    block: str | None = None
+    reason: str = ""
+
+    def json(self) -> dict[str, Any]:
+        return {"message_id": self.message_id, "from": self.sender, "subject": self.subject, "action": self.action,
+                "offer": self.offer, "option": self.option, "block": self.block, "reason": self.reason or None}

@@ -1,7 +1,12 @@
 """Courteous messages: one template per language and message kind, dates formatted by Babel.
 
 Tone follows the seed story: state the end time calmly, say what will happen (the remaining part
-moves to a new date); never "must", "not allowed", capitals or threats.
+moves to a new date); never "must", "not allowed", capitals or threats. `wording` holds the words
+of the command line: times in the organizer's zone, what each refusal reason means.
+
+Layer: above `core`, below `ics` and `config`. May import: core, errors. Words for people take a
+zone and a language, never a Session. A new message kind is a template per language in
+templates/<language>/.
 """
 
 from __future__ import annotations

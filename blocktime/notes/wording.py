@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
 
 from blocktime.core.model import Reason
-
-if TYPE_CHECKING:
-    from blocktime.usecases.booking import Session
 
 
 def moment_text(dt: datetime, tz: tzinfo) -> str:
@@ -26,11 +22,6 @@ def moment_text(dt: datetime, tz: tzinfo) -> str:
     'Tue 2026-03-24 12:00'
     """
     return f"{dt.astimezone(tz):%a %Y-%m-%d %H:%M}"
-
-
-def at(session: Session, dt: datetime | None) -> str:
-    """`moment_text` in the organizer's zone of `session` (for messages raised by use cases)."""
-    return "an unknown time" if dt is None else moment_text(dt, session.config.organizer.timezone)
 
 
 def span_text(start: datetime, end: datetime, tz: tzinfo) -> str:

@@ -7,24 +7,24 @@ is kept portable (`ON CONFLICT`, `"end"` quoted, no `rowid`); only the schema's 
 (`ddl`). psycopg is imported here, lazily: a command that never opens a PostgreSQL store never
 loads it.
 
-A URL may carry a password: `redact` is what goes into messages and logs, never the URL itself.
+Which engine a URL names, and its redacted form for messages: `config.store_url`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from blocktime.errors import BadInput, BlocktimeError
+from blocktime.config.store_url import SQLITE, redact
+from blocktime.errors import BlocktimeError
 
 if TYPE_CHECKING:
     import psycopg
 
-SQLITE = "sqlite"
-POSTGRESQL = "postgresql"
 SCHEMA_PREFIX = "blocktime"
 CONNECT_TIMEOUT = 10  # seconds, unless the URL says connect_timeout=
 RESERVED = {"team"}  # blocktime_team holds what the daemons of a team share: no trainer's schema
@@ -49,39 +49,17 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
-def engine(url: str | None) -> str:
-    """SQLITE for no URL or `sqlite:`; POSTGRESQL for `postgresql://` (or `postgres://`)."""
-    if url is None or url.strip() in ("", "sqlite:", "sqlite://"):
-        return SQLITE
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme in ("postgresql", "postgres"):
-        return POSTGRESQL
-    raise BadInput(f"[store] url {redact(url)!r} is neither sqlite: nor postgresql://…",
-                   "leave it out for the SQLite file in the data folder, or give postgresql://host/db")
-
-
-def check_url(value: Any) -> str:
-    """The config parser of `[store] url`: a known engine, or a ValueError that never shows a password."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("expected non-empty text")
+@contextmanager
+def transaction(db: Connection) -> Iterator[Connection]:
+    """One write transaction on either engine (`BEGIN IMMEDIATE`: one writer at a time), rolled back
+    when anything is raised inside it."""
+    db.execute("BEGIN IMMEDIATE")
     try:
-        engine(value)
-    except BadInput as exc:
-        raise ValueError(f"{redact(value)!r} is neither sqlite: nor postgresql://…") from exc
-    return value.strip()
-
-
-def redact(url: str) -> str:
-    """The URL without its password (user name, host and database stay: they help find the store).
-
-    >>> redact("postgresql://ann:s3cret@db.example:5432/team")
-    'postgresql://ann:***@db.example:5432/team'
-    >>> redact("postgresql://db.example/team?password=s3cret&sslmode=require")
-    'postgresql://db.example/team?password=***&sslmode=require'
-    """
-    from blocktime.config.redaction import without_password
-
-    return without_password(url, query=lambda q: re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", q))
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def schema_name(namespace: str | None) -> str:

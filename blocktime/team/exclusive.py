@@ -13,7 +13,8 @@ from pathlib import Path
 
 from blocktime.errors import BlocktimeError
 from blocktime.files import try_lock
-from blocktime.team.claims import LOCK_CLASS, is_postgresql
+from blocktime.team.claims import LOCK_CLASS
+from blocktime.team.coordination import is_postgresql
 
 MAIL_CLASS = LOCK_CLASS + 1  # the second key space: one trainer's outbox being sent
 MAIL_WAIT = 120  # seconds a sender waits for another process sending the same outbox

@@ -9,16 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from blocktime.errors import BlocktimeError
-from blocktime.team.claims import (
-    _TABLES,
-    LOCK_CLASS,
-    PRESENCE_CLASS,
-    SCHEMA,
-    Claim,
-    Coordinator,
-    Daemon,
-    _TableClaim,
-)
+from blocktime.team.claims import _TABLES, LOCK_CLASS, PRESENCE_CLASS, SCHEMA, Claim, Coordinator, Daemon, _TableClaim
 
 #: TCP keepalives on both ends: a machine that vanishes without closing its connection (power cut,
 #: network gone) loses its claims after about 10 + 3 x 5 seconds, not after the kernel's two hours
@@ -27,7 +18,7 @@ KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives
 
 
 def pg_connect(url: str) -> Any:
-    """`storedb.connect` with TCP keepalives: a claim of a machine that vanished lapses in ~25 s."""
+    """`store.engines.connect` with TCP keepalives: a claim of a machine that vanished lapses in ~25 s."""
     from blocktime.store.engines import connect
 
     return connect(url, application_name="blocktime-daemon", **KEEPALIVE)

@@ -20,15 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from blocktime.config.schema import (
-    SCHEMA,
-    Config,
-    DaemonConfig,
-    data_dir,
-    find_config_file,
-    from_mapping,
-    read_toml,
-)
+from blocktime.config.loading import data_dir, find_config_file, from_mapping, read_toml
+from blocktime.config.schema import SCHEMA, Config, DaemonConfig
 from blocktime.errors import BadInput
 
 DEFAULT = "default"  # the one trainer of a config without [team]

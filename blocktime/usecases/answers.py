@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from blocktime.errors import BadInput, BlocktimeError
 from blocktime.files import try_lock
 from blocktime.mail.incoming import Incoming, parse
-from blocktime.mail.triage import IGNORED, ITIP, KEPT, PICK, Context, Decision, decide, needs_body
-from blocktime.usecases.booking import Session
+from blocktime.mail.triage import IGNORED, ITIP, KEPT, PICK, Context, Decision, Handled, decide, needs_body
+from blocktime.usecases.session import Session
 
 log = logging.getLogger("blocktime.mail.imap")
 BUDGET = 120.0  # seconds per pass: a flood is worked off over several passes
@@ -37,24 +37,6 @@ class Mailbox(Protocol):
     def envelopes(self, after: int, limit: int = ...) -> list[Any]: ...
     def body(self, uid: int) -> tuple[bytes, bool]: ...
     def mark(self, uids: list[int]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Handled:
-    """One message and what the pass did with it (the `--json` shape of issue 13)."""
-
-    message_id: str
-    sender: str
-    subject: str
-    action: str  # accepted | reply | counter-accepted | kept | ignored
-    offer: str | None = None
-    option: int | None = None
-    block: str | None = None
-    reason: str = ""
-
-    def json(self) -> dict[str, Any]:
-        return {"message_id": self.message_id, "from": self.sender, "subject": self.subject, "action": self.action,
-                "offer": self.offer, "option": self.option, "block": self.block, "reason": self.reason or None}
 
 
 @dataclass(slots=True)
@@ -87,7 +69,7 @@ def context(session: Session) -> Context:
     from blocktime.mail.imip import message_id
     from blocktime.mail.picks import token
     from blocktime.store.mailqueue import mail_key
-    from blocktime.usecases.messages import addresses
+    from blocktime.usecases.letters import addresses
     from blocktime.usecases.sharedkeys import pick_key
 
     key = pick_key(session)

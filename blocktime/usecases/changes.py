@@ -1,7 +1,7 @@
 """Use cases that change a booked block: move it to another time, or cancel it.
 
 A move is checked against busy time and the policy exactly like a booking (core.series.check);
-the calendar copy is changed with If-Match (service.update_event), keeping whatever else a user
+the calendar copy is changed with If-Match (calendar.update_event), keeping whatever else a user
 edited there. The SEQUENCE is blocktime's own: +1 for every move and for the cancellation, stored
 with the block, and the attendees' updated REQUEST or CANCEL (RFC 5546 §3.2.2.1, §3.2.5) is queued
 in the same transaction that records the change.
@@ -25,9 +25,11 @@ from datetime import UTC, datetime
 
 from blocktime.core.model import Engagement, Interval
 from blocktime.errors import BadInput, BlocktimeError, ConflictError, ServerError
-from blocktime.notes.wording import at, hint, span_text
-from blocktime.store.store import StoredBlock
-from blocktime.usecases.booking import Session, finish_pending, refusals, update_event
+from blocktime.notes.wording import hint, span_text
+from blocktime.store.blocks import StoredBlock
+from blocktime.usecases.calendar import refusals, update_event
+from blocktime.usecases.pending import finish_pending
+from blocktime.usecases.session import Session, at
 
 
 @dataclass(frozen=True, slots=True)

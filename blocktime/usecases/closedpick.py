@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
-from blocktime.store.store import StoredOffer
-from blocktime.usecases.booking import Session
+from blocktime.store.offers import StoredOffer
+from blocktime.usecases.session import Session
 
 
 def _why(session: Session, offer: StoredOffer, language: str) -> str:
@@ -30,7 +30,8 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
     from blocktime.mail.imip import letter
     from blocktime.notes import minutes, moment, render, when
     from blocktime.store.mailqueue import MailQueue, Queued, mail_key
-    from blocktime.usecases.messages import _add, addresses
+    from blocktime.usecases.letters import addresses
+    from blocktime.usecases.messages import _add
     from blocktime.usecases.offers import load_engagement, option_lines, reoffer
 
     eng = load_engagement(session, offer.engagement)

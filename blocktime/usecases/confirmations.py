@@ -21,7 +21,7 @@ from blocktime.core.series import local
 from blocktime.notes.wording import moment_text
 
 if TYPE_CHECKING:
-    from blocktime.store.store import StoredBlock
+    from blocktime.store.blocks import StoredBlock
     from blocktime.usecases.session import Session
 
 
@@ -66,7 +66,7 @@ def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
     from blocktime.store.mailqueue import MailQueue, mail_key
 
     if session.has_pending():
-        from blocktime.usecases.booking import finish_pending
+        from blocktime.usecases.pending import finish_pending
 
         finish_pending(session)
     tz = session.config.organizer.timezone

@@ -18,7 +18,7 @@ from blocktime.core.model import Engagement, WeeklyHours
 from blocktime.errors import BadInput
 
 if TYPE_CHECKING:
-    from blocktime.usecases.booking import Session
+    from blocktime.usecases.session import Session
 
 T = TypeVar("T")
 

@@ -9,10 +9,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from blocktime.errors import BadInput, BlocktimeError, ServerError
-from blocktime.usecases.booking import Session
+from blocktime.usecases.session import Session
 
 if TYPE_CHECKING:
-    from blocktime.usecases.answers import Handled
+    from blocktime.mail.triage import Handled
 
 
 def record(session: Session, base: Handled, calendar: str) -> Handled:

@@ -1,31 +1,29 @@
 """Use cases for the part that is left: cut short -> offer (holds + message) -> accept / decline /
-expire, and the remainder accounting behind `status`."""
+expire. What to offer is planned in `offer_planning`; this module applies it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from blocktime.backends.base import AlreadyExists
+from blocktime import files
 from blocktime.core.model import Block, Engagement
 from blocktime.core.series import fresh_uid
 from blocktime.core.slots import (
-    Candidate,
     Slot,
-    SlotQuery,
     answer_deadline,
-    candidates,
     makeup_length,
     search,
-    usual_start,
 )
 from blocktime.errors import BadInput, BlocktimeError
-from blocktime.mail import outbox
-from blocktime.notes.wording import at
-from blocktime.store.store import StoredBlock, StoredHold, StoredOffer
-from blocktime.usecases.booking import Session, finish_pending, log, read_busy, refusals, update_event
+from blocktime.store.blocks import StoredBlock
+from blocktime.store.offers import StoredHold, StoredOffer
+from blocktime.usecases.calendar import log, refusals, update_event
 from blocktime.usecases.engagements import resolve
+from blocktime.usecases.offer_planning import slot_query
+from blocktime.usecases.pending import finish_pending
+from blocktime.usecases.session import Session, at
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,29 +89,6 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     return updated, offer_remainder(session, eng, updated, ended_at)
 
 
-#: what an offer imports once its slots are found (its message, pick links, the outbox): imported
-#: while busy time is read
-OFFERING = ("blocktime.usecases.messages", "blocktime.mail.imip", "blocktime.mail.picks", "blocktime.usecases.outgoing", "blocktime.usecases.review",
-            "blocktime.notes", "babel.dates")
-
-
-def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool = False) -> SlotQuery:
-    """The search for `eng`: busy time from every calendar over the horizon, usual start, site days,
-    and the options the client declined before (offered again only when `again`)."""
-    policy = session.config.policy
-    tz = session.config.organizer.timezone
-    reach = max(policy.travel, policy.buffer) + timedelta(days=1)
-    busy = read_busy(session, session.now - reach, session.now + policy.horizon + reach, then=OFFERING)
-    blocks = [sb.block for sb in session.store.blocks()]
-    own = [b for b in blocks if b.engagement == eng.key and not b.makeup_for]
-    return SlotQuery(
-        engagement=eng, length=length, now=session.now, tz=tz, policy=policy, busy=busy,
-        usual=usual_start(own, tz),
-        site_days=frozenset(b.span.start.astimezone(tz).date() for b in blocks if b.site == eng.site),
-        declined=() if again else tuple(session.store.declined(eng.key)),
-    )
-
-
 def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime) -> OfferResult:
     """Offer slots for the engagement's whole open remainder (or carry it over when it is short).
 
@@ -142,7 +117,7 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
             session.store.add_minutes(eng.key, -remaining, "carried", nxt.uid, session.now)
             session.store.log(nxt.uid, session.now, "carried_in", minutes=remaining, source=source.block.uid)
         text = _render(eng, "carried", next=moment(nxt.span.start, tz, eng.language), **common)
-        path = outbox.write(session.config.outbox, f"carried-{source.block.uid.split('@')[0]}.txt", text)
+        path = files.write(session.config.outbox, f"carried-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "carried", source.block.uid, text)
         return OfferResult(remaining, None, carried_to=nxt, message=str(path))
     slots = search(slot_query(session, eng, length))
@@ -153,7 +128,7 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
                         remaining, eng.key, earlier[0].id, held)
             common = _common(session, eng, remaining - held, ended_at)
         text = _render(eng, "noslot", **common)
-        path = outbox.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
+        path = files.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))
     return _make_offer(session, eng, source, remaining, length, slots, common,
@@ -262,7 +237,7 @@ def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dic
     text = _render(eng, kind, site=eng.site, length=minutes(offer.length_min, eng.language),
                    options=option_lines(session, eng, offer), expires=moment(offer.expires, tz, eng.language),
                    **common)
-    path = outbox.write(session.config.outbox, f"offer-{offer.id}.txt", text)
+    path = files.write(session.config.outbox, f"offer-{offer.id}.txt", text)
     tell(session, eng, "offer", offer.id, text)
     return OfferResult(offer.minutes, offer, tuple(session.store.holds(offer.id)), message=str(path))
 
@@ -285,25 +260,6 @@ def option_lines(session: Session, eng: Engagement, offer: StoredOffer) -> str:
         link = f"mailto:{org.email}?subject={quote(subject)}"
         lines.append(render("option", eng.language, number=str(h.number), link=link, **w))
     return "\n".join(lines)
-
-
-def finish_holds(session: Session) -> None:
-    """Create every `pending` hold on the server (idempotent: If-None-Match)."""
-    from blocktime.ics.event import HoldFacts, hold_copy
-
-    for h in session.store.holds(states=("pending",)):
-        offer = session.store.offer(h.offer)
-        assert offer is not None
-        eng = load_engagement(session, offer.engagement)
-        facts = HoldFacts(h.uid, h.offer, h.number, h.span.start, h.span.end, eng,
-                          session.config.organizer, offer.expires, session.now, offer.source_uid, offer.minutes)
-        try:
-            etag = session.backend.create(h.href, hold_copy(facts))
-        except AlreadyExists:
-            got = session.backend.get(h.href)
-            etag = got.etag if got else None
-        with session.store.transaction():
-            session.store.set_hold(h.uid, "held", etag)
 
 
 def release(session: Session, offer_id: str) -> int:
@@ -405,39 +361,3 @@ def expire(session: Session) -> list[StoredOffer]:
                 session.store.set_offer(offer.id, "expired")
             done.append(offer)
     return done
-
-
-def why(session: Session, engagement: str, day: date, length: timedelta | None) -> list[Candidate]:
-    """Every candidate of `day` for the engagement's make-up, with refusal reasons."""
-    eng = load_engagement(session, engagement)
-    remaining = session.store.remainder(eng.key)
-    if length is None:
-        length = makeup_length(timedelta(minutes=remaining), session.config.policy, eng.length) or eng.length
-    return candidates(slot_query(session, eng, length), day)
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    engagement: Engagement
-    blocks: list[StoredBlock]
-    booked: int
-    delivered: int
-    cut_short: int
-    remaining: int
-    offers: list[StoredOffer]
-
-
-def status(session: Session, engagement: str) -> Status:
-    eng = load_engagement(session, engagement)
-    blocks = session.store.blocks(eng.key)
-    booked = sum(int((sb.planned_end - sb.block.span.start).total_seconds() // 60) for sb in blocks)
-    delivered = 0
-    for sb in blocks:
-        if sb.state == "cut_short":
-            delivered += sb.delivered_min or 0
-        elif sb.block.span.end <= session.now:
-            delivered += int(sb.block.span.duration.total_seconds() // 60)
-    cut = sum(sb.remaining_min or 0 for sb in blocks if sb.state == "cut_short")
-    return Status(eng, blocks, booked, delivered, cut, session.store.remainder(eng.key),
-                  [o for o in session.store.offers(eng.key) if o.expires > session.now])
-

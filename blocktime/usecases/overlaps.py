@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from blocktime.core.intervals import Timeline
 from blocktime.core.model import Busy, Interval
-from blocktime.notes.wording import at
-from blocktime.usecases.booking import Session
+from blocktime.usecases.session import Session, at
 
 if TYPE_CHECKING:
     from blocktime.ics.rawtext import Parts

@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from blocktime.config.store_url import SQLITE, engine
 from blocktime.core.model import Block, Engagement, Interval
-from blocktime.store.engines import SQLITE, engine
-from blocktime.store.store import Store, StoredHold, StoredOffer, open_store, set_aside
-from blocktime.usecases.booking import Session
+from blocktime.store.offers import StoredHold, StoredOffer
+from blocktime.store.store import Store, open_store, set_aside
+from blocktime.usecases.session import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +219,7 @@ def _requeue_mail(session: Session, store: Store) -> int:
 
     from blocktime.mail.imip import message_id
     from blocktime.store.mailqueue import MailQueue, Queued, mail_key
-    from blocktime.usecases.messages import mail_dir
+    from blocktime.usecases.letters import mail_dir
 
     folder = mail_dir(session)
     if not folder.is_dir():

@@ -15,10 +15,11 @@ from pathlib import Path
 from blocktime.core.model import Interval
 from blocktime.errors import BadInput, BlocktimeError
 from blocktime.ics.itip import Answer, Counter, address
-from blocktime.notes.wording import at
 from blocktime.store.attendance import Attendance, StoredAnswer, StoredCounter
-from blocktime.store.store import StoredBlock
-from blocktime.usecases.booking import Session, finish_pending, update_event
+from blocktime.store.blocks import StoredBlock
+from blocktime.usecases.calendar import update_event
+from blocktime.usecases.pending import finish_pending
+from blocktime.usecases.session import Session, at
 
 
 @dataclass(frozen=True, slots=True)

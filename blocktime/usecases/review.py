@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from blocktime import files
 from blocktime.core.model import Interval
-from blocktime.mail import outbox
+from blocktime.store.blocks import StoredBlock
 from blocktime.store.mailqueue import MailQueue, Queued, mail_key
-from blocktime.store.store import StoredBlock
 from blocktime.usecases.outgoing import (
     BLOCK_KINDS,
     OFFER_KINDS,
@@ -88,7 +88,7 @@ def plan(session: Session, queue: MailQueue | None = None) -> list[Step]:
 
 def apply(session: Session, steps: list[Step], queue: MailQueue | None = None) -> dict[str, str]:
     """Withdraw and replace as `steps` say, in one transaction; returns old key -> new key."""
-    from blocktime.usecases.messages import eml_path
+    from blocktime.usecases.letters import eml_path
 
     queue = queue or MailQueue(session.store)
     renamed: dict[str, str] = {}
@@ -106,7 +106,7 @@ def apply(session: Session, steps: list[Step], queue: MailQueue | None = None) -
             eml_path(session, q.key).unlink(missing_ok=True)
             if st.instead is not None:
                 path = eml_path(session, st.instead.key)
-                outbox.write(path.parent, path.name, st.instead.message.decode("ascii"))
+                files.write(path.parent, path.name, st.instead.message.decode("ascii"))
     for st in changes:
         log.info("%s", st.line())
     return renamed
@@ -147,7 +147,7 @@ def _instead(session: Session, q: Queued, sb: StoredBlock, decision: Decision, c
     """The current REQUEST (or the update restated with what the client got as "before")."""
     from blocktime.ics.event import EventFacts
     from blocktime.mail.imip import compose
-    from blocktime.usecases.messages import addresses, block_calendar, block_letter
+    from blocktime.usecases.letters import addresses, block_calendar, block_letter
 
     eng = session.store.engagement(sb.block.engagement)
     if eng is None:

@@ -1,6 +1,6 @@
 """The session: one command's world (config, clock, store and, lazily, the calendar backend).
 
-Apart from the booking use cases (`service`) so that a command that reads only the store
+Apart from the booking use cases (`booking`) so that a command that reads only the store
 (`agenda`) or a quiet daemon pass starts without their imports and dataclasses.
 """
 
@@ -93,7 +93,7 @@ class Session:
                               "`blocktime daemon --once` finishes them too)") from e
 
     def has_pending(self) -> bool:
-        """A stopped command left a block or hold `pending` (`service.finish_pending` writes them)."""
+        """A stopped command left a block or hold `pending` (`pending.finish_pending` writes them)."""
         return bool(self.store.blocks(states=("pending",)) or self.store.holds(states=("pending",)))
 
     def _left_pending(self) -> str:
@@ -108,3 +108,10 @@ class Session:
             return ""
         said = [f"{n} {what}(s)" for n, what in ((blocks, "block"), (holds, "hold")) if n]
         return f"{' and '.join(said)} are" if said else ""
+
+
+def at(session: Session, dt: datetime | None) -> str:
+    """`Tue 2026-03-24 12:00` in the organizer's zone of `session` (for messages raised by use cases)."""
+    from blocktime.notes.wording import moment_text
+
+    return "an unknown time" if dt is None else moment_text(dt, session.config.organizer.timezone)

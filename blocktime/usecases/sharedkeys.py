@@ -18,7 +18,7 @@ from blocktime.errors import BlocktimeError
 
 if TYPE_CHECKING:
     from blocktime.store.engines import Connection
-    from blocktime.usecases.booking import Session
+    from blocktime.usecases.session import Session
 
 SCHEMA = "blocktime_team"
 DDL = (f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
@@ -28,7 +28,7 @@ DDL = (f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
 
 def pick_key(session: Session) -> bytes:
     """The key of this trainer's option-pick tokens (see `picks`)."""
-    from blocktime.store.engines import SQLITE, engine
+    from blocktime.config.store_url import SQLITE, engine
 
     cfg = session.config
     if engine(cfg.store_url) == SQLITE:

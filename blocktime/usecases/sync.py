@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
 from blocktime.core.model import Interval
 from blocktime.errors import BlocktimeError, ServerError
-from blocktime.notes.wording import at
 from blocktime.usecases.changetags import put_aside, read_changes, writes_here
-from blocktime.usecases.session import Session
+from blocktime.usecases.session import Session, at
 
 if TYPE_CHECKING:
     from blocktime.ics.rawtext import Parts
@@ -316,7 +315,7 @@ def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -
     """Someone moved the block in their calendar: keep their time, tell the attendees."""
     from blocktime.ics.event import EventFacts
     from blocktime.ics.itip import moved_copy
-    from blocktime.usecases.booking import refusals, update_event
+    from blocktime.usecases.calendar import refusals, update_event
     from blocktime.usecases.messages import queue_block
     from blocktime.usecases.offers import load_engagement
     from blocktime.usecases.overlaps import holds_under

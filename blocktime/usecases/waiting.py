@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from blocktime.errors import BadInput
-from blocktime.mail.triage import KEPT
-from blocktime.usecases.answers import Handled, row
-from blocktime.usecases.booking import Session
+from blocktime.mail.triage import KEPT, Handled
+from blocktime.usecases.answers import row
+from blocktime.usecases.session import Session
 
 
 def waiting(session: Session) -> list[Handled]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from blocktime.core.model import Engagement
-    from blocktime.store.store import StoredBlock
+    from blocktime.store.blocks import StoredBlock
     from blocktime.usecases.session import Session
 
 

@@ -17,7 +17,7 @@ from blocktime.core.model import Interval, WeeklyHours, wall
 from blocktime.errors import BlocktimeError
 
 if TYPE_CHECKING:
-    from blocktime.usecases.booking import Session
+    from blocktime.usecases.session import Session
 
 log = logging.getLogger("blocktime.views")
 
@@ -78,7 +78,7 @@ def monday_of(day: date) -> date:
 
 
 def build_week(session: Session, day: date, *, details: bool = False) -> Week:
-    """The week that holds `day`, from the store, plus busy time read through `service.read_busy`.
+    """The week that holds `day`, from the store, plus busy time read through `usecases.calendar.read_busy`.
     A calendar that cannot be read leaves the busy time out, with a note (the rest still shows)."""
     cfg = session.config
     tz = cfg.organizer.timezone
@@ -113,7 +113,7 @@ def build_week(session: Session, day: date, *, details: bool = False) -> Week:
                           offer=h.offer, deadline=offer.expires, option=h.number))
     notes: list[str] = []
     try:
-        from blocktime.usecases.booking import read_busy
+        from blocktime.usecases.calendar import read_busy
 
         for b in read_busy(session, start, end):
             if b.uid in own:

@@ -103,7 +103,7 @@ CONTRACT = ["radicale", "xandikos", "local",
 
 @pytest.fixture(params=CONTRACT)
 def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Subject]:
-    from blocktime.backends.caldav.connection import CalDAVBackend
+    from blocktime.backends.caldav import CalDAVBackend
 
     kind = request.param
     server: Any = None

@@ -23,8 +23,8 @@ from blocktime.errors import BadInput
 from tests.backends.standin_graph import Graph
 from tests.backends.standin_http import StandIn
 from tests.backends.standin_identity import DEVICE_GRANT, Identity, TLSStandIn
+from tests.cli.test_cli import one_error_line
 from tests.conftest import Runner, write_config
-from tests.test_cli import one_error_line
 
 
 class FakeCredentials:

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP
-from blocktime.config.schema import from_mapping
-from blocktime.usecases.booking import Session, read_busy
+from blocktime.config.loading import from_mapping
+from blocktime.usecases.calendar import read_busy
+from blocktime.usecases.session import Session
 from tests.backends.conftest import google_token, graph_token
 from tests.backends.standin_google import GoogleCalDAV
 from tests.backends.standin_graph import RECORDED, Graph

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from blocktime.backends.base import SYNTHETIC_PREFIX, StoredObject, diff_listing, listing_state
-from blocktime.backends.caldav.connection import CalDAVBackend, _NoSync
+from blocktime.backends.caldav import CalDAVBackend
+from blocktime.backends.caldav.connection import NoSync
 from tests.backends.test_contract import event
 from tests.helpers import backend
 from tests.servers import Account
@@ -30,7 +31,7 @@ def test_diff_listing_reports_changes_and_deletions() -> None:
 @pytest.mark.parametrize("account", ["radicale"], indirect=True)
 def test_without_sync_tokens_a_full_listing_stands_in(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_sync(self: CalDAVBackend, calendar: object, token: object) -> object:
-        raise _NoSync()
+        raise NoSync()
 
     monkeypatch.setattr(CalDAVBackend, "_sync", no_sync)
     b = backend(account)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from blocktime.cli import main
+from tests.cli.test_cli import one_error_line
 from tests.conftest import Runner, write_config
 from tests.helpers import objects
 from tests.servers import Account, free_port
-from tests.test_cli import one_error_line
 
 
 def test_doctor_on_a_real_server(cli: Runner, account: Account, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,7 +83,7 @@ def test_doctor_with_an_unknown_profile_is_exit_2(tmp_path: Path, data_dir: Path
 def test_doctor_fails_where_if_none_match_is_ignored(cli: Runner, account: Account,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A server that overwrites on create is refused: simulated by dropping the header on the way out."""
-    from blocktime.backends.caldav.connection import CalDAVBackend
+    from blocktime.backends.caldav import CalDAVBackend
 
     real = CalDAVBackend._put
 

@@ -15,8 +15,8 @@ from blocktime.errors import BadInput, ServerError
 from tests.backends.conftest import google_token
 from tests.backends.standin_google import GoogleCalDAV
 from tests.backends.standin_http import StandIn
+from tests.cli.test_cli import one_error_line
 from tests.conftest import Runner
-from tests.test_cli import one_error_line
 
 pytestmark = pytest.mark.standin
 BLOCKTIME_CAL = "c_8s1blocktime@group.calendar.google.com"

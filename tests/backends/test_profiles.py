@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from blocktime.config.loading import from_mapping
 from blocktime.config.profiles import SHIPPED, find_profile, profile_names, read_profile
-from blocktime.config.schema import from_mapping
 from blocktime.errors import BadInput
 
 EXPECTED = {

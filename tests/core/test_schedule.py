@@ -74,7 +74,7 @@ def test_safe_nightly_times_per_zone() -> None:
 
 
 def test_config_rejects_an_unsafe_nightly_time_for_the_zone() -> None:
-    from blocktime.config.schema import from_mapping
+    from blocktime.config.loading import from_mapping
     from blocktime.errors import BadInput
 
     ny = {"organizer": {"timezone": "America/New_York"}}

@@ -1,69 +1,30 @@
-"""CalDAV backend: conditional PUT/DELETE, REPORTs and discovery on `davhttp`'s wire; python `caldav`
-where its knowledge of servers is needed (discovery one PROPFIND cannot settle, creating a calendar).
-
-Creation is a PUT to a UID-derived href with ``If-None-Match: *`` (RFC 7232 §3.2): one request,
-never an overwrite. Updates and deletes carry ``If-Match`` with the stored ETag. Changes come from
-the sync-collection REPORT (RFC 6578), or from a full listing where the server has no sync tokens.
+"""The wire of the CalDAV backend: every request through retries for transient failures and quota
+throttling, every failure as one `ServerError` in words, and python `caldav` on the same session
+where its knowledge of servers is needed. Discovery, objects and sync build on it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from blocktime.backends.base import (
-    SYNTHETIC_PREFIX,
     AlreadyExists,
     CalendarInfo,
-    Changes,
-    StoredObject,
-    diff_listing,
-    uid_of,
 )
-from blocktime.backends.davhttp import AuthorizationError, DavClient, ResponseError
+from blocktime.backends.davhttp import DavClient, ResponseError, safe_url
 from blocktime.backends.davhttp import path_of as _path
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
 from blocktime.backends.throttle import Throttled, backoff, quota_reason
 from blocktime.errors import BadInput, ConflictError, ServerError
 
-_QUERY = """<?xml version="1.0" encoding="utf-8"?>
-<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:prop><D:getetag/><C:calendar-data/></D:prop>
-  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">{range}
-  </C:comp-filter></C:comp-filter></C:filter>
-</C:calendar-query>"""
-_RANGE = '\n    <C:time-range start="{start}" end="{end}"/>'
-_UID_FILTER = ('\n    <C:prop-filter name="UID"><C:text-match collation="i;octet">{uid}</C:text-match>'
-               '</C:prop-filter>')
-
-_SYNC = """<?xml version="1.0" encoding="utf-8"?>
-<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:sync-token>{token}</D:sync-token>
-  <D:sync-level>1</D:sync-level>
-  <D:prop><D:getetag/><C:calendar-data/></D:prop>
-</D:sync-collection>"""
-
-_TEXT_CALENDAR = "text/calendar; charset=utf-8"
-_CUP = "{DAV:}current-user-principal"
-_HOME_SET = "{urn:ietf:params:xml:ns:caldav}calendar-home-set"
-_UID_CONFLICT = "{urn:ietf:params:xml:ns:caldav}no-uid-conflict"
-_CALENDAR = "{urn:ietf:params:xml:ns:caldav}calendar"
-#: CalendarServer's collection tag: changes whenever anything in the calendar does
-_CTAG = "{http://calendarserver.org/ns/}getctag"
-#: what listing the home asks of each collection
-_LIST_PROPS = ["{DAV:}resourcetype", "{DAV:}displayname",
-               "{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set"]
-_MAX_SYNC_PAGES = 100
-#: answers worth a second try (RFC 9110 §15.6: the server may manage next time)
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 #: exception classes (by name, so niquests, requests and urllib3 all match) of a transient network failure
 _TRANSIENT_ERRORS = frozenset({"ConnectionError", "Timeout", "TimeoutError", "ChunkedEncodingError",
@@ -75,21 +36,13 @@ _NO_CONNECTION = frozenset({"NewConnectionError", "ConnectionRefusedError", "Nam
 log = logging.getLogger("blocktime")
 
 
-def safe_url(url: str) -> str:
-    """The URL without any user:password part, for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-class _NoSync(Exception):
+class NoSync(Exception):
     """The server has no usable sync-collection REPORT."""
 
 
-class CalDAVBackend:
-    """A CalDAV account: every calendar is read for busy time; blocks go to one of them."""
+class Connection:
+    """One CalDAV account's wire: requests with retries and throttling, errors in words, the
+    server paths blocktime keeps turned into URLs (the rest of the backend builds on this)."""
 
     #: what the credentials are called, and what to do when the server refuses them
     credentials = "the username or password"
@@ -253,7 +206,7 @@ class CalDAVBackend:
     def _guard(self, what: str) -> Iterator[None]:
         try:
             yield
-        except (ServerError, ConflictError, AlreadyExists, BadInput, _NoSync):
+        except (ServerError, ConflictError, AlreadyExists, BadInput, NoSync):
             raise
         except Exception as exc:
             names = {c.__name__ for c in type(exc).__mro__}
@@ -289,319 +242,6 @@ class CalDAVBackend:
                 raise ServerError(f"{what} failed at {safe_url(self.url)}: the answer is not valid XML "
                                   f"({type(exc).__name__})", "check [calendar] url: is it a CalDAV server?") from None
             raise
-
-    def _raw(self) -> list[CalendarInfo]:
-        if self._calendars is None:
-            with self._guard("listing calendars"):
-                if self._principal is None and self._recalled():
-                    try:
-                        self._calendars = self._listed()
-                        if self._calendars is None:
-                            raise ServerError("the remembered calendar home did not answer")
-                    except Exception:  # the remembered home is gone or refused: discover again
-                        log.info("the remembered calendar home failed; discovering the account again")
-                        self._principal = self._home = None
-                        self._calendars = None
-                        self._remember(None)
-                if self._principal is None:
-                    self._principal, self._home = self._discover()
-                    self._remember(self._home)
-                if self._calendars is None:
-                    self._calendars = self._listed() if self._home is not None else None
-                if self._calendars is None:  # python-caldav's own ways (home set, guesses)
-                    principal = self._caldav_principal()
-                    self._calendars = [_info(c) for c in principal.get_calendars()]
-        return self._calendars
-
-    def _recalled(self) -> bool:
-        """Principal and home from `discovery_file` (a previous command's discovery), if it holds
-        them for this URL and user: then listing the calendars is the only discovery request.
-        The listing itself is never remembered: busy time must come from every calendar there is."""
-        if self.discovery_file is None:
-            return False
-        try:
-            known = json.loads(self.discovery_file.read_text(encoding="utf-8")).get(self._account_key())
-        except (OSError, ValueError, AttributeError):
-            return False
-        if not isinstance(known, dict) or not all(isinstance(known.get(k), str) for k in ("principal", "home")):
-            return False
-        self._principal, self._home = urljoin(self.url, known["principal"]), urljoin(self.url, known["home"])
-        return True
-
-    def _remember(self, home: str | None) -> None:
-        """Keep (or with None forget) this account's principal and home in `discovery_file`."""
-        if self.discovery_file is None:
-            return
-        try:
-            try:
-                kept = json.loads(self.discovery_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                kept = {}
-            kept = kept if isinstance(kept, dict) else {}
-            if home is None or self._principal is None:
-                if self._account_key() not in kept:
-                    return
-                kept.pop(self._account_key(), None)
-            else:
-                kept[self._account_key()] = {"principal": _path(self._principal), "home": home}
-            from blocktime.mail import outbox
-            outbox.write(self.discovery_file.parent, self.discovery_file.name, json.dumps(kept, indent=1))
-        except OSError as exc:  # a cache: never a reason to fail
-            log.info("cannot keep the discovered calendar home: %s", exc)
-
-    def _account_key(self) -> str:
-        return f"{safe_url(self.url)} {self._username or ''}"
-
-    def _discover(self) -> tuple[str | None, str | None]:
-        """(principal URL, calendar home URL), either None where not learnt: current-user-principal
-        (RFC 5397) and calendar-home-set (RFC 4791 §6.2.1) asked in one PROPFIND of the configured
-        URL. Where that URL is the principal, its home comes in the same answer, and listing (and
-        creating) a calendar needs no further lookup: 2 requests instead of caldav's 3, and none
-        before MKCALENDAR. Otherwise the home set of the principal the server named (one more
-        PROPFIND), and python-caldav's own ways where neither answers."""
-        props = self._props(self.url, [_CUP, _HOME_SET])
-        cup = props.get(_CUP)
-        if not isinstance(cup, str) or not cup:
-            return None, None  # python-caldav's discovery, with its own fallbacks (`_raw`)
-        principal = urljoin(self.url, _quoted(cup))
-        home = props.get(_HOME_SET) if _path(principal) == _path(self.url) else None
-        if home is None:
-            home = self._props(principal, [_HOME_SET]).get(_HOME_SET)
-        if not isinstance(home, str) or not home:
-            return principal, None
-        return principal, urljoin(principal, _quoted(home))  # (iCloud: another host)
-
-    def _props(self, url: str, props: list[str]) -> dict[str, Any]:
-        """The properties `url` has of `props` (PROPFIND, Depth 0); {} where it answers none."""
-        r = self.client.request(url, "PROPFIND", _propfind_body(props), {"Depth": "0"})
-        found = [x for x in r.propfind() if x.properties] if r.status in (200, 207) else []
-        return found[0].properties if found else {}
-
-    def _caldav_principal(self) -> Any:
-        """python-caldav's principal of this account, with the home where it is known."""
-        from caldav.collection import Principal
-
-        dav = self._caldav()
-        if self._principal is None:
-            principal = dav.principal()
-            self._principal = str(principal.url)
-        else:
-            principal = Principal(client=dav, url=self._principal)
-            dav._principal = principal
-        if self._home is not None:
-            principal.calendar_home_set = self._home
-        return principal
-
-    def _listed(self) -> list[CalendarInfo] | None:
-        """The calendars in the known home (one PROPFIND, Depth 1), or None when the home gave
-        no answer about itself (Xandikos: 207 with a 404 inside): then it is not listed here."""
-        if self._home is None:
-            return None
-        r = self.client.request(self._home, "PROPFIND", _propfind_body(_LIST_PROPS), {"Depth": "1"})
-        if r.status not in (200, 207):
-            raise ResponseError(f"PROPFIND failed with status {r.status}")
-        found = r.propfind()
-        home = unquote(_path(self._home)).rstrip("/")
-        if not any(unquote(_path(x.href)).rstrip("/") == home and 200 <= x.status < 300 for x in found):
-            return None
-        out = []
-        for x in found:
-            kinds = x.properties.get("{DAV:}resourcetype") or []
-            if _CALENDAR not in kinds:
-                continue
-            url = _absolute(self._home, x.href)
-            segment = unquote(url.rstrip("/").rsplit("/", 1)[-1])
-            if not segment:
-                continue
-            name = x.properties.get("{DAV:}displayname")
-            out.append(CalendarInfo(url, str(name) if name else url.rstrip("/").rsplit("/", 1)[-1]))
-        return out
-
-    def calendars(self) -> list[CalendarInfo]:
-        return list(self._raw())
-
-    def find_calendar(self, name: str) -> CalendarInfo | None:
-        """The calendar whose display name (or last path segment) is `name`."""
-        for info in self.calendars():
-            if name in (info.name, info.url.rstrip("/").rsplit("/", 1)[-1]):
-                return info
-        return None
-
-    def ensure_calendar(self, name: str) -> CalendarInfo:
-        found = self.find_calendar(name)
-        if found is not None:
-            return found
-        with self._guard(f"creating calendar {name!r}"):  # python-caldav knows the servers' quirks here
-            cal = self._caldav_principal().make_calendar(name=name)
-        self._calendars = None
-        return CalendarInfo(_path(str(cal.url)), name)
-
-    def href_for(self, calendar: CalendarInfo, uid: str) -> str:
-        base = calendar.url if calendar.url.endswith("/") else calendar.url + "/"
-        return urljoin(base, quote(uid.split("@", 1)[0], safe="") + ".ics")
-
-    def _put(self, href: str, data: str, condition: dict[str, str]) -> Any:
-        with self._guard("saving an event"):
-            try:
-                r = self.client.request(self._url(href), "PUT", data, {"Content-Type": _TEXT_CALENDAR, **condition})
-            except AuthorizationError as exc:  # 403 may be a precondition, not a refusal
-                if exc.status == 403 and _UID_CONFLICT in exc.preconditions:
-                    raise AlreadyExists(href, elsewhere=True) from None
-                raise
-        if r.headers.get("Schedule-Tag"):
-            self.schedule_tag_seen = True
-        return r
-
-    def create(self, href: str, data: str) -> str | None:
-        r = self._put(href, data, {"If-None-Match": "*"})
-        return self._created(href, r)
-
-    def _created(self, href: str, r: Any) -> str | None:
-        if r.status in (200, 201, 204):
-            return _etag(r)
-        if r.status == 412:  # the href exists, or (Xandikos) the UID lives at another href
-            raise AlreadyExists(href, elsewhere=self.get(href) is None)
-        if r.status in (403, 409):
-            raise AlreadyExists(href, elsewhere=True)
-        raise ServerError(f"the server refused to create {href} (HTTP {r.status})")
-
-    def update(self, href: str, data: str, etag: str) -> str | None:
-        r = self._put(href, data, {"If-Match": etag})
-        if r.status in (200, 201, 204):
-            return _etag(r)
-        if r.status == 412:
-            raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
-        raise ServerError(f"the server refused to update {href} (HTTP {r.status})")
-
-    def delete(self, href: str, etag: str | None) -> None:
-        headers = {"If-Match": etag} if etag else {}
-        with self._guard("deleting an event"):
-            r = self.client.request(self._url(href), "DELETE", "", headers)
-        if r.status == 412:
-            raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
-        if r.status not in (200, 204, 404):
-            raise ServerError(f"the server refused to delete {href} (HTTP {r.status})")
-
-    def get(self, href: str) -> StoredObject | None:
-        with self._guard("reading an event"):
-            r = self.client.request(self._url(href), "GET")
-        if r.status in (404, 410):
-            return None
-        if r.status != 200:
-            raise ServerError(f"the server refused to read {href} (HTTP {r.status})")
-        return StoredObject(href, _etag(r), _text(r))
-
-    def _query(self, calendar: CalendarInfo, time_range: str) -> list[StoredObject]:
-        with self._guard(f"reading calendar {calendar.name!r}"):
-            r = self.client.request(self._url(calendar.url), "REPORT", _QUERY.format(range=time_range), {"Depth": "1"})
-            results = r.calendar_query()
-        return [
-            StoredObject(_absolute(calendar.url, x.href), x.etag, _decoded(x.calendar_data))
-            for x in results
-            if x.calendar_data and x.status == 200
-        ]
-
-    def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
-        """calendar-query with a UID text-match (RFC 4791 §9.7.5; a substring match, so checked).
-        A server that refuses the filter gets a full listing instead, from then on (slower, as sure)."""
-        return next((o for o in self.uid_search(calendar, uid) if uid_of(o.data) == uid), None)
-
-    def uid_search(self, calendar: CalendarInfo, text: str) -> list[StoredObject]:
-        """Objects whose UID contains `text` — or more: the whole calendar where the server
-        refuses the filter. The caller checks the UIDs."""
-        found = self._uid_query(calendar, text) if self.uid_filter else None
-        if found is None:
-            self.uid_filter = False
-            found = self._query(calendar, "")
-        return found
-
-    def _uid_query(self, calendar: CalendarInfo, uid: str) -> list[StoredObject] | None:
-        """The objects a UID text-match finds, or None when the server refuses the filter."""
-        body = _QUERY.format(range=_UID_FILTER.format(uid=_escape(uid)))
-        with self._guard(f"searching calendar {calendar.name!r}"):
-            try:
-                r = self.client.request(self._url(calendar.url), "REPORT", body, {"Depth": "1"})
-            except AuthorizationError as exc:
-                if exc.status == 403:
-                    log.info("the server refused a search by UID (HTTP 403): listing the calendar instead")
-                    return None
-                raise
-            if r.status in (400, 403, 405, 415, 422, 501):
-                log.info("the server refused a search by UID (HTTP %s): listing the calendar instead", r.status)
-                return None
-            results = r.calendar_query()
-        return [StoredObject(_absolute(calendar.url, x.href), x.etag, x.calendar_data)
-                for x in results if x.calendar_data and x.status == 200]
-
-    def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
-        return self._query(calendar, _RANGE.format(start=_utc(start), end=_utc(end)))
-
-    def change_tag(self, calendar: CalendarInfo) -> str | None:
-        """The calendar's CTag (CalendarServer's `getctag`, which Radicale, Xandikos, SabreDAV,
-        iCloud and Google keep): one small PROPFIND, None where the server keeps none."""
-        with self._guard(f"checking calendar {calendar.name!r}"):
-            try:
-                tag = self._props(self._url(calendar.url), [_CTAG]).get(_CTAG)
-            except AuthorizationError as exc:
-                if exc.status == 403:  # refused for this property: read the calendar instead
-                    return None
-                raise
-        return tag.strip() if isinstance(tag, str) and tag.strip() else None
-
-    def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
-        """RFC 6578 sync-collection; an expired token restarts with a full sync (§3.2), and a
-        server without the report gets a full listing and a synthetic token."""
-        if token is None or not token.startswith(SYNTHETIC_PREFIX):
-            try:
-                return self._sync(calendar, token)
-            except _NoSync:
-                if token is not None:  # a real token the server no longer knows: start over
-                    with contextlib.suppress(_NoSync):
-                        return self._sync(calendar, None)
-                token = None
-        return diff_listing(self._query(calendar, ""), token)
-
-    def _sync(self, calendar: CalendarInfo, token: str | None) -> Changes:
-        changed: dict[str, tuple[str | None, str | None]] = {}
-        deleted: set[str] = set()
-        current = token
-        for _page in range(_MAX_SYNC_PAGES):
-            body = _SYNC.format(token=_escape(current or ""))
-            with self._guard(f"syncing calendar {calendar.name!r}"):
-                try:
-                    r = self.client.request(self._url(calendar.url), "REPORT", body, {"Depth": "0"})
-                except AuthorizationError as exc:
-                    if exc.status == 403:  # DAV:valid-sync-token or not supported
-                        raise _NoSync() from None
-                    raise
-                if r.status not in (200, 207):
-                    raise _NoSync()
-                result = r.sync_collection()
-            if not result.sync_token:
-                raise _NoSync()
-            for item in result.changed:
-                href = _absolute(calendar.url, item.href)
-                if href.rstrip("/") != calendar.url.rstrip("/"):
-                    changed[href] = (item.etag, item.calendar_data)
-                    deleted.discard(href)
-            for h in result.deleted:
-                href = _absolute(calendar.url, h)
-                changed.pop(href, None)
-                deleted.add(href)
-            again = result.truncated and result.sync_token != current
-            current = result.sync_token
-            if not again:
-                break
-        objects = []
-        for href, (etag, data) in sorted(changed.items()):
-            if data is None or etag is None:  # some servers send no calendar-data in the report
-                got = self.get(href)
-                if got is None:
-                    continue
-                etag, data = got.etag, got.data
-            objects.append(StoredObject(href, etag, _decoded(data)))
-        assert current is not None
-        return Changes(tuple(objects), tuple(sorted(deleted)), current, complete=token is None)
 
     def _url(self, href: str) -> str:
         """The full URL of an href: hrefs and calendar URLs are kept as server paths, so that
@@ -643,15 +283,6 @@ def _absolute(base: str, href: str) -> str:
     return _path(urljoin(base, quoted))
 
 
-def _utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _etag(response: Any) -> str | None:
-    value = response.headers.get("ETag") or response.headers.get("etag")
-    return str(value) if value else None
-
-
 def _decoded(raw: bytes | str) -> str:
     """Calendar data as text: UTF-8, byte-order marks removed (a BOM in front of a calendar hid
     all of it)."""
@@ -665,24 +296,3 @@ def _text(response: Any) -> str:
     return _decoded(response.content).replace("\r\n", "\n")
 
 
-def _escape(text: str) -> str:
-    """Text for an XML element's content."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _propfind_body(props: list[str]) -> str:
-    """A PROPFIND body asking for `props` (Clark notation) by name."""
-    names = []
-    for k, prop in enumerate(props):
-        ns, local = prop[1:].split("}", 1)
-        names.append(f'<p{k}:{local} xmlns:p{k}="{_escape(ns)}"/>')
-    return ('<?xml version="1.0" encoding="utf-8"?>\n'
-            f'<D:propfind xmlns:D="DAV:"><D:prop>{"".join(names)}</D:prop></D:propfind>')
-
-
-def _info(cal: Any) -> CalendarInfo:
-    """A python-caldav calendar as blocktime names it."""
-    with warnings.catch_warnings():  # `name` is the displayname already fetched
-        warnings.simplefilter("ignore", DeprecationWarning)
-        name = cal.name or str(cal.url).rstrip("/").rsplit("/", 1)[-1]
-    return CalendarInfo(_path(str(cal.url)), str(name))

@@ -1,0 +1,196 @@
+"""Discovery of a CalDAV account: its principal and calendar home (RFC 5397, RFC 4791 §6.2.1), kept
+between commands in the discovery file, and the calendars in the home (one PROPFIND); creating
+the calendar blocktime writes into.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+from urllib.parse import unquote, urljoin
+
+from blocktime.backends.base import CalendarInfo
+from blocktime.backends.caldav.connection import Connection, _absolute, _quoted, log
+from blocktime.backends.davhttp import ResponseError, safe_url
+from blocktime.backends.davhttp import path_of as _path
+from blocktime.errors import ServerError
+
+_CUP = "{DAV:}current-user-principal"
+_HOME_SET = "{urn:ietf:params:xml:ns:caldav}calendar-home-set"
+_CALENDAR = "{urn:ietf:params:xml:ns:caldav}calendar"
+_LIST_PROPS = ["{DAV:}resourcetype", "{DAV:}displayname",
+               "{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set"]
+
+
+class Discovery(Connection):
+    """The account's principal, home and calendars, on top of the wire."""
+
+    def _raw(self) -> list[CalendarInfo]:
+        if self._calendars is None:
+            with self._guard("listing calendars"):
+                if self._principal is None and self._recalled():
+                    try:
+                        self._calendars = self._listed()
+                        if self._calendars is None:
+                            raise ServerError("the remembered calendar home did not answer")
+                    except Exception:  # the remembered home is gone or refused: discover again
+                        log.info("the remembered calendar home failed; discovering the account again")
+                        self._principal = self._home = None
+                        self._calendars = None
+                        self._remember(None)
+                if self._principal is None:
+                    self._principal, self._home = self._discover()
+                    self._remember(self._home)
+                if self._calendars is None:
+                    self._calendars = self._listed() if self._home is not None else None
+                if self._calendars is None:  # python-caldav's own ways (home set, guesses)
+                    principal = self._caldav_principal()
+                    self._calendars = [_info(c) for c in principal.get_calendars()]
+        return self._calendars
+
+    def _recalled(self) -> bool:
+        """Principal and home from `discovery_file` (a previous command's discovery), if it holds
+        them for this URL and user: then listing the calendars is the only discovery request.
+        The listing itself is never remembered: busy time must come from every calendar there is."""
+        if self.discovery_file is None:
+            return False
+        try:
+            known = json.loads(self.discovery_file.read_text(encoding="utf-8")).get(self._account_key())
+        except (OSError, ValueError, AttributeError):
+            return False
+        if not isinstance(known, dict) or not all(isinstance(known.get(k), str) for k in ("principal", "home")):
+            return False
+        self._principal, self._home = urljoin(self.url, known["principal"]), urljoin(self.url, known["home"])
+        return True
+
+    def _remember(self, home: str | None) -> None:
+        """Keep (or with None forget) this account's principal and home in `discovery_file`."""
+        if self.discovery_file is None:
+            return
+        try:
+            try:
+                kept = json.loads(self.discovery_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                kept = {}
+            kept = kept if isinstance(kept, dict) else {}
+            if home is None or self._principal is None:
+                if self._account_key() not in kept:
+                    return
+                kept.pop(self._account_key(), None)
+            else:
+                kept[self._account_key()] = {"principal": _path(self._principal), "home": home}
+            from blocktime import files
+            files.write(self.discovery_file.parent, self.discovery_file.name, json.dumps(kept, indent=1))
+        except OSError as exc:  # a cache: never a reason to fail
+            log.info("cannot keep the discovered calendar home: %s", exc)
+
+    def _account_key(self) -> str:
+        return f"{safe_url(self.url)} {self._username or ''}"
+
+    def _discover(self) -> tuple[str | None, str | None]:
+        """(principal URL, calendar home URL), either None where not learnt: current-user-principal
+        (RFC 5397) and calendar-home-set (RFC 4791 §6.2.1) asked in one PROPFIND of the configured
+        URL. Where that URL is the principal, its home comes in the same answer, and listing (and
+        creating) a calendar needs no further lookup: 2 requests instead of caldav's 3, and none
+        before MKCALENDAR. Otherwise the home set of the principal the server named (one more
+        PROPFIND), and python-caldav's own ways where neither answers."""
+        props = self._props(self.url, [_CUP, _HOME_SET])
+        cup = props.get(_CUP)
+        if not isinstance(cup, str) or not cup:
+            return None, None  # python-caldav's discovery, with its own fallbacks (`_raw`)
+        principal = urljoin(self.url, _quoted(cup))
+        home = props.get(_HOME_SET) if _path(principal) == _path(self.url) else None
+        if home is None:
+            home = self._props(principal, [_HOME_SET]).get(_HOME_SET)
+        if not isinstance(home, str) or not home:
+            return principal, None
+        return principal, urljoin(principal, _quoted(home))  # (iCloud: another host)
+
+    def _props(self, url: str, props: list[str]) -> dict[str, Any]:
+        """The properties `url` has of `props` (PROPFIND, Depth 0); {} where it answers none."""
+        r = self.client.request(url, "PROPFIND", _propfind_body(props), {"Depth": "0"})
+        found = [x for x in r.propfind() if x.properties] if r.status in (200, 207) else []
+        return found[0].properties if found else {}
+
+    def _caldav_principal(self) -> Any:
+        """python-caldav's principal of this account, with the home where it is known."""
+        from caldav.collection import Principal
+
+        dav = self._caldav()
+        if self._principal is None:
+            principal = dav.principal()
+            self._principal = str(principal.url)
+        else:
+            principal = Principal(client=dav, url=self._principal)
+            dav._principal = principal
+        if self._home is not None:
+            principal.calendar_home_set = self._home
+        return principal
+
+    def _listed(self) -> list[CalendarInfo] | None:
+        """The calendars in the known home (one PROPFIND, Depth 1), or None when the home gave
+        no answer about itself (Xandikos: 207 with a 404 inside): then it is not listed here."""
+        if self._home is None:
+            return None
+        r = self.client.request(self._home, "PROPFIND", _propfind_body(_LIST_PROPS), {"Depth": "1"})
+        if r.status not in (200, 207):
+            raise ResponseError(f"PROPFIND failed with status {r.status}")
+        found = r.propfind()
+        home = unquote(_path(self._home)).rstrip("/")
+        if not any(unquote(_path(x.href)).rstrip("/") == home and 200 <= x.status < 300 for x in found):
+            return None
+        out = []
+        for x in found:
+            kinds = x.properties.get("{DAV:}resourcetype") or []
+            if _CALENDAR not in kinds:
+                continue
+            url = _absolute(self._home, x.href)
+            segment = unquote(url.rstrip("/").rsplit("/", 1)[-1])
+            if not segment:
+                continue
+            name = x.properties.get("{DAV:}displayname")
+            out.append(CalendarInfo(url, str(name) if name else url.rstrip("/").rsplit("/", 1)[-1]))
+        return out
+
+    def calendars(self) -> list[CalendarInfo]:
+        return list(self._raw())
+
+    def find_calendar(self, name: str) -> CalendarInfo | None:
+        """The calendar whose display name (or last path segment) is `name`."""
+        for info in self.calendars():
+            if name in (info.name, info.url.rstrip("/").rsplit("/", 1)[-1]):
+                return info
+        return None
+
+    def ensure_calendar(self, name: str) -> CalendarInfo:
+        found = self.find_calendar(name)
+        if found is not None:
+            return found
+        with self._guard(f"creating calendar {name!r}"):  # python-caldav knows the servers' quirks here
+            cal = self._caldav_principal().make_calendar(name=name)
+        self._calendars = None
+        return CalendarInfo(_path(str(cal.url)), name)
+
+
+def _escape(text: str) -> str:
+    """Text for an XML element's content."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _propfind_body(props: list[str]) -> str:
+    """A PROPFIND body asking for `props` (Clark notation) by name."""
+    names = []
+    for k, prop in enumerate(props):
+        ns, local = prop[1:].split("}", 1)
+        names.append(f'<p{k}:{local} xmlns:p{k}="{_escape(ns)}"/>')
+    return ('<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<D:propfind xmlns:D="DAV:"><D:prop>{"".join(names)}</D:prop></D:propfind>')
+
+
+def _info(cal: Any) -> CalendarInfo:
+    """A python-caldav calendar as blocktime names it."""
+    with warnings.catch_warnings():  # `name` is the displayname already fetched
+        warnings.simplefilter("ignore", DeprecationWarning)
+        name = cal.name or str(cal.url).rstrip("/").rsplit("/", 1)[-1]
+    return CalendarInfo(_path(str(cal.url)), str(name))

@@ -1,0 +1,94 @@
+"""Changes in a CalDAV calendar: its change tag (CTag) and the sync-collection REPORT (RFC 6578),
+or a full listing with a synthetic token where the server has no sync tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from blocktime.backends.base import SYNTHETIC_PREFIX, CalendarInfo, Changes, StoredObject, diff_listing
+from blocktime.backends.caldav.connection import NoSync, _absolute, _decoded
+from blocktime.backends.caldav.discovery import _escape
+from blocktime.backends.caldav.objects import Objects
+from blocktime.backends.davhttp import AuthorizationError
+
+_SYNC = """<?xml version="1.0" encoding="utf-8"?>
+<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:sync-token>{token}</D:sync-token>
+  <D:sync-level>1</D:sync-level>
+  <D:prop><D:getetag/><C:calendar-data/></D:prop>
+</D:sync-collection>"""
+#: CalendarServer's collection tag: changes whenever anything in the calendar does
+_CTAG = "{http://calendarserver.org/ns/}getctag"
+_MAX_SYNC_PAGES = 100
+
+
+class Sync(Objects):
+    """What changed in a calendar since a token, and whether anything did at all (its tag)."""
+
+    def change_tag(self, calendar: CalendarInfo) -> str | None:
+        """The calendar's CTag (CalendarServer's `getctag`, which Radicale, Xandikos, SabreDAV,
+        iCloud and Google keep): one small PROPFIND, None where the server keeps none."""
+        with self._guard(f"checking calendar {calendar.name!r}"):
+            try:
+                tag = self._props(self._url(calendar.url), [_CTAG]).get(_CTAG)
+            except AuthorizationError as exc:
+                if exc.status == 403:  # refused for this property: read the calendar instead
+                    return None
+                raise
+        return tag.strip() if isinstance(tag, str) and tag.strip() else None
+
+    def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
+        """RFC 6578 sync-collection; an expired token restarts with a full sync (§3.2), and a
+        server without the report gets a full listing and a synthetic token."""
+        if token is None or not token.startswith(SYNTHETIC_PREFIX):
+            try:
+                return self._sync(calendar, token)
+            except NoSync:
+                if token is not None:  # a real token the server no longer knows: start over
+                    with contextlib.suppress(NoSync):
+                        return self._sync(calendar, None)
+                token = None
+        return diff_listing(self._query(calendar, ""), token)
+
+    def _sync(self, calendar: CalendarInfo, token: str | None) -> Changes:
+        changed: dict[str, tuple[str | None, str | None]] = {}
+        deleted: set[str] = set()
+        current = token
+        for _page in range(_MAX_SYNC_PAGES):
+            body = _SYNC.format(token=_escape(current or ""))
+            with self._guard(f"syncing calendar {calendar.name!r}"):
+                try:
+                    r = self.client.request(self._url(calendar.url), "REPORT", body, {"Depth": "0"})
+                except AuthorizationError as exc:
+                    if exc.status == 403:  # DAV:valid-sync-token or not supported
+                        raise NoSync() from None
+                    raise
+                if r.status not in (200, 207):
+                    raise NoSync()
+                result = r.sync_collection()
+            if not result.sync_token:
+                raise NoSync()
+            for item in result.changed:
+                href = _absolute(calendar.url, item.href)
+                if href.rstrip("/") != calendar.url.rstrip("/"):
+                    changed[href] = (item.etag, item.calendar_data)
+                    deleted.discard(href)
+            for h in result.deleted:
+                href = _absolute(calendar.url, h)
+                changed.pop(href, None)
+                deleted.add(href)
+            again = result.truncated and result.sync_token != current
+            current = result.sync_token
+            if not again:
+                break
+        objects = []
+        for href, (etag, data) in sorted(changed.items()):
+            if data is None or etag is None:  # some servers send no calendar-data in the report
+                got = self.get(href)
+                if got is None:
+                    continue
+                etag, data = got.etag, got.data
+            objects.append(StoredObject(href, etag, _decoded(data)))
+        assert current is not None
+        return Changes(tuple(objects), tuple(sorted(deleted)), current, complete=token is None)

@@ -1,0 +1,227 @@
+"""Loading the config: find the file, read it, check every key against the schema and type it.
+Every problem is reported at once, with file and key.
+
+Lookup order: `--config FILE`, then `$BLOCKTIME_CONFIG`, then `<platformdirs config dir>/config.toml`.
+With no file at all blocktime runs on the embedded local calendar.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from blocktime.config.schema import (
+    APP,
+    IMAP_PORTS,
+    SCHEMA,
+    SECURITY,
+    CalendarConfig,
+    Config,
+    DaemonConfig,
+    InboxConfig,
+    Lead,
+    SmtpConfig,
+    weekly_hours,
+)
+from blocktime.config.secrets import keyring_password, password_of
+from blocktime.config.store_url import check_url
+from blocktime.core.model import Organizer, Policy, WeeklyHours
+from blocktime.errors import BadInput
+
+
+def find_config_file(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("BLOCKTIME_CONFIG")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_path
+
+    default = user_config_path(APP) / "config.toml"
+    return default if default.exists() else None
+
+
+def data_dir() -> Path:
+    env = os.environ.get("BLOCKTIME_DATA_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_path
+
+    return user_data_path(APP)
+
+
+def system_zone() -> ZoneInfo:
+    """The machine's zone ($TZ or /etc/localtime), else UTC."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = os.path.realpath("/etc/localtime")
+            name = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+        except OSError:
+            name = ""
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+def load(explicit: str | None = None) -> Config:
+    """Read, validate and type the config; raise BadInput listing every problem."""
+    path = find_config_file(explicit)
+    return from_mapping(read_toml(path) if path is not None else {}, path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A config file's tables; an unreadable or malformed file is one BadInput line."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read config file {path}: {type(exc).__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from None
+
+
+def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
+    where = str(path) if path else "config"
+    problems: list[str] = []
+    from blocktime.config.profiles import merge_profile
+
+    raw = merge_profile(raw, where, problems)
+    values: dict[str, dict[str, Any]] = {s: {} for s in SCHEMA}
+    sites: dict[str, WeeklyHours] = {}
+    for section, body in raw.items():
+        if section == "sites":
+            if not isinstance(body, dict):
+                problems.append(f"{where}: [sites] must be a table of site names")
+                continue
+            for site, spec in body.items():
+                hours = spec.get("hours") if isinstance(spec, dict) else None
+                extra = set(spec) - {"hours"} if isinstance(spec, dict) else set()
+                if extra:
+                    problems.append(f"{where}: [sites.{site!r}] unknown key {sorted(extra)[0]!r}")
+                try:
+                    sites[site] = weekly_hours(hours)
+                except (ValueError, BadInput) as exc:
+                    problems.append(f"{where}: [sites.{site!r}] hours: {exc}")
+            continue
+        if section not in SCHEMA:
+            problems.append(f"{where}: unknown section [{section}]")
+            continue
+        if not isinstance(body, dict):
+            problems.append(f"{where}: [{section}] must be a table")
+            continue
+        for key, value in body.items():
+            spec = SCHEMA[section].get(key)
+            if spec is None:
+                problems.append(f"{where}: [{section}] unknown key {key!r}")
+                continue
+            try:
+                values[section][key] = spec[0](value)
+            except (ValueError, BadInput) as exc:
+                problems.append(f"{where}: [{section}] {key}: {exc}")
+    cal = values["calendar"]
+    password = password_of(cal, "calendar", where, problems)
+    if cal.get("password_keyring") and cal.get("username") and "password_env" not in cal:
+        password = keyring_password(cal["username"])
+        if password is None:
+            problems.append(f"{where}: [calendar] password_keyring: no password for {cal['username']} in the keyring "
+                            "(`blocktime init --keyring` stores one)")
+    if password and not cal.get("username"):
+        problems.append(f"{where}: [calendar] a password needs a username")
+    provider = cal.get("provider") or ("caldav" if cal.get("url") else "local")
+    if provider == "local" and cal.get("url"):
+        problems.append(f"{where}: [calendar] provider local takes no url (the embedded calendar picks its own)")
+    if provider == "caldav" and not cal.get("url"):
+        problems.append(f"{where}: [calendar] provider caldav needs a url")
+    if provider == "google" and not cal.get("username"):
+        problems.append(f"{where}: [calendar] provider google needs username = your Google address")
+    smtp_values = values["smtp"]
+    smtp_password = password_of(smtp_values, "smtp", where, problems)
+    if smtp_values and "host" not in smtp_values:
+        problems.append(f"{where}: [smtp] needs a host")
+    if smtp_password and not smtp_values.get("username"):
+        problems.append(f"{where}: [smtp] a password needs a username")
+    inbox_values = values["inbox"]
+    inbox_password = password_of(inbox_values, "inbox", where, problems)
+    inbox_auth = inbox_values.get("auth", "password")
+    if inbox_values and inbox_auth != "outlook" and "host" not in inbox_values:
+        problems.append(f"{where}: [inbox] needs a host")
+    if inbox_values and inbox_auth != "outlook" and not inbox_values.get("username"):
+        problems.append(f"{where}: [inbox] needs a username")
+    if inbox_values and inbox_auth == "password" and not inbox_password:
+        problems.append(f"{where}: [inbox] auth = password needs a password (or password_env)")
+    if inbox_auth != "password" and inbox_password:
+        problems.append(f"{where}: [inbox] auth = {inbox_auth} signs in with OAuth: remove the password")
+    store_url = os.environ.get("BLOCKTIME_STORE_URL") or values["store"].get("url")
+    if os.environ.get("BLOCKTIME_STORE_URL"):
+        try:
+            store_url = check_url(store_url)
+        except ValueError as exc:
+            problems.append(f"BLOCKTIME_STORE_URL: {exc}")
+    if problems:
+        lead = "" if len(problems) == 1 else f"{len(problems)} problems: "
+        raise BadInput(lead + "; ".join(problems))
+    org = values["organizer"]
+    user = os.environ.get("USER") or "organizer"
+    organizer = Organizer(
+        name=org.get("name", user),
+        email=org.get("email", f"{user}@localhost"),
+        timezone=org.get("timezone") or system_zone(),
+        language=org.get("language", "en"),
+    )
+    policy = Policy(**values["policy"])
+    data = data_dir()
+    outbox = values["outbox"]["dir"] if "dir" in values["outbox"] else data / "outbox"
+    calendar = CalendarConfig(
+        url=cal.get("url"),
+        username=cal.get("username"),
+        password=password,
+        name=cal.get("name", "blocktime"),
+        verify_tls=cal.get("verify_tls", True),
+        provider=provider,
+        profile=cal.get("profile"),
+        client_id=cal.get("client_id"),
+        tenant=cal.get("tenant", "common"),
+        token_store=cal.get("token_store", "file"),
+    )
+    smtp = None
+    if smtp_values:
+        security = smtp_values.get("security", "starttls")
+        smtp = SmtpConfig(
+            host=smtp_values["host"],
+            sender=smtp_values.get("from", organizer.email),
+            port=smtp_values.get("port", SECURITY[security]),
+            security=security,
+            username=smtp_values.get("username"),
+            password=smtp_password,
+        )
+    daemon = DaemonConfig(**values["daemon"])
+    inbox = None
+    if inbox_values:
+        inbox_security = inbox_values.get("security", "ssl")
+        inbox = InboxConfig(
+            host=inbox_values.get("host"), port=inbox_values.get("port", IMAP_PORTS[inbox_security]),
+            security=inbox_security, username=inbox_values.get("username"), password=inbox_password,
+            folder=inbox_values.get("folder", "INBOX"), auth=inbox_auth,
+            auto_accept_counter=inbox_values.get("auto_accept_counter", False),
+            processed_folder=inbox_values.get("processed_folder"),
+        )
+    from datetime import date
+
+    from blocktime.core.schedule import safe_at, safe_nightly
+
+    today = date.today()
+    if "nightly" not in values["daemon"]:  # 01:30, or the next safe half hour in this zone
+        daemon = DaemonConfig(safe_nightly(daemon.nightly, organizer.timezone, today), daemon.sync_every)
+    elif not safe_at(daemon.nightly, organizer.timezone, today):
+        raise BadInput(f"{where}: [daemon] nightly: {daemon.nightly:%H:%M} is skipped or repeated on DST nights "
+                       f"in {organizer.timezone.key}", "pick a time that exists once every night, e.g. 00:30")
+    return Config(organizer, calendar, policy, sites, data, outbox, path, smtp=smtp,
+                  confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon, inbox=inbox,
+                  store_url=store_url)
