@@ -35,7 +35,7 @@ import json, resource, sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 from blocktime.config.loading import load
-from blocktime.cli.daemon import run_pass
+from blocktime.usecases.daemon_pass import run_pass
 from blocktime.usecases.session import Session
 import blocktime.backends.caldav as cd
 

@@ -62,12 +62,13 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     daemon.setup_logging(cfg, level=logging.DEBUG if args.debug else logging.INFO)
     if args.once:
         from blocktime.cli.progress import Counting, Progress
+        from blocktime.usecases.daemon_pass import run_pass
 
         shown = Progress()  # on a terminal only
         with daemon.single_instance(cfg.data_dir):
             try:
-                result = daemon.run_pass(cfg, now_of(args, cfg), nightly=True,
-                                         watch=(lambda b: Counting(b, shown)) if shown.enabled else None)
+                result = run_pass(cfg, now_of(args, cfg), nightly=True,
+                                  watch=(lambda b: Counting(b, shown)) if shown.enabled else None)
             finally:
                 shown.done()
         if args.json:

@@ -3,7 +3,7 @@
 One process, a small pool of worker threads. The main thread looks at the team table every tick and
 hands each trainer that is due (see `core.spread`) to a worker; the worker claims the trainer
 (`claims`), re-reads under the claim whether it is still due, and runs the ordinary pass
-(`daemon.run_pass`: sync, inbox, confirmations, expiry, outbox). Mail is sent and the inbox read
+(`usecases.daemon_pass.run_pass`: sync, inbox, confirmations, expiry, outbox). Mail is sent and the inbox read
 only inside a claimed pass, so exactly one daemon does it for a trainer at a time. Any number of
 daemons may run, on any machines sharing the PostgreSQL store; a daemon that dies loses its claims
 with its database connection, and the others pass its trainers at their next look.
@@ -27,7 +27,7 @@ from blocktime.errors import BlocktimeError
 from blocktime.team.claims import Coordinator, TrainerRow
 from blocktime.team.coordination import open_coordinator
 
-log = logging.getLogger("blocktime.team.trainers")
+log = logging.getLogger("blocktime.team")
 Clock = Callable[[], datetime]
 HEARTBEAT = timedelta(seconds=10)
 
@@ -130,7 +130,7 @@ class TeamDaemon:
     def pass_once(self, name: str, cfg: Config, *, force: Due | None = None) -> bool:
         """Claim `name` and pass it if it is still due (or as `force` says); False when another
         daemon holds it or passed it already in this slot."""
-        from blocktime.cli.daemon import run_pass
+        from blocktime.usecases.daemon_pass import run_pass
 
         claim = self.coord.claim(name)
         if claim is None:

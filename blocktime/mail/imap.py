@@ -25,7 +25,7 @@ from blocktime.config.schema import InboxConfig
 from blocktime.errors import BlocktimeError
 from blocktime.mail.incoming import MAX_BYTES
 
-log = logging.getLogger("blocktime.mail.imap")
+log = logging.getLogger("blocktime.inbox")
 FLAG = "$BlocktimeHandled"
 FIELDS = "FROM SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED"
 BATCH = 500  # UIDs per FETCH: a flood is read in bounded steps

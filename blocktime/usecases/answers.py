@@ -24,7 +24,7 @@ from blocktime.mail.incoming import Incoming, parse
 from blocktime.mail.triage import IGNORED, ITIP, KEPT, PICK, Context, Decision, Handled, decide, needs_body
 from blocktime.usecases.session import Session
 
-log = logging.getLogger("blocktime.mail.imap")
+log = logging.getLogger("blocktime.inbox")
 BUDGET = 120.0  # seconds per pass: a flood is worked off over several passes
 OFFER_STATES = ("open", "accepted", "declined", "expired", "replanned", "replaced")
 

@@ -28,7 +28,7 @@ from blocktime.backends.base import CalendarInfo, Changes
 if TYPE_CHECKING:
     from blocktime.backends.base import CalendarBackend
 
-log = logging.getLogger("blocktime.usecases.sync")
+log = logging.getLogger("blocktime.sync")
 
 #: sync_state.tag of a calendar whose server gave no change tag: not asked again until the list is
 #: read again (NULL: not asked yet, or not to be trusted for what the last REPORT saw)

@@ -14,7 +14,7 @@ from blocktime.usecases.session import Session, at
 if TYPE_CHECKING:
     from blocktime.ics.rawtext import Parts
 
-log = logging.getLogger("blocktime.usecases.sync")
+log = logging.getLogger("blocktime.sync")
 
 
 def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: list[str]) -> None:

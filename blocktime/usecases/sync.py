@@ -39,7 +39,7 @@ from blocktime.usecases.session import Session, at
 if TYPE_CHECKING:
     from blocktime.ics.rawtext import Parts
 
-log = logging.getLogger("blocktime.usecases.sync")
+log = logging.getLogger("blocktime.sync")
 T = TypeVar("T")
 
 @dataclass(slots=True)

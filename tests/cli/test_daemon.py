@@ -179,7 +179,7 @@ def test_the_real_scheduler_runs_the_sync_job_on_a_controlled_clock(
 
 
 def test_nothing_unsent_is_what_deliver_reports_for_an_empty_outbox() -> None:
-    from blocktime.cli.daemon import NOTHING_UNSENT
+    from blocktime.usecases.daemon_pass import NOTHING_UNSENT
     from blocktime.usecases.messages import Delivery
 
     assert Delivery(smtp=True).json() == NOTHING_UNSENT == Delivery(smtp=False).json()

@@ -84,7 +84,7 @@ def test_library_log_lines_are_filtered_unless_debug() -> None:
     setup_logging(cfg, stream=stream, level=logging.INFO)
     logging.getLogger("apscheduler.scheduler").info("Adding job tentatively")
     logging.getLogger("radicale").info("Request received")
-    logging.getLogger("blocktime.cli.daemon").info("daemon started")
+    logging.getLogger("blocktime.daemon").info("daemon started")
     logging.getLogger("apscheduler.executors.default").warning("Run time of job was missed")
     text = stream.getvalue()
     assert "Adding job" not in text and "Request received" not in text

@@ -6,9 +6,9 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from blocktime.cli.daemon import run_pass
 from blocktime.cli.progress import Counting, Progress
 from blocktime.config.loading import load
+from blocktime.usecases.daemon_pass import run_pass
 from tests.conftest import write_config
 from tests.helpers import backend
 from tests.servers import Account

@@ -208,15 +208,15 @@ def test_an_update_says_the_time_the_client_really_got(mailcli: Runner, account:
 @radicale_only
 def test_the_daemon_never_sends_held_mail(mailcli: Runner, account: Account, smtp: MailSink,
                                          data_dir: Path) -> None:
-    from blocktime.cli import daemon
     from blocktime.config.loading import load
+    from blocktime.usecases.daemon_pass import run_pass
 
     mailcli.json(*BOOK, "--no-send")
     code, out, err = mailcli("daemon", "--once", "--json")
     assert code == 0, err
     assert smtp.messages == []
     assert json.loads(out)["outbox"]["held"] == 4
-    daemon.run_pass(load(str(mailcli.config)), NOW, nightly=False)  # the long-running daemon's sync job
+    run_pass(load(str(mailcli.config)), NOW, nightly=False)  # the long-running daemon's sync job
     assert smtp.messages == []
     status = mailcli.json("daemon", "--status")
     assert status["outbox_pending"] == 4 and status["outbox_held"] == 4
