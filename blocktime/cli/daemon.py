@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -27,10 +26,11 @@ from typing import Any, TextIO
 from blocktime.config.redaction import Redactor
 from blocktime.config.schema import Config
 from blocktime.config.secrets import secrets_of
-from blocktime.core.schedule import catch_up_due, next_nightly
+from blocktime.core.schedule import catch_up_due
 from blocktime.errors import BlocktimeError
 from blocktime.files import try_lock
 from blocktime.usecases.daemon_pass import PassResult, inbox_work, run_pass
+from blocktime.usecases.daemon_status import last_nightly_run
 from blocktime.usecases.session import Session
 
 log = logging.getLogger("blocktime.daemon")
@@ -187,12 +187,6 @@ def build_scheduler(rt: Runtime, *, sync_every: timedelta | None = None) -> Any:
     return sched
 
 
-def last_nightly_run(config: Config) -> datetime | None:
-    with Session(config, datetime.now(config.organizer.timezone)) as s:
-        value = s.store.get_meta("last_nightly")
-    return datetime.fromisoformat(value) if value else None
-
-
 def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
         install_signals: bool = True) -> int:
     """The long-running daemon: lock, one catch-up pass if a night was missed, then the jobs."""
@@ -236,38 +230,3 @@ def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
                 sched.shutdown(wait=True)
     log.info("daemon stopped")
     return 0
-
-
-def status(config: Config, now: datetime) -> dict[str, Any]:
-    """Last and next runs, pending outbox (what would go out now; `outbox_held` of it kept back by
-    --no-send), open offers and conflicts (from the store only)."""
-    from blocktime.store.mailqueue import HELD
-    from blocktime.usecases.review import outgoing
-    from blocktime.usecases.sync import conflicts
-
-    tz = config.organizer.timezone
-    with Session(config, now) as s:
-        last_sync = s.store.get_meta("last_sync")
-        last_nightly = s.store.get_meta("last_nightly")
-        report = json.loads(s.store.get_meta("last_report") or "{}")
-        waiting = outgoing(s)
-        offers = s.store.offers()
-        found = conflicts(s)
-        inbox = None
-        if config.inbox is not None:
-            from blocktime.usecases.waiting import waiting_for
-
-            inbox = waiting_for(s)
-    next_sync = (datetime.fromisoformat(last_sync) + config.daemon.sync_every) if last_sync else now
-    return {
-        "last_sync": last_sync,
-        "last_nightly": last_nightly,
-        "next_nightly": next_nightly(now, config.daemon.nightly, tz).isoformat(),
-        "next_sync": max(next_sync, now).isoformat(),
-        "outbox_pending": len(waiting),
-        "outbox_held": sum(q.state == HELD for q in waiting),
-        "open_offers": [{"id": o.id, "expires": o.expires.isoformat()} for o in offers],
-        "conflicts": found,
-        "last_report": report,
-        **({"inbox_waiting": inbox} if inbox is not None else {}),
-    }

@@ -51,11 +51,13 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     tz = cfg.organizer.timezone
     if args.status:
-        doc = daemon.status(cfg, now_of(args, cfg))
+        from blocktime.usecases.daemon_status import status
+
+        doc = status(cfg, now_of(args, cfg))
         if args.json:
             print(json.dumps(doc, indent=2, default=str))
         else:
-            from blocktime.cli.daemon_view import status_text
+            from blocktime.views.daemon import status_text
 
             print(status_text(doc, cfg, now_of(args, cfg)))
         return 0
@@ -74,7 +76,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(result.report, indent=2, default=str))
         else:
-            from blocktime.cli.daemon_view import summary
+            from blocktime.views.daemon import summary
 
             print(summary(result.report))
         return 1 if result.report.get("errors") else 0

@@ -65,7 +65,7 @@ def cmd_team_status(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace, team: Team) -> int:
     import json
 
-    from blocktime.cli.teamstatus import status_text, team_status
+    from blocktime.views.team import status_text, team_status
 
     doc = team_status(list(team.trainers.items()), base_dir=team.base_dir, store_url=team.store_url,
                       now=_now(args, team))

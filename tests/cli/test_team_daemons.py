@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 
 from blocktime.cli import main
-from blocktime.cli.teamstatus import status_text, team_status
 from blocktime.config.schema import SCHEMA
 from blocktime.core.spread import sync_slot
 from blocktime.team.claims import PassRow
 from blocktime.team.pgclaims import PgCoordinator
 from blocktime.team.trainers import load_team
+from blocktime.views.team import status_text, team_status
 from tests.conftest import smtp_section
 from tests.mailserver import MailSink
 from tests.proxy import FaultProxy

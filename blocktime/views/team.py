@@ -35,7 +35,7 @@ def interval(cfg: Config, daemons: Sequence[DaemonRow], now: datetime) -> timede
 def trainer_doc(name: str, cfg: Config, row: TrainerRow, daemons: dict[str, DaemonRow], every: timedelta,
                 now: datetime) -> dict[str, Any]:
     """One trainer's line: the team tables plus what its own store says is waiting."""
-    from blocktime.cli.daemon import status
+    from blocktime.usecases.daemon_status import status
 
     slot = sync_slot(name, now, every)
     night = nightly_slot(name, now, cfg.daemon.nightly, cfg.organizer.timezone)

@@ -1,0 +1,54 @@
+"""Where the daemon stands, from the store only: its last and next runs, what waits in the outbox,
+open offers, conflicts and kept mail (`daemon --status`, `team status`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from blocktime.config.schema import Config
+from blocktime.core.schedule import next_nightly
+from blocktime.usecases.session import Session
+
+
+def last_nightly_run(config: Config) -> datetime | None:
+    with Session(config, datetime.now(config.organizer.timezone)) as s:
+        value = s.store.get_meta("last_nightly")
+    return datetime.fromisoformat(value) if value else None
+
+
+def status(config: Config, now: datetime) -> dict[str, Any]:
+    """Last and next runs, pending outbox (what would go out now; `outbox_held` of it kept back by
+    --no-send), open offers and conflicts (from the store only)."""
+    from blocktime.store.mailqueue import HELD
+    from blocktime.usecases.review import outgoing
+    from blocktime.usecases.sync import conflicts
+
+    tz = config.organizer.timezone
+    with Session(config, now) as s:
+        last_sync = s.store.get_meta("last_sync")
+        last_nightly = s.store.get_meta("last_nightly")
+        report = json.loads(s.store.get_meta("last_report") or "{}")
+        waiting = outgoing(s)
+        offers = s.store.offers()
+        found = conflicts(s)
+        inbox = None
+        if config.inbox is not None:
+            from blocktime.usecases.waiting import waiting_for
+
+            inbox = waiting_for(s)
+    next_sync = (datetime.fromisoformat(last_sync) + config.daemon.sync_every) if last_sync else now
+    return {
+        "last_sync": last_sync,
+        "last_nightly": last_nightly,
+        "next_nightly": next_nightly(now, config.daemon.nightly, tz).isoformat(),
+        "next_sync": max(next_sync, now).isoformat(),
+        "outbox_pending": len(waiting),
+        "outbox_held": sum(q.state == HELD for q in waiting),
+        "open_offers": [{"id": o.id, "expires": o.expires.isoformat()} for o in offers],
+        "conflicts": found,
+        "last_report": report,
+        **({"inbox_waiting": inbox} if inbox is not None else {}),
+    }
