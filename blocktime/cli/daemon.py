@@ -195,7 +195,7 @@ def run(config: Config, clock: Clock, *, sync_every: timedelta | None = None,
         rt = Runtime(config, clock, sleep=time.sleep)
         _RUNTIME = rt
         now = clock()
-        if catch_up_due(last_nightly_run(config), now, config.daemon.nightly, config.organizer.timezone):
+        if catch_up_due(last_nightly_run(config, now), now, config.daemon.nightly, config.organizer.timezone):
             log.info("a nightly pass was missed while the daemon was not running: catching up once")
             scheduled_nightly()
         sched = build_scheduler(rt, sync_every=sync_every)

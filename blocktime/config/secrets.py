@@ -26,23 +26,24 @@ def password_of(section: dict[str, Any], name: str, where: str, problems: list[s
         problems.append(f"{where}: [{name}] password_env: environment variable {section['password_env']} is not set")
     return value
 
-def store_password(username: str, password: str) -> None:
-    """Keep the calendar password in the system keyring (service `blocktime`)."""
+
+def _keyring(needed_by: str) -> Any:
+    """The keyring package, or one BadInput naming what needs it and the extra that brings it."""
     try:
         import keyring
     except ImportError:
-        raise BadInput("--keyring needs the keyring package", "pip install 'blocktime[keyring]'") from None
-    keyring.set_password("blocktime", KEYRING_NAME.format(username=username), password)
+        raise BadInput(f"{needed_by} needs the keyring package", "pip install 'blocktime[keyring]'") from None
+    return keyring
+
+
+def store_password(username: str, password: str) -> None:
+    """Keep the calendar password in the system keyring (service `blocktime`)."""
+    _keyring("--keyring").set_password("blocktime", KEYRING_NAME.format(username=username), password)
 
 
 def keyring_password(username: str) -> str | None:
     """The calendar password kept by `store_password`, or None."""
-    try:
-        import keyring
-    except ImportError:
-        raise BadInput("[calendar] password_keyring needs the keyring package",
-                       "pip install 'blocktime[keyring]'") from None
-    value = keyring.get_password("blocktime", KEYRING_NAME.format(username=username))
+    value = _keyring("[calendar] password_keyring").get_password("blocktime", KEYRING_NAME.format(username=username))
     return str(value) if value is not None else None
 
 

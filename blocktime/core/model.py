@@ -181,6 +181,16 @@ class Policy:
     min_makeup: timedelta = timedelta(minutes=15)
     makeup_full_block: bool = False
 
+    @property
+    def reach(self) -> timedelta:
+        """How far around a span busy time can matter: the longer of travel and buffer, and a day
+        more, so that the whole day (whose on-site blocks the day limit counts) is seen.
+
+        >>> Policy(travel=timedelta(hours=3)).reach
+        datetime.timedelta(days=1, seconds=10800)
+        """
+        return max(self.travel, self.buffer) + timedelta(days=1)
+
 
 @dataclass(frozen=True, slots=True)
 class Engagement:

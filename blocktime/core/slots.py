@@ -145,7 +145,7 @@ def _grid(opening: Interval, length: timedelta, step: timedelta, tz: ZoneInfo) -
 
 def _relevant(q: SlotQuery) -> list[Busy]:
     """Busy items that can matter inside the search window (O(n), no sort of the whole list)."""
-    reach = max(q.policy.travel, q.policy.buffer) + timedelta(days=1)
+    reach = q.policy.reach
     w = _window(q)
     lo, hi = w.start - reach, w.end + reach
     return [b for b in q.busy if b.span.end > lo and b.span.start < hi]

@@ -124,6 +124,7 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 """
 
+
 class SqliteOnly(str):
     """A migration statement that only an existing SQLite file needs (a new PostgreSQL schema is
     empty when it runs, and the statement is not portable, e.g. it reads `rowid`)."""

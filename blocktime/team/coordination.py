@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from blocktime.config.store_url import POSTGRESQL, engine
 from blocktime.team.claims import Coordinator, Daemon
 
 
 def is_postgresql(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(("postgresql:", "postgres:"))
+    """Whether the team's store is PostgreSQL (the config has checked the URL already)."""
+    return engine(url) == POSTGRESQL
 
 
 def open_coordinator(store_url: str | None, base_dir: Path, me: Daemon | None = None) -> Coordinator:

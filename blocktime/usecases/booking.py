@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # the rest is imported where it is used: `agenda` starts with
     from blocktime.store.blocks import StoredBlock
 
 
-
 #: what writing blocks imports (events, invitations, messages): imported while busy time is read
 WRITING = ("blocktime.ics.itip", "blocktime.usecases.messages", "blocktime.mail.imip", "blocktime.notes", "babel.dates",
            "blocktime.usecases.outgoing", "blocktime.usecases.review")

@@ -79,7 +79,7 @@ def refusals(session: Session, eng: Engagement, span: Interval, uid: str, *, not
     from blocktime.core.series import check, onsite_per_day
 
     policy, tz = session.config.policy, session.config.organizer.timezone
-    reach = max(policy.travel, policy.buffer) + timedelta(days=1)
+    reach = policy.reach
     busy = [b for b in read_busy(session, span.start - reach, span.end + reach) if b.uid != uid]
     return check(span, site=eng.site, uid=uid, tz=tz, policy=policy, site_hours=eng.site_hours,
                  busy=Timeline(busy, lambda b: b.span), onsite_per_day=onsite_per_day(busy, tz) if day_limit else {},

@@ -13,8 +13,9 @@ from blocktime.core.schedule import next_nightly
 from blocktime.usecases.session import Session
 
 
-def last_nightly_run(config: Config) -> datetime | None:
-    with Session(config, datetime.now(config.organizer.timezone)) as s:
+def last_nightly_run(config: Config, now: datetime) -> datetime | None:
+    """When the last nightly pass ran, as the store remembers it (None: never)."""
+    with Session(config, now) as s:
         value = s.store.get_meta("last_nightly")
     return datetime.fromisoformat(value) if value else None
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("blocktime")
 
+
 def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
                 proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
                 ref: str | None = None, composed: Composed | None = None) -> list[str]:

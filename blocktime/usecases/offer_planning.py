@@ -27,7 +27,7 @@ def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool
     and the options the client declined before (offered again only when `again`)."""
     policy = session.config.policy
     tz = session.config.organizer.timezone
-    reach = max(policy.travel, policy.buffer) + timedelta(days=1)
+    reach = policy.reach
     busy = read_busy(session, session.now - reach, session.now + policy.horizon + reach, then=OFFERING)
     blocks = [sb.block for sb in session.store.blocks()]
     own = [b for b in blocks if b.engagement == eng.key and not b.makeup_for]

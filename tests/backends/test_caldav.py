@@ -59,11 +59,11 @@ def test_without_sync_tokens_a_full_listing_stands_in(account: Account, monkeypa
 def test_hrefs_read_quickly_are_the_server_paths_urljoin_gives(href: str) -> None:
     from urllib.parse import quote, urljoin, urlsplit
 
-    from blocktime.backends.caldav.connection import _absolute
+    from blocktime.backends.caldav.connection import absolute
 
     base = "http://127.0.0.1:8000/u/cal/"
     joined = urljoin(base, quote(href, safe="/@:+,;=!$&'()*~%"))
-    assert _absolute(base, href) == (urlsplit(joined).path or "/")
+    assert absolute(base, href) == (urlsplit(joined).path or "/")
 
 
 def _propfinds(b: CalDAVBackend) -> list[str]:

@@ -121,9 +121,9 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
 
 
 def test_a_get_body_is_read_as_utf8_else_latin1_with_lf_line_ends() -> None:
-    from blocktime.backends.caldav.connection import _text
+    from blocktime.backends.caldav.connection import body_text
 
     utf8 = "BEGIN:VCALENDAR\r\nSUMMARY:Spotkanie — Łódź\r\nEND:VCALENDAR\r\n"
-    assert _text(DavResponse(200, {}, ("\ufeff" + utf8).encode("utf-8"))) == utf8.replace("\r\n", "\n")
+    assert body_text(DavResponse(200, {}, ("\ufeff" + utf8).encode("utf-8"))) == utf8.replace("\r\n", "\n")
     latin1 = "BEGIN:VCALENDAR\r\nSUMMARY:Café\r\nEND:VCALENDAR\r\n"
-    assert _text(DavResponse(200, {}, latin1.encode("latin-1"))) == latin1.replace("\r\n", "\n")
+    assert body_text(DavResponse(200, {}, latin1.encode("latin-1"))) == latin1.replace("\r\n", "\n")

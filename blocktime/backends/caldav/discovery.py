@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin
 
 from blocktime.backends.base import CalendarInfo
-from blocktime.backends.caldav.connection import Connection, _absolute, _quoted, log
+from blocktime.backends.caldav.connection import Connection, absolute, log, quoted, xml_text
 from blocktime.backends.davhttp import ResponseError, safe_url
 from blocktime.backends.davhttp import path_of as _path
 from blocktime.errors import ServerError
@@ -99,13 +99,13 @@ class Discovery(Connection):
         cup = props.get(_CUP)
         if not isinstance(cup, str) or not cup:
             return None, None  # python-caldav's discovery, with its own fallbacks (`_raw`)
-        principal = urljoin(self.url, _quoted(cup))
+        principal = urljoin(self.url, quoted(cup))
         home = props.get(_HOME_SET) if _path(principal) == _path(self.url) else None
         if home is None:
             home = self._props(principal, [_HOME_SET]).get(_HOME_SET)
         if not isinstance(home, str) or not home:
             return principal, None
-        return principal, urljoin(principal, _quoted(home))  # (iCloud: another host)
+        return principal, urljoin(principal, quoted(home))  # (iCloud: another host)
 
     def _props(self, url: str, props: list[str]) -> dict[str, Any]:
         """The properties `url` has of `props` (PROPFIND, Depth 0); {} where it answers none."""
@@ -145,7 +145,7 @@ class Discovery(Connection):
             kinds = x.properties.get("{DAV:}resourcetype") or []
             if _CALENDAR not in kinds:
                 continue
-            url = _absolute(self._home, x.href)
+            url = absolute(self._home, x.href)
             segment = unquote(url.rstrip("/").rsplit("/", 1)[-1])
             if not segment:
                 continue
@@ -173,17 +173,12 @@ class Discovery(Connection):
         return CalendarInfo(_path(str(cal.url)), name)
 
 
-def _escape(text: str) -> str:
-    """Text for an XML element's content."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _propfind_body(props: list[str]) -> str:
     """A PROPFIND body asking for `props` (Clark notation) by name."""
     names = []
     for k, prop in enumerate(props):
         ns, local = prop[1:].split("}", 1)
-        names.append(f'<p{k}:{local} xmlns:p{k}="{_escape(ns)}"/>')
+        names.append(f'<p{k}:{local} xmlns:p{k}="{xml_text(ns)}"/>')
     return ('<?xml version="1.0" encoding="utf-8"?>\n'
             f'<D:propfind xmlns:D="DAV:"><D:prop>{"".join(names)}</D:prop></D:propfind>')
 

@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject, uid_of
-from blocktime.backends.caldav.connection import _absolute, _decoded, _text, log
-from blocktime.backends.caldav.discovery import Discovery, _escape
+from blocktime.backends.caldav.connection import absolute, body_text, decoded, log, xml_text
+from blocktime.backends.caldav.discovery import Discovery
 from blocktime.backends.davhttp import AuthorizationError
 from blocktime.errors import ConflictError, ServerError
 
@@ -84,14 +84,14 @@ class Objects(Discovery):
             return None
         if r.status != 200:
             raise ServerError(f"the server refused to read {href} (HTTP {r.status})")
-        return StoredObject(href, _etag(r), _text(r))
+        return StoredObject(href, _etag(r), body_text(r))
 
     def _query(self, calendar: CalendarInfo, time_range: str) -> list[StoredObject]:
         with self._guard(f"reading calendar {calendar.name!r}"):
             r = self.client.request(self._url(calendar.url), "REPORT", _QUERY.format(range=time_range), {"Depth": "1"})
             results = r.calendar_query()
         return [
-            StoredObject(_absolute(calendar.url, x.href), x.etag, _decoded(x.calendar_data))
+            StoredObject(absolute(calendar.url, x.href), x.etag, decoded(x.calendar_data))
             for x in results
             if x.calendar_data and x.status == 200
         ]
@@ -112,7 +112,7 @@ class Objects(Discovery):
 
     def _uid_query(self, calendar: CalendarInfo, uid: str) -> list[StoredObject] | None:
         """The objects a UID text-match finds, or None when the server refuses the filter."""
-        body = _QUERY.format(range=_UID_FILTER.format(uid=_escape(uid)))
+        body = _QUERY.format(range=_UID_FILTER.format(uid=xml_text(uid)))
         with self._guard(f"searching calendar {calendar.name!r}"):
             try:
                 r = self.client.request(self._url(calendar.url), "REPORT", body, {"Depth": "1"})
@@ -125,7 +125,7 @@ class Objects(Discovery):
                 log.info("the server refused a search by UID (HTTP %s): listing the calendar instead", r.status)
                 return None
             results = r.calendar_query()
-        return [StoredObject(_absolute(calendar.url, x.href), x.etag, x.calendar_data)
+        return [StoredObject(absolute(calendar.url, x.href), x.etag, x.calendar_data)
                 for x in results if x.calendar_data and x.status == 200]
 
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import contextlib
 
 from blocktime.backends.base import SYNTHETIC_PREFIX, CalendarInfo, Changes, StoredObject, diff_listing
-from blocktime.backends.caldav.connection import NoSync, _absolute, _decoded
-from blocktime.backends.caldav.discovery import _escape
+from blocktime.backends.caldav.connection import NoSync, absolute, decoded, xml_text
 from blocktime.backends.caldav.objects import Objects
 from blocktime.backends.davhttp import AuthorizationError
 
@@ -56,7 +55,7 @@ class Sync(Objects):
         deleted: set[str] = set()
         current = token
         for _page in range(_MAX_SYNC_PAGES):
-            body = _SYNC.format(token=_escape(current or ""))
+            body = _SYNC.format(token=xml_text(current or ""))
             with self._guard(f"syncing calendar {calendar.name!r}"):
                 try:
                     r = self.client.request(self._url(calendar.url), "REPORT", body, {"Depth": "0"})
@@ -70,12 +69,12 @@ class Sync(Objects):
             if not result.sync_token:
                 raise NoSync()
             for item in result.changed:
-                href = _absolute(calendar.url, item.href)
+                href = absolute(calendar.url, item.href)
                 if href.rstrip("/") != calendar.url.rstrip("/"):
                     changed[href] = (item.etag, item.calendar_data)
                     deleted.discard(href)
             for h in result.deleted:
-                href = _absolute(calendar.url, h)
+                href = absolute(calendar.url, h)
                 changed.pop(href, None)
                 deleted.add(href)
             again = result.truncated and result.sync_token != current
@@ -89,6 +88,6 @@ class Sync(Objects):
                 if got is None:
                     continue
                 etag, data = got.etag, got.data
-            objects.append(StoredObject(href, etag, _decoded(data)))
+            objects.append(StoredObject(href, etag, decoded(data)))
         assert current is not None
         return Changes(tuple(objects), tuple(sorted(deleted)), current, complete=token is None)
