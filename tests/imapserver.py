@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from tests.servers import free_port, wait_port
+from tests.servers import free_port, stop_process, wait_port
 
 USER = "anna@example.com"
 
@@ -65,11 +65,7 @@ class ImapServer:
                 "password": self.password, "folder": folder, **extra}
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self.log.close()
 
 

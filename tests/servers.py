@@ -31,6 +31,20 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL if the server has not gone within `grace` seconds.
+
+    A busy Xandikos once sat on SIGTERM for over ten seconds on a loaded CI host (its teardown then
+    errored a passed test); a test server's data is throwaway, so a kill loses nothing.
+    """
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @dataclass(frozen=True)
 class Account:
     """One CalDAV account on a real server; `url` is the principal (or any) URL."""
@@ -79,8 +93,7 @@ class RadicaleServer:
         return Account("radicale", f"{self.root}/{user}/", user, password, self.root)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 class XandikosServer:
@@ -105,5 +118,4 @@ class XandikosServer:
         return Account("xandikos", f"{self.root}/user/", None, None, self.root)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        stop_process(self.proc)
