@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.servers import free_port, stop_process
 
 
 def find_bin() -> Path:
@@ -125,10 +125,5 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, grace=20)  # a PostgreSQL shutdown checkpoint takes longer than the others
         shutil.rmtree(self.workdir, ignore_errors=True)
