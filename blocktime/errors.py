@@ -35,3 +35,8 @@ class Interrupted(BlocktimeError):
     """The user stopped a command (Ctrl-C) half-way; the message says what is left. Exit code 130."""
 
     exit_code = 130
+
+
+class NoLongerFits(BlocktimeError):
+    """An offered option no longer fits the calendar, the policy or other offers' holds: nothing was
+    booked. Exit code 1."""

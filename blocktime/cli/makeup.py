@@ -201,7 +201,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "cut_short_minutes": st.cut_short, "remaining_minutes": st.remaining,
             "blocks": [stored_json(sb, eng) for sb in st.blocks],
             "makeup_blocks": [sb.block.id for sb in st.blocks if sb.block.makeup_for],
-            "open_offers": [{"id": o.id, "expires": iso(o.expires), "minutes": o.minutes} for o in st.offers],
+            "open_offers": [{"id": o.id, "expires": iso(o.expires), "minutes": o.minutes,
+                             **({"competed": st.competed[o.id]} if o.id in st.competed else {})} for o in st.offers],
         }
         waiting = _inbox_waiting(s, eng.key)
         if waiting is not None:
@@ -219,6 +220,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(table(rows, ["block", "when", "state", "note"]))
         for o in st.offers:
             print(f"open offer {o.id}: {o.minutes} min, held until {_until(o.expires, s)}")
+            if o.id in st.competed:
+                print(f"  {st.competed[o.id]}")
         _say_waiting(waiting)
     return 0
 

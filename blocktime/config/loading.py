@@ -25,11 +25,11 @@ from blocktime.config.schema import (
     InboxConfig,
     Lead,
     SmtpConfig,
-    weekly_hours,
 )
 from blocktime.config.secrets import keyring_password, password_of
+from blocktime.config.sites import Sites, read_sites, read_travel, travel_default
 from blocktime.config.store_url import check_url
-from blocktime.core.model import Organizer, Policy, WeeklyHours
+from blocktime.core.model import Organizer, Policy
 from blocktime.errors import BadInput
 
 
@@ -94,21 +94,13 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
 
     raw = merge_profile(raw, where, problems)
     values: dict[str, dict[str, Any]] = {s: {} for s in SCHEMA}
-    sites: dict[str, WeeklyHours] = {}
+    sites = Sites()
     for section, body in raw.items():
         if section == "sites":
-            if not isinstance(body, dict):
-                problems.append(f"{where}: [sites] must be a table of site names")
-                continue
-            for site, spec in body.items():
-                hours = spec.get("hours") if isinstance(spec, dict) else None
-                extra = set(spec) - {"hours"} if isinstance(spec, dict) else set()
-                if extra:
-                    problems.append(f"{where}: [sites.{site!r}] unknown key {sorted(extra)[0]!r}")
-                try:
-                    sites[site] = weekly_hours(hours)
-                except (ValueError, BadInput) as exc:
-                    problems.append(f"{where}: [sites.{site!r}] hours: {exc}")
+            read_sites(body, where, problems, sites)
+            continue
+        if section == "travel":
+            sites = read_travel(body, where, problems, sites)
             continue
         if section not in SCHEMA:
             problems.append(f"{where}: unknown section [{section}]")
@@ -164,6 +156,9 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
             store_url = check_url(store_url)
         except ValueError as exc:
             problems.append(f"BLOCKTIME_STORE_URL: {exc}")
+    travel = travel_default(values["policy"], sites, where, problems)
+    if travel is not None:
+        values["policy"]["travel"] = travel
     if problems:
         lead = "" if len(problems) == 1 else f"{len(problems)} problems: "
         raise BadInput(lead + "; ".join(problems))
@@ -175,7 +170,7 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         timezone=org.get("timezone") or system_zone(),
         language=org.get("language", "en"),
     )
-    policy = Policy(**values["policy"])
+    policy = Policy(**values["policy"], routes=sites.routes)
     data = data_dir()
     outbox = values["outbox"]["dir"] if "dir" in values["outbox"] else data / "outbox"
     calendar = CalendarConfig(
@@ -222,6 +217,6 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     elif not safe_at(daemon.nightly, organizer.timezone, today):
         raise BadInput(f"{where}: [daemon] nightly: {daemon.nightly:%H:%M} is skipped or repeated on DST nights "
                        f"in {organizer.timezone.key}", "pick a time that exists once every night, e.g. 00:30")
-    return Config(organizer, calendar, policy, sites, data, outbox, path, smtp=smtp,
+    return Config(organizer, calendar, policy, sites.hours, data, outbox, path, smtp=smtp,
                   confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon, inbox=inbox,
                   store_url=store_url)

@@ -145,7 +145,7 @@ def _duration(v: Any) -> Any:
     return duration(str(v)) if isinstance(v, (str, int)) and not isinstance(v, bool) else _fail()
 
 
-def _zero_ok_duration(v: Any) -> Any:
+def duration_or_zero(v: Any) -> Any:
     from datetime import timedelta
 
     return timedelta(0) if v in (0, "0", "0m") else _duration(v)
@@ -233,16 +233,16 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
     },
     "policy": {
         "working_hours": (weekly_hours, "e.g. 'Mon-Fri 08:00-18:00'"),
-        "booking_notice": (_zero_ok_duration, "how far ahead a new booking must start (default 0)"),
+        "booking_notice": (duration_or_zero, "how far ahead a new booking must start (default 0)"),
         "min_notice": (_duration, "minimum notice for make-up slots (default 48h)"),
-        "travel": (_zero_ok_duration, "travel time between different sites (default 30m)"),
-        "buffer": (_zero_ok_duration, "free time kept around every block (default 0)"),
+        "travel": (duration_or_zero, "travel time between different sites (default 30m)"),
+        "buffer": (duration_or_zero, "free time kept around every block (default 0)"),
         "max_blocks_per_day": (_int, "on-site blocks per day at most (default 2)"),
         "granularity": (_duration, "slot grid (default 15m)"),
         "horizon": (_duration, "how far ahead make-up slots are searched (default 21d)"),
         "options": (_int, "options per offer (default 3)"),
         "offer_expiry": (_duration, "how long holds are kept at most (default 72h)"),
-        "answer_lead": (_zero_ok_duration,
+        "answer_lead": (duration_or_zero,
                         "an offer takes answers until this long before its first option (default 24h)"),
         "min_makeup": (_duration, "shorter remainders carry over to the next block (default 15m)"),
         "makeup_full_block": (_bool, "offer a full block instead of the remainder (default false)"),

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from blocktime.core.travel import Routes, text
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -23,6 +25,7 @@ class Reason(StrEnum):
     NONEXISTENT_TIME = "NONEXISTENT_TIME"
     BEYOND_HORIZON = "BEYOND_HORIZON"
     DECLINED = "DECLINED"
+    HELD = "HELD"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -180,16 +183,35 @@ class Policy:
     answer_lead: timedelta = timedelta(hours=24)
     min_makeup: timedelta = timedelta(minutes=15)
     makeup_full_block: bool = False
+    routes: Routes = field(default_factory=Routes)  # areas and travel by pair; `travel` is every other pair's time
+
+    def travel_between(self, a: str, b: str) -> timedelta:
+        """The travel time between blocks at sites `a` and `b` (none within one area).
+
+        >>> p = Policy(routes=Routes.of({"Rynek 1": "Wrocław"}, {("Kraków", "Wrocław"): timedelta(hours=3)}))
+        >>> p.travel_between("Rynek 1", "Kraków"), p.travel_between("Rynek 1", "Łódź")
+        (datetime.timedelta(seconds=10800), datetime.timedelta(seconds=1800))
+        """
+        found = self.routes.lookup(a, b)
+        return self.travel if found is None else found
+
+    @property
+    def longest_travel(self) -> timedelta:
+        return max(self.travel, self.routes.longest)
 
     @property
     def reach(self) -> timedelta:
-        """How far around a span busy time can matter: the longer of travel and buffer, and a day
-        more, so that the whole day (whose on-site blocks the day limit counts) is seen.
+        """How far around a span busy time can matter: the longest travel or the buffer, and a
+        day more, so that the whole day (whose on-site blocks the day limit counts) is seen.
 
         >>> Policy(travel=timedelta(hours=3)).reach
         datetime.timedelta(days=1, seconds=10800)
         """
-        return max(self.travel, self.buffer) + timedelta(days=1)
+        return max(self.longest_travel, self.buffer) + timedelta(days=1)
+
+    def travel_text(self, a: str, b: str) -> str:
+        """`travel 3 h 30 min from Wrocław`: the pair's time, and where from (the area of `b`)."""
+        return f"travel {text(self.travel_between(a, b))} from {self.routes.place(b)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,13 +228,25 @@ class Engagement:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """What a hold promises: option `option` of offer `offer` to `client`, until `until`."""
+
+    offer: str
+    option: int
+    client: str
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Busy:
-    """Time already taken in a calendar. `site` is set for on-site blocks (travel applies)."""
+    """Time already taken in a calendar. `site` is set for on-site blocks (travel applies);
+    `held` for a slot another open offer holds: planning counts it like a block at its site."""
 
     span: Interval
     uid: str = ""
     summary: str = ""
     site: str | None = None
+    held: Held | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from blocktime.core.model import (
     Refusal,
     WeeklyHours,
 )
+from blocktime.core.model import wall as wall_clock
 
 
 def local(naive: datetime, tz: ZoneInfo) -> datetime | None:
@@ -114,6 +115,13 @@ def _opening(what: str, hours: WeeklyHours, span: Interval, tz: ZoneInfo) -> str
     return f"{what} {day:%a}: {openings}"
 
 
+def held_text(b: Busy, tz: ZoneInfo) -> str:
+    """`held for Piekarnia, offer piekarnia-o1 option 2, until Tue 2026-03-24 13:00`."""
+    assert b.held is not None
+    h = b.held
+    return f"held for {h.client}, offer {h.offer} option {h.option}, until {h.until.astimezone(tz):%a %Y-%m-%d %H:%M}"
+
+
 def check(
     span: Interval,
     *,
@@ -141,24 +149,33 @@ def check(
     if site_hours is not None and not site_hours.allows(span, tz):
         reasons.append(Reason.SITE_CLOSED)
         details.append(_opening("site open", site_hours, span, tz))
-    widest = max(policy.buffer, policy.travel)
+    widest = max(policy.buffer, policy.longest_travel)
     near = span.widen(widest, widest)
     for b in [*busy.overlapping(near), *(p for p in planned if p.span.overlaps(near))]:
         if b.uid == uid:
             continue
         if b.span.overlaps(span.widen(policy.buffer, policy.buffer)):
-            if Reason.BUSY not in reasons:
-                reasons.append(Reason.BUSY)
-            details.append(f"busy: {b.summary or 'event'} {_when(b.span, tz)}")
-        elif b.site is not None and b.site != site and b.span.overlaps(
-            span.widen(policy.travel, policy.travel)
-        ):
+            reason = Reason.HELD if b.held else Reason.BUSY
+            if reason not in reasons:
+                reasons.append(reason)
+            details.append(held_text(b, tz) if b.held else f"busy: {b.summary or 'event'} {_when(b.span, tz)}")
+            continue
+        if b.site is None:
+            continue
+        travel = policy.travel_between(site, b.site)
+        if travel and b.span.overlaps(span.widen(travel, travel)):
             if Reason.TRAVEL not in reasons:
                 reasons.append(Reason.TRAVEL)
-            details.append(f"travel {int(policy.travel.total_seconds() // 60)} min from {b.site}")
-    if onsite_per_day.get(_day(span.start, tz), 0) >= policy.max_blocks_per_day:
+            details.append(policy.travel_text(site, b.site) + (f" ({held_text(b, tz)})" if b.held else ""))
+    day = _day(span.start, tz)
+    if onsite_per_day.get(day, 0) >= policy.max_blocks_per_day:
         reasons.append(Reason.DAY_FULL)
-        details.append(f"already {policy.max_blocks_per_day} on-site blocks that day")
+        n = policy.max_blocks_per_day
+        whole = Interval(wall_clock(day, time(0), tz), wall_clock(day + timedelta(days=1), time(0), tz))
+        held = [held_text(b, tz) for b in busy.overlapping(whole)
+                if b.held and b.site is not None and _day(b.span.start, tz) == day and b.uid != uid]
+        details.append(f"already {n} on-site block{'s' if n > 1 else ''} that day"
+                       + (f" ({'; '.join(held)})" if held else ""))
     return reasons, details
 
 

@@ -179,8 +179,8 @@ def _blocked(q: SlotQuery, busy: Sequence[Busy]) -> list[Interval]:
     spans = []
     for b in busy:
         pad = q.policy.buffer
-        if b.site is not None and b.site != q.engagement.site:
-            pad = max(pad, q.policy.travel)
+        if b.site is not None:
+            pad = max(pad, q.policy.travel_between(q.engagement.site, b.site))
         spans.append(b.span.widen(pad, pad) if pad else b.span)
     return merge([*spans, *q.declined])
 

@@ -44,11 +44,12 @@ HINTS: dict[Reason, str] = {
     Reason.TOO_SOON: "pick a later start ([policy] booking_notice; for make-up slots min_notice and answer_lead)",
     Reason.OUTSIDE_HOURS: "pick a time within your working hours ([policy] working_hours)",
     Reason.SITE_CLOSED: "pick a time when the site is open ([sites] hours)",
-    Reason.TRAVEL: "leave the travel time to or from the other site ([policy] travel)",
+    Reason.TRAVEL: "leave the travel time to or from the other site ([travel] default and pairs)",
     Reason.DAY_FULL: "pick a day with fewer on-site blocks ([policy] max_blocks_per_day)",
     Reason.NONEXISTENT_TIME: "the clocks skip that hour: pick another start time",
     Reason.BEYOND_HORIZON: "pick a nearer date ([policy] horizon)",
     Reason.DECLINED: "the client turned this time down; `blocktime offer ENGAGEMENT --again` offers it anyway",
+    Reason.HELD: "another open offer holds this time until its client answers (`blocktime offers`)",
 }
 
 #: what each reason means, for a "why" that would otherwise be empty
@@ -62,6 +63,7 @@ MEANING: dict[Reason, str] = {
     Reason.NONEXISTENT_TIME: "that time does not exist (clocks change)",
     Reason.BEYOND_HORIZON: "beyond the search horizon",
     Reason.DECLINED: "the client declined this time in an earlier offer",
+    Reason.HELD: "held for another client's open offer",
 }
 
 

@@ -246,7 +246,7 @@ def act(session: Session, msg: Incoming, d: Decision, *, retry: bool = False) ->
 def _pick(session: Session, base: Handled, offer_id: str, option: int, retry: bool) -> Handled:
     from dataclasses import replace
 
-    from blocktime.errors import ServerError
+    from blocktime.errors import NoLongerFits, ServerError
     from blocktime.usecases.closedpick import answer_closed
     from blocktime.usecases.offers import accept, expire
 
@@ -265,6 +265,10 @@ def _pick(session: Session, base: Handled, offer_id: str, option: int, retry: bo
         sb = accept(session, offer_id, option)
     except ServerError:
         raise
+    except NoLongerFits as exc:  # nothing booked: the client hears what is still open
+        assert offer is not None
+        said = answer_closed(session, base.message_id, base.sender, offer, option, taken=True)
+        return replace(base, action=IGNORED, reason=f"not booked: {exc.message}; {said}; answered with what is open")
     except BlocktimeError as exc:
         return replace(base, action=KEPT, reason=f"not booked: {exc.message}")
     return replace(base, action="accepted", block=sb.block.id, reason=f"booked option {option} of {offer_id}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from blocktime.errors import BadInput
 from blocktime.usecases.calendar import read_busy
 from blocktime.usecases.pending import finish_pending, invite_name
+from blocktime.usecases.promises import promised
 from blocktime.usecases.session import Session
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `agenda` starts without the booking machinery
@@ -94,7 +95,7 @@ def book(session: Session, req: BookRequest) -> BookResult:
     walls = wall_times(pattern, tz)
     span_start = req.first - timedelta(days=1)
     span_end = walls[-1].replace(tzinfo=tz) + req.length + timedelta(days=1)
-    busy = read_busy(session, span_start, span_end, then=WRITING)
+    busy = promised(session, read_busy(session, span_start, span_end, then=WRITING))
     known = {s.block.uid: s.block for s in session.store.blocks(eng.key)}
     plan = plan_booking(
         eng, pattern, tz=tz, policy=session.config.policy, busy=busy, known=known,

@@ -1,19 +1,19 @@
 """What every use case does with the calendar: busy time read from all calendars of the account
-(expanded here, see ics.busy), a span checked against it and the policy, and an event updated with
-If-Match so that an edit made elsewhere in between is merged, never overwritten.
+(expanded here, see ics.busy), and an event updated with If-Match so that an edit made elsewhere
+in between is merged, never overwritten.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from blocktime.errors import BlocktimeError, ServerError
 from blocktime.usecases.session import Session
 
 if TYPE_CHECKING:
-    from blocktime.core.model import Busy, Engagement, Interval, Reason
+    from blocktime.core.model import Busy
 
 log = logging.getLogger("blocktime")
 
@@ -69,21 +69,6 @@ def read_busy(session: Session, start: datetime, end: datetime, *, then: tuple[s
         reader.join()  # no request of this reader outlives the call
     busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
     return busy
-
-
-def refusals(session: Session, eng: Engagement, span: Interval, uid: str, *, notice: timedelta = timedelta(0),
-             day_limit: bool = False) -> tuple[list[Reason], list[str]]:
-    """Every reason `span` cannot hold event `uid` of `eng` now: busy time read around it (that
-    event itself excluded), the policy and, with `day_limit`, the on-site blocks per day."""
-    from blocktime.core.intervals import Timeline
-    from blocktime.core.series import check, onsite_per_day
-
-    policy, tz = session.config.policy, session.config.organizer.timezone
-    reach = policy.reach
-    busy = [b for b in read_busy(session, span.start - reach, span.end + reach) if b.uid != uid]
-    return check(span, site=eng.site, uid=uid, tz=tz, policy=policy, site_hours=eng.site_hours,
-                 busy=Timeline(busy, lambda b: b.span), onsite_per_day=onsite_per_day(busy, tz) if day_limit else {},
-                 notice=notice, now=session.now)
 
 
 def update_event(session: Session, href: str, uid: str, change: Any, attempts: int = 3) -> str | None:

@@ -27,8 +27,9 @@ from blocktime.core.model import Engagement, Interval
 from blocktime.errors import BadInput, BlocktimeError, ConflictError, ServerError
 from blocktime.notes.wording import hint, span_text
 from blocktime.store.blocks import StoredBlock
-from blocktime.usecases.calendar import refusals, update_event
+from blocktime.usecases.calendar import update_event
 from blocktime.usecases.pending import finish_pending
+from blocktime.usecases.promises import refusals
 from blocktime.usecases.session import Session, at
 
 
@@ -65,8 +66,7 @@ def plan_move(session: Session, sb: StoredBlock, eng: Engagement, to: datetime) 
     span = Interval(to.astimezone(tz), (to.astimezone(UTC) + length).astimezone(tz))
     if span.start == sb.block.span.start:
         raise BadInput(f"block {sb.block.id} is at {at(session, span.start)} already")
-    reasons, details = refusals(session, eng, span, sb.block.uid, notice=session.config.policy.booking_notice,
-                                day_limit=True)
+    reasons, details = refusals(session, eng, span, sb.block.uid, notice=session.config.policy.booking_notice)
     if reasons:
         when = span_text(span.start, span.end, tz)
         why = ", ".join(str(r) for r in reasons) + (f" ({'; '.join(details)})" if details else "")

@@ -1,11 +1,14 @@
-"""A pick for an offer that is no longer open gets a courteous answer with what is open now: the
-open offer's options (with their prepared replies), or a fresh offer when minutes remain and none
-is open, or a note that nothing remains. Sent to the one who picked, once per message."""
+"""A pick that books nothing gets a courteous answer with what is open now. For an offer that is no
+longer open: the open offer's options (with their prepared replies), or a fresh offer when minutes
+remain and none is open, or a note that nothing remains. For an option that no longer fits
+(`taken`): the offer's other options that still fit, else a fresh offer for the remainder. Sent to
+the one who picked, once per message."""
 
 from __future__ import annotations
 
 import hashlib
 
+from blocktime.core.model import Engagement
 from blocktime.store.offers import StoredOffer
 from blocktime.usecases.session import Session
 
@@ -25,8 +28,37 @@ def _why(session: Session, offer: StoredOffer, language: str) -> str:
     return "the offer was withdrawn" if language == "en" else "propozycja została wycofana"
 
 
-def answer_closed(session: Session, message_id: str, sender: str, offer: StoredOffer, option: int) -> str:
-    """Queue the answer to `sender`; returns the reason, in English, for the organizer's report."""
+def _fitting(session: Session, eng: Engagement, offer: StoredOffer, picked: int) -> list[int]:
+    """The offer's other options that still fit everything (checked like an acceptance)."""
+    from blocktime.usecases.promises import refusals
+
+    return [h.number for h in session.store.holds(offer.id) if h.number != picked
+            and not refusals(session, eng, h.span, h.uid, besides=(offer.id,))[0]]
+
+
+def _taken(session: Session, eng: Engagement, offer: StoredOffer, option: int, lang: str) -> tuple[str, str, str]:
+    """(why, status, report) for a pick of an option that no longer fits."""
+    from blocktime.notes import minutes, render
+    from blocktime.usecases.offers import option_lines
+    from blocktime.usecases.overlaps import replan
+
+    why = ("that time has been taken in the meantime" if lang == "en"
+           else "ten termin został w międzyczasie zajęty")
+    fitting = _fitting(session, eng, offer, option)
+    if fitting:
+        status = render("pick_open", lang, options=option_lines(session, eng, offer, fitting))
+        return why, status, f"options {', '.join(map(str, fitting))} of {offer.id} still fit"
+    result = replan(session, offer)  # the fresh offer goes to every attendee in its own message
+    remaining = minutes(session.store.remainder(eng.key), lang)
+    fresh = result is not None and result.offer is not None
+    status = render("pick_fresh" if fresh else "pick_later", lang, remaining=remaining)
+    return why, status, f"{offer.id} re-planned as {result.offer.id if fresh and result else 'no new offer'}"
+
+
+def answer_closed(session: Session, message_id: str, sender: str, offer: StoredOffer, option: int, *,
+                  taken: bool = False) -> str:
+    """Queue the answer to `sender`; returns the reason, in English, for the organizer's report.
+    `taken`: the offer is open but option `option` no longer fits."""
     from blocktime.mail.imip import letter
     from blocktime.notes import minutes, moment, render, when
     from blocktime.store.mailqueue import MailQueue, Queued, mail_key
@@ -42,7 +74,10 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
         if hold else f"{option}"
     open_now = session.store.offers(eng.key)
     remaining = session.store.remainder(eng.key)
-    if open_now:
+    report = ""
+    if taken:
+        why, status, report = _taken(session, eng, offer, option, lang)
+    elif open_now:
         status = render("pick_open", lang, options=option_lines(session, eng, open_now[0]))
     elif remaining > 0:
         fresh = reoffer(session, eng.key)  # the fresh offer goes to every attendee in its own message
@@ -53,7 +88,9 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
         note = (f"the make-up session is booked for {when_booked}." if lang == "en"
                 else f"sesja uzupełniająca jest umówiona na {when_booked}.") if booked else ""
         status = render("pick_none", lang, booked=note).strip()
-    text = render("mail_pick_closed", lang, client=eng.client, picked=picked, why=_why(session, offer, lang),
+    if not taken:
+        why = _why(session, offer, lang)
+    text = render("mail_pick_closed", lang, client=eng.client, picked=picked, why=why,
                   status=status.strip(), organizer=session.config.organizer.name)
     ref = "pick-" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
     key = mail_key("pickclosed", ref, 0, sender)
@@ -65,4 +102,6 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
         data = compose(body, who=addresses(session), recipient=sender, key=key, stamp=session.now)
         with session.store.transaction():
             _add(session, queue, Queued(key, ref, "pickclosed", 0, sender, body.subject, data, session.now))
+    if taken:
+        return report
     return f"offer {offer.id} is {offer.state}" + (f" (replaced by {offer.replaced_by})" if offer.replaced_by else "")

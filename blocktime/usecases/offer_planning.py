@@ -5,15 +5,17 @@ engagement stands (`status`). Nothing here writes; `offers` applies what is plan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from blocktime.core.model import Engagement
-from blocktime.core.slots import Candidate, SlotQuery, candidates, makeup_length, usual_start
+from blocktime.core.slots import Candidate, Slot, SlotQuery, all_slots, candidates, makeup_length, search, usual_start
 from blocktime.store.blocks import StoredBlock
 from blocktime.store.offers import StoredOffer
 from blocktime.usecases.calendar import read_busy
 from blocktime.usecases.engagements import resolve
+from blocktime.usecases.promises import Competition, competed, promised
 from blocktime.usecases.session import Session
 
 #: what an offer imports once its slots are found (its message, pick links, the outbox): imported
@@ -22,13 +24,16 @@ OFFERING = ("blocktime.usecases.messages", "blocktime.mail.imip", "blocktime.mai
             "blocktime.usecases.review", "blocktime.notes", "babel.dates")
 
 
-def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool = False) -> SlotQuery:
-    """The search for `eng`: busy time from every calendar over the horizon, usual start, site days,
-    and the options the client declined before (offered again only when `again`)."""
+def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool = False,
+               besides: Collection[str] = ()) -> SlotQuery:
+    """The search for `eng`: busy time from every calendar over the horizon with every other open
+    offer's holds (see `promises`; the offers in `besides` are the ones the search replaces), usual
+    start, site days, and the options the client declined before (offered again only when `again`)."""
     policy = session.config.policy
     tz = session.config.organizer.timezone
     reach = policy.reach
-    busy = read_busy(session, session.now - reach, session.now + policy.horizon + reach, then=OFFERING)
+    busy = promised(session, read_busy(session, session.now - reach, session.now + policy.horizon + reach,
+                                       then=OFFERING), besides=besides)
     blocks = [sb.block for sb in session.store.blocks()]
     own = [b for b in blocks if b.engagement == eng.key and not b.makeup_for]
     return SlotQuery(
@@ -39,13 +44,36 @@ def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool
     )
 
 
+def plan_options(session: Session, eng: Engagement, length: timedelta, *, again: bool = False,
+                 besides: Collection[str] = ()) -> tuple[list[Slot], Competition | None]:
+    """The options for a new offer of `eng`, and what other offers' holds took from it: the options
+    the search would have made without them that it could not make with them."""
+    q = slot_query(session, eng, length, again=again, besides=besides)
+    chosen = search(q)
+    held = [b for b in q.busy if b.held is not None]
+    if not held:
+        return chosen, None
+    free = search(replace(q, busy=[b for b in q.busy if b.held is None]))
+    offerable = {s.span for s in all_slots(q)}
+    lost = [s for s in free if s.span not in offerable]
+    if not lost:
+        return chosen, None
+    tz, reach = q.tz, q.policy.longest_travel
+    by = sorted({b.held.offer for b in held for s in lost if b.held is not None and (
+        b.span.start.astimezone(tz).date() == s.span.start.astimezone(tz).date() or b.span.overlaps(
+            s.span.widen(reach, reach)))})
+    return chosen, Competition(len(lost), len(free), tuple(by))
+
+
 def why(session: Session, engagement: str, day: date, length: timedelta | None) -> list[Candidate]:
-    """Every candidate of `day` for the engagement's make-up, with refusal reasons."""
+    """Every candidate of `day` for the engagement's make-up, with refusal reasons (the holds of its
+    own open offer left out, as a new offer would replace them)."""
     eng = resolve(session, engagement)
     remaining = session.store.remainder(eng.key)
     if length is None:
         length = makeup_length(timedelta(minutes=remaining), session.config.policy, eng.length) or eng.length
-    return candidates(slot_query(session, eng, length), day)
+    own = [o.id for o in session.store.offers(eng.key)]
+    return candidates(slot_query(session, eng, length, besides=own), day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +85,7 @@ class Status:
     cut_short: int
     remaining: int
     offers: list[StoredOffer]
+    competed: dict[str, str]  # open offer -> what other offers' holds took from it (see promises)
 
 
 def status(session: Session, engagement: str) -> Status:
@@ -70,5 +99,7 @@ def status(session: Session, engagement: str) -> Status:
         elif sb.block.span.end <= session.now:
             delivered += int(sb.block.span.duration.total_seconds() // 60)
     cut = sum(sb.remaining_min or 0 for sb in blocks if sb.state == "cut_short")
-    return Status(eng, blocks, booked, delivered, cut, session.store.remainder(eng.key),
-                  [o for o in session.store.offers(eng.key) if o.expires > session.now])
+    offers = [o for o in session.store.offers(eng.key) if o.expires > session.now]
+    said = {o.id: competed(session, o.id) for o in offers}
+    return Status(eng, blocks, booked, delivered, cut, session.store.remainder(eng.key), offers,
+                  {k: v for k, v in said.items() if v})

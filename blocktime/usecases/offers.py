@@ -3,6 +3,7 @@ expire. What to offer is planned in `offer_planning`; this module applies it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -10,19 +11,15 @@ from urllib.parse import quote
 from blocktime import files
 from blocktime.core.model import Block, Engagement
 from blocktime.core.series import fresh_uid
-from blocktime.core.slots import (
-    Slot,
-    answer_deadline,
-    makeup_length,
-    search,
-)
-from blocktime.errors import BadInput, BlocktimeError
+from blocktime.core.slots import Slot, answer_deadline, makeup_length
+from blocktime.errors import BadInput, BlocktimeError, NoLongerFits
 from blocktime.store.blocks import StoredBlock
 from blocktime.store.offers import StoredHold, StoredOffer
-from blocktime.usecases.calendar import log, refusals, update_event
+from blocktime.usecases.calendar import log, update_event
 from blocktime.usecases.engagements import resolve
-from blocktime.usecases.offer_planning import slot_query
+from blocktime.usecases.offer_planning import plan_options
 from blocktime.usecases.pending import finish_pending
+from blocktime.usecases.promises import competition, refusals
 from blocktime.usecases.session import Session, at
 
 
@@ -120,19 +117,22 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
         path = files.write(session.config.outbox, f"carried-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "carried", source.block.uid, text)
         return OfferResult(remaining, None, carried_to=nxt, message=str(path))
-    slots = search(slot_query(session, eng, length))
+    slots, lost = plan_options(session, eng, length, besides=[o.id for o in earlier])
     if not slots:
         held = sum(o.minutes for o in earlier)
         if earlier:
             log.warning("no slot for all %d min of %s; offer %s stays open for its %d min",
                         remaining, eng.key, earlier[0].id, held)
             common = _common(session, eng, remaining - held, ended_at)
+        competition(session, lost, None, eng.key)
         text = _render(eng, "noslot", **common)
         path = files.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))
-    return _make_offer(session, eng, source, remaining, length, slots, common,
+    made = _make_offer(session, eng, source, remaining, length, slots, common,
                        kind="replace" if earlier else "offer", replacing=earlier)
+    competition(session, lost, made.offer.id if made.offer else None, eng.key)
+    return made
 
 
 def _withdraw(session: Session, offers: list[StoredOffer], by: str | None) -> None:
@@ -220,11 +220,14 @@ def reoffer(session: Session, key: str, again: bool = False) -> OfferResult:
     policy = session.config.policy  # asked for explicitly: a short remainder gets the minimum length
     length = makeup_length(max(timedelta(minutes=remaining), policy.min_makeup), policy, eng.length)
     assert length is not None
-    slots = search(slot_query(session, eng, length, again=again))
+    slots, lost = plan_options(session, eng, length, again=again)
     if not slots:
+        competition(session, lost, None, eng.key)
         return OfferResult(remaining, None)
     common = _common(session, eng, remaining, source.ended_at or source.block.span.end)
-    return _make_offer(session, eng, source, remaining, length, slots, common, kind="reoffer")
+    made = _make_offer(session, eng, source, remaining, length, slots, common, kind="reoffer")
+    competition(session, lost, made.offer.id if made.offer else None, eng.key)
+    return made
 
 
 def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dict[str, str],
@@ -242,9 +245,10 @@ def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dic
     return OfferResult(offer.minutes, offer, tuple(session.store.holds(offer.id)), message=str(path))
 
 
-def option_lines(session: Session, eng: Engagement, offer: StoredOffer) -> str:
-    """The offer's options, one per line, each with a prepared reply whose subject carries the
-    option's pick token (see `picks`), so that the reply books it when blocktime reads the inbox."""
+def option_lines(session: Session, eng: Engagement, offer: StoredOffer, numbers: Collection[int] | None = None) -> str:
+    """The offer's options (those `numbers` only, when given), one per line, each with a prepared
+    reply whose subject carries the option's pick token (see `picks`), so that the reply books it
+    when blocktime reads the inbox."""
     from blocktime.mail.picks import token
     from blocktime.notes import render, when
     from blocktime.usecases.sharedkeys import pick_key
@@ -254,6 +258,8 @@ def option_lines(session: Session, eng: Engagement, offer: StoredOffer) -> str:
     key = pick_key(session)
     lines = []
     for h in session.store.holds(offer.id):
+        if numbers is not None and h.number not in numbers:
+            continue
         w = when(h.span.start, h.span.end, tz, eng.language)
         subject = render("option_subject", eng.language, client=eng.client, number=str(h.number),
                          offer=offer.id, token=token(key, offer.id, h.number), **w)
@@ -316,10 +322,12 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
         raise BadInput(f"offer {offer.id} has no option {option}", f"choose 1 to {len(holds)}")
     chosen = holds[option]
     eng = load_engagement(session, offer.engagement)
-    reasons, details = refusals(session, eng, chosen.span, chosen.uid)
+    reasons, details = refusals(session, eng, chosen.span, chosen.uid, besides=(offer.id,))
     if reasons:
-        raise BlocktimeError(f"option {option} of {offer.id} is no longer free: {'; '.join(details) or reasons[0]}",
-                             "decline it and offer again, or pick another option")
+        log.warning("option %d of %s no longer fits, not booked: %s", option, offer.id, "; ".join(details))
+        raise NoLongerFits(f"option {option} of {offer.id} no longer fits: {', '.join(reasons)} "
+                           f"({'; '.join(details) or reasons[0]})",
+                           "pick another option, or decline it and offer again")
     source = session.store.block(offer.source_uid)
     retired = {sb.block.uid for sb in session.store.blocks(eng.key, ("cancelled",))}
     block = Block(eng.key, session.store.next_number(eng.key), fresh_uid(eng.key, chosen.span.start, retired),

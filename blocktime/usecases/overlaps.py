@@ -58,6 +58,14 @@ def holds_under(session: Session, span: Interval, actions: list[str]) -> None:
 
 
 def _replan(session: Session, offer: Any, actions: list[str]) -> None:
+    result = replan(session, offer)
+    new = result.offer.id if result is not None and result.offer else "no new offer"
+    actions.append(f"offer {offer.id} overlapped a new event: re-planned as {new}")
+
+
+def replan(session: Session, offer: Any) -> Any:
+    """Withdraw `offer` (holds released, state `replanned`) and offer its engagement's remainder
+    afresh: an `offers.OfferResult`, or None when the offer's source block is gone."""
     from blocktime.usecases.offers import load_engagement, offer_remainder, release
 
     release(session, offer.id)
@@ -66,7 +74,5 @@ def _replan(session: Session, offer: Any, actions: list[str]) -> None:
     eng = load_engagement(session, offer.engagement)
     source = session.store.block(offer.source_uid)
     if source is None:
-        return
-    result = offer_remainder(session, eng, source, source.ended_at or session.now)
-    new = result.offer.id if result.offer else "no new offer"
-    actions.append(f"offer {offer.id} overlapped a new event: re-planned as {new}")
+        return None
+    return offer_remainder(session, eng, source, source.ended_at or session.now)

@@ -315,10 +315,11 @@ def _adopt_move(session: Session, sb: Any, span: Interval, report: PassReport) -
     """Someone moved the block in their calendar: keep their time, tell the attendees."""
     from blocktime.ics.event import EventFacts
     from blocktime.ics.itip import moved_copy
-    from blocktime.usecases.calendar import refusals, update_event
+    from blocktime.usecases.calendar import update_event
     from blocktime.usecases.messages import queue_block
     from blocktime.usecases.offers import load_engagement
     from blocktime.usecases.overlaps import holds_under
+    from blocktime.usecases.promises import refusals
 
     eng = load_engagement(session, sb.block.engagement)
     reasons, details = refusals(session, eng, span, sb.block.uid)
