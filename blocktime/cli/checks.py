@@ -49,7 +49,8 @@ def placeholders(cfg: Config) -> list[str]:
 def config_findings(cfg: Config, now: datetime) -> list[Finding]:
     """Organizer, zone, file permissions and SMTP: one finding (or more) each (the inbox has its own
     checks in doctor.inbox_findings)."""
-    out = [*_organizer(cfg), _zone(cfg, now), *_permissions(cfg), _smtp(cfg), _store(cfg)]  # inbox: doctor's
+    out = [*_organizer(cfg), _zone(cfg, now), *_permissions(cfg), _smtp(cfg), _store(cfg),
+           *_travel(cfg)]  # inbox: doctor's
     if cfg.trainer is not None:
         from blocktime.cli.doctor import Finding
 
@@ -74,6 +75,49 @@ def _store(cfg: Config) -> Finding | None:
     where = store.where
     store.close()
     return Finding("ok", "store", f"PostgreSQL at {where}, schema version {SCHEMA_VERSION}")
+
+
+def _booked_sites(cfg: Config) -> set[str]:
+    """The sites that have blocks in the store (none when there is no store yet: nothing is made)."""
+    from blocktime.config.store_url import SQLITE, engine
+    from blocktime.store.store import open_store
+
+    if engine(cfg.store_url) == SQLITE and not (cfg.data_dir / "blocktime.sqlite3").exists():
+        return set()
+    try:
+        store = open_store(cfg.store_url, cfg.data_dir, cfg.trainer)
+    except BlocktimeError:
+        return set()  # the store's own finding says why
+    try:
+        return {sb.block.site for sb in store.blocks()}
+    finally:
+        store.close()
+
+
+def _travel(cfg: Config) -> list[Finding]:
+    """With travel pairs configured: pair sides that name no known site or area, and sites with
+    blocks but no area (travel to them is the default, which is seldom what was meant)."""
+    from blocktime.cli.doctor import Finding
+    from blocktime.core.travel import text
+
+    routes = cfg.policy.routes
+    if not routes.pairs:
+        return []
+    booked = _booked_sites(cfg)
+    areas = dict(routes.areas)
+    out = []
+    unknown = routes.unknown({*cfg.site_hours, *booked})
+    if unknown:
+        out.append(Finding("warn", "travel", f"[travel] names no known site or area: {', '.join(unknown)}",
+                           "check the spelling; a side is an area ([sites.\"…\"] area) or a full site name"))
+    lost = sorted(s for s in booked if s not in areas)
+    if lost:
+        out.append(Finding("warn", "travel", f"sites with blocks but no area: {', '.join(lost)}; travel to them is "
+                           f"the default {text(cfg.policy.travel)}", "add [sites.\"…\"] area = \"City\""))
+    if not out:
+        out.append(Finding("ok", "travel", f"{len(routes.pairs)} pair(s) over {len(set(areas.values()))} area(s); "
+                           f"any other pair {text(cfg.policy.travel)}"))
+    return out
 
 
 def _organizer(cfg: Config) -> list[Finding]:

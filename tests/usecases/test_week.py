@@ -249,3 +249,20 @@ def test_an_accept_that_no_longer_fits_books_nothing_and_says_why(week: Week) ->
     assert "taken in the meantime" in text
     assert "  2. " in text and "  3. " in text and "  1. " not in text
     assert start.strftime("%H:%M") in text  # the time they chose is named
+
+
+@RADICALE
+def test_doctor_names_sites_without_an_area_and_pairs_that_name_nothing(account: Account, tmp_path: Path,
+                                                                      data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = config(tmp_path / "c.toml", account)
+    cli = Runner(path, capsys)
+    doc = cli.json("doctor", now=None)
+    (travel,) = [f for f in doc["findings"] if f["topic"] == "travel"]
+    assert travel["level"] == "ok" and travel["text"].startswith("1 pair(s) over 2 area(s)")
+    book(cli, "Depot", "Depot, Łódź", "szef@depot.example", "2026-03-02 09:00")
+    path.write_text(path.read_text(encoding="utf-8") + '"Kraków / Poznań" = "2h"\n', encoding="utf-8")
+    found = [f for f in cli.json("doctor", now=None)["findings"] if f["topic"] == "travel"]
+    assert [f["level"] for f in found] == ["warn", "warn"]
+    assert found[0]["text"] == "[travel] names no known site or area: Poznań"
+    assert found[1]["text"].startswith("sites with blocks but no area: Depot, Łódź; travel to them is the default")
