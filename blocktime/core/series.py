@@ -196,7 +196,7 @@ def plan_booking(
     `busy` is every calendar's busy time (blocktime's own blocks included: a block whose UID is
     already booked is reported as existing, not as a conflict). `known` maps the engagement's
     stored blocks by UID; `retired` holds the UIDs of its cancelled blocks (a slot booked again gets a
-    new UID). Pure and deterministic: the same inputs give the same plan.
+    new UID, as does the slot a known block was moved away from). Pure and deterministic: the same inputs give the same plan.
     """
     busy_list = list(busy)
     timeline = Timeline(busy_list, lambda b: b.span)
@@ -212,6 +212,8 @@ def plan_booking(
     refused: list[Refusal] = []
     number = next_number
     planned: list[Busy] = []
+    # a block moved since it was booked keeps its UID, which names its first start: that slot's UID is taken
+    taken = set(retired) | {uid for uid, b in known.items() if (p := parse_block_uid(uid)) and p[1] != b.span.start}
     for wall in wall_times(pattern, tz):
         start = local(wall, tz)
         if start is None:
@@ -226,7 +228,7 @@ def plan_booking(
         # time does not exist, the block's length in elapsed time: never a time in the gap).
         end = local(wall + pattern.length, tz) or (start.astimezone(UTC) + pattern.length).astimezone(tz)
         span = Interval(start, end)
-        uid = fresh_uid(engagement.key, start, retired)
+        uid = fresh_uid(engagement.key, start, taken)
         if uid in known:
             existing.append(known[uid])
             continue

@@ -329,8 +329,8 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
                            f"({'; '.join(details) or reasons[0]})",
                            "pick another option, or decline it and offer again")
     source = session.store.block(offer.source_uid)
-    retired = {sb.block.uid for sb in session.store.blocks(eng.key, ("cancelled",))}
-    block = Block(eng.key, session.store.next_number(eng.key), fresh_uid(eng.key, chosen.span.start, retired),
+    taken = {sb.block.uid for sb in session.store.blocks(eng.key, ("pending", "booked", "cut_short", "cancelled"))}
+    block = Block(eng.key, session.store.next_number(eng.key), fresh_uid(eng.key, chosen.span.start, taken),
                   chosen.span, eng.site, makeup_for=source.block.id if source else offer.source_uid)
     with session.store.transaction():
         owed = session.store.remainder(eng.key)  # never below zero, whatever happened meanwhile

@@ -1,5 +1,6 @@
 """New or changed events of others, seen by a sync pass: conflicts with future blocks (kept in
-sync's `conflicts` table) and re-planning of offers whose holds they overlap."""
+sync's `conflicts` table) and re-planning of offers whose holds they overlap, or, for a block moved
+elsewhere, whose options no longer fit beside it."""
 
 from __future__ import annotations
 
@@ -50,10 +51,21 @@ def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: l
 
 
 def holds_under(session: Session, span: Interval, actions: list[str]) -> None:
-    """A block moved (in another calendar app) onto a hold: that offer now offers a taken slot, so
+    """A block moved (in another calendar app): an offer whose option it overlaps, or whose option
+    no longer keeps the day limit, travel or buffers beside it, now promises what cannot be kept, so
     it is re-planned like one whose hold another event overlaps."""
+    from blocktime.usecases.offers import load_engagement
+    from blocktime.usecases.promises import refusals
+
+    reach = session.config.policy.reach
+    near = span.widen(reach, reach)
     for offer in session.store.offers():
-        if any(h.span.overlaps(span) for h in session.store.holds(offer.id)):
+        holds = session.store.holds(offer.id)
+        if not any(h.span.overlaps(near) for h in holds):
+            continue
+        eng = load_engagement(session, offer.engagement)
+        if any(h.span.overlaps(span) or refusals(session, eng, h.span, h.uid, besides=(offer.id,))[0]
+               for h in holds if h.span.overlaps(near)):
             _replan(session, offer, actions)
 
 

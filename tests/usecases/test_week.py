@@ -266,3 +266,28 @@ def test_doctor_names_sites_without_an_area_and_pairs_that_name_nothing(account:
     assert [f["level"] for f in found] == ["warn", "warn"]
     assert found[0]["text"] == "[travel] names no known site or area: Poznań"
     assert found[1]["text"].startswith("sites with blocks but no area: Depot, Łódź; travel to them is the default")
+
+
+@RADICALE
+def test_the_slot_a_block_was_dragged_away_from_can_be_booked_again(account: Account, tmp_path: Path,
+                                                                   data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the week's state machine: a block dragged elsewhere keeps its UID, which names its
+    first start. Booking that start again was taken for the block itself ("existing", nothing
+    booked), and a make-up accepted there died on the store's unique UID (IntegrityError)."""
+    from tests.usecases.test_sync import OtherClient, _href
+
+    cli = Runner(config(tmp_path / "c.toml", account), capsys)
+    book(cli, "Nordwind", KRK, NORDWIND, "2026-03-09 09:00")
+
+    def drag(ev: Any) -> None:
+        ev["DTSTART"].dt += timedelta(days=2)
+        ev["DTEND"].dt += timedelta(days=2)
+
+    OtherClient(account).edit(_href(cli, data_dir, "nordwind-1"), drag)
+    cli.json("daemon", "--once", now="2026-03-02T09:00")
+    again = book(cli, "Nordwind", KRK, NORDWIND, "2026-03-09 09:00", now="2026-03-02T09:05")
+    assert [b["id"] for b in again["booked"]] == ["nordwind-2"]
+    blocks = cli.json("status", "nordwind", now="2026-03-02T09:05")["blocks"]
+    assert sorted(local(b["start"]).strftime("%a %H:%M") for b in blocks) == ["Mon 09:00", "Wed 09:00"]
+    assert len({b["uid"] for b in blocks}) == 2
