@@ -196,7 +196,8 @@ def plan_booking(
     `busy` is every calendar's busy time (blocktime's own blocks included: a block whose UID is
     already booked is reported as existing, not as a conflict). `known` maps the engagement's
     stored blocks by UID; `retired` holds the UIDs of its cancelled blocks (a slot booked again gets a
-    new UID, as does the slot a known block was moved away from). Pure and deterministic: the same inputs give the same plan.
+    new UID, as does the slot a known block was moved away from). Pure and deterministic: the same
+    inputs give the same plan.
     """
     busy_list = list(busy)
     timeline = Timeline(busy_list, lambda b: b.span)
