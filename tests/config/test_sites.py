@@ -49,3 +49,19 @@ def test_bad_sites_and_travel_are_one_line_errors(raw: dict[str, object], says: 
     with pytest.raises(BadInput) as err:
         from_mapping(raw)
     assert says in err.value.message and "\n" not in err.value.message
+
+
+def test_the_readmes_full_config_loads_with_its_areas_and_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's full config (the block that starts with [organizer]) is a config that loads."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (full,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if b.startswith("[organizer]")]
+    monkeypatch.setenv("BLOCKTIME_CALDAV_PASSWORD", "from-the-environment")
+    monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
+    cfg = from_mapping(tomllib.loads(full))
+    site = "Acme HQ, ul. Prosta 1, Warszawa"
+    assert cfg.policy.travel_between(site, "Kraków") == timedelta(hours=3, minutes=30)
+    assert cfg.policy.routes.place(site) == "Warszawa" and site in cfg.site_hours

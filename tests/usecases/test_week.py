@@ -291,3 +291,21 @@ def test_the_slot_a_block_was_dragged_away_from_can_be_booked_again(account: Acc
     blocks = cli.json("status", "nordwind", now="2026-03-02T09:05")["blocks"]
     assert sorted(local(b["start"]).strftime("%a %H:%M") for b in blocks) == ["Mon 09:00", "Wed 09:00"]
     assert len({b["uid"] for b in blocks}) == 2
+
+
+@RADICALE
+def test_a_booking_and_a_move_count_other_offers_holds(account: Account, tmp_path: Path, data_dir: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(config(tmp_path / "c.toml", account), capsys)
+    book(cli, "Nordwind", KRK, NORDWIND, "2026-03-27 09:00", now="2026-03-06T09:00")  # nordwind-1
+    a, _b = _two_cut_short(cli, "nordwind-2")
+    start, _end = _spans(a)[0]
+    code, out, _ = cli("book", "--client", "Piekarnia", "--site", WRO, "--attendee", PIEKARNIA, "--start",
+                       f"{start:%Y-%m-%d %H:%M}", "--length", "1h", "--json", now="2026-03-10T12:00")
+    (r,) = json.loads(out)["refused"]
+    assert code == 1 and r["reasons"] == ["HELD", "DAY_FULL"]
+    assert r["details"][0] == f"held for Nordwind, offer {a['id']} option 1, until " + \
+        local(a["expires"]).strftime("%a %Y-%m-%d %H:%M")
+    code, _out, err = cli("move", "nordwind-1", "--to", f"{start + timedelta(hours=3):%Y-%m-%d %H:%M}",
+                          now="2026-03-10T12:00")
+    assert code == 1 and "DAY_FULL" in err and f"offer {a['id']} option 1" in err

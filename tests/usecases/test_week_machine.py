@@ -154,8 +154,12 @@ class WeekMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.other.http.close()
         if os.environ.get("BLOCKTIME_WEEK_LOG"):  # what each run did, to see that it did something
+            competed = [json.loads(r["detail"]) for r in self.rows("SELECT detail FROM history WHERE kind='competed'")]
+            offers = len(self.rows("SELECT id FROM offers"))
+            lost = sum(c["lost"] for c in competed)
             with open(os.environ["BLOCKTIME_WEEK_LOG"], "a") as f:
-                f.write("\n".join(["--- run", *self.steps]) + "\n")
+                f.write("\n".join(["--- run", *self.steps, f"=== offers {offers} competed {len(competed)} "
+                                    f"lost {lost}"]) + "\n")
 
     # ------------------------------------------------------------------ helpers
     def run(self, *args: str) -> tuple[int, str, str]:
