@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -189,7 +189,7 @@ def plan_booking(
     known: Mapping[str, Block],
     next_number: int,
     now: datetime,
-    retired: Container[str] = frozenset(),
+    retired: Collection[str] = frozenset(),
 ) -> BookingPlan:
     """Decide which blocks of `pattern` to create, which exist already, and which are refused.
 
