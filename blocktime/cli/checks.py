@@ -110,7 +110,8 @@ def _travel(cfg: Config) -> list[Finding]:
     if unknown:
         out.append(Finding("warn", "travel", f"[travel] names no known site or area: {', '.join(unknown)}",
                            "check the spelling; a side is an area ([sites.\"…\"] area) or a full site name"))
-    lost = sorted(s for s in booked if s not in areas)
+    sides = {side for key, _ in routes.pairs for side in key}
+    lost = sorted(s for s in booked if s not in areas and s not in sides)
     if lost:
         out.append(Finding("warn", "travel", f"sites with blocks but no area: {', '.join(lost)}; travel to them is "
                            f"the default {text(cfg.policy.travel)}", "add [sites.\"…\"] area = \"City\""))

@@ -148,6 +148,8 @@ def _duration(v: Any) -> Any:
 def duration_or_zero(v: Any) -> Any:
     from datetime import timedelta
 
+    if isinstance(v, bool):
+        raise ValueError("expected a duration such as 30m or 48h")
     return timedelta(0) if v in (0, "0", "0m") else _duration(v)
 
 

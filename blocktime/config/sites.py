@@ -52,8 +52,8 @@ def read_sites(body: Any, where: str, problems: list[str], into: Sites) -> None:
                 problems.append(f"{where}: [sites.{site!r}] hours: {exc}")
         if "area" in spec:
             area = spec["area"]
-            if not isinstance(area, str) or not area.strip() or "/" in area:
-                problems.append(f"{where}: [sites.{site!r}] area: expected a name without '/'")
+            if not isinstance(area, str) or not area.strip() or " / " in area:
+                problems.append(f"{where}: [sites.{site!r}] area: expected a name without ' / '")
             else:
                 into.areas[site] = area.strip()
         if not set(spec) & set(SITE_KEYS) and not extra:
@@ -76,9 +76,10 @@ def read_travel(body: Any, where: str, problems: list[str], into: Sites) -> Site
         if key == "default":
             default = span
             continue
-        sides = [s.strip() for s in str(key).split("/")]
+        sides = pair_sides(str(key))
         if len(sides) != 2 or not all(sides):
-            problems.append(f"{where}: [travel] unknown key {key!r} (a pair is written \"Kraków / Wrocław\")")
+            problems.append(f"{where}: [travel] unknown key {key!r} (a pair is written \"Kraków / Wrocław\", "
+                            "spaces around the slash when a name holds one)")
         elif sides[0] == sides[1]:
             problems.append(f"{where}: [travel] {key!r}: a pair names two different areas or sites")
         elif frozenset(sides) in {frozenset(k) for k in pairs}:
@@ -86,6 +87,17 @@ def read_travel(body: Any, where: str, problems: list[str], into: Sites) -> Site
         else:
             pairs[(sides[0], sides[1])] = span
     return Sites(into.hours, into.areas, pairs, default)
+
+
+def pair_sides(key: str) -> list[str]:
+    """The two sides of a pair key: split at " / " (a site name may hold a bare slash, "Rynek 1/3"),
+    else at its one "/".
+
+    >>> pair_sides("Rynek 1/3 / Kraków"), pair_sides("Kraków/Wrocław")
+    (['Rynek 1/3', 'Kraków'], ['Kraków', 'Wrocław'])
+    """
+    spaced = key.split(" / ")
+    return [s.strip() for s in (spaced if len(spaced) > 1 else key.split("/"))]
 
 
 def travel_default(policy: Mapping[str, Any], sites: Sites, where: str, problems: list[str]) -> timedelta | None:

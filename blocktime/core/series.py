@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -189,15 +189,15 @@ def plan_booking(
     known: Mapping[str, Block],
     next_number: int,
     now: datetime,
-    retired: Collection[str] = frozenset(),
+    retired: Container[str] = frozenset(),
 ) -> BookingPlan:
     """Decide which blocks of `pattern` to create, which exist already, and which are refused.
 
     `busy` is every calendar's busy time (blocktime's own blocks included: a block whose UID is
     already booked is reported as existing, not as a conflict). `known` maps the engagement's
     stored blocks by UID; `retired` holds the UIDs of its cancelled blocks (a slot booked again gets a
-    new UID, as does the slot a known block was moved away from). Pure and deterministic: the same
-    inputs give the same plan.
+    new UID). A known block moved since is reported as existing too: re-running a booking books
+    nothing twice. Pure and deterministic: the same inputs give the same plan.
     """
     busy_list = list(busy)
     timeline = Timeline(busy_list, lambda b: b.span)
@@ -213,8 +213,6 @@ def plan_booking(
     refused: list[Refusal] = []
     number = next_number
     planned: list[Busy] = []
-    # a block moved since it was booked keeps its UID, which names its first start: that slot's UID is taken
-    taken = set(retired) | {uid for uid, b in known.items() if (p := parse_block_uid(uid)) and p[1] != b.span.start}
     for wall in wall_times(pattern, tz):
         start = local(wall, tz)
         if start is None:
@@ -229,7 +227,7 @@ def plan_booking(
         # time does not exist, the block's length in elapsed time: never a time in the gap).
         end = local(wall + pattern.length, tz) or (start.astimezone(UTC) + pattern.length).astimezone(tz)
         span = Interval(start, end)
-        uid = fresh_uid(engagement.key, start, taken)
+        uid = fresh_uid(engagement.key, start, retired)
         if uid in known:
             existing.append(known[uid])
             continue

@@ -39,16 +39,18 @@ class Routes:
         return dict(self.areas).get(site, site)
 
     def lookup(self, a: str, b: str) -> timedelta | None:
-        """The time needed between a block at `a` and one at `b`, None when no pair says it. The
-        most exact pair wins: two sites, a site and an area; then one area (no travel); then two
-        areas."""
+        """The time needed between a block at `a` and one at `b` (the same as from `b` to `a`), None
+        when no pair says it. The most exact pair wins: two sites, a site and an area (the longer
+        when both ways round are given); then one area (no travel); then two areas."""
         if a == b:
             return timedelta(0)
         pairs = dict(self.pairs)
         area_a, area_b = self.place(a), self.place(b)
-        for key in ((a, b), (a, area_b), (area_a, b)):
-            if frozenset(key) in pairs:
-                return pairs[frozenset(key)]
+        if frozenset((a, b)) in pairs:
+            return pairs[frozenset((a, b))]
+        mixed = [pairs[k] for k in (frozenset((a, area_b)), frozenset((area_a, b))) if k in pairs]
+        if mixed:  # a site and an area, either way round: the longer, so that A to B is B to A
+            return max(mixed)
         if area_a == area_b:
             return timedelta(0)
         return pairs.get(frozenset((area_a, area_b)))

@@ -86,6 +86,7 @@ def book(session: Session, req: BookRequest) -> BookResult:
     (unless skip_conflicts); create the rest with If-None-Match and record them."""
     from blocktime.core.model import Pattern
     from blocktime.core.series import plan_booking, wall_times
+    from blocktime.usecases.engagements import planning_policy
 
     validate(req)
     finish_pending(session)
@@ -98,7 +99,7 @@ def book(session: Session, req: BookRequest) -> BookResult:
     busy = promised(session, read_busy(session, span_start, span_end, then=WRITING))
     known = {s.block.uid: s.block for s in session.store.blocks(eng.key)}
     plan = plan_booking(
-        eng, pattern, tz=tz, policy=session.config.policy, busy=busy, known=known,
+        eng, pattern, tz=tz, policy=planning_policy(session), busy=busy, known=known,
         next_number=session.store.next_number(eng.key), now=session.now,
         retired=frozenset(sb.block.uid for sb in session.store.blocks(eng.key, ("cancelled",))),
     )

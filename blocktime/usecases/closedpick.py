@@ -39,13 +39,15 @@ def _fitting(session: Session, eng: Engagement, offer: StoredOffer, picked: int)
 def _taken(session: Session, eng: Engagement, offer: StoredOffer, option: int, lang: str) -> tuple[str, str, str]:
     """(why, status, report) for a pick of an option that no longer fits."""
     from blocktime.notes import minutes, render
-    from blocktime.usecases.offers import option_lines
+    from blocktime.usecases.offers import option_lines, release
     from blocktime.usecases.overlaps import replan
 
-    why = ("that time has been taken in the meantime" if lang == "en"
-           else "ten termin został w międzyczasie zajęty")
+    why = ("that time is no longer available" if lang == "en"
+           else "ten termin nie jest już dostępny")
     fitting = _fitting(session, eng, offer, option)
-    if fitting:
+    if fitting:  # the options that no longer fit are released: they promise nothing any more
+        unfit = [h.number for h in session.store.holds(offer.id) if h.number not in fitting]
+        release(session, offer.id, unfit)
         status = render("pick_open", lang, options=option_lines(session, eng, offer, fitting))
         return why, status, f"options {', '.join(map(str, fitting))} of {offer.id} still fit"
     result = replan(session, offer)  # the fresh offer goes to every attendee in its own message
@@ -66,6 +68,11 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
     from blocktime.usecases.messages import _add
     from blocktime.usecases.offers import load_engagement, option_lines, reoffer
 
+    ref = "pick-" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
+    key = mail_key("pickclosed", ref, 0, sender)
+    queue = MailQueue(session.store)
+    if queue.known(key):  # a retry after a crash: answered (and re-planned) once already
+        return f"offer {offer.id}: this pick was answered before"
     eng = load_engagement(session, offer.engagement)
     lang, tz = eng.language, session.config.organizer.timezone
     hold = next((h for h in session.store.holds(offer.id, ("pending", "held", "released")) if h.number == option),
@@ -92,9 +99,6 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
         why = _why(session, offer, lang)
     text = render("mail_pick_closed", lang, client=eng.client, picked=picked, why=why,
                   status=status.strip(), organizer=session.config.organizer.name)
-    ref = "pick-" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
-    key = mail_key("pickclosed", ref, 0, sender)
-    queue = MailQueue(session.store)
     if not queue.known(key):
         from blocktime.mail.imip import compose
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from anyascii import anyascii
 
-from blocktime.core.model import Engagement, WeeklyHours
+from blocktime.core.model import Engagement, Policy, WeeklyHours
+from blocktime.core.travel import Routes
 from blocktime.errors import BadInput
 
 if TYPE_CHECKING:
@@ -64,6 +66,28 @@ def with_hours(session: Session, eng: Engagement) -> Engagement:
                       site_hours(session.config.site_hours, eng.site))
 
 
+def configured_sites(session: Session) -> set[str]:
+    """The site names the config spells: `[sites."…"]` with hours or an area, and travel pair sides."""
+    routes = session.config.policy.routes
+    return {*session.config.site_hours, *(s for s, _ in routes.areas), *(x for k, _ in routes.pairs for x in k)}
+
+
+def planning_policy(session: Session) -> Policy:
+    """The policy, with every stored engagement's site placed in its area also when the config
+    spells the site a little differently (its travel is then the pair's, not the default)."""
+    policy = session.config.policy
+    areas = dict(policy.routes.areas)
+    if not areas:
+        return policy
+    extra = {}
+    for e in session.store.engagements():
+        if e.site not in areas and len(hits := _matching(areas, e.site, lambda s: s)) == 1:
+            extra[e.site] = areas[hits[0]]
+    if not extra:
+        return policy
+    return replace(policy, routes=Routes(tuple(sorted({**areas, **extra}.items())), policy.routes.pairs))
+
+
 def for_booking(session: Session, client: str, site: str) -> tuple[str, str]:
     """The key and the site spelling a booking for `client` at `site` uses: the stored engagement
     with that client and site (however typed), else a new key that no engagement holds."""
@@ -76,8 +100,9 @@ def for_booking(session: Session, client: str, site: str) -> tuple[str, str]:
     if near:
         session.say(f"site {site!r} is taken as {near[0].site!r}, the site of engagement {near[0].key}")
         return near[0].key, near[0].site
-    configured = _matching(session.config.site_hours, site, lambda s: s)
-    if site not in session.config.site_hours and len(configured) == 1:
+    names = configured_sites(session)
+    configured = _matching(names, site, lambda s: s)
+    if site not in names and len(configured) == 1:
         session.say(f"site {site!r} is taken as {configured[0]!r}, as [sites] spells it")
         site = configured[0]
     taken = {e.key for e in known}

@@ -14,7 +14,7 @@ from blocktime.core.slots import Candidate, Slot, SlotQuery, all_slots, candidat
 from blocktime.store.blocks import StoredBlock
 from blocktime.store.offers import StoredOffer
 from blocktime.usecases.calendar import read_busy
-from blocktime.usecases.engagements import resolve
+from blocktime.usecases.engagements import planning_policy, resolve
 from blocktime.usecases.promises import Competition, competed, promised
 from blocktime.usecases.session import Session
 
@@ -29,7 +29,7 @@ def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool
     """The search for `eng`: busy time from every calendar over the horizon with every other open
     offer's holds (see `promises`; the offers in `besides` are the ones the search replaces), usual
     start, site days, and the options the client declined before (offered again only when `again`)."""
-    policy = session.config.policy
+    policy = planning_policy(session)
     tz = session.config.organizer.timezone
     reach = policy.reach
     busy = promised(session, read_busy(session, session.now - reach, session.now + policy.horizon + reach,

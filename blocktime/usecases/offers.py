@@ -19,7 +19,7 @@ from blocktime.usecases.calendar import log, update_event
 from blocktime.usecases.engagements import resolve
 from blocktime.usecases.offer_planning import plan_options
 from blocktime.usecases.pending import finish_pending
-from blocktime.usecases.promises import competition, refusals
+from blocktime.usecases.promises import Competition, no_slot, refusals
 from blocktime.usecases.session import Session, at
 
 
@@ -124,15 +124,13 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
             log.warning("no slot for all %d min of %s; offer %s stays open for its %d min",
                         remaining, eng.key, earlier[0].id, held)
             common = _common(session, eng, remaining - held, ended_at)
-        competition(session, lost, None, eng.key)
+        no_slot(lost, eng.key)
         text = _render(eng, "noslot", **common)
         path = files.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))
-    made = _make_offer(session, eng, source, remaining, length, slots, common,
-                       kind="replace" if earlier else "offer", replacing=earlier)
-    competition(session, lost, made.offer.id if made.offer else None, eng.key)
-    return made
+    return _make_offer(session, eng, source, remaining, length, slots, common,
+                       kind="replace" if earlier else "offer", replacing=earlier, competed=lost)
 
 
 def _withdraw(session: Session, offers: list[StoredOffer], by: str | None) -> None:
@@ -176,7 +174,7 @@ def _render(eng: Engagement, kind: str, **values: str) -> str:
 
 def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remaining: int, length: timedelta,
                 slots: list[Slot], common: dict[str, str], kind: str = "offer",
-                replacing: list[StoredOffer] | None = None) -> OfferResult:
+                replacing: list[StoredOffer] | None = None, competed: Competition | None = None) -> OfferResult:
     target = session.target()
     policy = session.config.policy
     offer = StoredOffer(
@@ -195,6 +193,8 @@ def _make_offer(session: Session, eng: Engagement, source: StoredBlock, remainin
         for h in holds:
             session.store.add_hold(h)
         session.store.log(source.block.uid, session.now, "offer", offer=offer.id, options=len(holds))
+        if competed is not None and competed.lost:  # with the offer, so that a crash cannot lose it
+            competed.keep(session, offer.id, len(holds))
     finish_pending(session)
     return _announce(session, eng, offer, common, kind)
 
@@ -222,12 +222,10 @@ def reoffer(session: Session, key: str, again: bool = False) -> OfferResult:
     assert length is not None
     slots, lost = plan_options(session, eng, length, again=again)
     if not slots:
-        competition(session, lost, None, eng.key)
+        no_slot(lost, eng.key)
         return OfferResult(remaining, None)
     common = _common(session, eng, remaining, source.ended_at or source.block.span.end)
-    made = _make_offer(session, eng, source, remaining, length, slots, common, kind="reoffer")
-    competition(session, lost, made.offer.id if made.offer else None, eng.key)
-    return made
+    return _make_offer(session, eng, source, remaining, length, slots, common, kind="reoffer", competed=lost)
 
 
 def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dict[str, str],
@@ -268,12 +266,15 @@ def option_lines(session: Session, eng: Engagement, offer: StoredOffer, numbers:
     return "\n".join(lines)
 
 
-def release(session: Session, offer_id: str) -> int:
-    """Delete every hold of an offer from the calendar (a hold already gone is fine)."""
+def release(session: Session, offer_id: str, numbers: Collection[int] | None = None) -> int:
+    """Delete every hold of an offer (those options `numbers` only, when given) from the calendar
+    (a hold already gone is fine)."""
     from blocktime.errors import ConflictError
 
     count = 0
     for h in session.store.holds(offer_id, ("pending", "held")):
+        if numbers is not None and h.number not in numbers:
+            continue
         try:
             session.backend.delete(h.href, h.etag)
         except ConflictError:  # edited elsewhere: the user's copy wins, we only stop tracking it

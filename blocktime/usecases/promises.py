@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from blocktime.core.model import Busy, Engagement, Held, Interval, Reason
 from blocktime.usecases.calendar import log, read_busy
+from blocktime.usecases.engagements import planning_policy
 from blocktime.usecases.session import Session
 
 
@@ -52,7 +53,7 @@ def refusals(session: Session, eng: Engagement, span: Interval, uid: str, *, not
     from blocktime.core.intervals import Timeline
     from blocktime.core.series import check, onsite_per_day
 
-    policy, tz = session.config.policy, session.config.organizer.timezone
+    policy, tz = planning_policy(session), session.config.organizer.timezone
     reach = policy.reach
     around = read_busy(session, span.start - reach, span.end + reach)
     busy = [b for b in promised(session, around, besides=besides) if b.uid != uid]
@@ -70,31 +71,28 @@ class Competition:
     held_by: tuple[str, ...]
 
     def text(self, offer: str, offered: int) -> str:
-        by = ", ".join(self.held_by)
+        by = ", ".join(self.held_by) or "other offers"
         if offered < self.wanted:
             return (f"offer {offer}: only {offered} of {self.wanted} options; {self.lost} of its best times are "
                     f"held for {by}")
         return f"offer {offer}: {self.lost} of its {self.wanted} best times are held for {by}; offered others"
 
+    def keep(self, session: Session, offer: str, offered: int) -> None:
+        """Keep it for `status` (in the transaction that records the offer) and say it in the log."""
+        session.store.log(offer, session.now, "competed", lost=self.lost, wanted=self.wanted, offered=offered,
+                          held_by=list(self.held_by))
+        log.warning("%s", self.text(offer, offered))
 
-def competition(session: Session, found: Competition | None, offer: str | None, engagement: str) -> None:
-    """Say in the log, and keep for `status`, that an offer lost options to other offers' holds
-    (`offer` None: none could be made at all)."""
-    if found is None or not found.lost:
-        return
-    if offer is None:
+
+def no_slot(found: Competition | None, engagement: str) -> None:
+    """Say in the log that other offers' holds took the times an offer could have had."""
+    if found is not None and found.lost:
         log.warning("no slot for %s: %d time(s) it could have had are held for %s", engagement, found.lost,
-                    ", ".join(found.held_by))
-        return
-    offered = len(session.store.holds(offer, ("pending", "held")))
-    log.warning("%s", found.text(offer, offered))
-    with session.store.transaction():
-        session.store.log(offer, session.now, "competed", lost=found.lost, wanted=found.wanted,
-                          offered=offered, held_by=list(found.held_by))
+                    ", ".join(found.held_by) or "other offers")
 
 
 def competed(session: Session, offer: str) -> str | None:
-    """What `competition` kept for `offer`, in words (None: it lost nothing)."""
+    """What `Competition.keep` kept for `offer`, in words (None: it lost nothing)."""
     for _, kind, detail in session.store.history(offer):
         if kind == "competed":
             held_by = detail.get("held_by")

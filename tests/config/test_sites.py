@@ -24,6 +24,13 @@ def test_areas_pairs_and_the_default() -> None:
     assert set(cfg.site_hours) == {KRK}  # a site with an area only has no opening hours
 
 
+def test_a_pair_is_the_same_both_ways_and_a_site_name_may_hold_a_slash() -> None:
+    cfg = from_mapping({"sites": {"Rynek 1/3": {"area": "Wrocław"}, KRK: {"area": "Kraków"}},
+                        "travel": {"Rynek 1/3 / Kraków": "4h", f"{KRK} / Wrocław": "1h"}})
+    p = cfg.policy
+    assert p.travel_between("Rynek 1/3", KRK) == p.travel_between(KRK, "Rynek 1/3") == timedelta(hours=4)
+
+
 def test_policy_travel_stays_an_alias_of_the_default() -> None:
     assert from_mapping({"policy": {"travel": "1h"}}).policy.travel == timedelta(hours=1)
     assert from_mapping({"policy": {"travel": "1h"}, "travel": {"default": "60m"}}).policy.travel == timedelta(hours=1)
@@ -39,8 +46,11 @@ def test_policy_travel_stays_an_alias_of_the_default() -> None:
     ({"travel": {"Kraków / Wrocław": "1h", "Wrocław / Kraków": "2h"}}, "that pair is given twice"),
     ({"travel": {" / Wrocław": "1h"}}, "unknown key"),
     ({"travel": "1h"}, "[travel] must be a table"),
-    ({"sites": {KRK: {"area": ""}}}, "area: expected a name without '/'"),
-    ({"sites": {KRK: {"area": "A/B"}}}, "area: expected a name without '/'"),
+    ({"sites": {KRK: {"area": ""}}}, "area: expected a name without ' / '"),
+    ({"sites": {KRK: {"area": "A / B"}}}, "area: expected a name without ' / '"),
+    ({"sites": {KRK: {"area": True}}}, "area: expected a name without ' / '"),
+    ({"travel": {"default": False}}, "[travel] default: expected a duration"),
+    ({"travel": {"A / B / C": "1h"}}, "[travel] unknown key 'A / B / C'"),
     ({"sites": {KRK: {"city": "Kraków"}}}, "unknown key 'city'"),
     ({"sites": {KRK: {}}}, "says nothing: give hours or area"),
     ({"sites": {KRK: "Kraków"}}, "must be a table (hours, area)"),
