@@ -5,7 +5,9 @@ RECURRENCE-ID overrides, so damage costs only the group it is in, and groups tha
 the window are never parsed. Zones are bounded first (see `zones`). Recurring series are expanded
 with recurring-ical-events (RRULE, RDATE, EXDATE, overrides); Google's X-WR-TIMEZONE is applied by
 its `of()`. Floating times and all-day dates are read in the organizer's zone. TRANSP:TRANSPARENT
-and STATUS:CANCELLED do not block time (RFC 5545 §3.8.2.7, §3.8.1.11).
+and STATUS:CANCELLED do not block time (RFC 5545 §3.8.2.7, §3.8.1.11), nor does an invitation that
+the organizer's own ATTENDEE declined (PARTSTAT=DECLINED, §3.2.12: Google and Outlook keep those in
+the calendar); a TENTATIVE one stays busy.
 """
 
 from __future__ import annotations
@@ -91,18 +93,20 @@ class _Zones:
 
 
 def busy_from_texts(
-    texts: Iterable[tuple[str, str]], start: datetime, end: datetime, tz: ZoneInfo
+    texts: Iterable[tuple[str, str]], start: datetime, end: datetime, tz: ZoneInfo, *,
+    me: frozenset[str] = frozenset(),
 ) -> BusyResult:
     """Busy intervals in [start, end) from (label, iCalendar text) pairs; whatever cannot be read
-    is left out with a warning naming the label (and UID), never a crash."""
+    is left out with a warning naming the label (and UID), never a crash. `me`: the organizer's
+    own addresses, lower case (an invitation one of them declined takes no time)."""
     result = BusyResult()
     split = (item for label, text in texts if (item := split_or_warn(label, text, result.warnings)) is not None)
-    return busy_from_parts(split, start, end, tz, result)
+    return busy_from_parts(split, start, end, tz, result, me=me)
 
 
 def busy_from_parts(
     items: Iterable[tuple[str, str, Parts]], start: datetime, end: datetime, tz: ZoneInfo,
-    result: BusyResult | None = None,
+    result: BusyResult | None = None, *, me: frozenset[str] = frozenset(),
 ) -> BusyResult:
     """`busy_from_texts` for texts already split, or sketched (`rawtext.sketch_text`: those that
     can reach the window are split in full here). Only groups that `may_touch` it are parsed."""
@@ -123,7 +127,7 @@ def busy_from_parts(
             try:
                 if not may_touch(group, start, end):
                     continue
-                _group(group_text(group), zones, start, end, tz, label, result)
+                _group(group_text(group), zones, start, end, tz, label, result, me)
             except Exception as exc:  # one UID never costs another
                 result.warnings.append(f"skipped {group.uid[:80]!r} in {label}: {type(exc).__name__}")
     result.busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
@@ -138,7 +142,7 @@ def _may_touch(group: Group, start: datetime, end: datetime) -> bool:
 
 
 def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInfo, label: str,
-           result: BusyResult) -> None:
+           result: BusyResult, me: frozenset[str] = frozenset()) -> None:
     """Busy time of one UID group: parsed alone, damaged properties dropped, expanded within a budget."""
     import icalendar
     import recurring_ical_events
@@ -191,7 +195,7 @@ def _group(text: str, zones: _Zones, start: datetime, end: datetime, tz: ZoneInf
     items: dict[tuple[datetime, datetime, str], Busy] = {}
     said = False
     for ev, when in found + [(ev, None) for ev in keep]:
-        item, one_day = _busy(ev, tz, when)
+        item, one_day = _busy(ev, tz, when, me)
         if one_day and not said:
             said = True
             warn(f"read {_uid(cal)!r} in {label} as one day: an all-day event that ends when it starts")
@@ -204,13 +208,28 @@ def _uid(cal: Any) -> str:
     return next((str(ev.get("UID", "?"))[:80] for ev in cal.walk("VEVENT")), "?")
 
 
-def _busy(ev: Any, tz: ZoneInfo, when: tuple[Any, Any] | None = None) -> tuple[Busy | None, bool]:
+def declined(ev: Any, me: frozenset[str]) -> bool:
+    """Whether one of `me` is an ATTENDEE of `ev` with PARTSTAT=DECLINED (an address compared
+    without `mailto:` and case)."""
+    values = ev.get("ATTENDEE")
+    for a in values if isinstance(values, list) else ([values] if values is not None else []):
+        address = str(a).strip().lower()
+        address = address[7:] if address.startswith("mailto:") else address
+        if address in me and str(getattr(a, "params", {}).get("PARTSTAT", "")).upper() == "DECLINED":
+            return True
+    return False
+
+
+def _busy(ev: Any, tz: ZoneInfo, when: tuple[Any, Any] | None = None,
+          me: frozenset[str] = frozenset()) -> tuple[Busy | None, bool]:
     """The busy span of one occurrence of `ev` (None when it takes no time), and whether an all-day
     event ending on its start day was read as one day. `when`: the occurrence's (start, end) as
     recurring-ical-events computed them; None: the event's own."""
     if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
         return None, False
     if str(ev.get("STATUS", "")).upper() == "CANCELLED":
+        return None, False
+    if me and declined(ev, me):
         return None, False
     if "DTSTART" not in ev:
         return None, False

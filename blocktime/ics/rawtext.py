@@ -71,7 +71,8 @@ def _unfolded(text: str) -> str:
 _NAME = re.compile(r"[^;:]*")
 _SPACE = re.compile(r"\s")
 _UNNAMED = "(no UID #"  # the key of a VEVENT group without a UID
-#: the properties busy extraction reads; the rest of an event (and its damage) is never parsed
+#: the properties busy extraction reads; the rest of an event (and its damage) is never parsed.
+#: ATTENDEE lines are kept only when they say DECLINED (one may be the organizer's own: free time)
 NEEDED = frozenset({"BEGIN", "END", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
                     "RECURRENCE-ID", "SEQUENCE", "STATUS", "TRANSP", "SUMMARY", "X-BLOCKTIME-SITE"})
 
@@ -124,7 +125,8 @@ def split_or_warn(label: str, text: str, warnings: list[str], split: Callable[[s
 #: a content line whose name is not plain upper-case ASCII letters, digits and hyphens, or that
 #: has no value (so `name_of` could read it otherwise than the quick pattern below)
 _UNUSUAL = re.compile(r"\n[A-Z0-9-]*+(?![;:])")
-_KEPT = re.compile(r"\n(" + "|".join(sorted(NEEDED | {"X-WR-TIMEZONE"})) + r")(?=[;:])[^\n]*")
+_KEPT = re.compile(r"\n(" + "|".join(sorted(NEEDED | {"X-WR-TIMEZONE"})) + r")(?=[;:])[^\n]*"
+                   r"|\n(ATTENDEE)(?=[;:])[^\n]*?(?i:DECLINED)[^\n]*")
 
 
 def sketch_text(text: str) -> Parts:
@@ -134,7 +136,7 @@ def sketch_text(text: str) -> Parts:
     body = "\n" + _unfolded(text).strip("\n")
     if _UNUSUAL.search(body):
         return split_text(text)
-    parts = _split((m.group(1), m.group()[1:]) for m in _KEPT.finditer(body))
+    parts = _split((m.group(1) or m.group(2), m.group()[1:]) for m in _KEPT.finditer(body))
     parts.complete = False
     return parts
 
@@ -181,7 +183,7 @@ def _split(lines: Iterable[tuple[str, str]]) -> Parts:
                 x_wr = value_of(line).strip() or None
             continue
         inner = stack[-1] if stack else ""
-        if (inner == "VEVENT" and name in NEEDED) or (
+        if (inner == "VEVENT" and (name in NEEDED or (name == "ATTENDEE" and "DECLINED" in line.upper()))) or (
                 stack.count("VTIMEZONE") and inner in ("VTIMEZONE", "STANDARD", "DAYLIGHT")):
             line = tidy_rrule(line) if name == "RRULE" else line
             current.append(line)

@@ -31,6 +31,7 @@ def read_busy(session: Session, start: datetime, end: datetime, *, then: tuple[s
     import threading
 
     backend, tz = session.backend, session.config.organizer.timezone
+    me = own_addresses(session)
     calendars = backend.calendars()
     busy: list[Busy] = []
     if not calendars:
@@ -60,7 +61,7 @@ def read_busy(session: Session, start: datetime, end: datetime, *, then: tuple[s
             if failed is not None:
                 raise failed
             result = busy_from_texts([(f"{cal.name}: {o.href.rsplit('/', 1)[-1]}", o.data) for o in objects],
-                                     start, end, tz)
+                                     start, end, tz, me=me)
             busy += result.busy
             for w in result.warnings:
                 log.warning("%s", w)
@@ -69,6 +70,15 @@ def read_busy(session: Session, start: datetime, end: datetime, *, then: tuple[s
         reader.join()  # no request of this reader outlives the call
     busy.sort(key=lambda b: (b.span.start, b.span.end, b.uid))
     return busy
+
+
+def own_addresses(session: Session) -> frozenset[str]:
+    """The organizer's own addresses, lower case: an invitation one of them declined is free time.
+    The organizer's e-mail, the calendar account's login when it is an address (Google), and the
+    address mail goes out from."""
+    cfg = session.config
+    found = {cfg.organizer.email, cfg.calendar.username or "", cfg.smtp.sender if cfg.smtp else ""}
+    return frozenset(a.strip().lower() for a in found if "@" in a)
 
 
 def update_event(session: Session, href: str, uid: str, change: Any, attempts: int = 3) -> str | None:

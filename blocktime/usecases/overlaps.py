@@ -27,10 +27,12 @@ def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: l
     if not future and not any(session.store.holds(o.id) for o in offers):
         return
     from blocktime.ics.busy import busy_from_parts
+    from blocktime.usecases.calendar import own_addresses
 
     policy = session.config.policy
     horizon_end = session.now + policy.horizon + timedelta(days=7)
-    busy = busy_from_parts(objects, session.now, horizon_end, session.config.organizer.timezone).busy
+    busy = busy_from_parts(objects, session.now, horizon_end, session.config.organizer.timezone,
+                           me=own_addresses(session)).busy
     if not busy:
         return
     timeline: Timeline[Busy] = Timeline(busy, lambda b: b.span)

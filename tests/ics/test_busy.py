@@ -136,3 +136,17 @@ def test_a_broken_exdate_is_dropped_and_the_series_kept() -> None:
     assert sorted(b.uid for b in result.busy) == ["bad-exdate"] * 3 + ["fine"]
     (warning,) = result.warnings
     assert warning.startswith("skipped a broken EXDATE of 'bad-exdate' in export.ics (")
+
+
+def test_an_invitation_the_organizer_declined_is_free_time_a_tentative_one_is_not() -> None:
+    text = (SAMPLES / "google_invitations.ics").read_text()
+    start, end = datetime(2026, 3, 20, tzinfo=WAW), datetime(2026, 4, 20, tzinfo=WAW)
+    me = frozenset({"anna@example.com"})
+    mine = busy_from_texts([("invitations", text)], start, end, WAW, me=me)
+    spans = {(b.summary, b.span.start.astimezone(WAW).strftime("%m-%d %H:%M")) for b in mine.busy}
+    assert spans == {("Board sync (maybe)", "03-31 12:00"), ("Steering group", "03-25 12:00"),
+                     ("Steering group", "04-01 12:00"), ("Steering group", "04-15 12:00")}
+    assert mine.warnings == []
+    # somebody else's calendar (or no address known): every invitation takes its time
+    theirs = busy_from_texts([("invitations", text)], start, end, WAW, me=frozenset({"piotr@vendor.example"}))
+    assert len(theirs.busy) == 7

@@ -324,3 +324,19 @@ def test_a_site_typed_a_little_differently_is_the_same_site(
     assert [b["id"] for b in cli.json("agenda")["blocks"]] == ["acme-1", "acme-2", "acme-3"]
     new = cli.json(*base, "--site", "Acme Plant", "--start", "2026-04-01 14:00")
     assert new["engagement"] == "acme-acme-plant"  # another site is another engagement, as before
+
+
+def test_an_invitation_the_organizer_declined_frees_its_slot(cli: Runner, account: Account, data_dir: Path) -> None:
+    """Google keeps a declined invitation in the calendar with the organizer's own ATTENDEE at
+    PARTSTAT=DECLINED: that time is free; a TENTATIVE one stays busy (issue 24, point 6)."""
+    load_samples(account, {"Invitations": ["google_invitations.ics"]})
+    book = ("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example", "--length", "1h")
+    declined = cli.json(*book, "--start", "2026-04-02 12:00")  # Vendor pitch, declined
+    assert [b["start"] for b in declined["booked"]] == ["2026-04-02T12:00:00+02:00"]
+    code, out, _ = cli(*book, "--start", "2026-03-31 12:00", "--json")  # Board sync, tentative
+    (refused,) = json.loads(out)["refused"]
+    assert code == 1 and refused["reasons"] == ["BUSY"] and "Board sync (maybe)" in refused["details"][0]
+    one = cli.json(*book, "--start", "2026-04-08 12:00")  # the one Steering group the organizer declined
+    assert len(one["booked"]) == 1
+    code, _out, _err = cli(*book, "--start", "2026-04-15 12:00", "--json")  # an accepted one
+    assert code == 1
