@@ -160,7 +160,10 @@ def from_graph(event: dict[str, Any]) -> str:
     if body.get("contentType", "text").lower() == "text" and "content" in body:
         _replace(ev, "DESCRIPTION", (body.get("content") or "").replace("\r\n", "\n"))
     show = str(event.get("showAs", "busy")).lower()
-    _replace(ev, "TRANSP", "TRANSPARENT" if show == "free" else "OPAQUE")
+    # the signed-in user declined it (an invitation Outlook keeps): free time, as a declined
+    # invitation is in CalDAV (ics.busy); a tentative one stays busy
+    declined = str((event.get("responseStatus") or {}).get("response", "")).lower() == "declined"
+    _replace(ev, "TRANSP", "TRANSPARENT" if show == "free" or declined else "OPAQUE")
     old = str(ev.get("STATUS", "")).upper()
     if event.get("isCancelled"):
         status = "CANCELLED"

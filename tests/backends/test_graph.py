@@ -289,3 +289,15 @@ def test_an_oversized_graph_answer_is_refused(monkeypatch: pytest.MonkeyPatch) -
     finally:
         client.close()
         srv.shutdown()
+
+
+def test_an_invitation_the_signed_in_user_declined_is_free_a_tentative_one_busy() -> None:
+    """Graph's responseStatus is the signed-in user's own answer (issue 24, point 6; see
+    tests/recorded/README.md): declined takes no time, even when showAs still says busy."""
+    doc = json.loads((RECORDED / "event.json").read_text())
+    declined = {**doc, "responseStatus": {"response": "declined", "time": "2026-03-03T08:00:00Z"}}
+    got = icalendar.Calendar.from_ical(from_graph(declined)).walk("VEVENT")[0]
+    assert str(got["TRANSP"]) == "TRANSPARENT"
+    maybe = {**doc, "showAs": "tentative", "responseStatus": {"response": "tentativelyAccepted"}}
+    got = icalendar.Calendar.from_ical(from_graph(maybe)).walk("VEVENT")[0]
+    assert str(got["TRANSP"]) == "OPAQUE" and str(got["STATUS"]) == "TENTATIVE"
