@@ -4,16 +4,22 @@ confirms that the event is really gone from the calendar.
 What a server reports as gone is only a candidate: Microsoft Graph's calendarView delta sends
 `@removed` (reason `deleted`) also for events moved or changed outside the round's window, and a
 new round after a lost sync state covers its window only; Google renames the objects it stores, so
-a block can vanish from one href and appear at another. A candidate is confirmed gone only when a
-GET of its href and then a search by its UID both find nothing.
+a block can vanish from one href and appear at another; and a user can move a block to another
+calendar of the account. A candidate is confirmed gone only when a GET of its href and then a search
+by its UID in every calendar of the account find nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from blocktime.backends.base import CalendarBackend, CalendarInfo, Changes, StoredObject
+from blocktime.backends.base import CalendarBackend, CalendarInfo, Changes, StoredObject, uid_of
+from blocktime.usecases.session import Session
+
+log = logging.getLogger("blocktime.sync")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +52,51 @@ def _inside(t: Tracked, window: tuple[datetime, datetime] | None) -> bool:
 
 
 def still_there(backend: CalendarBackend, calendar: CalendarInfo, item: Tracked) -> StoredObject | None:
-    """The item's object if it still exists (GET by href, then a search by UID), else None.
-    A server error propagates: when in doubt, nothing is cancelled."""
-    from blocktime.backends.base import uid_of
-
+    """The item's object if it still exists anywhere in the account (GET by href, then a search by
+    UID in `calendar`, then in every other calendar: Google's and Outlook's "change calendar" moves
+    an event to another calendar), else None. A server error propagates: when in doubt, nothing
+    is cancelled."""
     got = backend.get(item.href)
     if got is not None and uid_of(got.data) in (item.uid, None):
         return got
-    return backend.find_uid(calendar, item.uid)
+    found = backend.find_uid(calendar, item.uid)
+    if found is not None:
+        return found
+    for other in backend.calendars():
+        if other.url != calendar.url and (found := backend.find_uid(other, item.uid)) is not None:
+            return found
+    return None
+
+
+def calendar_of(backend: CalendarBackend, href: str) -> CalendarInfo | None:
+    """The account's calendar that holds `href` (the longest URL that is its prefix)."""
+    held = [c for c in backend.calendars() if href.startswith(c.url if c.url.endswith("/") else c.url + "/")]
+    return max(held, key=lambda c: len(c.url), default=None)
+
+
+def copy_of_block(session: Session, cal: CalendarInfo, sb: Any, obj: StoredObject) -> bool:
+    """An event at a new href with a block's UID is a copy (Outlook's copy keeps blocktime's
+    property; a CalDAV client may duplicate a UID) when the block is still at its own href: that
+    one stays the block. Said once per copy."""
+    got = session.backend.get(sb.href)
+    if got is None or uid_of(got.data) not in (sb.block.uid, None):
+        return False  # not there any more: moved (or renamed), so followed
+    said = any(kind == "copy_seen" and detail.get("href") == obj.href for _, kind, detail in session.store.history(
+        sb.block.uid))
+    if not said:
+        log.warning("%s: the event at %s in %r carries its UID but is a copy: read as your own busy time, never"
+                    " taken for the block", sb.block.id, obj.href, cal.name)
+        with session.store.transaction():
+            session.store.log(sb.block.uid, session.now, "copy_seen", href=obj.href, calendar=cal.name)
+    return True
+
+
+def moved_calendar(session: Session, sb: Any, href: str) -> None:
+    """Say once that a block now lives in another calendar of the account (moved there in Google or
+    Outlook) when `href`, where it is found now, is in another calendar than its stored href."""
+    before, after = calendar_of(session.backend, sb.href), calendar_of(session.backend, href)
+    if before is None or after is None or before.url == after.url:
+        return
+    log.warning("%s was moved to calendar %r: still booked, followed there", sb.block.id, after.name)
+    with session.store.transaction():
+        session.store.log(sb.block.uid, session.now, "calendar_changed", before=before.name, calendar=after.name)

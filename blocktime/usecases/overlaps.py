@@ -38,6 +38,8 @@ def overlaps(session: Session, objects: list[tuple[str, str, Parts]], actions: l
     timeline: Timeline[Busy] = Timeline(busy, lambda b: b.span)
     for sb in future:
         for b in timeline.overlapping(sb.block.span):
+            if b.uid == sb.block.uid:
+                continue  # a copy of the block itself (see sync._copy): no conflict with its original
             cur = session.store.db.execute(
                 "INSERT INTO conflicts(event_uid, block_uid, summary, start, \"end\", found)"
                 " VALUES (?,?,?,?,?,?) ON CONFLICT (event_uid, block_uid) DO NOTHING",

@@ -200,7 +200,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
     if not changes.changed and not changes.deleted and not changes.complete:
         return  # a quiet round: nothing seen, nothing reported or implied gone
     from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn
-    from blocktime.usecases.absence import Tracked, candidates, still_there
+    from blocktime.usecases.absence import Tracked, candidates, copy_of_block, still_there
 
     blocks = {sb.block.uid: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
     holds = {h.uid: h for h in session.store.holds()}
@@ -216,6 +216,9 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
                 foreign.append(split)  # overrides alone: others' busy time all the same
             continue
         if uid in blocks:
+            if obj.href != blocks[uid].href and copy_of_block(session, cal, blocks[uid], obj):
+                foreign.append(split)  # the organizer's own event now: busy time, never adopted
+                continue
             ev = _parse(obj)  # a block: read whole, as its times decide what happened
             if ev is None:
                 continue
@@ -238,7 +241,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
             if found is None:
                 _block_deleted(session, sb, report)
                 continue
-            log.info("%s was reported gone but is still on the calendar (%s)", sb.block.id, found.href)
+            log.info("%s was reported gone but is still in the account (%s)", sb.block.id, found.href)
             ev = _parse(found)
             if ev is not None:
                 _block_edited(session, _follow(session, sb, found.href), found, ev, report)
@@ -255,9 +258,13 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
 
 
 def _follow(session: Session, sb: Any, href: str) -> Any:
-    """The block with its href as the server reports it now (Google renames objects)."""
+    """The block with its href as the server reports it now (Google renames objects; a user may
+    move it to another calendar of the account: said once)."""
+    from blocktime.usecases.absence import moved_calendar
+
     if sb.href == href:
         return sb
+    moved_calendar(session, sb, href)
     with session.store.transaction():
         session.store.db.execute("UPDATE blocks SET href=? WHERE uid=?", (href, sb.block.uid))
         session.store.log(sb.block.uid, session.now, "href_changed", before=sb.href, href=href)
