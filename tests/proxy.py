@@ -12,6 +12,7 @@ the server, or refuses every connection for a while (an outage). Faults are queu
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import random
 import socket
@@ -58,6 +59,9 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._down_until = 0.0
+        #: a server that names objects itself (issue 24, point 7): a create (PUT with If-None-Match)
+        #: of `…/NAME.ics` is stored as `…/srv-<hash>.ics`, and no answer carries a Location header
+        self.rename_creates = False
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = self._listen(0)
         self.port = int(self._listener.getsockname()[1])
@@ -215,6 +219,10 @@ class FaultProxy:
                                              if fault.retry_after else [], b"injected fault\n"))
                         continue
                     time.sleep(fault.seconds)
+                if self.rename_creates and method == "PUT" and path.endswith(".ics") and any(
+                        k.lower() == "if-none-match" for k, _ in headers):
+                    folder, _, name = path.rpartition("/")
+                    path = f"{folder}/srv-{hashlib.sha256(name.encode()).hexdigest()[:12]}.ics"
                 answer = self._forward(method, path, headers, body)
                 if fault is not None and fault.after:
                     if fault.kind == "drop":
@@ -244,7 +252,8 @@ class FaultProxy:
             up.endheaders(body)
             resp = up.getresponse()
             data = resp.read()
-            kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP]
+            kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP
+                    and not (self.rename_creates and k.lower() == "location")]
             return _answer(resp.status, kept, data, reason=resp.reason)
         finally:
             up.close()

@@ -11,7 +11,8 @@ Google's CalDAV differs from the standard in ways that matter to blocktime:
 - DESCRIPTION is HTML to Google and reminders count from the start: see `google_copy`;
 - Google names the objects it stores itself (`<UID>.ics`, as CalDAV clients report; whether it keeps
   a name the client PUT is undocumented): an href that answers 404 is looked up by UID before it
-  counts as gone, and the object's real href is used from then on;
+  counts as gone, and the object's real href is used from then on (as for every CalDAV server,
+  see `caldav.objects`);
 - quotas: 403 `rateLimitExceeded`/`userRateLimitExceeded` and 429, often without Retry-After, are
   retried with exponential back-off and jitter, and only one write is in flight at a time (Google
   limits quick successive writes to one calendar).
@@ -23,7 +24,7 @@ import threading
 from typing import Any
 from urllib.parse import quote, unquote, urljoin
 
-from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject, uid_of
+from blocktime.backends.base import AlreadyExists, CalendarInfo, uid_of
 from blocktime.backends.caldav import CalDAVBackend
 from blocktime.backends.davhttp import path_of as _path_of
 from blocktime.errors import ServerError
@@ -96,8 +97,6 @@ class GoogleBackend(CalDAVBackend):
         super().__init__(principal_url(base, account), auth=auth, verify_tls=verify_tls)
         self.account = account
         self.base = base if base.endswith("/") else base + "/"
-        self._moved: dict[str, str] = {}  # href blocktime chose -> href Google keeps the object at
-        self._uids: dict[str, str] = {}  # href -> UID of what blocktime wrote there (this run)
         self._writes = threading.BoundedSemaphore(WRITERS)
         self._opened: list[CalendarInfo] = []  # opened by calendar id, not in the home's listing
 
@@ -132,32 +131,6 @@ class GoogleBackend(CalDAVBackend):
             )
         return found
 
-    def get(self, href: str) -> StoredObject | None:
-        """The object at `href`, or where Google has put it since (found by UID)."""
-        found = super().get(self._moved.get(href, href))
-        if found is not None:
-            return found
-        located = self._locate(href)
-        if located is not None:
-            self._moved[href] = located.href
-        return located
-
-    def _locate(self, href: str) -> StoredObject | None:
-        """The object blocktime wrote at `href`, searched by UID: the UID written there this run,
-        else the one blocktime's href names (`<UID up to the @>.ics`, see `href_for`)."""
-        cal = CalendarInfo(_parent(href), "")
-        uid = self._uids.get(href)
-        if uid is not None:
-            return self.find_uid(cal, uid)
-        stem = unquote(href.rsplit("/", 1)[-1]).removesuffix(".ics")
-        if not stem:
-            return None
-        for obj in self.uid_search(cal, stem):
-            got = uid_of(obj.data) or ""
-            if got == stem or got.startswith(stem + "@"):
-                return obj
-        return None
-
     def create(self, href: str, data: str) -> str | None:
         uid = uid_of(data) or ""
         cal = CalendarInfo(_parent(href), "")
@@ -165,27 +138,17 @@ class GoogleBackend(CalDAVBackend):
         if existing is not None:
             elsewhere = self.href_for(cal, uid) != href
             if not elsewhere and existing.href != href:
-                self._moved[href] = existing.href
+                self.moved[href] = existing.href
             raise AlreadyExists(href, elsewhere=elsewhere)
         with self._writes:
             r = self._put(href, google_copy(data), {})
-        self._uids[href] = uid
-        location = r.headers.get("Location")
-        if location and _path_of(location) != href:
-            self._moved[href] = _path_of(location)
+        self._wrote(href, data, r)
         return self._created(href, r)
 
     def update(self, href: str, data: str, etag: str) -> str | None:
         with self._writes:
-            return super().update(self._moved.get(href, href), google_copy(data), etag)
+            return super().update(href, google_copy(data), etag)
 
     def delete(self, href: str, etag: str | None) -> None:
-        if href not in self._moved:  # never take a 404 at a name Google no longer uses for "gone"
-            current = self.get(href)
-            if current is None:
-                return
-            href = current.href
-        else:
-            href = self._moved[href]
-        with self._writes:
+        with self._writes:  # a 404 at a name Google no longer uses is looked up by UID (see caldav.objects)
             super().delete(href, etag)

@@ -84,6 +84,8 @@ class Connection:
         self.schedule_tag_seen = False
         self.sleep: Callable[[float], None] = time.sleep
         self.uid_filter = True  # calendar-query with a UID prop-filter works here (see find_uid)
+        self.moved: dict[str, str] = {}  # href blocktime chose -> href the server keeps the object at
+        self.written: dict[str, str] = {}  # href -> UID of what blocktime wrote there (this run)
         self.client = DavClient(url, username, password, auth=auth,
                                 timeout=(self.connect_timeout, timeout or self.read_timeout), verify=verify_tls)
         self.client.session.hooks.setdefault("response", []).append(self._count)

@@ -1,18 +1,24 @@
 """Events on a CalDAV server: creation as a PUT to a UID-derived href with ``If-None-Match: *``
 (RFC 7232 §3.2: one request, never an overwrite), updates and deletes with ``If-Match``, reading one
 object, and calendar-query REPORTs (RFC 4791 §7.8) by time range or by UID.
+
+Some servers name the objects they store themselves (Google; others answer a PUT without a
+Location header and keep the object elsewhere). So an href that answers 404 is looked up by UID
+before it counts as gone (the UID written there this run, else the one blocktime's href names:
+`<UID up to the @>.ics`, see `href_for`), and the object's real href is used from then on; a
+DELETE answered 404 is checked the same way.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, unquote, urljoin
 
 from blocktime.backends.base import AlreadyExists, CalendarInfo, StoredObject, uid_of
 from blocktime.backends.caldav.connection import absolute, body_text, decoded, log, xml_text
 from blocktime.backends.caldav.discovery import Discovery
-from blocktime.backends.davhttp import AuthorizationError
+from blocktime.backends.davhttp import AuthorizationError, path_of
 from blocktime.errors import ConflictError, ServerError
 
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
@@ -49,7 +55,15 @@ class Objects(Discovery):
 
     def create(self, href: str, data: str) -> str | None:
         r = self._put(href, data, {"If-None-Match": "*"})
+        self._wrote(href, data, r)
         return self._created(href, r)
+
+    def _wrote(self, href: str, data: str, r: Any) -> None:
+        """Remember what went to `href`, and where the server says it keeps it (Location)."""
+        self.written[href] = uid_of(data) or ""
+        location = r.headers.get("Location")
+        if location and path_of(location) != href:
+            self.moved[href] = path_of(location)
 
     def _created(self, href: str, r: Any) -> str | None:
         if r.status in (200, 201, 204):
@@ -61,7 +75,7 @@ class Objects(Discovery):
         raise ServerError(f"the server refused to create {href} (HTTP {r.status})")
 
     def update(self, href: str, data: str, etag: str) -> str | None:
-        r = self._put(href, data, {"If-Match": etag})
+        r = self._put(self.moved.get(href, href), data, {"If-Match": etag})
         if r.status in (200, 201, 204):
             return _etag(r)
         if r.status == 412:
@@ -69,15 +83,33 @@ class Objects(Discovery):
         raise ServerError(f"the server refused to update {href} (HTTP {r.status})")
 
     def delete(self, href: str, etag: str | None) -> None:
-        headers = {"If-Match": etag} if etag else {}
-        with self._guard("deleting an event"):
-            r = self.client.request(self._url(href), "DELETE", "", headers)
+        r = self._delete(self.moved.get(href, href), etag)
+        if r.status in (404, 410) and href not in self.moved:  # gone, or kept under another name?
+            located = self._locate(href)
+            if located is not None:
+                self.moved[href] = located.href
+                r = self._delete(located.href, etag)
         if r.status == 412:
             raise ConflictError(f"{href} was changed by someone else", "re-read and merge")
-        if r.status not in (200, 204, 404):
+        if r.status not in (200, 204, 404, 410):
             raise ServerError(f"the server refused to delete {href} (HTTP {r.status})")
 
+    def _delete(self, href: str, etag: str | None) -> Any:
+        headers = {"If-Match": etag} if etag else {}
+        with self._guard("deleting an event"):
+            return self.client.request(self._url(href), "DELETE", "", headers)
+
     def get(self, href: str) -> StoredObject | None:
+        """The object at `href`, or where the server has put it since (found by UID)."""
+        found = self._get(self.moved.get(href, href))
+        if found is not None:
+            return found
+        located = self._locate(href)
+        if located is not None:
+            self.moved[href] = located.href
+        return located
+
+    def _get(self, href: str) -> StoredObject | None:
         with self._guard("reading an event"):
             r = self.client.request(self._url(href), "GET")
         if r.status in (404, 410):
@@ -85,6 +117,23 @@ class Objects(Discovery):
         if r.status != 200:
             raise ServerError(f"the server refused to read {href} (HTTP {r.status})")
         return StoredObject(href, _etag(r), body_text(r))
+
+    def _locate(self, href: str) -> StoredObject | None:
+        """The object blocktime wrote at `href`, searched by UID in its calendar: the UID written
+        there this run, else the one blocktime's href names (`<UID up to the @>.ics`); None for
+        any other href (blocktime looks only for its own objects)."""
+        cal = CalendarInfo(href.rsplit("/", 1)[0] + "/", "")
+        uid = self.written.get(href)
+        if uid:
+            return self.find_uid(cal, uid)
+        stem = unquote(href.rsplit("/", 1)[-1]).removesuffix(".ics")
+        if not stem or not href.endswith(".ics"):
+            return None
+        for obj in self.uid_search(cal, stem):
+            got = uid_of(obj.data) or ""
+            if got == stem or got.startswith(stem + "@"):
+                return obj
+        return None
 
     def _query(self, calendar: CalendarInfo, time_range: str) -> list[StoredObject]:
         with self._guard(f"reading calendar {calendar.name!r}"):
