@@ -60,6 +60,8 @@ class Objects(Discovery):
 
     def _wrote(self, href: str, data: str, r: Any) -> None:
         """Remember what went to `href`, and where the server says it keeps it (Location)."""
+        if r.status not in (200, 201, 204):
+            return
         self.written[href] = uid_of(data) or ""
         location = r.headers.get("Location")
         if location and path_of(location) != href:
@@ -83,10 +85,12 @@ class Objects(Discovery):
         raise ServerError(f"the server refused to update {href} (HTTP {r.status})")
 
     def delete(self, href: str, etag: str | None) -> None:
-        r = self._delete(self.moved.get(href, href), etag)
-        if r.status in (404, 410) and href not in self.moved:  # gone, or kept under another name?
+        target = self.moved.get(href, href)
+        r = self._delete(target, etag)
+        # gone, or kept under another name? (If-Match on a name that holds nothing answers 412)
+        if r.status in (404, 410, 412) and href not in self.moved:
             located = self._locate(href)
-            if located is not None:
+            if located is not None and located.href != target:
                 self.moved[href] = located.href
                 r = self._delete(located.href, etag)
         if r.status == 412:
