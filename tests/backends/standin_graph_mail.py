@@ -2,7 +2,9 @@
 
 Documented behaviour followed (pages cited in tests/recorded/README.md): `messages/delta` rounds
 with `@odata.nextLink` paging and a closing `@odata.deltaLink` whose `$deltatoken` lists only
-what was added since; a message's MIME content at `/me/messages/{id}/$value`; PATCH of
+what was added since; a delta state Graph has dropped answers 410 `SyncStateNotFound`
+(`expire_mail_state()`: every link issued so far is gone, as after a holiday with the daemon off);
+a new round takes `$filter=receivedDateTime ge …`; a message's MIME content at `/me/messages/{id}/$value`; PATCH of
 `categories`; `move` returns the message under a new id in the destination folder; `mailFolders`
 with a `displayName` filter and POST to create one.
 """
@@ -13,6 +15,7 @@ import json
 from pathlib import Path
 from string import Template
 from typing import Any
+from urllib.parse import quote
 
 from tests.backends.standin_graph import Graph
 from tests.backends.standin_http import Reply, Request
@@ -30,12 +33,21 @@ class GraphMail(Graph):
         self.folders: dict[str, dict[str, Any]] = {"inbox": {"id": "AAMkInbox=", "displayName": "Inbox"}}
         self.messages: dict[str, dict[str, Any]] = {}  # id -> {"folder", "mime", "row", "categories", "seq"}
         self.seq = 0
+        self.mail_epoch = 0  # a delta link names the epoch it was issued in; older ones are gone
 
-    def deliver(self, sender: str, subject: str, message_id: str, mime: bytes, folder: str = "inbox") -> str:
+    def expire_mail_state(self) -> None:
+        """Graph deletes older delta tokens: every link issued so far answers 410 from now on."""
+        self.mail_epoch += 1
+
+    def deliver(self, sender: str, subject: str, message_id: str, mime: bytes, folder: str = "inbox",
+                received: str | None = None) -> str:
+        """A message arrives; `received` (UTC, `2026-03-24T13:10:00Z`) defaults to a minute after
+        the one before."""
         self.seq += 1
         mid = f"AAMkMsg{self.seq:04d}="
         row = json.loads(Template(json.dumps(ROW["value"][0])).substitute(
             id=mid, subject=subject.replace('"', "'"), message_id=message_id, name="", address=sender))
+        row["receivedDateTime"] = received or f"2026-03-24T{13 + self.seq // 60:02d}:{self.seq % 60:02d}:00Z"
         self.messages[mid] = {"folder": folder, "mime": mime, "row": row, "categories": [], "seq": self.seq}
         return mid
 
@@ -92,15 +104,25 @@ class GraphMail(Graph):
         folder = self._folder(folder_key)
         if folder is None:
             return self._error(404, "error-404.json")
-        since = int(req.query.get("$deltatoken", "0") or 0)
+        token = req.query.get("$deltatoken", "")
+        since, _, epoch = token.partition(".")
+        if token and int(epoch or 0) != self.mail_epoch:
+            return self._error(410, "error-410.json")
+        since_seq = int(since or 0)
         skip = int(req.query.get("$skiptoken", "0") or 0)
-        rows = sorted((m for m in self.messages.values() if m["folder"] == folder and m["seq"] > since),
-                      key=lambda m: m["seq"])
+        after = ""  # `receivedDateTime ge X` on a new round (ISO UTC strings compare in order)
+        flt = req.query.get("$filter", "") or req.query.get("$skipfilter", "")
+        if flt.startswith("receivedDateTime ge "):
+            after = flt.removeprefix("receivedDateTime ge ").strip("'")
+        rows = sorted((m for m in self.messages.values() if m["folder"] == folder and m["seq"] > since_seq
+                       and m["row"]["receivedDateTime"] >= after), key=lambda m: m["seq"])
         page = rows[skip:skip + PAGE]
         url = f"{self.root}/v1.0/me/mailFolders/{folder_key}/messages/delta"
         doc: dict[str, Any] = {"@odata.context": ROW["@odata.context"], "value": [m["row"] for m in page]}
+        keep = f"&$skipfilter={quote(flt)}" if after else ""
         if skip + PAGE < len(rows):
-            doc["@odata.nextLink"] = f"{url}?$deltatoken={since}&$skiptoken={skip + PAGE}"
+            doc["@odata.nextLink"] = f"{url}?$deltatoken={since_seq}.{self.mail_epoch}&$skiptoken={skip + PAGE}{keep}"
         else:
-            doc["@odata.deltaLink"] = f"{url}?$deltatoken={max([since, *(m['seq'] for m in rows)])}"
+            last = max([since_seq, *(m["seq"] for m in rows)])
+            doc["@odata.deltaLink"] = f"{url}?$deltatoken={last}.{self.mail_epoch}"
         return self._json(200, doc)

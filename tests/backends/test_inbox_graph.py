@@ -97,3 +97,36 @@ def test_auth_google_asks_for_mail_when_the_inbox_is_gmail(tmp_path: Path, data_
                                                          "auth": "google"})
     assert main(["--config", str(cfg), "auth", "google", "--client-secrets", str(secrets), "--no-browser"]) == 0
     assert seen["scopes"] == ["https://www.googleapis.com/auth/calendar", "https://mail.google.com/"]
+
+
+def test_after_the_mail_delta_expires_the_next_pass_books_a_pick(
+        mail_standin: tuple[GraphMail, StandIn], tmp_path: Path, data_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 24, point 3: Graph deletes older delta tokens (410 SyncStateNotFound). Before, every
+    later `inbox` failed for good; now a new round starts from the high-water mark, and no message
+    is handled twice."""
+    app, server = mail_standin
+    cli = _cli(app, server, tmp_path, data_dir, capsys)
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", CLIENT, "--start", "2026-03-24 12:00",
+             "--length", "1h", "--every", "tue,thu", "--count", "4")
+    for i in range(5):  # old mail, before the mark
+        app.deliver(f"n{i}@shop.example", "sale", f"<old{i}@shop.example>", letter(CLIENT, "sale", "x"),
+                    received=f"2026-03-20T0{i}:00:00Z")
+    app.deliver(CLIENT, "Re: Acme", "<hello@acme.example>", letter(CLIENT, "Re: Acme", "Thanks!"),
+                received="2026-03-24T12:50:00Z")
+    first = cli.json("inbox", now="2026-03-24T13:00")["messages"]
+    assert len(first) == 6
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "12:35", now="2026-03-24T13:05")
+    text = Path(cut["message"]).read_text(encoding="utf-8")
+    subjects = [unquote(s) for s in re.findall(r"mailto:[^?\s]+\?subject=(\S+)", text)]
+    app.expire_mail_state()  # the daemon was off for a while: Graph dropped the delta state
+    app.deliver(CLIENT, f"RE: {subjects[0]}", "<pick@acme.example>",
+                letter(CLIENT, f"RE: {subjects[0]}", "", message_id="<pick@acme.example>"),
+                received="2026-03-25T08:00:00Z")
+    got = cli.json("inbox", now="2026-03-25T09:00")["messages"]
+    assert [(m["action"], m["option"]) for m in got] == [("accepted", 1)]  # "hello" re-listed, not handled twice
+    expired, restart = [r for r in app.requests if "messages/delta" in r.path][-2:]
+    assert expired.query == {"$deltatoken": "6.0"}  # the stored link: 410
+    assert restart.query.get("$filter") == "receivedDateTime ge 2026-03-24T11:50:00Z"  # the mark, an hour before
+    assert cli.json("status", "acme", now="2026-03-25T09:01")["makeup_blocks"] == ["acme-5"]
+    assert cli.json("inbox", now="2026-03-25T09:02")["messages"] == []
