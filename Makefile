@@ -28,7 +28,7 @@ fuzz: $(STAMP)
 
 # ruff, mypy --strict, and the layers of the house as import-linter contracts ([tool.importlinter])
 lint: $(STAMP)
-	$(VENV)/bin/ruff check blocktime tests bench
+	$(VENV)/bin/ruff check blocktime tests bench scripts
 	$(VENV)/bin/mypy blocktime
 	$(VENV)/bin/lint-imports
 

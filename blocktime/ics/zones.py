@@ -173,8 +173,8 @@ def _iana_names() -> dict[str, str]:
 
 
 def named_zone(tzid: str, lines: list[str] | None = None) -> ZoneInfo | None:
-    """The IANA zone a TZID names (also `/vendor/Europe/Berlin`, a Windows name, any case) or that
-    the VTIMEZONE's X-LIC-LOCATION names; None if neither names one."""
+    """The IANA zone a TZID names (also `/vendor/Europe/Berlin`, a Windows id or an Outlook display
+    name, any case) or that the VTIMEZONE's X-LIC-LOCATION names; None if neither names one."""
     from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
     candidates = [tzid]
@@ -183,11 +183,70 @@ def named_zone(tzid: str, lines: list[str] | None = None) -> ZoneInfo | None:
     names = _iana_names()
     for raw in candidates:
         clean = raw.strip().strip('"').strip("/").strip()
-        if clean.lower() in windows:
-            return ZoneInfo(windows[clean.lower()])
+        bare = re.sub(r"\s+\d$", "", clean).lower()  # Outlook's "Eastern Standard Time 1"
+        if bare in windows:
+            return ZoneInfo(windows[bare])
         segments = clean.split("/")
         for i in range(len(segments)):
             found = names.get("/".join(segments[i:]).lower())
             if found:
                 return ZoneInfo(found)
+        shown = display_zone(raw)
+        if shown is not None and shown.lower() in windows:
+            return ZoneInfo(windows[shown.lower()])
+    return None
+
+
+_PREFIX = re.compile(r"^\((?:utc|gmt)\s*(?:([+-])\s*(\d{1,2})(?:[:.]?(\d{2}))?)?\)\s*", re.I)
+
+
+def _plain(text: str) -> tuple[int | None, str]:
+    """(UTC offset in minutes of a `(UTC+01:00)` prefix, or None; the name after it) compared
+    without quotes, escapes, accents, case and extra spaces."""
+    import unicodedata
+
+    text = text.strip().strip('"').replace("\\,", ",").replace("\\;", ";")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = re.sub(r"\s+", " ", text).strip().casefold()
+    m = _PREFIX.match(text)
+    if m is None:
+        return None, text
+    offset = 0 if m.group(1) is None else (1 if m.group(1) == "+" else -1) * (
+        int(m.group(2)) * 60 + int(m.group(3) or 0))
+    return offset, text[m.end():].strip()
+
+
+@lru_cache(maxsize=1)
+def _display_names() -> list[tuple[int | None, str, str]]:
+    from blocktime.ics.zonenames import NAMES
+
+    return [(*_plain(name), other) for name, other in NAMES.items()]
+
+
+def display_zone(tzid: str) -> str | None:
+    """The Windows zone id an Outlook display name means (CLDR's names, see `zonenames`): the whole
+    name; else the name without its `(UTC±hh:mm)` prefix when only one zone has it; else, for the
+    names older Windows used, the one zone whose name it extends or shortens at a comma, with the same
+    offset ("(UTC+02:00) Athens, Bucharest, Istanbul" is today's "(UTC+02:00) Athens, Bucharest").
+    None when nothing matches for sure.
+
+    >>> display_zone(r"(UTC+01:00) Sarajevo\\, Skopje\\, Warsaw\\, Zagreb"), display_zone("Kuala Lumpur, Singapore")
+    ('Central European Standard Time', 'Singapore Standard Time')
+    >>> display_zone("(UTC+02:00) Athens, Bucharest, Istanbul"), display_zone("Mitteleuropäische Zeit")
+    ('GTB Standard Time', None)
+    """
+    offset, body = _plain(tzid)
+    if not body:
+        return None
+    known = _display_names()
+    for rule in (
+        lambda o, b: o == offset and b == body,
+        lambda o, b: b == body and offset in (None, o),
+        lambda o, b: offset is not None and o == offset and (body.startswith(b + ",") or b.startswith(body + ",")),
+    ):
+        ids = {other for o, b, other in known if rule(o, b)}
+        if len(ids) == 1:
+            return ids.pop()
+        if ids:
+            return None  # more than one zone: not sure
     return None

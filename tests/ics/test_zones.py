@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from blocktime.ics.busy import busy_from_texts
 from blocktime.ics.rawtext import split_text
 from blocktime.ics.zones import TableZone, named_zone, parse_offset, table_zone
@@ -90,3 +92,57 @@ def test_a_zone_icalendar_cached_elsewhere_does_not_replace_the_objects_own() ->
     result = busy_from_texts([("f", text)], datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC), WAW)
     assert [b.span.start.astimezone(BERLIN).hour for b in result.busy] == [9, 9, 9]
     assert result.warnings == []
+
+
+# Issue 24, point 8: Outlook's display-name TZIDs, as seen in real exports (the research behind each is
+# in the closing note); every one is read in its own zone, never the organizer's.
+DISPLAY_NAMES = [
+    ("(UTC+01:00) Amsterdam\\, Berlin\\, Bern\\, Rome\\, Stockholm\\, Vienna", "Europe/Berlin"),  # outlook.com
+    ("(UTC+00:00) Dublin, Edinburgh, Lisbon, London", "Europe/London"),
+    ("(UTC-03:00) Brasília", "America/Sao_Paulo"),  # accent; CLDR writes Brasilia
+    ('"(UTC+01:00) Sarajevo, Skopje, Warsaw, Zagreb"', "Europe/Warsaw"),  # quoted
+    ("Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "Europe/Berlin"),  # Exchange 2003: no prefix
+    ("Kuala Lumpur, Singapore", "Asia/Singapore"),
+    ("(UTC+02:00) Athens, Bucharest, Istanbul", "Europe/Bucharest"),  # before Windows split Istanbul off
+    ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),
+    ("Eastern Standard Time 1", "America/New_York"),  # Outlook numbers a second copy of a zone
+    ("(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "Europe/Berlin"),  # older GMT prefix
+    ("(UTC) Coordinated Universal Time", "Etc/UTC"),
+]
+
+
+@pytest.mark.parametrize(("tzid", "zone"), DISPLAY_NAMES)
+def test_outlook_display_names_name_their_zone(tzid: str, zone: str) -> None:
+    found = named_zone(tzid)
+    assert found is not None and found.key == zone
+
+
+def test_a_name_no_table_knows_names_no_zone() -> None:
+    assert named_zone("Mitteleuropäische Zeit ") is None  # localised: the VTIMEZONE or the warning decides
+    assert named_zone("(UTC+05:00) Somewhere Else") is None
+
+
+def test_the_display_name_table_maps_onto_the_windows_ids_icalendar_knows() -> None:
+    """One source for the IANA side: every Windows id of `zonenames` is in icalendar's CLDR table."""
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    from blocktime.ics.zonenames import NAMES
+
+    assert len(NAMES) >= 139
+    assert set(NAMES.values()) <= set(WINDOWS_TO_OLSON)
+
+
+def test_a_display_name_tzid_without_vtimezone_is_read_in_its_own_zone() -> None:
+    """Before: read in the organizer's zone (an hour and more off). 09:00 in Singapore is 02:00 in
+    Warsaw (CET), whatever the organizer's zone."""
+    text = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\n"
+            "BEGIN:VEVENT\r\nUID:kl-1\r\nDTSTAMP:20260301T000000Z\r\n"
+            "DTSTART;TZID=\"Kuala Lumpur, Singapore\":20260312T090000\r\n"
+            "DTEND;TZID=\"Kuala Lumpur, Singapore\":20260312T100000\r\nSUMMARY:Call with KL\r\n"
+            "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    waw = ZoneInfo("Europe/Warsaw")
+    result = busy_from_texts([("outlook", text)], datetime(2026, 3, 1, tzinfo=waw), datetime(2026, 4, 1, tzinfo=waw),
+                             waw)
+    (call,) = result.busy
+    assert call.span.start.astimezone(waw) == datetime(2026, 3, 12, 2, 0, tzinfo=waw)
+    assert result.warnings == ["read TZID 'Kuala Lumpur, Singapore' in outlook as Asia/Singapore: no VTIMEZONE"]
