@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -239,11 +239,12 @@ def display_zone(tzid: str) -> str | None:
     if not body:
         return None
     known = _display_names()
-    for rule in (
+    rules: list[Callable[[int | None, str], bool]] = [
         lambda o, b: o == offset and b == body,
         lambda o, b: b == body and offset in (None, o),
         lambda o, b: offset is not None and o == offset and (body.startswith(b + ",") or b.startswith(body + ",")),
-    ):
+    ]
+    for rule in rules:
         ids = {other for o, b, other in known if rule(o, b)}
         if len(ids) == 1:
             return ids.pop()
