@@ -42,10 +42,16 @@ class MailSink:
     down: bool = False
     delay: float = 0.0  # seconds before each DATA is answered (two senders then overlap)
     logins: list[str] = field(default_factory=list)
+    #: (user, access token) that SASL XOAUTH2 takes (Google's and Microsoft's "XOAUTH2 protocol");
+    #: with it, a login is required and only XOAUTH2 with that token gets in
+    bearer: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.port = free_port()
         kwargs: dict[str, Any] = {}
+        if self.bearer is not None:
+            kwargs.update(authenticator=lambda *a: AuthResult(success=False, handled=False),
+                          auth_require_tls=False, auth_required=True)
         if self.login is not None:
             kwargs.update(authenticator=self._auth, auth_require_tls=self.starttls is not None,
                           auth_required=True)
@@ -78,6 +84,22 @@ class MailSink:
 class _Handler:
     def __init__(self, sink: MailSink) -> None:
         self.sink = sink
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:  # the name aiosmtpd calls
+        """SASL XOAUTH2: base64 of `user=U^Aauth=Bearer T^A^A` as the initial response (args: the
+        mechanism, then the response)."""
+        import base64
+
+        raw = args[1] if len(args) > 1 else await server.challenge_auth("", encode_to_b64=False)
+        try:
+            text = base64.b64decode(raw).decode()
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+        fields = dict(f.split("=", 1) for f in text.split("\x01") if "=" in f)
+        self.sink.logins.append(fields.get("user", "?"))
+        user, token = self.sink.bearer or ("", "")
+        ok = fields.get("user") == user and fields.get("auth") == f"Bearer {token}"
+        return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.sink.refuse:

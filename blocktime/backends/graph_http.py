@@ -40,15 +40,17 @@ class GraphClient:
         self._count = threading.Lock()  # writes run in a few threads at once
 
     def request(self, method: str, url: str, *, body: Any = None, params: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> Any:
-        """One Graph call: a 401 refreshes the token once, 429/503 wait for Retry-After."""
+                headers: dict[str, str] | None = None, data: bytes | None = None) -> Any:
+        """One Graph call (a JSON `body`, or raw `data`): a 401 refreshes the token once, 429/503
+        wait for Retry-After."""
         refreshed = False
         r: Any = None
         for attempt in range(self.attempts):
             head = {"Authorization": f"Bearer {self.auth.token()}", "Prefer": PREFER,
                     "Accept": "application/json", **(headers or {})}
             try:
-                r = self.session.request(method, url, json=body, params=params, headers=head, timeout=self.timeout)
+                payload: dict[str, Any] = {"data": data} if data is not None else {"json": body}
+                r = self.session.request(method, url, params=params, headers=head, timeout=self.timeout, **payload)
             except ServerError:  # refused by `bounded_body`: too large or too slow
                 raise
             except Exception as exc:

@@ -166,19 +166,26 @@ def _permissions(cfg: Config) -> list[Finding]:
 
 
 def _smtp(cfg: Config) -> Finding | None:
+    """Sending, checked without sending anything: the SMTP login (password or XOAUTH2), or the
+    Outlook sign-in that Graph sendMail uses."""
     from blocktime.cli.doctor import Finding
 
-    if cfg.smtp is None:
+    if not cfg.sends:
         return Finding("info", "smtp", "no [smtp]: messages wait in the outbox for you to send",
                        "add an [smtp] section to send invites yourself (README: Mail)")
-    from blocktime.mail.imip import Transport
+    from blocktime.mail.sending import open_transport
 
-    c = cfg.smtp
     try:
-        with Transport(c, timeout=15):
+        with open_transport(cfg, timeout=15):
             pass
     except BlocktimeError as exc:
         return Finding("fail", "smtp", exc.message, exc.hint or "")
+    if cfg.transport == "graph":
+        return Finding("ok", "smtp", f"Microsoft Graph sendMail as the Outlook sign-in (From: {cfg.sender}); "
+                                     "no mail was sent")
+    c = cfg.smtp
+    assert c is not None
     tls = {"starttls": "STARTTLS", "ssl": "TLS", "none": "no TLS"}[c.security]
-    login = f"signed in as {c.username}" if c.username else "no login"
+    login = (f"signed in as {c.username} (XOAUTH2, {c.auth} sign-in)" if c.auth != "password"
+             else f"signed in as {c.username}" if c.username else "no login")
     return Finding("ok", "smtp", f"{c.host}:{c.port} answered, {tls}, {login}; no mail was sent")

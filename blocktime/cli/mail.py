@@ -70,8 +70,9 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
     with open_session(args) as s:
         if args.action == "send":
-            if s.config.smtp is None:
-                raise BadInput("no [smtp] section in the config", "add [smtp] host and from; see the README")
+            if not s.config.sends:
+                raise BadInput("no [smtp] section in the config",
+                               "add [smtp] host and from, or [mail] transport = \"graph\"; see the README")
             sent = deliver(s, held=True)
             if args.json:
                 print(json.dumps(mail_json(s, sent), indent=2, ensure_ascii=False))

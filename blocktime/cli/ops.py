@@ -105,7 +105,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     store = TokenStore(cfg.data_dir, args.provider, cfg.calendar.token_store)
-    mail = (auth_flows.MAIL_SCOPES[args.provider],) if cfg.inbox and cfg.inbox.auth == args.provider else ()
+    mail = auth_flows.mail_scopes(cfg, args.provider)
     if args.provider == "google":
         if not args.client_secrets:
             raise BadInput("--client-secrets FILE is required for google",

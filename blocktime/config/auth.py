@@ -150,9 +150,10 @@ def msal_app(msal: Any, client_id: str, authority: str, cache: Any) -> Any:
     return msal.PublicClientApplication(client_id, authority=authority, token_cache=cache, **local)
 
 
-def msal_refresh(token: Token, *, force: bool = False) -> Token:
+def msal_refresh(token: Token, *, force: bool = False, scopes: tuple[str, ...] = ()) -> Token:
     """A fresh Microsoft access token from MSAL's cache: `acquire_token_silent` for the signed-in
-    account (MSAL renews with the refresh token it keeps, and rotates it in its cache)."""
+    account (MSAL renews with the refresh token it keeps, and rotates it in its cache). `scopes`:
+    a token for those instead of the sign-in's own (another resource, e.g. SMTP.Send)."""
     try:
         import msal
     except ImportError:
@@ -161,11 +162,11 @@ def msal_refresh(token: Token, *, force: bool = False) -> Token:
     cache = msal.SerializableTokenCache()
     cache.deserialize(token.msal_cache or "{}")
     authority = token.token_uri.removesuffix("/oauth2/v2.0/token")
-    scopes = [s for s in token.scopes if s not in ("offline_access", "openid", "profile")]
+    wanted = [s for s in (scopes or token.scopes) if s not in ("offline_access", "openid", "profile")]
     try:
         app = msal_app(msal, token.client_id, authority, cache)
         accounts = app.get_accounts()
-        result = (app.acquire_token_silent_with_error(scopes, account=accounts[0], force_refresh=force)
+        result = (app.acquire_token_silent_with_error(wanted, account=accounts[0], force_refresh=force)
                   if accounts else None)
     except OSError as exc:  # msal talks through requests, whose errors are OSErrors
         raise ServerError(f"cannot reach the Microsoft sign-in server ({type(exc).__name__})",
@@ -220,15 +221,37 @@ def refresh(token: Token, provider: str, *, timeout: float = 30, force: bool = F
 class BearerAuth:
     """An auth hook for niquests/requests (and so caldav): `Authorization: Bearer <fresh token>`."""
 
-    def __init__(self, store: TokenStore, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, store: TokenStore, clock: Callable[[], float] | None = None, *,
+                 scopes: tuple[str, ...] = ()) -> None:
         self.store = store
         self.clock = clock or (lambda: time.time())  # read when called: the same clock as MSAL's
+        self.scopes = scopes  # a token for these (Microsoft: another resource), kept in memory only
         self._token: Token | None = None
+        self._other: Token | None = None
         self._lock = threading.Lock()  # bookings write from a few threads: refresh once, not per thread
 
     def token(self, force_refresh: bool = False) -> str:
         with self._lock:
+            if self.scopes:
+                return self._for_scopes(force_refresh)
             return self._fresh(force_refresh)
+
+    def _for_scopes(self, force_refresh: bool) -> str:
+        """A token for `scopes` from the sign-in's MSAL cache; the stored sign-in keeps its own access
+        token and takes only the rotated cache."""
+        self._fresh(False)  # loaded (or "not signed in"), the sign-in's own token fresh
+        t = self._other
+        if force_refresh or t is None or (t.expires_at is not None and t.expires_at - LEEWAY <= self.clock()):
+            assert self._token is not None
+            if not self._token.msal_cache:
+                raise BadInput(f"the {LABELS[self.store.provider]} sign-in cannot give a token for "
+                               f"{', '.join(self.scopes)}", f"run `blocktime auth {self.store.provider}` again")
+            t = msal_refresh(self._token, force=force_refresh, scopes=self.scopes)
+            if t.msal_cache != self._token.msal_cache:
+                self._token = replace(self._token, msal_cache=t.msal_cache)
+                self.store.save(self._token)
+            self._other = t
+        return t.access_token
 
     def _fresh(self, force_refresh: bool) -> str:
         if self._token is None:

@@ -19,6 +19,21 @@ GOOGLE_SCOPE = "https://www.googleapis.com/auth/calendar"
 GRAPH_SCOPE = "https://graph.microsoft.com/Calendars.ReadWrite"
 MAIL_SCOPES = {"google": "https://mail.google.com/",  # IMAP with XOAUTH2 ([inbox] auth = "google")
                "outlook": "https://graph.microsoft.com/Mail.ReadWrite"}  # Graph mail ([inbox] auth = "outlook")
+SEND_SCOPES = {"google": "https://mail.google.com/",  # SMTP with XOAUTH2 ([smtp] auth = "google")
+               "outlook": "https://graph.microsoft.com/Mail.Send"}  # Graph sendMail ([mail] transport = "graph")
+
+
+def mail_scopes(config: Any, provider: str) -> tuple[str, ...]:
+    """The mail scopes a sign-in asks for beside the calendar's: reading the inbox, sending. (SMTP
+    XOAUTH2 at Exchange Online is another resource: its token comes silently from the same sign-in.)"""
+    wanted = []
+    if config.inbox is not None and config.inbox.auth == provider:
+        wanted.append(MAIL_SCOPES[provider])
+    if provider == "google" and config.smtp is not None and config.smtp.auth == "google":
+        wanted.append(SEND_SCOPES["google"])
+    if provider == "outlook" and config.transport == "graph":
+        wanted.append(SEND_SCOPES["outlook"])
+    return tuple(dict.fromkeys(wanted))
 
 
 def _extra(module: str, extra: str) -> Any:

@@ -139,6 +139,16 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         problems.append(f"{where}: [smtp] needs a host")
     if smtp_password and not smtp_values.get("username"):
         problems.append(f"{where}: [smtp] a password needs a username")
+    smtp_auth = smtp_values.get("auth", "password")
+    if smtp_auth != "password" and smtp_password:
+        problems.append(f"{where}: [smtp] auth = {smtp_auth} signs in with OAuth: remove the password")
+    if smtp_auth != "password" and not smtp_values.get("username"):
+        problems.append(f"{where}: [smtp] auth = {smtp_auth} needs username = the account's address")
+    transport = values["mail"].get("transport", "smtp")
+    outlook_signin = cal.get("provider") == "outlook" or values["inbox"].get("auth") == "outlook"
+    if transport == "graph" and not outlook_signin:
+        problems.append(f"{where}: [mail] transport = graph sends with the Outlook sign-in: set [calendar] provider"
+                        " = \"outlook\" or [inbox] auth = \"outlook\"")
     inbox_values = values["inbox"]
     inbox_password = password_of(inbox_values, "inbox", where, problems)
     inbox_auth = inbox_values.get("auth", "password")
@@ -195,6 +205,7 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
             security=security,
             username=smtp_values.get("username"),
             password=smtp_password,
+            auth=smtp_auth,
         )
     daemon = DaemonConfig(**values["daemon"])
     inbox = None
@@ -219,4 +230,4 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
                        f"in {organizer.timezone.key}", "pick a time that exists once every night, e.g. 00:30")
     return Config(organizer, calendar, policy, sites.hours, data, outbox, path, smtp=smtp,
                   confirm_before=values["messages"].get("confirm_before", Lead()), daemon=daemon, inbox=inbox,
-                  store_url=store_url)
+                  store_url=store_url, transport=transport)

@@ -45,6 +45,7 @@ class SmtpConfig:
     security: str = "starttls"
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    auth: str = "password"  # or google / outlook: SASL XOAUTH2 with that sign-in's token
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,17 @@ class Config:
     inbox: InboxConfig | None = None
     store_url: str | None = field(default=None, repr=False)  # None: SQLite in data_dir (see store.open_store)
     trainer: str | None = None  # one of a team's trainers (None: a one-trainer config)
+    transport: str = "smtp"  # [mail] transport: smtp, or graph (sendMail on the Outlook sign-in)
+
+    @property
+    def sends(self) -> bool:
+        """Whether mail goes out (else it waits in the outbox for the organizer)."""
+        return self.smtp is not None or self.transport == "graph"
+
+    @property
+    def sender(self) -> str:
+        """The From address of what blocktime sends."""
+        return self.smtp.sender if self.smtp is not None else self.organizer.email
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +274,12 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], Any], str]]] = {
         "password": (_text, "password (prefer password_env)"),
         "password_env": (_text, "name of an environment variable holding the password"),
         "from": (_email, "the From address (default: [organizer] email); replies go to the organizer"),
+        "auth": (_choice("password", "google", "outlook"),
+                 "password (default), google or outlook: XOAUTH2 on that sign-in (`blocktime auth …` adds the scope)"),
+    },
+    "mail": {
+        "transport": (_choice("smtp", "graph"), "smtp (default, [smtp]) or graph: Microsoft Graph sendMail on the "
+                                                "Outlook sign-in (Mail.Send), for Microsoft 365 and Outlook.com"),
     },
     "inbox": {
         "host": (_text, "IMAP server of the mailbox that receives replies (not for auth = outlook)"),

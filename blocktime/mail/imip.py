@@ -20,6 +20,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import encoders
@@ -204,9 +205,10 @@ class Refused(Exception):
 class Transport:
     """One SMTP connection for a batch of messages (STARTTLS, implicit TLS or plain, RFC 8314)."""
 
-    def __init__(self, config: SmtpConfig, timeout: float = 30) -> None:
+    def __init__(self, config: SmtpConfig, timeout: float = 30, bearer: Callable[[], str] | None = None) -> None:
         self.config = config
         self.timeout = timeout
+        self.bearer = bearer  # [smtp] auth = google / outlook: the sign-in's access token
         self._smtp: smtplib.SMTP | None = None
 
     @property
@@ -225,7 +227,11 @@ class Transport:
             if c.security == "starttls":
                 self._smtp.starttls(context=ssl.create_default_context())
                 self._smtp.ehlo()
-            if c.username:
+            if self.bearer is not None:  # SASL XOAUTH2 (Google's and Microsoft's "XOAUTH2 protocol")
+                token = self.bearer()
+                self._smtp.auth("XOAUTH2", lambda challenge=None: f"user={c.username}\x01auth=Bearer {token}\x01\x01",
+                                initial_response_ok=True)
+            elif c.username:
                 if c.security == "none" and c.host not in ("localhost", "127.0.0.1", "::1"):
                     log.warning("sending the SMTP password to %s without TLS", c.host)
                 self._smtp.login(c.username, c.password or "")
@@ -236,7 +242,8 @@ class Transport:
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
             raise MailError(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
-                            "check [smtp] username and password") from None
+                            "check [smtp] username and password" if self.bearer is None else
+                            f"check [smtp] username; `blocktime auth {c.auth}` again adds the mail scope") from None
         except ssl.SSLError as exc:
             self.close()
             raise MailError(f"TLS with the SMTP server {self.where} failed ({exc.reason or type(exc).__name__})",

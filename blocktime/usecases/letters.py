@@ -25,8 +25,7 @@ def addresses(session: Session) -> Addresses:
     from blocktime.mail.imip import Addresses
 
     org = session.config.organizer
-    smtp = session.config.smtp
-    return Addresses(org.name, smtp.sender if smtp else org.email, org.email)
+    return Addresses(org.name, session.config.sender, org.email)
 
 
 def block_letter(kind: str, facts: EventFacts, *, old: Interval | None = None,

@@ -121,8 +121,8 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
     from blocktime.usecases.review import apply, plan
 
     queue = MailQueue(session.store)
-    smtp = session.config.smtp
-    result = Delivery(smtp=smtp is not None, held=not send)
+    sends = session.config.sends
+    result = Delivery(smtp=sends, held=not send)
     steps = plan(session, queue)
     renamed = apply(session, steps, queue)
     result.withdrawn = [st for st in steps if st.decision.action != SEND]
@@ -132,18 +132,19 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
             with session.store.transaction():
                 queue.hold(keys)
     batch = queue.waiting(keys, held=held or keys is not None)
-    if smtp is None or not send or not batch:
+    if not sends or not send or not batch:
         _count(result, queue)
         return result
     tz = session.config.organizer.timezone
     wall = clock or (lambda: datetime.now(tz))
-    from blocktime.mail.imip import MailError, Refused, Transport, restamp
+    from blocktime.mail.imip import MailError, Refused, restamp
+    from blocktime.mail.sending import open_transport
     from blocktime.team.exclusive import sending
 
     cfg = session.config
     try:
         with sending(getattr(cfg, "store_url", None), cfg.data_dir, getattr(cfg, "trainer", None)), \
-                Transport(smtp) as transport:
+                open_transport(cfg) as transport:
             for q in batch:
                 if queue.was_sent(q.key):  # sent by a run that crashed before marking it
                     with session.store.transaction():
@@ -151,7 +152,7 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
                     continue
                 at = wall()
                 try:
-                    transport.send(smtp.sender, q.recipient, restamp(q.message, at))
+                    transport.send(cfg.sender, q.recipient, restamp(q.message, at))
                 except Refused as exc:
                     with session.store.transaction():
                         queue.mark_failed(q.key, str(exc))

@@ -18,6 +18,7 @@ Adversarial switches, each on by default (the worst the documentation allows):
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -60,6 +61,7 @@ class Graph:
         self.calendars: dict[str, dict[str, Any]] = {c["id"]: c for c in _load("calendars.json")["value"]}
         self.events: dict[str, dict[str, Any]] = {}  # id -> event (with "_calendar" and "_ext")
         self.transactions: dict[str, dict[str, Any]] = {}
+        self.sent_mail: list[bytes] = []  # MIME messages handed to /me/sendMail
         self.removed_outside = True
         self.state_rounds = 4
         self.throttle_every = 5
@@ -154,6 +156,10 @@ class Graph:
         if parts[:2] != ["v1.0", "me"]:
             return self._error(404, "error-404.json")
         rest = parts[2:]
+        if rest == [] and req.method == "GET":
+            return self._json(200, {"mail": "samanthab@contoso.com", "userPrincipalName": "samanthab@contoso.com"})
+        if rest == ["sendMail"] and req.method == "POST":
+            return self._send_mail(req)
         if rest == ["calendars"]:
             return self._calendars(req)
         if len(rest) >= 3 and rest[0] == "calendars" and rest[1] in self.calendars:
@@ -167,6 +173,20 @@ class Graph:
         if len(rest) == 2 and rest[0] == "events":
             return self._event(req, rest[1])
         return self._error(404, "error-404.json")
+
+    def _send_mail(self, req: Request) -> Reply:
+        """user: sendMail with MIME content: the base64 of the message, `Content-Type: text/plain`;
+        202 Accepted and no body. Anything else is 400 (as Graph answers a MIME body it cannot read)."""
+        if not req.header("Content-Type").startswith("text/plain"):
+            return self._json(400, {"error": {"code": "ErrorMimeContentInvalidBase64String",
+                                              "message": "Invalid base64 string for MIME content."}})
+        try:
+            mime = base64.b64decode(req.body, validate=True)
+        except ValueError:
+            return self._json(400, {"error": {"code": "ErrorMimeContentInvalidBase64String",
+                                              "message": "Invalid base64 string for MIME content."}})
+        self.sent_mail.append(mime)
+        return Reply(202)
 
     def _token(self, req: Request) -> Reply:
         form = dict(parse_qsl(req.body.decode()))
