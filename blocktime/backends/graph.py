@@ -19,6 +19,12 @@ never a fact (the sync confirms it). A round is renewed with the current window 
 fallen `RENEW` behind, and sooner when one of blocktime's events comes within `EDGE` of its end.
 Invites: the Graph event carries no attendees (Outlook would mail its own invitations); blocktime
 sends the invites itself as iMIP.
+
+`calendars/{id}/calendarView/delta` is documented in v1.0 only for the primary calendar
+(`/me/calendarView/delta`); for other calendars only the beta documents it. Should Graph refuse it,
+a round compares windowed `calendarView` reads instead (each event's `changeKey` against the last
+read's: new or changed ones are changes, ones no longer listed in the window are candidates for
+deletion, confirmed as with delta), probed again when the round is renewed.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from urllib.parse import quote, unquote
 from blocktime.backends.base import AlreadyExists, CalendarInfo, Changes, StoredObject
 from blocktime.backends.graph_http import GraphClient
 from blocktime.backends.graph_ics import ICS_PROP, UID_PROP, extended, from_graph, to_graph
-from blocktime.backends.graph_state import DeltaState, due, read_token, start_of, write_token
+from blocktime.backends.graph_state import VIEW, DeltaState, due, read_token, start_of, write_token
 from blocktime.errors import ConflictError, ServerError
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -66,6 +72,7 @@ class GraphBackend:
         self.window = window
         self._ids: dict[str, str] = {}
         self._calendars: list[CalendarInfo] | None = None
+        self.delta_refused = False  # calendarView/delta refused: rounds compare calendarView reads
 
     # -- hrefs -----------------------------------------------------------------------------------
 
@@ -219,6 +226,8 @@ class GraphBackend:
         one due for renewal (`_due`) starts a new round, complete within its window only."""
         state = read_token(token) if token else DeltaState(None)
         link = state.link
+        if link == VIEW and not due(state, self.window):
+            return self._view(calendar, state)
         if link is not None and link.startswith(self.base + "/") and "/delta" in link and not due(state, self.window):
             done = self._delta(calendar, link, state)
             if done is not None:
@@ -228,9 +237,40 @@ class GraphBackend:
         start, end = self.window
         first = f"{calendar.url}/calendarView/delta?startDateTime={_iso(start)}&endDateTime={_iso(end)}"
         done = self._delta(calendar, first, DeltaState(None, {}, self.window), complete=True)
-        if done is None:
-            raise ServerError(f"Microsoft Graph could not start a delta round for {calendar.name!r}")
+        if done is None:  # the delta path refused: compare calendarView reads (its first round lists all)
+            self.delta_refused = True
+            return self._view(calendar, DeltaState(VIEW, dict(state.ids), self.window, dict(state.starts),
+                                                   dict(state.keys)))
         return done
+
+    def _view(self, calendar: CalendarInfo, state: DeltaState) -> Changes:
+        """A round without delta: the window's events read through calendarView, each compared by
+        `changeKey` with the last read (complete within the window: absence is checked as usual)."""
+        assert state.window is not None
+        params = {"startDateTime": _iso(state.window[0]), "endDateTime": _iso(state.window[1]), "$expand": _EXPAND}
+        seen: dict[str, dict[str, Any]] = {}
+        for page in self.http.pages(f"{calendar.url}/calendarView", params, f"reading calendar {calendar.name!r}"):
+            seen.update((str(ev["id"]), ev) for ev in page.get("value", []))  # an occurrence has an id of its own
+        ids, starts = dict(state.ids), dict(state.starts)
+        keys = {i: str(ev.get("changeKey") or ev.get("@odata.etag") or ev.get("lastModifiedDateTime") or "")
+                for i, ev in seen.items()}
+        objects = []
+        for event_id, ev in seen.items():
+            if state.keys.get(event_id) == keys[event_id]:
+                continue
+            uid = extended(ev).get(UID_PROP)
+            if uid:
+                ids[event_id] = uid
+                if (start := start_of(ev)) is not None:
+                    starts[event_id] = start
+            objects.append(self._listed(calendar, ev))
+        gone = []
+        for event_id in set(state.keys) - set(seen):
+            uid = ids.pop(event_id, None)
+            starts.pop(event_id, None)
+            gone.append(self.href_for(calendar, uid) if uid else self._event_url(event_id))
+        new = DeltaState(VIEW, ids, state.window, starts, keys)
+        return Changes(tuple(objects), tuple(gone), write_token(new), complete=True, window=state.window)
 
     def _delta(self, calendar: CalendarInfo, url: str, state: DeltaState,
                complete: bool = False) -> Changes | None:
@@ -243,6 +283,8 @@ class GraphBackend:
             r = self.http.get_page(next_url)
             if r.status_code in (400, 404, 410) and not complete:  # sync state gone: start a new round
                 return None
+            if complete and next_url == url and r.status_code in (400, 403, 404, 405, 501):
+                return None  # the delta path itself refused (see the module docstring)
             if r.status_code != 200:
                 self.http.fail(r, f"syncing calendar {calendar.name!r}")
             page = r.json()

@@ -31,10 +31,17 @@ class DeltaState:
     ids: dict[str, str] = field(default_factory=dict)
     window: tuple[datetime, datetime] | None = None
     starts: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # VIEW rounds: event id -> changeKey last seen
+
+
+#: the `link` of a state kept by comparing calendarView reads (the delta path was refused)
+VIEW = "view"
 
 
 def write_token(state: DeltaState) -> str:
     doc: dict[str, Any] = {"link": state.link, "ids": state.ids, "starts": state.starts}
+    if state.keys:
+        doc["keys"] = state.keys
     if state.window is not None:
         doc["window"] = [_iso(state.window[0]), _iso(state.window[1])]
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
@@ -49,8 +56,9 @@ def read_token(token: str) -> DeltaState:
         doc = json.loads(zlib.decompress(base64.urlsafe_b64decode(token[len(TOKEN_PREFIX):].encode())))
         window = doc.get("window")
         return DeltaState(str(doc["link"]), {str(k): str(v) for k, v in doc["ids"].items()},
-                      (parse_time(window[0]), parse_time(window[1])) if window else None,
-                      {str(k): str(v) for k, v in (doc.get("starts") or {}).items()})
+                          (parse_time(window[0]), parse_time(window[1])) if window else None,
+                          {str(k): str(v) for k, v in (doc.get("starts") or {}).items()},
+                          {str(k): str(v) for k, v in (doc.get("keys") or {}).items()})
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, zlib.error):
         return DeltaState(None)
 

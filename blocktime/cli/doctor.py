@@ -151,6 +151,14 @@ def _writes(backend: CalendarBackend, cal: CalendarConfig, target: CalendarInfo,
     except BlocktimeError as exc:
         before = None
         out.append(Finding("fail", "changes", f"cannot list changes: {exc.message}", exc.hint or ""))
+    else:
+        if cal.provider == "outlook":
+            out.append(Finding("info", "changes", "calendarView/delta refused for this calendar: blocktime compares "
+                                                  "calendarView reads by changeKey instead (one read per pass)")
+                       if getattr(backend, "delta_refused", False) else
+                       Finding("ok", "changes", "calendarView/delta answers for this calendar (v1.0 documents it "
+                                                "for the primary calendar; if Microsoft refuses it, blocktime "
+                                                "compares calendarView reads)"))
     tag = _tag(backend, target)
     try:
         etag = backend.create(href, _PROBE.format(uid=uid, n=1, day=day))

@@ -67,6 +67,7 @@ class Graph:
         self.throttle_every = 5
         self.conflict_409 = True
         self.sticky_transactions = True
+        self.refuse_calendar_delta = False  # a mode: calendars/{id}/calendarView/delta refused (beta-only path)
         self.writes = 0
         self.conflicts = 0
         self.state_floor = 0
@@ -169,6 +170,9 @@ class Graph:
             if what == ["calendarView"]:
                 return self._view(req, cid)
             if what == ["calendarView", "delta"]:
+                if self.refuse_calendar_delta:  # v1.0 documents delta for the primary calendar only
+                    return self._json(400, {"error": {"code": "BadRequest",
+                                                      "message": "Resource not found for the segment 'delta'."}})
                 return self._delta(req, cid)
         if len(rest) == 2 and rest[0] == "events":
             return self._event(req, rest[1])

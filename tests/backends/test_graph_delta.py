@@ -211,3 +211,29 @@ def test_an_old_bare_delta_link_starts_a_fresh_round(graph_standin: tuple[Graph,
     assert now < GRAPH_WINDOW[1]
     bare = f"{cal.url}/calendarView/delta?$deltatoken=v1-s0-e0-r1"  # a token written before windows were kept
     assert b.changes(cal, bare).complete
+
+
+def test_with_the_delta_path_refused_passes_still_see_edits_and_deletions(
+    graph_cli: Runner, graph_standin: tuple[Graph, StandIn], data_dir: Path
+) -> None:
+    """Issue 24, point 5: v1.0 documents calendarView/delta for the primary calendar only. With the
+    stand-in refusing `calendars/{id}/calendarView/delta`, rounds compare calendarView reads by
+    changeKey: a quiet pass changes nothing, an edit is adopted, a deletion is confirmed and cancelled."""
+    app, _server = graph_standin
+    app.refuse_calendar_delta = True
+    graph_cli.json(*BOOK)
+    assert _pass(graph_cli, "2026-03-20T09:00")["actions"] == []
+    assert _pass(graph_cli, "2026-03-20T09:15")["actions"] == []  # nothing changed: nothing said
+    assert not any(r.path.endswith("/delta") and r.query.get("$deltatoken") for r in app.requests)
+    moved = _event_of(app, _uids(graph_cli)["acme-2"])
+    app.outlook_edit(moved, start={"dateTime": "2026-03-26T14:00:00.0000000", "timeZone": "UTC"},
+                     end={"dateTime": "2026-03-26T15:00:00.0000000", "timeZone": "UTC"})
+    report = _pass(graph_cli, "2026-03-20T09:30")
+    assert any("acme-2 was moved" in a for a in report["actions"]), report
+    app.outlook_delete(_event_of(app, _uids(graph_cli)["acme-4"]))
+    report = _pass(graph_cli, "2026-03-20T09:45")
+    assert any("acme-4 was deleted" in a for a in report["actions"]), report
+    assert _cancels(data_dir) == 1 and _states(data_dir)["acme-2"] == "booked"
+    doctor = [f for f in graph_cli.json("doctor", now=None)["findings"] if f["topic"] == "changes"]
+    assert doctor[0]["level"] == "info" and "calendarView/delta refused" in doctor[0]["text"]
+    assert all(f["level"] != "fail" for f in doctor)
