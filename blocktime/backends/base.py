@@ -32,11 +32,13 @@ class CalendarInfo:
 
 @dataclass(frozen=True, slots=True)
 class StoredObject:
-    """A calendar object as the server holds it."""
+    """A calendar object as the server holds it. `key`: the server's own id of the object where
+    one href form does not say it (Graph's event id); two objects with one key are one object."""
 
     href: str
     etag: str | None
     data: str
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

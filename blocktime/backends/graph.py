@@ -91,6 +91,8 @@ class GraphBackend:
         return None, None, unquote(href.rstrip("/").rsplit("/", 1)[-1])
 
     def _find(self, calendar_url: str, uid: str) -> dict[str, Any] | None:
+        """The event carrying blocktime's UID property `uid` in that calendar. A copy made in Outlook
+        keeps the property, so two may carry it: the first created is blocktime's, never the copy."""
         value = uid.replace("'", "''")
         params = {"$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{UID_PROP}' and ep/value eq '{value}')",
                   "$expand": _EXPAND}
@@ -98,14 +100,15 @@ class GraphBackend:
         if r.status_code != 200:
             self.http.fail(r, f"looking up event {uid}")
         found = r.json().get("value") or []
-        return found[0] if found else None
+        return min(found, key=lambda ev: (str(ev.get("createdDateTime") or ""), str(ev["id"]))) if found else None
 
     def _resolve(self, href: str) -> dict[str, Any] | None:
         cal, uid, event_id = self._split(href)
         if event_id is not None:
             r = self.http.request("GET", self._event_url(event_id), params={"$expand": _EXPAND})
-            if r.status_code == 200:
-                return self._remember(r.json())
+            if r.status_code == 200:  # (an event read by its own id may be a copy: not remembered for its UID)
+                event: dict[str, Any] = r.json()
+                return self._remember(event) if uid is not None else event
             if r.status_code not in (404, 410):
                 self.http.fail(r, "reading an event")
             if uid is None:
@@ -123,7 +126,8 @@ class GraphBackend:
 
     def _object(self, event: dict[str, Any], href: str | None = None) -> StoredObject:
         etag = event.get("@odata.etag")
-        return StoredObject(href or self._event_url(str(event["id"])), str(etag) if etag else None, from_graph(event))
+        return StoredObject(href or self._event_url(str(event["id"])), str(etag) if etag else None, from_graph(event),
+                            key=str(event["id"]))
 
     # -- the protocol ----------------------------------------------------------------------------
 
@@ -201,9 +205,18 @@ class GraphBackend:
         event = self._resolve(href)
         return None if event is None else self._object(event, href)
 
-    def _listed(self, calendar: CalendarInfo, event: dict[str, Any]) -> StoredObject:
-        """An event seen in a listing: blocktime's own under the href it was created at."""
-        uid = extended(self._remember(event)).get(UID_PROP)
+    def _listed(self, calendar: CalendarInfo, event: dict[str, Any], *, check: bool = False) -> StoredObject:
+        """An event seen in a listing: blocktime's own under the href it was created at; with
+        `check` (a sync round), only when it is the one `_find` takes for its UID there, and a copy
+        made in Outlook (the same UID property) under its own id."""
+        uid = extended(event).get(UID_PROP)
+        if uid and check:
+            known = self._ids.get(uid)
+            if known != str(event["id"]):
+                first = self._find(calendar.url, uid)
+                known = str(self._remember(first)["id"]) if first is not None else None
+            if known != str(event["id"]):
+                return self._object(event, self._event_url(str(event["id"])))
         return self._object(event, self.href_for(calendar, uid) if uid else None)
 
     def list_range(self, calendar: CalendarInfo, start: datetime, end: datetime) -> list[StoredObject]:
@@ -263,7 +276,7 @@ class GraphBackend:
                 ids[event_id] = uid
                 if (start := start_of(ev)) is not None:
                     starts[event_id] = start
-            objects.append(self._listed(calendar, ev))
+            objects.append(self._listed(calendar, ev, check=True))
         gone = []
         for event_id in set(state.keys) - set(seen):
             uid = ids.pop(event_id, None)
@@ -309,7 +322,7 @@ class GraphBackend:
                 start = start_of(event)
                 if start:
                     starts[event_id] = start
-            objects.append(self._listed(calendar, event))
+            objects.append(self._listed(calendar, event, check=True))
         gone = []
         for event_id in deleted:
             uid = ids.pop(event_id, None)

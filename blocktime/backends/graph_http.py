@@ -13,7 +13,8 @@ from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bou
 from blocktime.backends.throttle import backoff, retry_after
 from blocktime.errors import ServerError
 
-PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
+#: UTC times, text bodies, and ids that survive a move to another calendar (`IdType="ImmutableId"`)
+PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text", IdType="ImmutableId"'
 PREFER_PAGE = "odata.maxpagesize=100"
 MAX_WAIT = 120.0  # never sleep longer than this on one Retry-After
 BACKOFF_BASE = 1.0  # seconds before the 2nd try when Graph gives no Retry-After; doubles each time

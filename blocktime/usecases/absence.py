@@ -81,6 +81,8 @@ def copy_of_block(session: Session, cal: CalendarInfo, sb: Any, obj: StoredObjec
     got = session.backend.get(sb.href)
     if got is None or uid_of(got.data) not in (sb.block.uid, None):
         return False  # not there any more: moved (or renamed), so followed
+    if (got.key or got.href) == (obj.key or obj.href):
+        return False  # the block itself under another name (a renaming server; Graph: one event id, moved)
     said = any(kind == "copy_seen" and detail.get("href") == obj.href for _, kind, detail in session.store.history(
         sb.block.uid))
     if not said:
