@@ -70,7 +70,7 @@ class GraphBackend:
         self.http = GraphClient(auth, self.base, verify_tls=verify_tls, timeout=timeout, sleep=sleep,
                                 attempts=attempts)
         self.window = window
-        self._ids: dict[str, str] = {}
+        self._ids: dict[tuple[str, str], str] = {}  # (calendar url, UID) -> the event id blocktime's UID names
         self._calendars: list[CalendarInfo] | None = None
         self.delta_refused = False  # calendarView/delta refused: rounds compare calendarView reads
 
@@ -87,7 +87,7 @@ class GraphBackend:
         if "/events#uid=" in href:
             cal, uid = href.split("/events#uid=", 1)
             uid = unquote(uid)
-            return cal, uid, self._ids.get(uid)
+            return cal, uid, self._ids.get((cal, uid))
         return None, None, unquote(href.rstrip("/").rsplit("/", 1)[-1])
 
     def _find(self, calendar_url: str, uid: str) -> dict[str, Any] | None:
@@ -108,20 +108,20 @@ class GraphBackend:
             r = self.http.request("GET", self._event_url(event_id), params={"$expand": _EXPAND})
             if r.status_code == 200:  # (an event read by its own id may be a copy: not remembered for its UID)
                 event: dict[str, Any] = r.json()
-                return self._remember(event) if uid is not None else event
+                return self._remember(cal, event) if cal is not None else event
             if r.status_code not in (404, 410):
                 self.http.fail(r, "reading an event")
             if uid is None:
                 return None
-            self._ids.pop(uid, None)
+            self._ids.pop((str(cal), uid), None)
         assert cal is not None and uid is not None
         found = self._find(cal, uid)
-        return self._remember(found) if found else None
+        return self._remember(cal, found) if found else None
 
-    def _remember(self, event: dict[str, Any]) -> dict[str, Any]:
+    def _remember(self, cal: str, event: dict[str, Any]) -> dict[str, Any]:
         uid = extended(event).get(UID_PROP)
         if uid:
-            self._ids[uid] = str(event["id"])
+            self._ids[(cal, uid)] = str(event["id"])
         return event
 
     def _object(self, event: dict[str, Any], href: str | None = None) -> StoredObject:
@@ -167,7 +167,7 @@ class GraphBackend:
         if r.status_code not in (200, 201):
             self.http.fail(r, f"creating event {uid}")
         event = r.json()
-        self._ids[uid] = str(event["id"])
+        self._ids[(cal, uid)] = str(event["id"])
         etag = event.get("@odata.etag")
         return str(etag) if etag else None
 
@@ -211,10 +211,10 @@ class GraphBackend:
         made in Outlook (the same UID property) under its own id."""
         uid = extended(event).get(UID_PROP)
         if uid and check:
-            known = self._ids.get(uid)
+            known = self._ids.get((calendar.url, uid))
             if known != str(event["id"]):
                 first = self._find(calendar.url, uid)
-                known = str(self._remember(first)["id"]) if first is not None else None
+                known = str(self._remember(calendar.url, first)["id"]) if first is not None else None
             if known != str(event["id"]):
                 return self._object(event, self._event_url(str(event["id"])))
         return self._object(event, self.href_for(calendar, uid) if uid else None)
@@ -228,7 +228,7 @@ class GraphBackend:
 
     def find_uid(self, calendar: CalendarInfo, uid: str) -> StoredObject | None:
         found = self._find(calendar.url, uid)
-        return None if found is None else self._listed(calendar, self._remember(found))
+        return None if found is None else self._listed(calendar, self._remember(calendar.url, found))
 
     def change_tag(self, calendar: CalendarInfo) -> str | None:
         """None: Graph has no collection tag, and a delta round with nothing new is one request too."""

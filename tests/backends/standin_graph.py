@@ -62,6 +62,8 @@ class Graph:
         self.events: dict[str, dict[str, Any]] = {}  # id -> event (with "_calendar" and "_ext")
         self.transactions: dict[str, dict[str, Any]] = {}
         self.sent_mail: list[bytes] = []  # MIME messages handed to /me/sendMail
+        self.imm_of: dict[str, str] = {}  # every REST id ever issued -> the event's immutable id
+        self.immutable = False  # this request prefers IdType="ImmutableId" (ids that survive a move)
         self.removed_outside = True
         self.state_rounds = 4
         self.throttle_every = 5
@@ -75,7 +77,7 @@ class Graph:
         seeds = [_load("event.json"), *_load("occurrences.json")["value"]]
         for ev in seeds:
             ev = {k: v for k, v in ev.items() if k != "@odata.context"}
-            ev["_calendar"], ev["_ext"] = default, {}
+            ev["_calendar"], ev["_ext"], ev["_imm"] = default, {}, ev["id"]
             self.events[ev["id"]] = ev
 
     @property
@@ -93,7 +95,39 @@ class Graph:
         self.version += 1
         self.state_floor = self.version
 
+    def outlook_move(self, event_id: str, calendar_id: str) -> str:
+        """"Move to calendar": the event's REST id changes (its immutable id does not); the source
+        calendar's delta sees it removed, the target's sees it new. Returns the new REST id."""
+        ev = self.events.pop(self._rest(event_id))
+        self._touch(ev["id"])
+        self.version += 1
+        ev["id"], ev["_calendar"] = f"AAMkAGIAAAmoved{self.version:05d}=", calendar_id
+        self.imm_of[ev["id"]] = ev["_imm"]
+        self.events[ev["id"]] = ev
+        self._touch(ev["id"])
+        self._new_etag(ev)
+        return str(ev["id"])
+
+    def outlook_copy(self, event_id: str, calendar_id: str) -> str:
+        """"Copy": a new event (new ids, created now) that keeps every extended property."""
+        ev = copy.deepcopy(self.events[self._rest(event_id)])
+        self.version += 1
+        ev["id"] = ev["_imm"] = f"AAMkAGIAAAcopy{self.version:05d}="
+        ev["_calendar"], ev["createdDateTime"] = calendar_id, self._stamp()
+        self.imm_of[ev["id"]] = ev["_imm"]
+        self.events[ev["id"]] = ev
+        self._touch(ev["id"])
+        self._new_etag(ev)
+        return str(ev["id"])
+
+    def _rest(self, event_id: str) -> str:
+        """The REST id of an event named by either of its ids."""
+        if event_id in self.events:
+            return event_id
+        return next((i for i, e in self.events.items() if e.get("_imm") == event_id), event_id)
+
     def outlook_edit(self, event_id: str, **fields: Any) -> None:
+        event_id = self._rest(event_id)
         self.events[event_id].update(fields)
         self._touch(event_id)
         self._new_etag(self.events[event_id])
@@ -122,6 +156,8 @@ class Graph:
 
     def _render(self, ev: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
         out = {k: copy.deepcopy(v) for k, v in ev.items() if not k.startswith("_")}
+        if self.immutable:
+            out["id"] = ev.get("_imm", ev["id"])  # (an event a test put in directly: one id)
         expand = query.get("$expand", "")
         if "singleValueExtendedProperties" in expand:
             wanted = {m.lower() for m in re.findall(r"id eq '([^']*)'", expand)}
@@ -153,6 +189,7 @@ class Graph:
         auth = req.header("Authorization")
         if not auth.startswith("Bearer ") or auth[7:] not in self.valid_tokens:
             return self._error(401, "error-401.json", {"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'})
+        self.immutable = 'idtype="immutableid"' in req.header("Prefer").lower()
         parts = [p for p in req.path.split("/") if p]
         if parts[:2] != ["v1.0", "me"]:
             return self._error(404, "error-404.json")
@@ -260,6 +297,8 @@ class Graph:
         ext = body.pop("singleValueExtendedProperties", [])
         ev.update({k: v for k, v in body.items()})
         ev["_calendar"], ev["_ext"] = cid, {p["id"].lower(): (p["id"], p["value"]) for p in ext}
+        ev["_imm"] = ev["id"]
+        self.imm_of[ev["id"]] = ev["id"]
         self._new_etag(ev)
         self.events[ev["id"]] = ev
         if tx:
@@ -268,6 +307,8 @@ class Graph:
         return self._json(201, self._render(ev, {}))
 
     def _event(self, req: Request, event_id: str) -> Reply:
+        if self.immutable:
+            event_id = self._rest(event_id)
         ev = self.events.get(event_id)
         if ev is None:
             return self._error(404, "error-404.json")
@@ -327,7 +368,11 @@ class Graph:
             rows = []
             for event_id in sorted({i for v, i in self.log if since < v <= top}):
                 ev = self.events.get(event_id)
-                removed = json.loads(Template((RECORDED / "delta-removed.json").read_text()).substitute(id=event_id))
+                shown = self.imm_of.get(event_id, event_id) if self.immutable else event_id
+                removed = json.loads(Template((RECORDED / "delta-removed.json").read_text()).substitute(id=shown))
+                alive = self.events.get(self._rest(shown)) if self.immutable and ev is None else None
+                if alive is not None and alive["_calendar"] == cid:
+                    continue  # its REST id changed (a move), its immutable id lives here: listed as itself
                 if ev is None:
                     rows.append(removed)
                 elif ev["_calendar"] == cid and self._in_window(ev, *window):

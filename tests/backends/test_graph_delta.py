@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -237,3 +238,57 @@ def test_with_the_delta_path_refused_passes_still_see_edits_and_deletions(
     doctor = [f for f in graph_cli.json("doctor", now=None)["findings"] if f["topic"] == "changes"]
     assert doctor[0]["level"] == "info" and "calendarView/delta refused" in doctor[0]["text"]
     assert all(f["level"] != "fail" for f in doctor)
+
+
+def _calendar_id(app: Graph, name: str) -> str:
+    return next(cid for cid, c in app.calendars.items() if c["name"] == name)
+
+
+def _updates(data_dir: Path) -> int:
+    db = StoreDB(data_dir)
+    return int(db.execute("SELECT count(*) FROM mail_outbox WHERE kind='update'").fetchone()[0])
+
+
+def test_a_block_moved_to_another_outlook_calendar_is_followed_with_no_cancel(
+    graph_cli: Runner, graph_standin: tuple[Graph, StandIn], data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24, point 1 on Graph: "Move to calendar" in Outlook. Its REST id changes; blocktime asks
+    for immutable ids, and confirms absence across every calendar before anything is cancelled."""
+    app, _server = graph_standin
+    graph_cli.json(*BOOK)
+    assert _pass(graph_cli, "2026-03-20T09:00")["actions"] == []
+    app.outlook_move(_event_of(app, _uids(graph_cli)["acme-3"]), _calendar_id(app, "Calendar"))
+    code, out, err = graph_cli("daemon", "--once", "--json", now="2026-03-20T10:00")
+    report = json.loads(out)
+    assert code == 0 and report["errors"] == [] and not any("deleted" in a for a in report["actions"]), report
+    assert "acme-3 was moved to calendar 'Calendar': still booked, followed there" in err
+    assert _states(data_dir)["acme-3"] == "booked" and _cancels(data_dir) == 0
+    href = StoreDB(data_dir).execute("SELECT href FROM blocks WHERE number=3").fetchone()[0]
+    assert href.startswith(app.base + f"/me/calendars/{quote(_calendar_id(app, 'Calendar'), safe='')}")  # followed
+    assert _pass(graph_cli, "2026-03-20T10:15")["actions"] == []
+    # deleted there for real: cancelled
+    app.outlook_delete(_event_of(app, _uids(graph_cli)["acme-3"]))
+    report = _pass(graph_cli, "2026-03-20T10:30")
+    assert any("acme-3 was deleted" in a for a in report["actions"]) and _cancels(data_dir) == 1, report
+
+
+@pytest.mark.parametrize("where", ["blocktime", "Calendar"])
+def test_a_copy_of_a_block_sends_no_update(graph_cli: Runner, graph_standin: tuple[Graph, StandIn],
+                                           data_dir: Path, where: str) -> None:
+    """Issue 24, point 2 on Graph: Outlook's copy keeps blocktime's extended property, so two events
+    carry one UID. The copy is the organizer's own event, even after it is moved in time."""
+    app, _server = graph_standin
+    graph_cli.json(*BOOK)
+    assert _pass(graph_cli, "2026-03-20T09:00")["actions"] == []
+    original = _event_of(app, _uids(graph_cli)["acme-2"])
+    copied = app.outlook_copy(original, _calendar_id(app, where))
+    app.outlook_edit(copied, start={"dateTime": "2026-03-27T08:00:00.0000000", "timeZone": "UTC"},
+                     end={"dateTime": "2026-03-27T09:00:00.0000000", "timeZone": "UTC"})
+    code, out, err = graph_cli("daemon", "--once", "--json", now="2026-03-20T10:00")
+    report = json.loads(out)
+    assert code == 0 and report["errors"] == [] and report["actions"] == [], report
+    assert "acme-2: the event at" in err and "is a copy" in err
+    assert _updates(data_dir) == 0 and _cancels(data_dir) == 0
+    (block,) = [b for b in graph_cli.json("agenda", now="2026-03-20T10:00")["blocks"] if b["id"] == "acme-2"]
+    assert block["start"] == "2026-03-26T12:00:00+01:00"
+    assert _pass(graph_cli, "2026-03-20T10:15")["actions"] == []
