@@ -86,6 +86,7 @@ class Status:
     remaining: int
     offers: list[StoredOffer]
     competed: dict[str, str]  # open offer -> what other offers' holds took from it (see promises)
+    moved: dict[str, str]  # block uid -> the calendar it was moved to in Google or Outlook (see absence)
 
 
 def status(session: Session, engagement: str) -> Status:
@@ -101,5 +102,10 @@ def status(session: Session, engagement: str) -> Status:
     cut = sum(sb.remaining_min or 0 for sb in blocks if sb.state == "cut_short")
     offers = [o for o in session.store.offers(eng.key) if o.expires > session.now]
     said = {o.id: competed(session, o.id) for o in offers}
+    moved = {}
+    for sb in blocks:
+        went = [d.get("calendar") for _, kind, d in session.store.history(sb.block.uid) if kind == "calendar_changed"]
+        if went and went[-1]:
+            moved[sb.block.uid] = str(went[-1])
     return Status(eng, blocks, booked, delivered, cut, session.store.remainder(eng.key), offers,
-                  {k: v for k, v in said.items() if v})
+                  {k: v for k, v in said.items() if v}, moved)

@@ -68,6 +68,10 @@ def test_a_block_moved_to_another_calendar_is_followed_not_cancelled(
     assert not [q for q in _queued(data_dir, uid) if q[0] == "cancel"]
     assert "acme-3" in [b["id"] for b in cli.json("agenda", now="2026-03-21T09:00")["blocks"]]
     assert _href(cli, data_dir, "acme-3") == new
+    (moved,) = [b for b in cli.json("status", "acme", now="2026-03-21T09:00")["blocks"] if b["id"] == "acme-3"]
+    assert moved["calendar"] == "Calendar"
+    _code, text, _err = cli("status", "acme", now="2026-03-21T09:00")
+    assert "in calendar 'Calendar' (moved there)" in text
     report, err = _pass(cli, "2026-03-21T09:30")
     assert report["actions"] == [] and "moved to calendar" not in err  # said once
     # deleted for real, there: cancelled, its minutes back
