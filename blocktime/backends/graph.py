@@ -43,7 +43,9 @@ from blocktime.backends.graph_state import VIEW, DeltaState, due, read_token, st
 from blocktime.errors import ConflictError, ServerError
 
 GRAPH = "https://graph.microsoft.com/v1.0"
+
 _EXPAND = f"singleValueExtendedProperties($filter=id eq '{UID_PROP}' or id eq '{ICS_PROP}')"
+_EXPAND_HOME = f"{_EXPAND},calendar($select=id)"  # and the calendar that holds it
 BULK = 20  # more changed events than this are read through one calendarView pass
 
 
@@ -105,11 +107,11 @@ class GraphBackend:
     def _resolve(self, href: str) -> dict[str, Any] | None:
         cal, uid, event_id = self._split(href)
         if event_id is not None:
-            r = self.http.request("GET", self._event_url(event_id), params={"$expand": _EXPAND})
-            if r.status_code == 200:  # (an event read by its own id may be a copy: not remembered for its UID)
-                event: dict[str, Any] = r.json()
+            r = self.http.request("GET", self._event_url(event_id), params={"$expand": _EXPAND_HOME})
+            if r.status_code == 200 and self._in_account(r.json()):  # (not in Deleted Items: see below)
+                event: dict[str, Any] = r.json()  # (read by its own id it may be a copy: not remembered)
                 return self._remember(cal, event) if cal is not None else event
-            if r.status_code not in (404, 410):
+            if r.status_code not in (200, 404, 410):
                 self.http.fail(r, "reading an event")
             if uid is None:
                 return None
@@ -117,6 +119,15 @@ class GraphBackend:
         assert cal is not None and uid is not None
         found = self._find(cal, uid)
         return self._remember(cal, found) if found else None
+
+    def _in_account(self, event: dict[str, Any]) -> bool:
+        """Whether the event is in one of the account's calendars (an event deleted in Outlook sits in
+        Deleted Items, where its immutable id still answers); unknown (no `calendar` given): yes."""
+        where = (event.get("calendar") or {}).get("id")
+        if not where:
+            return True
+        ids = {unquote(c.url.rstrip("/").rsplit("/", 1)[-1]) for c in self.calendars()}
+        return str(where) in ids
 
     def _remember(self, cal: str, event: dict[str, Any]) -> dict[str, Any]:
         uid = extended(event).get(UID_PROP)
@@ -283,7 +294,8 @@ class GraphBackend:
             starts.pop(event_id, None)
             gone.append(self.href_for(calendar, uid) if uid else self._event_url(event_id))
         new = DeltaState(VIEW, ids, state.window, starts, keys)
-        return Changes(tuple(objects), tuple(gone), write_token(new), complete=True, window=state.window)
+        # complete (absence implied) on the first read only; later, what left the window is in `gone`
+        return Changes(tuple(objects), tuple(gone), write_token(new), complete=not state.keys, window=state.window)
 
     def _delta(self, calendar: CalendarInfo, url: str, state: DeltaState,
                complete: bool = False) -> Changes | None:

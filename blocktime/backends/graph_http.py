@@ -41,9 +41,9 @@ class GraphClient:
         self._count = threading.Lock()  # writes run in a few threads at once
 
     def request(self, method: str, url: str, *, body: Any = None, params: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None, data: bytes | None = None) -> Any:
+                headers: dict[str, str] | None = None, data: bytes | None = None, retry: bool = True) -> Any:
         """One Graph call (a JSON `body`, or raw `data`): a 401 refreshes the token once, 429/503
-        wait for Retry-After."""
+        wait for Retry-After (unless not `retry`: the answer is then returned as it is)."""
         refreshed = False
         r: Any = None
         for attempt in range(self.attempts):
@@ -63,7 +63,7 @@ class GraphClient:
                 refreshed = True
                 self.auth.token(force_refresh=True)
                 continue
-            if r.status_code in (429, 503, 504) and attempt + 1 < self.attempts:
+            if r.status_code in (429, 503, 504) and retry and attempt + 1 < self.attempts:
                 wait = retry_after(r.headers.get("Retry-After"), time.time())
                 if wait is None:  # exponential back-off with jitter (Graph's throttling guidance)
                     wait = backoff(attempt, None, base=BACKOFF_BASE, cap=30.0)

@@ -39,7 +39,9 @@ VIEW = "view"
 
 
 def write_token(state: DeltaState) -> str:
-    doc: dict[str, Any] = {"link": state.link, "ids": state.ids, "starts": state.starts}
+    # "imm": the ids are immutable ones (Prefer IdType="ImmutableId"); a state kept before has REST
+    # ids that the rows of its link no longer name, so it starts over
+    doc: dict[str, Any] = {"link": state.link, "ids": state.ids, "starts": state.starts, "imm": 1}
     if state.keys:
         doc["keys"] = state.keys
     if state.window is not None:
@@ -54,6 +56,8 @@ def read_token(token: str) -> DeltaState:
         return DeltaState(token)
     try:
         doc = json.loads(zlib.decompress(base64.urlsafe_b64decode(token[len(TOKEN_PREFIX):].encode())))
+        if not doc.get("imm"):
+            return DeltaState(None)
         window = doc.get("window")
         return DeltaState(str(doc["link"]), {str(k): str(v) for k, v in doc["ids"].items()},
                           (parse_time(window[0]), parse_time(window[1])) if window else None,

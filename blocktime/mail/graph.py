@@ -5,7 +5,7 @@ on the Outlook sign-in the calendar uses. The same surface as `inbox.ImapMailbox
   `@odata.deltaLink` kept in the store once the pass is done, so a crash re-reads, never skips;
   with it the high-water mark (the newest `receivedDateTime` listed): when Graph has let the delta
   state expire (410 `syncStateNotFound`, or 400/404 for it, typically after a holiday with the
-  daemon off), a new round starts from that mark (`$filter=receivedDateTime ge …`, an hour before
+  daemon off), a new round starts from that mark (`$filter=receivedDateTime ge …`, a day before
   it), and the store's Message-IDs keep any message from being handled twice;
 - the message itself: `GET /me/messages/{id}/$value` (its MIME content), read as IMAP mail is;
 - handled mail: category `blocktime` (PATCH), or moved to `processed_folder` (message: move).
@@ -29,8 +29,9 @@ from blocktime.mail.incoming import MAX_BYTES, one_line
 
 SELECT = "internetMessageId,from,subject,receivedDateTime"
 CATEGORY = "blocktime"
-#: how far before the high-water mark a restarted round reads (clock skew, mail delivered late)
-MARGIN = timedelta(hours=1)
+#: how far before the high-water mark a restarted round reads (clock skew, mail delivered late or
+#: moved into the folder later, e.g. from Junk); Message-IDs keep a re-read message from a second turn
+MARGIN = timedelta(days=1)
 log = logging.getLogger("blocktime.inbox")
 
 
@@ -51,6 +52,7 @@ class GraphMailbox:
         self._ids: dict[int, str] = {}
         self._next: str | None = None
         self._mark: str | None = None  # the newest receivedDateTime listed (ISO, as Graph writes it)
+        self._done: str | None = None  # ... when the round reached its deltaLink (what is kept)
 
     @property
     def where(self) -> str:
@@ -87,6 +89,7 @@ class GraphMailbox:
         """Messages added since the last completed pass (all of the folder on the first one; from
         the high-water mark when the stored delta state has expired)."""
         url, self._mark = _stored(self._load())
+        self._done = self._mark  # the mark of the last finished round: kept while a round is under way
         params: dict[str, str] | None = None
         first: Any = None  # the stored link's page, read once
         if url:
@@ -114,6 +117,7 @@ class GraphMailbox:
                     self._mark = received
             if "@odata.deltaLink" in page:
                 self._next, url = str(page["@odata.deltaLink"]), None
+                self._done = self._mark
             else:
                 url = page.get("@odata.nextLink")
                 self._next = url
@@ -146,7 +150,7 @@ class GraphMailbox:
             except ServerError:
                 pass  # the store remembers the message; marking is a courtesy
         if self._next:
-            self._save(json.dumps({"link": self._next, "mark": self._mark}))
+            self._save(json.dumps({"link": self._next, "mark": self._done}))
 
     def _processed(self) -> str | None:
         name = self.config.processed_folder or ""

@@ -12,8 +12,11 @@ import base64
 from types import TracebackType
 from typing import Any
 
-from blocktime.errors import ServerError
+from blocktime.errors import BlocktimeError
 from blocktime.mail.imip import MailError, Refused
+
+#: the delegated permission sendMail needs (`blocktime auth outlook` asks for it)
+MAIL_SEND = "Mail.Send"
 
 
 class GraphTransport:
@@ -28,21 +31,23 @@ class GraphTransport:
         return "Microsoft Graph sendMail"
 
     def open(self) -> None:
-        """Check the sign-in (one cheap request; nothing is sent)."""
+        """Check the sign-in: a fresh token whose scopes include Mail.Send (no request to Graph, no
+        other permission needed; nothing is sent)."""
         try:
-            r = self.http.request("GET", f"{self.base}/me", params={"$select": "mail,userPrincipalName"})
-        except ServerError as exc:
+            self.http.auth.token()
+        except BlocktimeError as exc:
             raise MailError(exc.message, exc.hint) from None
-        if r.status_code != 200:
-            raise MailError(f"Microsoft Graph refused the sign-in for sending (HTTP {r.status_code})",
-                            "run `blocktime auth outlook` again (it asks for Mail.Send)")
+        scopes = getattr(getattr(self.http.auth, "_token", None), "scopes", None) or ()
+        if scopes and not any(s.rsplit("/", 1)[-1] == MAIL_SEND for s in scopes):
+            raise MailError("the Outlook sign-in has no permission to send mail (Mail.Send)",
+                            "run `blocktime auth outlook` again: it asks for Mail.Send now")
 
     def send(self, sender: str, recipient: str, data: bytes) -> None:
         """Hand one message over (202 Accepted); Refused when Graph turns this one down."""
-        try:
+        try:  # never retried by the client: a lost answer may have sent it (the outbox tries again later)
             r = self.http.request("POST", f"{self.base}/me/sendMail", data=base64.b64encode(data),
-                                  headers={"Content-Type": "text/plain"})
-        except ServerError as exc:
+                                  headers={"Content-Type": "text/plain"}, retry=False)
+        except BlocktimeError as exc:
             raise MailError(exc.message, exc.hint) from None
         if r.status_code == 202:
             return

@@ -228,7 +228,7 @@ class Transport:
                 self._smtp.starttls(context=ssl.create_default_context())
                 self._smtp.ehlo()
             if self.bearer is not None:  # SASL XOAUTH2 (Google's and Microsoft's "XOAUTH2 protocol")
-                token = self.bearer()
+                token = self._token()
                 self._smtp.auth("XOAUTH2", lambda challenge=None: f"user={c.username}\x01auth=Bearer {token}\x01\x01",
                                 initial_response_ok=True)
             elif c.username:
@@ -252,6 +252,19 @@ class Transport:
             self.close()
             raise MailError(f"cannot talk to the SMTP server {self.where} ({_reason(exc)})",
                             "check [smtp] host and port; the messages wait in the outbox") from None
+        except MailError:
+            self.close()
+            raise
+
+    def _token(self) -> str:
+        """The sign-in's access token; a sign-in that fails is a mail failure (the messages wait)."""
+        assert self.bearer is not None
+        try:
+            return self.bearer()
+        except MailError:
+            raise
+        except BlocktimeError as exc:
+            raise MailError(exc.message, exc.hint) from None
 
     def send(self, sender: str, recipient: str, data: bytes) -> None:
         """Hand one message over; Refused when the server turns this one down."""

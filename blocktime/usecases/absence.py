@@ -51,21 +51,33 @@ def _inside(t: Tracked, window: tuple[datetime, datetime] | None) -> bool:
     return window is None or (t.start < window[1] and t.end > window[0])
 
 
-def still_there(backend: CalendarBackend, calendar: CalendarInfo, item: Tracked) -> StoredObject | None:
+def still_there(backend: CalendarBackend, calendar: CalendarInfo, item: Tracked,
+                copies: frozenset[str] = frozenset()) -> StoredObject | None:
     """The item's object if it still exists anywhere in the account (GET by href, then a search by
     UID in `calendar`, then in every other calendar: Google's and Outlook's "change calendar" moves
-    an event to another calendar), else None. A server error propagates: when in doubt, nothing
-    is cancelled."""
+    an event to another calendar), else None. A known copy of it (`copies`: hrefs and keys seen as
+    copies, see `copy_of_block`) is not it: with only a copy left, the block is gone. A server
+    error propagates: when in doubt, nothing is cancelled."""
+    def mine(obj: StoredObject | None) -> bool:
+        return obj is not None and obj.href not in copies and (obj.key is None or obj.key not in copies)
+
     got = backend.get(item.href)
-    if got is not None and uid_of(got.data) in (item.uid, None):
+    if mine(got) and uid_of(got.data if got else "") in (item.uid, None):
         return got
-    found = backend.find_uid(calendar, item.uid)
-    if found is not None:
-        return found
-    for other in backend.calendars():
-        if other.url != calendar.url and (found := backend.find_uid(other, item.uid)) is not None:
+    for cal in [calendar, *(c for c in backend.calendars() if c.url != calendar.url)]:
+        found = backend.find_uid(cal, item.uid)
+        if mine(found):
             return found
     return None
+
+
+def known_copies(session: Session, uid: str) -> frozenset[str]:
+    """The hrefs and keys of the copies `copy_of_block` has seen of block `uid`."""
+    out: set[str] = set()
+    for _, kind, detail in session.store.history(uid):
+        if kind == "copy_seen":
+            out |= {str(v) for k, v in detail.items() if k in ("href", "key") and v}
+    return frozenset(out)
 
 
 def calendar_of(backend: CalendarBackend, href: str) -> CalendarInfo | None:
@@ -89,7 +101,7 @@ def copy_of_block(session: Session, cal: CalendarInfo, sb: Any, obj: StoredObjec
         log.warning("%s: the event at %s in %r carries its UID but is a copy: read as your own busy time, never"
                     " taken for the block", sb.block.id, obj.href, cal.name)
         with session.store.transaction():
-            session.store.log(sb.block.uid, session.now, "copy_seen", href=obj.href, calendar=cal.name)
+            session.store.log(sb.block.uid, session.now, "copy_seen", href=obj.href, calendar=cal.name, key=obj.key)
     return True
 
 

@@ -200,7 +200,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
     if not changes.changed and not changes.deleted and not changes.complete:
         return  # a quiet round: nothing seen, nothing reported or implied gone
     from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn
-    from blocktime.usecases.absence import Tracked, candidates, copy_of_block, still_there
+    from blocktime.usecases.absence import Tracked, candidates, copy_of_block, known_copies, still_there
 
     blocks = {sb.block.uid: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
     holds = {h.uid: h for h in session.store.holds()}
@@ -235,7 +235,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
     tracked = [Tracked(u, sb.href, sb.block.span.start, sb.block.span.end) for u, sb in blocks.items()]
     tracked += [Tracked(u, h.href, h.span.start, h.span.end) for u, h in holds.items()]
     for item in candidates(changes, cal, tracked, seen):
-        found = still_there(session.backend, cal, item)
+        found = still_there(session.backend, cal, item, known_copies(session, item.uid))
         if item.uid in blocks:
             sb = blocks[item.uid]
             if found is None:

@@ -95,6 +95,14 @@ class Graph:
         self.version += 1
         self.state_floor = self.version
 
+    def outlook_trash(self, event_id: str) -> None:
+        """Delete in Outlook: the event goes to Deleted Items, where its immutable id still answers a
+        GET ([Obtain immutable identifiers](https://learn.microsoft.com/graph/outlook-immutable-id));
+        its calendar's delta sees it removed."""
+        ev = self.events[self._rest(event_id)]
+        ev["_from"], ev["_calendar"] = ev["_calendar"], "deleteditems"
+        self._touch(ev["id"])
+
     def outlook_move(self, event_id: str, calendar_id: str) -> str:
         """"Move to calendar": the event's REST id changes (its immutable id does not); the source
         calendar's delta sees it removed, the target's sees it new. Returns the new REST id."""
@@ -159,6 +167,8 @@ class Graph:
         if self.immutable:
             out["id"] = ev.get("_imm", ev["id"])  # (an event a test put in directly: one id)
         expand = query.get("$expand", "")
+        if "calendar(" in expand or expand.split(",")[-1].strip() == "calendar":
+            out["calendar"] = {"id": ev["_calendar"]}
         if "singleValueExtendedProperties" in expand:
             wanted = {m.lower() for m in re.findall(r"id eq '([^']*)'", expand)}
             props = [{"id": i, "value": v} for k, (i, v) in ev["_ext"].items() if not wanted or k in wanted]
@@ -373,7 +383,7 @@ class Graph:
                 alive = self.events.get(self._rest(shown)) if self.immutable and ev is None else None
                 if alive is not None and alive["_calendar"] == cid:
                     continue  # its REST id changed (a move), its immutable id lives here: listed as itself
-                if ev is None:
+                if ev is None or (ev["_calendar"] != cid and ev.get("_from") == cid):  # gone, or trashed
                     rows.append(removed)
                 elif ev["_calendar"] == cid and self._in_window(ev, *window):
                     rows.append(self._render(ev, {}))

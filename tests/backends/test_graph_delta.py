@@ -292,3 +292,54 @@ def test_a_copy_of_a_block_sends_no_update(graph_cli: Runner, graph_standin: tup
     (block,) = [b for b in graph_cli.json("agenda", now="2026-03-20T10:00")["blocks"] if b["id"] == "acme-2"]
     assert block["start"] == "2026-03-26T12:00:00+01:00"
     assert _pass(graph_cli, "2026-03-20T10:15")["actions"] == []
+
+
+def test_a_block_deleted_in_outlook_is_cancelled_though_its_id_still_answers(
+    graph_cli: Runner, graph_standin: tuple[Graph, StandIn], data_dir: Path
+) -> None:
+    """Deleted in Outlook, an event goes to Deleted Items, where its immutable id still answers a GET:
+    blocktime asks which calendar holds it, and Deleted Items is none of the account's calendars."""
+    app, _server = graph_standin
+    graph_cli.json(*BOOK)
+    assert _pass(graph_cli, "2026-03-20T09:00")["actions"] == []
+    app.outlook_trash(_event_of(app, _uids(graph_cli)["acme-4"]))
+    report = _pass(graph_cli, "2026-03-20T09:30")
+    assert any("acme-4 was deleted" in a for a in report["actions"]), report
+    assert _cancels(data_dir) == 1
+
+
+def test_in_one_process_a_trashed_event_is_gone_by_its_remembered_id(
+    graph_standin: tuple[Graph, StandIn], data_dir: Path
+) -> None:
+    """The daemon keeps one backend for many passes: it remembers the event id it created, and that id
+    still answers from Deleted Items."""
+    app, server = graph_standin
+    b = _backend(app, server, data_dir)
+    cal = b.ensure_calendar("blocktime")
+    href = b.href_for(cal, "bt-trash@blocktime")
+    b.create(href, _ics("bt-trash@blocktime"))
+    assert b.get(href) is not None
+    app.outlook_trash(_event_of(app, "bt-trash@blocktime"))
+    assert b.get(href) is None
+    assert b.find_uid(cal, "bt-trash@blocktime") is None
+
+
+def test_a_state_kept_before_immutable_ids_starts_a_fresh_round(graph_standin: tuple[Graph, StandIn],
+                                                                tmp_path: Path) -> None:
+    """A delta state from before IdType="ImmutableId" maps REST ids, which the rows of its link no
+    longer name (a deletion would go unseen until the weekly renewal): it starts over."""
+    import base64
+    import zlib
+
+    from blocktime.backends.graph_state import TOKEN_PREFIX, read_token
+
+    app, server = graph_standin
+    b = _backend(app, server, tmp_path)
+    cal = b.ensure_calendar("blocktime")
+    fresh = b.changes(cal, None)
+    assert read_token(fresh.token or "").link is not None
+    doc = json.loads(zlib.decompress(base64.urlsafe_b64decode((fresh.token or "")[len(TOKEN_PREFIX):].encode())))
+    del doc["imm"]
+    old = TOKEN_PREFIX + base64.urlsafe_b64encode(zlib.compress(json.dumps(doc).encode())).decode()
+    assert read_token(old).link is None
+    assert b.changes(cal, old).complete  # a new round

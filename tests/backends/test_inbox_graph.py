@@ -127,6 +127,6 @@ def test_after_the_mail_delta_expires_the_next_pass_books_a_pick(
     assert [(m["action"], m["option"]) for m in got] == [("accepted", 1)]  # "hello" re-listed, not handled twice
     expired, restart = [r for r in app.requests if "messages/delta" in r.path][-2:]
     assert expired.query == {"$deltatoken": "6.0"}  # the stored link: 410
-    assert restart.query.get("$filter") == "receivedDateTime ge 2026-03-24T11:50:00Z"  # the mark, an hour before
+    assert restart.query.get("$filter") == "receivedDateTime ge 2026-03-23T12:50:00Z"  # the mark, a day before
     assert cli.json("status", "acme", now="2026-03-25T09:01")["makeup_blocks"] == ["acme-5"]
     assert cli.json("inbox", now="2026-03-25T09:02")["messages"] == []

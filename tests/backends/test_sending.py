@@ -9,6 +9,7 @@ import email
 import email.policy
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -46,14 +47,20 @@ def _layout(mime: bytes) -> list[str]:
 def test_an_outlook_account_sends_a_request_through_graph(graph: tuple[Graph, StandIn], tmp_path: Path,
                                                           data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     app, server = graph
-    graph_token(app, server, data_dir)
+    store = graph_token(app, server, data_dir)
     cfg = tmp_path / "config.toml"
     cfg.write_text('[organizer]\nname = "Anna Nowak"\nemail = "anna@example.com"\ntimezone = "Europe/Warsaw"\n'
                    f'[calendar]\nprofile = "outlook"\nurl = "{server.root}/v1.0"\nname = "blocktime"\n'
                    '[mail]\ntransport = "graph"\n')
     cli = Runner(cfg, capsys)
-    booked = cli.json(*BOOK)
-    assert [m["kind"] for m in booked["mail"]["sent"]] == ["request"], booked["mail"]
+    # signed in before the config asked for sending: no Mail.Send, so nothing goes and the mail waits
+    first = cli.json(*BOOK)
+    assert first["mail"]["sent"] == [] and "Mail.Send" in first["mail"]["error"] and app.sent_mail == []
+    token = store.load()
+    assert token is not None
+    store.save(replace(token, scopes=(*token.scopes, "https://graph.microsoft.com/Mail.Send")))  # auth again
+    booked = cli.json("outbox", "send", now="2026-03-20T09:05")
+    assert [m["kind"] for m in booked["sent"]] == ["request"], booked
     (sent,) = app.sent_mail
     msg = email.message_from_bytes(sent, policy=email.policy.default)
     assert msg["To"] == CLIENT and "Acme" in str(msg["Subject"])

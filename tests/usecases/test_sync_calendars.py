@@ -101,3 +101,20 @@ def test_a_copy_of_a_block_is_never_adopted(two_calendars: Runner, account: Acco
     code, out, _ = cli("book", "--client", "Initech", "--site", "Initech Park", "--attendee", "pm@initech.example",
                        "--start", "2026-03-27 09:00", "--length", "1h", "--json", now="2026-03-21T09:00")
     assert code == 1 and "BUSY" in out
+
+
+def test_a_copy_is_not_taken_for_the_block_when_the_block_is_deleted(
+        two_calendars: Runner, account: Account, data_dir: Path) -> None:
+    """The organizer copies a block into another calendar (seen as a copy), then deletes the block:
+    the block is cancelled; the copy, still there with the block's UID, is not adopted."""
+    cli = two_calendars
+    (uid,) = [b["uid"] for b in cli.json("agenda")["blocks"] if b["id"] == "acme-2"]
+    href = _href(cli, data_dir, "acme-2")
+    _put(account, "Calendar", "copy-of-acme-2", _get(account, href))
+    report, err = _pass(cli, "2026-03-21T09:00")
+    assert report["actions"] == [] and "is a copy" in err
+    OtherClient(account).delete(href)
+    report, _err = _pass(cli, "2026-03-21T09:30")
+    assert any("acme-2 was deleted" in a for a in report["actions"]), report
+    assert ("cancel", 1, "it@acme.example") in _queued(data_dir, uid)
+    assert not [q for q in _queued(data_dir, uid) if q[0] == "update"]
