@@ -10,7 +10,8 @@ import pytest
 MODULES = ["blocktime.core.model", "blocktime.core.series", "blocktime.core.slots", "blocktime.core.intervals",
            "blocktime.core.schedule", "blocktime.config.inputs", "blocktime.ics.event", "blocktime.notes",
            "blocktime.notes.wording", "blocktime.usecases.engagements", "blocktime.store.engines",
-           "blocktime.config.redaction", "blocktime.config.store_url", "blocktime.core.travel", "blocktime.ics.zones"]
+           "blocktime.config.redaction", "blocktime.config.store_url", "blocktime.core.travel", "blocktime.ics.zones",
+           "blocktime.core.books"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -117,6 +117,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     de.add_argument("offer", metavar="OFFER")
     de.add_argument("--json", action="store_true")
 
+    en = sub.add_parser("engagements", help="every engagement with its planned, delivered, lost, made-up and "
+                                            "remaining hours")
+    en.add_argument("--all", action="store_true", help="closed engagements too")
+    en.add_argument("--json", action="store_true")
+
     st = sub.add_parser("status", help="booked, delivered, cut-short and remaining minutes")
     st.add_argument("engagement", metavar="ENGAGEMENT")
     st.add_argument("--json", action="store_true")
@@ -323,6 +328,7 @@ COMMANDS = {
     "book": "booking:cmd_book", "agenda": "booking:cmd_agenda", "export": "booking:cmd_export",
     "cut-short": "makeup:cmd_cut_short", "offers": "makeup:cmd_offers", "accept": "makeup:cmd_accept",
     "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
+    "engagements": "books:cmd_engagements",
     "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
     "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",

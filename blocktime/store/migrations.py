@@ -156,6 +156,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 3 -> 4: a calendar's change tag (CTag), read before the REPORT that gave its token
         "ALTER TABLE sync_state ADD COLUMN tag TEXT",
     ),
+    (  # 4 -> 5: an engagement's contracted minutes, and when it was closed (NULL: active)
+        "ALTER TABLE engagements ADD COLUMN contract_min INTEGER",
+        "ALTER TABLE engagements ADD COLUMN closed TEXT",
+    ),
 )
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 LOCK_CLASS = 0x626C6B74  # "blkt": first key of the advisory lock taken while a schema is upgraded

@@ -125,6 +125,26 @@ class Store(BlockRecords, OfferRecords):
             site_hours=site_hours,
         )
 
+    def terms(self, key: str) -> tuple[int | None, datetime | None]:
+        """(contracted minutes, when it was closed) of an engagement; (None, None) when unset."""
+        row = self.db.execute("SELECT contract_min, closed FROM engagements WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None, None
+        closed = row["closed"]
+        return row["contract_min"], datetime.fromisoformat(closed) if closed else None
+
+    def set_terms(self, key: str, *, contract_min: int | None = None, closed: datetime | None = None,
+                  language: str | None = None, attendees: tuple[str, ...] | None = None) -> None:
+        """Change what is given (None: unchanged)."""
+        if contract_min is not None:
+            self.db.execute("UPDATE engagements SET contract_min=? WHERE key=?", (contract_min, key))
+        if closed is not None:
+            self.db.execute("UPDATE engagements SET closed=? WHERE key=?", (closed.isoformat(), key))
+        if language is not None:
+            self.db.execute("UPDATE engagements SET language=? WHERE key=?", (language, key))
+        if attendees is not None:
+            self.db.execute("UPDATE engagements SET attendees=? WHERE key=?", (json.dumps(list(attendees)), key))
+
     def engagements(self) -> list[Engagement]:
         keys = [r["key"] for r in self.db.execute("SELECT key FROM engagements ORDER BY key")]
         return [e for k in keys if (e := self.engagement(k)) is not None]

@@ -1,0 +1,35 @@
+"""Issue 25 (first part): the books of every engagement, on a real Radicale through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Runner, write_config
+from tests.servers import Account
+
+RADICALE = pytest.mark.parametrize("account", ["radicale"], indirect=True)
+BOOK = ("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+        "--start", "2026-03-23 09:00", "--length", "90m", "--every", "mon,wed,fri", "--count", "6")
+
+
+@RADICALE
+def test_engagements_add_up_to_the_minute(account: Account, tmp_path: Path, data_dir: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("book", "--client", "Initech", "--site", "Initech Park", "--attendee", "pm@initech.example",
+             "--start", "2026-03-24 13:00", "--length", "1h", now="2026-03-20T09:00")
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "10:00", "--reason", "fire drill", now="2026-03-23T11:00")
+    cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")
+    got = {e["key"]: e for e in cli.json("engagements", now="2026-03-31T12:00")["engagements"]}
+    acme = got["acme"]
+    # six blocks of 90 min and a 30-min make-up; by Mar 31 four blocks and the make-up have ended
+    assert acme["blocks"] == 7 and acme["planned_minutes"] == 6 * 90 + 30
+    assert acme["lost_minutes"] == 30 and acme["made_up_minutes"] == 30
+    assert acme["delivered_minutes"] == 60 + 3 * 90 + 30
+    assert acme["remaining_minutes"] == 0 and acme["state"] == "active" and acme["contract_minutes"] is None
+    assert got["initech"]["delivered_minutes"] == 60 and got["initech"]["planned_minutes"] == 60
+    code, text, _ = cli("engagements", now="2026-03-31T12:00")
+    assert code == 0 and "acme" in text and "6 h" in text.split("acme", 1)[1].splitlines()[0]
