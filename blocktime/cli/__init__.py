@@ -97,6 +97,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
     c.add_argument("--json", action="store_true")
 
+    ns = sub.add_parser("no-show", help="record that nobody came to a block: all its minutes are offered again")
+    ns.add_argument("block", metavar="BLOCK", help="block id (acme-3) or UID")
+    ns.add_argument("--reason", default="", help="a short note for the history")
+    ns.add_argument("--no-offer", action="store_true", help="record it only: offer nothing now")
+    ns.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+    ns.add_argument("--json", action="store_true")
+
     o = sub.add_parser("offers", help="open offers (and --expire the ones whose time is up)")
     o.add_argument("--expire", action="store_true", help="end expired offers and delete their holds")
     o.add_argument("--json", action="store_true")
@@ -328,7 +335,7 @@ COMMANDS = {
     "book": "booking:cmd_book", "agenda": "booking:cmd_agenda", "export": "booking:cmd_export",
     "cut-short": "makeup:cmd_cut_short", "offers": "makeup:cmd_offers", "accept": "makeup:cmd_accept",
     "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
-    "engagements": "books:cmd_engagements",
+    "engagements": "books:cmd_engagements", "no-show": "books:cmd_no_show",
     "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
     "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",

@@ -1,11 +1,22 @@
-"""Commands for the consultant's books: `engagements` (and, later, `history`, `report`, `statement`)."""
+"""Commands for the consultant's books: `engagements`, `no-show` (and, later, `history`, `report`,
+`statement`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from blocktime.cli.common import iso, open_session, table
+from blocktime.cli.common import (
+    deliver_mail,
+    iso,
+    mail_json,
+    offer_json,
+    open_session,
+    say_mail,
+    span_text,
+    stored_json,
+    table,
+)
 
 
 def _hours(minutes: int) -> str:
@@ -37,4 +48,25 @@ def cmd_engagements(args: argparse.Namespace) -> int:
                  _hours(b.books.made_up), _hours(b.books.remaining), ", ".join(b.offers)] for b in found]
         print(table(rows, ["engagement", "client", "state", "contract", "planned", "delivered", "lost",
                            "made up", "remaining", "open offers"]))
+    return 0
+
+
+def cmd_no_show(args: argparse.Namespace) -> int:
+    from blocktime.usecases.noshow import no_show
+
+    with open_session(args) as s:
+        block, result = no_show(s, args.block, args.reason, offer=not args.no_offer)
+        eng = s.store.engagement(block.block.engagement)
+        sent = deliver_mail(s, args)
+        if args.json:
+            doc = {"block": stored_json(block, eng), "offer": offer_json(result) if result else None,
+                   "remaining": block.remaining_min, "mail": mail_json(s, sent)}
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
+            return 0
+        print(f"{block.block.id}: nobody came; {block.remaining_min} min remain")
+        if result is not None and result.offer is not None:
+            print(f"offer {result.offer.id}:")
+            for h in result.options:
+                print(f"  {h.number}. {span_text(h.span.start, h.span.end, s.config.organizer.timezone)}")
+        say_mail(s, sent)
     return 0

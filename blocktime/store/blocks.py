@@ -13,7 +13,7 @@ from typing import Any
 from blocktime.core.model import Block, Interval
 from blocktime.store.engines import Connection
 
-LIVE = ("pending", "booked", "cut_short")
+LIVE = ("pending", "booked", "cut_short", "no_show")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,13 @@ class BlockRecords(Records):
             "UPDATE blocks SET state='cut_short', \"end\"=?, ended_at=?, delivered_min=?, remaining_min=?,"
             " cut_reason=? WHERE uid=?",
             (ended_at.isoformat(), ended_at.isoformat(), delivered, remaining, reason, uid),
+        )
+
+    def record_no_show(self, uid: str, remaining: int, reason: str) -> None:
+        """Nobody came: nothing delivered, every planned minute remains (the event keeps its times)."""
+        self.db.execute(
+            "UPDATE blocks SET state='no_show', delivered_min=0, remaining_min=?, cut_reason=? WHERE uid=?",
+            (remaining, reason, uid),
         )
 
     def reschedule(self, uid: str, span: Interval, sequence: int, etag: str | None) -> None:

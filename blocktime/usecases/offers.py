@@ -86,7 +86,8 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     return updated, offer_remainder(session, eng, updated, ended_at)
 
 
-def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime) -> OfferResult:
+def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ended_at: datetime,
+                    kind: str = "offer") -> OfferResult:
     """Offer slots for the engagement's whole open remainder (or carry it over when it is short).
 
     One ledger: an offer still open for part of the remainder is replaced by the new one (its holds
@@ -130,7 +131,7 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
         tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))
     return _make_offer(session, eng, source, remaining, length, slots, common,
-                       kind="replace" if earlier else "offer", replacing=earlier, competed=lost)
+                       kind="replace" if earlier else kind, replacing=earlier, competed=lost)
 
 
 def _withdraw(session: Session, offers: list[StoredOffer], by: str | None) -> None:

@@ -33,3 +33,26 @@ def test_engagements_add_up_to_the_minute(account: Account, tmp_path: Path, data
     assert got["initech"]["delivered_minutes"] == 60 and got["initech"]["planned_minutes"] == 60
     code, text, _ = cli("engagements", now="2026-03-31T12:00")
     assert code == 0 and "acme" in text and "6 h" in text.split("acme", 1)[1].splitlines()[0]
+
+
+@RADICALE
+def test_a_no_show_loses_the_whole_block_and_offers_it_again(account: Account, tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    got = cli.json("no-show", "acme-1", "--reason", "office closed for a strike", now="2026-03-23T10:45")
+    assert got["block"]["state"] == "no_show" and got["remaining"] == 90
+    assert got["offer"] is not None and got["offer"]["minutes"] == 90 and got["offer"]["length"] == 90
+    text = (data_dir / "outbox" / "offer-acme-o1.txt").read_text(encoding="utf-8")
+    assert "The session planned for" in text and "did not take place" in text and "We stopped" not in text
+    # the same command again records nothing twice
+    again = cli.json("no-show", "acme-1", now="2026-03-23T10:50")
+    assert again["offer"] is None
+    books = cli.json("engagements", now="2026-03-23T11:00")["engagements"][0]
+    assert (books["lost_minutes"], books["delivered_minutes"], books["remaining_minutes"]) == (90, 0, 90)
+    # with --no-offer nothing is offered; a block not yet started cannot be a no-show
+    code, _out, err = cli("no-show", "acme-3", now="2026-03-23T11:00")
+    assert code == 2 and "has not started yet" in err
+    quiet = cli.json("no-show", "acme-2", "--no-offer", now="2026-03-25T11:00")
+    assert quiet["offer"] is None
+    assert cli.json("engagements", now="2026-03-25T11:00")["engagements"][0]["remaining_minutes"] == 180
