@@ -129,6 +129,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     en.add_argument("--all", action="store_true", help="closed engagements too")
     en.add_argument("--json", action="store_true")
 
+    eg = sub.add_parser("engagement", help="change an engagement's terms (set) or close it (close)")
+    eg.add_argument("action", choices=["set", "close"])
+    eg.add_argument("key", metavar="KEY", help="the engagement's key or the client's name")
+    eg.add_argument("--contract", metavar="DURATION", help="set: the contracted hours, e.g. 24h")
+    eg.add_argument("--language", help="set: the language of its notes (en, pl)")
+    eg.add_argument("--attendee", action="append", default=[], metavar="ADDR", help="set: invite ADDR too")
+    eg.add_argument("--remove-attendee", action="append", default=[], metavar="ADDR", help="set: invite ADDR no more")
+    eg.add_argument("--cancel-future", action="store_true", help="close: cancel its future blocks (CANCELs go out)")
+    eg.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
+    eg.add_argument("--json", action="store_true")
+
     st = sub.add_parser("status", help="booked, delivered, cut-short and remaining minutes")
     st.add_argument("engagement", metavar="ENGAGEMENT")
     st.add_argument("--json", action="store_true")
@@ -335,7 +346,7 @@ COMMANDS = {
     "book": "booking:cmd_book", "agenda": "booking:cmd_agenda", "export": "booking:cmd_export",
     "cut-short": "makeup:cmd_cut_short", "offers": "makeup:cmd_offers", "accept": "makeup:cmd_accept",
     "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
-    "engagements": "books:cmd_engagements", "no-show": "books:cmd_no_show",
+    "engagements": "books:cmd_engagements", "no-show": "books:cmd_no_show", "engagement": "books:cmd_engagement",
     "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
     "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",

@@ -70,3 +70,42 @@ def cmd_no_show(args: argparse.Namespace) -> int:
                 print(f"  {h.number}. {span_text(h.span.start, h.span.end, s.config.organizer.timezone)}")
         say_mail(s, sent)
     return 0
+
+
+def cmd_engagement(args: argparse.Namespace) -> int:
+    from blocktime.config import inputs
+    from blocktime.errors import BadInput
+    from blocktime.usecases.terms import close, set_terms
+
+    set_only = args.contract or args.language or args.attendee or args.remove_attendee
+    if args.action == "close" and set_only:
+        raise BadInput("--contract, --language and --attendee go with `engagement set`")
+    if args.action == "set" and args.cancel_future:
+        raise BadInput("--cancel-future goes with `engagement close`")
+    if args.action == "set" and not set_only:
+        raise BadInput("nothing to set", "give --contract, --language, --attendee or --remove-attendee")
+    with open_session(args) as s:
+        if args.action == "set":
+            set_terms(s, args.key, contract=inputs.duration(args.contract) if args.contract else None,
+                      language=args.language, add=tuple(args.attendee), remove=tuple(args.remove_attendee))
+            if args.json:
+                print(json.dumps({"engagement": args.key, "set": True}))
+            else:
+                print(f"{args.key}: set")
+            return 0
+        done = close(s, args.key, cancel_future=args.cancel_future)
+        sent = deliver_mail(s, args)
+        if args.json:
+            print(json.dumps({"engagement": done.key, "state": "closed", "withdrawn": list(done.withdrawn),
+                              "cancelled": list(done.cancelled), "kept": list(done.kept),
+                              "mail": mail_json(s, sent)}, indent=2, ensure_ascii=False))
+            return 0
+        print(f"{done.key} is closed")
+        if done.withdrawn:
+            print(f"  withdrawn: {', '.join(done.withdrawn)} (one message to the attendees)")
+        if done.cancelled:
+            print(f"  cancelled: {', '.join(done.cancelled)}")
+        if done.kept:
+            print(f"  still booked: {', '.join(done.kept)} (`--cancel-future` cancels them)")
+        say_mail(s, sent)
+    return 0

@@ -133,6 +133,10 @@ class Store(BlockRecords, OfferRecords):
         closed = row["closed"]
         return row["contract_min"], datetime.fromisoformat(closed) if closed else None
 
+    def closed_keys(self) -> set[str]:
+        """The engagements that were closed (one query)."""
+        return {r["key"] for r in self.db.execute("SELECT key FROM engagements WHERE closed IS NOT NULL")}
+
     def set_terms(self, key: str, *, contract_min: int | None = None, closed: datetime | None = None,
                   language: str | None = None, attendees: tuple[str, ...] | None = None) -> None:
         """Change what is given (None: unchanged)."""

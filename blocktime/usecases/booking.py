@@ -58,6 +58,8 @@ def _engagement(session: Session, req: BookRequest) -> Engagement:
 
     key, site = for_booking(session, req.client, req.site)
     known = session.store.engagement(key)
+    if known is not None and session.store.terms(key)[1] is not None:
+        raise BadInput(f"engagement {key} is closed", "book for it under a new site or client name")
     return Engagement(
         key=key,
         client=known.client if known is not None else req.client,

@@ -74,7 +74,10 @@ def prepare(session: Session) -> tuple[list[Prepared], list[Skipped]]:
     queue = MailQueue(session.store)
     prepared: list[Prepared] = []
     skipped: list[Skipped] = []
+    closed = session.store.closed_keys()
     for sb in session.store.blocks(states=("booked",)):
+        if sb.block.engagement in closed:
+            continue  # a closed engagement gets no confirmations
         start = sb.block.span.start
         when = due(start, session.config.confirm_before, days, tz)
         if not when <= session.now < start:

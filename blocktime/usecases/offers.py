@@ -102,6 +102,9 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
     remaining = session.store.remainder(eng.key)
     if remaining <= 0:
         return OfferResult(0, None)
+    if session.store.terms(eng.key)[1] is not None:
+        log.info("%s is closed: its %d min are not offered", eng.key, remaining)
+        return OfferResult(remaining, None)
     earlier = session.store.offers(eng.key)
     common = _common(session, eng, remaining, ended_at)
     length = makeup_length(timedelta(minutes=remaining), policy, eng.length)
@@ -207,6 +210,8 @@ def reoffer(session: Session, key: str, again: bool = False) -> OfferResult:
     finish_pending(session)
     expire(session)
     eng = load_engagement(session, key)
+    if session.store.terms(eng.key)[1] is not None:
+        raise BadInput(f"engagement {eng.key} is closed", "a closed engagement gets no offers")
     open_offers = session.store.offers(eng.key)
     if open_offers:
         raise BadInput(f"offer {open_offers[0].id} is still open for {eng.key}",

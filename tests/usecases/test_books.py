@@ -56,3 +56,36 @@ def test_a_no_show_loses_the_whole_block_and_offers_it_again(account: Account, t
     quiet = cli.json("no-show", "acme-2", "--no-offer", now="2026-03-25T11:00")
     assert quiet["offer"] is None
     assert cli.json("engagements", now="2026-03-25T11:00")["engagements"][0]["remaining_minutes"] == 180
+
+
+@RADICALE
+def test_an_engagement_is_set_and_closed(account: Account, tmp_path: Path, data_dir: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers import objects
+
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("engagement", "set", "acme", "--contract", "9h", "--language", "pl", "--attendee", "boss@acme.example",
+             now="2026-03-20T09:05")
+    code, _out, err = cli("engagement", "set", "acme", "--remove-attendee", "nobody@acme.example", now=None)
+    assert code == 2 and "is not an attendee of acme" in err
+    code, _out, err = cli("engagement", "set", "acme", "--contract", "soon", now=None)
+    assert code == 2 and "soon" in err
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")["offer"]
+    assert len([t for t in objects(account) if "hold-" in t]) == 3
+    done = cli.json("engagement", "close", "acme", now="2026-03-23T11:10")
+    assert done["withdrawn"] == [offer["id"]] and done["cancelled"] == [] and len(done["kept"]) == 5
+    assert not [t for t in objects(account) if "hold-" in t]  # holds released
+    waiting = cli.json("outbox", now="2026-03-23T11:10")["waiting"]
+    assert sorted(q["to"] for q in waiting if q["kind"] == "withdrawn") == ["boss@acme.example", "it@acme.example"]
+    assert not [q for q in waiting if q["kind"] == "offer"]  # the offer's own mail is withdrawn before it goes
+    listed = cli.json("engagements", now="2026-03-23T11:15")["engagements"]
+    assert listed == []  # closed ones only with --all
+    (acme,) = cli.json("engagements", "--all", now="2026-03-23T11:15")["engagements"]
+    assert acme["state"] == "closed" and acme["contract_minutes"] == 540 and acme["language"] == "pl"
+    assert acme["attendees"] == ["it@acme.example", "boss@acme.example"] and acme["open_offers"] == []
+    code, _out, err = cli("offer", "acme", now="2026-03-23T11:20")
+    assert code == 2 and "is closed" in err
+    again = cli.json("engagement", "close", "acme", "--cancel-future", now="2026-03-23T11:30")
+    assert len(again["cancelled"]) == 5 and again["withdrawn"] == []
+    assert [b["state"] for b in cli.json("status", "acme", now="2026-03-23T11:30")["blocks"]] == ["cut_short"]

@@ -1,0 +1,84 @@
+"""An engagement's terms and its end: the contracted hours, the language of its notes, who is
+invited (`engagement set`), and closing it (`engagement close`): its open offers withdrawn with one
+message, holds released, future blocks kept or cancelled, the history kept. A closed engagement
+gets no offers and no confirmations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from blocktime.errors import BadInput
+from blocktime.usecases.engagements import resolve
+from blocktime.usecases.session import Session
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    key: str
+    withdrawn: tuple[str, ...]  # offers
+    cancelled: tuple[str, ...]  # blocks
+    kept: tuple[str, ...]  # future blocks left booked
+
+
+def is_closed(session: Session, key: str) -> bool:
+    return session.store.terms(key)[1] is not None
+
+
+def set_terms(session: Session, key: str, *, contract: timedelta | None = None, language: str | None = None,
+              add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
+    """Change an engagement's contracted hours, language or attendees (later messages follow them)."""
+    from blocktime.notes import LANGUAGES
+
+    eng = resolve(session, key)
+    if language is not None and language not in LANGUAGES:
+        raise BadInput(f"--language {language!r} is not one of {', '.join(LANGUAGES)}")
+    for a in add:
+        if "@" not in a or " " in a or a.startswith("@") or a.endswith("@"):
+            raise BadInput(f"attendee {a!r} is not an e-mail address")
+    unknown = [a for a in remove if a not in eng.attendees]
+    if unknown:
+        raise BadInput(f"{unknown[0]} is not an attendee of {eng.key}", f"attendees: {', '.join(eng.attendees)}")
+    attendees = tuple(a for a in dict.fromkeys((*eng.attendees, *add)) if a not in remove)
+    if not attendees:
+        raise BadInput(f"{eng.key} would have no attendee left")
+    with session.store.transaction():
+        session.store.set_terms(eng.key, contract_min=None if contract is None else int(contract.total_seconds() // 60),
+                                language=language, attendees=attendees if add or remove else None)
+        session.store.log(eng.key, session.now, "terms", contract_min=None if contract is None else
+                          int(contract.total_seconds() // 60), language=language, added=list(add), removed=list(remove))
+
+
+def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
+    """Close an engagement: open offers withdrawn (one message), future blocks cancelled only when
+    asked (with CANCELs). Closing a closed one again finishes what a stopped run left."""
+    from blocktime.notes import render
+    from blocktime.usecases.changes import cancel
+    from blocktime.usecases.messages import tell
+    from blocktime.usecases.offers import release
+    from blocktime.usecases.pending import finish_pending
+
+    finish_pending(session)
+    eng = resolve(session, key)
+    offers = session.store.offers(eng.key)
+    with session.store.transaction():
+        if not is_closed(session, eng.key):
+            session.store.set_terms(eng.key, closed=session.now)
+            session.store.log(eng.key, session.now, "closed", cancel_future=cancel_future)
+    for o in offers:
+        release(session, o.id)
+        with session.store.transaction():
+            session.store.set_offer(o.id, "withdrawn")
+            session.store.log(o.source_uid, session.now, "offer_withdrawn", offer=o.id, why="engagement closed")
+    if offers:
+        text = render("withdrawn", eng.language, client=eng.client, organizer=session.config.organizer.name,
+                      offers=", ".join(o.id for o in offers)) + "\n"
+        tell(session, eng, "withdrawn", f"close-{eng.key}", text)
+    future = [sb for sb in session.store.blocks(eng.key, ("booked",)) if sb.block.span.start > session.now]
+    cancelled = []
+    if cancel_future:
+        for sb in future:
+            cancel(session, sb.block.uid, drop_minutes=True)
+            cancelled.append(sb.block.id)
+    kept = () if cancel_future else tuple(sb.block.id for sb in future)
+    return Closed(eng.key, tuple(o.id for o in offers), tuple(cancelled), kept)
