@@ -140,6 +140,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     eg.add_argument("--no-send", action="store_true", help="keep the messages in the outbox")
     eg.add_argument("--json", action="store_true")
 
+    hi = sub.add_parser("history", help="everything that happened to an engagement or a block, in order")
+    hi.add_argument("ref", metavar="ENGAGEMENT|BLOCK")
+    hi.add_argument("--json", action="store_true")
+
     st = sub.add_parser("status", help="booked, delivered, cut-short and remaining minutes")
     st.add_argument("engagement", metavar="ENGAGEMENT")
     st.add_argument("--json", action="store_true")
@@ -347,6 +351,7 @@ COMMANDS = {
     "cut-short": "makeup:cmd_cut_short", "offers": "makeup:cmd_offers", "accept": "makeup:cmd_accept",
     "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
     "engagements": "books:cmd_engagements", "no-show": "books:cmd_no_show", "engagement": "books:cmd_engagement",
+    "history": "books:cmd_history",
     "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
     "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",

@@ -109,3 +109,26 @@ def cmd_engagement(args: argparse.Namespace) -> int:
             print(f"  still booked: {', '.join(done.kept)} (`--cancel-future` cancels them)")
         say_mail(s, sent)
     return 0
+
+
+def _detail(detail: dict[str, object]) -> str:
+    """`reason: fire drill; remaining: 30`: the facts of one event, the reason first."""
+    items = sorted(detail.items(), key=lambda kv: (kv[0] != "reason", kv[0]))
+    return "; ".join(f"{k}: {v}" for k, v in items if v not in (None, "", [], {}))
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from blocktime.usecases.history import history
+
+    with open_session(args) as s:
+        title, events = history(s, args.ref)
+        if args.json:
+            print(json.dumps({"about": title, "events": [
+                {"at": iso(e.at), "kind": e.kind, "about": e.about, "detail": e.detail} for e in events]},
+                indent=2, ensure_ascii=False, default=str))
+            return 0
+        tz = s.config.organizer.timezone
+        print(f"history of {title} ({tz.key})")
+        rows = [[f"{e.at.astimezone(tz):%a %Y-%m-%d %H:%M}", e.kind, e.about, _detail(e.detail)] for e in events]
+        print(table(rows, ["when", "what", "about", "detail"]) if rows else "nothing happened yet")
+    return 0

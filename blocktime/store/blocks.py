@@ -109,6 +109,14 @@ class BlockRecords(Records):
             (uid, at.isoformat(), kind, json.dumps(detail, sort_keys=True, default=str)),
         )
 
+    def histories(self, uids: list[str]) -> list[tuple[str, str, str, dict[str, object]]]:
+        """(uid, at, kind, detail) of every row about one of `uids`, in the order written."""
+        if not uids:
+            return []
+        marks = ",".join("?" for _ in uids)
+        return [(r["uid"], r["at"], r["kind"], json.loads(r["detail"]))
+                for r in self.db.execute(f"SELECT * FROM history WHERE uid IN ({marks}) ORDER BY id", tuple(uids))]
+
     def history(self, uid: str) -> list[tuple[str, str, dict[str, object]]]:
         return [
             (r["at"], r["kind"], json.loads(r["detail"]))

@@ -146,6 +146,11 @@ class MailQueue:
                     best = (int(middle), found[key])
         return best
 
+    def about(self, ref: str) -> list[Queued]:
+        """Every message queued about `ref` (a block UID, an offer…), oldest first."""
+        return [self._row(r) for r in self.db.execute("SELECT * FROM mail_outbox WHERE ref=? ORDER BY created, seq",
+                                                      (ref,))]
+
     def get(self, key: str) -> Queued | None:
         r = self.db.execute("SELECT * FROM mail_outbox WHERE key=?", (key,)).fetchone()
         return None if r is None else self._row(r)

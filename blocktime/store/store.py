@@ -133,6 +133,15 @@ class Store(BlockRecords, OfferRecords):
         closed = row["closed"]
         return row["contract_min"], datetime.fromisoformat(closed) if closed else None
 
+    def answers_about(self, blocks: list[str], offers: list[str]) -> list[sqlite3.Row]:
+        """The inbox's records of mail about these blocks (ids) or offers, oldest first."""
+        if not blocks and not offers:
+            return []
+        marks_b, marks_o = ",".join("?" for _ in blocks) or "''", ",".join("?" for _ in offers) or "''"
+        return list(self.db.execute(
+            f"SELECT * FROM inbox_messages WHERE block IN ({marks_b}) OR offer IN ({marks_o}) ORDER BY at",
+            (*blocks, *offers)))
+
     def closed_keys(self) -> set[str]:
         """The engagements that were closed (one query)."""
         return {r["key"] for r in self.db.execute("SELECT key FROM engagements WHERE closed IS NOT NULL")}

@@ -89,3 +89,29 @@ def test_an_engagement_is_set_and_closed(account: Account, tmp_path: Path, data_
     again = cli.json("engagement", "close", "acme", "--cancel-future", now="2026-03-23T11:30")
     assert len(again["cancelled"]) == 5 and again["withdrawn"] == []
     assert [b["state"] for b in cli.json("status", "acme", now="2026-03-23T11:30")["blocks"]] == ["cut_short"]
+
+
+@RADICALE
+def test_history_tells_what_happened_in_order_with_the_reason(account: Account, tmp_path: Path, data_dir: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "10:00", "--reason", "fire drill", now="2026-03-23T11:00")
+    cli.json("accept", cut["offer"]["id"], "2", now="2026-03-23T11:05")
+    cli.json("no-show", "acme-2", "--no-offer", "--reason", "strike", now="2026-03-25T11:00")
+    events = cli.json("history", "acme", now="2026-03-25T11:05")["events"]
+    kinds = [(e["kind"], e["about"]) for e in events]
+    assert kinds.index(("cut_short", "acme-1")) < kinds.index(("offer", "acme-1")) < kinds.index(
+        ("makeup_booked", "acme-7")) < kinds.index(("no_show", "acme-2"))
+    (cut_row,) = [e for e in events if e["kind"] == "cut_short"]
+    assert cut_row["detail"]["reason"] == "fire drill" and cut_row["detail"]["remaining"] == 30
+    assert any(e["kind"] == "mail request queued" for e in events)
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    one = cli.json("history", "acme-1", now="2026-03-25T11:05")
+    assert one["about"] == "block acme-1"
+    assert any(e["kind"] == "offer" and e["detail"]["offer"] == cut["offer"]["id"] for e in one["events"])
+    assert not any(e["about"] == "acme-2" for e in one["events"])
+    code, text, _ = cli("history", "acme-1", now="2026-03-25T11:05")
+    assert code == 0 and "reason: fire drill" in text
+    code, _out, err = cli("history", "nobody", now=None)
+    assert code == 2 and "no block or engagement 'nobody'" in err
