@@ -144,6 +144,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     hi.add_argument("ref", metavar="ENGAGEMENT|BLOCK")
     hi.add_argument("--json", action="store_true")
 
+    rp = sub.add_parser("report", help="delivered hours per client and period, for invoicing")
+    rp.add_argument("--from", dest="start", metavar="DATE", help="first day (default: the first block)")
+    rp.add_argument("--to", dest="end", metavar="DATE", help="last day, included (default: the last block)")
+    rp.add_argument("--client", metavar="NAME")
+    rp.add_argument("--by", choices=["month", "week", "engagement"], default="month")
+    rp.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
+    rp.add_argument("--output", metavar="FILE", help="write it there (default: the terminal)")
+
     st = sub.add_parser("status", help="booked, delivered, cut-short and remaining minutes")
     st.add_argument("engagement", metavar="ENGAGEMENT")
     st.add_argument("--json", action="store_true")
@@ -351,7 +359,7 @@ COMMANDS = {
     "cut-short": "makeup:cmd_cut_short", "offers": "makeup:cmd_offers", "accept": "makeup:cmd_accept",
     "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
     "engagements": "books:cmd_engagements", "no-show": "books:cmd_no_show", "engagement": "books:cmd_engagement",
-    "history": "books:cmd_history",
+    "history": "books:cmd_history", "report": "books:cmd_report",
     "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
     "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",

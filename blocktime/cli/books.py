@@ -132,3 +132,37 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = [[f"{e.at.astimezone(tz):%a %Y-%m-%d %H:%M}", e.kind, e.about, _detail(e.detail)] for e in events]
         print(table(rows, ["when", "what", "about", "detail"]) if rows else "nothing happened yet")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import sys
+
+    from blocktime import files
+    from blocktime.cli.views import which_day
+    from blocktime.errors import BadInput
+    from blocktime.usecases.report import report
+    from blocktime.views.report import ROUNDING, as_csv, as_html, as_json, as_table
+
+    with open_session(args) as s:
+        tz = s.config.organizer.timezone
+        start = which_day(args.start, s.now, tz) if args.start else None
+        end = which_day(args.end, s.now, tz) if args.end else None
+        if start and end and end < start:
+            raise BadInput(f"--to {end} is before --from {start}")
+        rows = report(s, start=start, end=end, client=args.client, by=args.by)
+        title = "blocktime report" + (f": {args.client}" if args.client else "") + (
+            f", {start or '…'} to {end or '…'}" if start or end else "")
+        text = {"csv": lambda: as_csv(rows), "html": lambda: as_html(rows, title),
+                "json": lambda: json.dumps(as_json(rows), indent=2, ensure_ascii=False) + "\n",
+                "table": lambda: as_table(rows) + "\n"}[args.format]()
+    if args.output:
+        from pathlib import Path
+
+        target = Path(args.output).expanduser()
+        files.write(target.parent, target.name, text)
+        print(f"wrote {target} ({len(rows)} row(s); {ROUNDING})", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        if args.format == "csv":
+            print(f"({ROUNDING})", file=sys.stderr)
+    return 0

@@ -157,6 +157,12 @@ class BlockRecords(Records):
         ).fetchone()
         return int(row["m"])
 
+    def remainder_at(self, engagement: str, until: datetime) -> int:
+        """The remainder as it stood at `until` (what the ledger held by then)."""
+        return sum(int(r["minutes"]) for r in self.db.execute(
+            "SELECT minutes, at FROM ledger WHERE engagement=?", (engagement,))
+            if datetime.fromisoformat(r["at"]) <= until)
+
     def ledger(self, engagement: str) -> list[tuple[int, str, str]]:
         return [(r["minutes"], r["kind"], r["ref"]) for r in self.db.execute(
             "SELECT * FROM ledger WHERE engagement=? ORDER BY id", (engagement,))]

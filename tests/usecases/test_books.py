@@ -115,3 +115,46 @@ def test_history_tells_what_happened_in_order_with_the_reason(account: Account, 
     assert code == 0 and "reason: fire drill" in text
     code, _out, err = cli("history", "nobody", now=None)
     assert code == 2 and "no block or engagement 'nobody'" in err
+
+
+def _story(cli: Runner) -> dict[str, object]:
+    """Issue 25's Done-when: 6 blocks, one cut short with a reason, a no-show, a make-up, closed."""
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "10:00", "--reason", "fire drill", now="2026-03-23T11:00")
+    made = cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")["block"]
+    cli.json("no-show", "acme-2", "--no-offer", "--reason", "strike", now="2026-03-25T11:00")
+    cli.json("engagement", "close", "acme", now="2026-04-20T09:00")
+    return {"makeup": made}
+
+
+@RADICALE
+def test_engagements_history_and_the_csv_report_agree_to_the_minute(account: Account, tmp_path: Path,
+                                                                   data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    _story(cli)
+    now = "2026-04-20T09:05"
+    (books,) = cli.json("engagements", "--all", now=now)["engagements"]
+    # six 90-min blocks (all ended by Apr 20) and a 30-min make-up: 60 + 90*4 + 30 delivered,
+    # 30 cut short + 90 nobody came lost, 30 made up, 90 remaining (the no-show's, not offered)
+    assert (books["blocks"], books["planned_minutes"], books["delivered_minutes"]) == (7, 570, 450)
+    assert (books["lost_minutes"], books["made_up_minutes"], books["remaining_minutes"]) == (120, 30, 90)
+    assert books["state"] == "closed"
+    code, out, err = cli("report", "--format", "csv", "--by", "month", now=now)
+    assert code == 0 and "rounded to 2 decimals" in err
+    reader = csv.DictReader(io.StringIO(out))
+    assert reader.fieldnames == ["client", "engagement", "period", "blocks", "planned_min", "delivered_min", "lost_min",
+                                 "made_up_min", "remaining_min", "planned_h", "delivered_h", "lost_h", "made_up_h",
+                                 "remaining_h"]
+    rows = list(reader)
+    assert [r["period"] for r in rows] == ["2026-03", "2026-04"]  # Mon 23 … Mon 30 in March, Wed 1 in April
+    total = {k: sum(int(r[k]) for r in rows) for k in ("planned_min", "delivered_min", "lost_min", "made_up_min")}
+    assert total == {"planned_min": 570, "delivered_min": 450, "lost_min": 120, "made_up_min": 30}
+    assert rows[-1]["remaining_min"] == "90" and rows[-1]["remaining_h"] == "1.50"
+    events = cli.json("history", "acme", now=now)["events"]
+    assert [e["detail"].get("reason") for e in events if e["kind"] in ("cut_short", "no_show")] == [
+        "fire drill", "strike"]
+    assert any(e["kind"] == "closed" for e in events)
