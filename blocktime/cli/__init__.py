@@ -152,6 +152,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     rp.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
     rp.add_argument("--output", metavar="FILE", help="write it there (default: the terminal)")
 
+    sm = sub.add_parser("statement", help="a factual summary for the client's manager, kept in the outbox")
+    sm.add_argument("engagement", metavar="ENGAGEMENT")
+    sm.add_argument("--to", action="append", default=[], metavar="ADDR", help="to ADDR (default: every attendee)")
+    sm.add_argument("--language", help="en or pl (default: the engagement's)")
+    sm.add_argument("--json", action="store_true")
+
     st = sub.add_parser("status", help="booked, delivered, cut-short and remaining minutes")
     st.add_argument("engagement", metavar="ENGAGEMENT")
     st.add_argument("--json", action="store_true")
@@ -360,6 +366,7 @@ COMMANDS = {
     "offer": "makeup:cmd_offer", "decline": "makeup:cmd_decline", "status": "makeup:cmd_status",
     "engagements": "books:cmd_engagements", "no-show": "books:cmd_no_show", "engagement": "books:cmd_engagement",
     "history": "books:cmd_history", "report": "books:cmd_report",
+    "statement": "books:cmd_statement",
     "why": "makeup:cmd_why", "repair": "ops:cmd_repair", "daemon": "ops:cmd_daemon", "demo": "ops:cmd_demo",
     "move": "mail:cmd_move", "cancel": "mail:cmd_cancel", "outbox": "mail:cmd_outbox",
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",

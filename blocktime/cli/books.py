@@ -166,3 +166,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.format == "csv":
             print(f"({ROUNDING})", file=sys.stderr)
     return 0
+
+
+def cmd_statement(args: argparse.Namespace) -> int:
+    from blocktime.errors import BadInput
+    from blocktime.usecases.statement import statement
+
+    for a in args.to:
+        if "@" not in a or " " in a:
+            raise BadInput(f"--to {a!r} is not an e-mail address")
+    with open_session(args) as s:
+        done = statement(s, args.engagement, to=tuple(args.to), language=args.language)
+        if args.json:
+            print(json.dumps({"to": list(done.recipients), "text": done.text, "held": True}, indent=2,
+                             ensure_ascii=False))
+            return 0
+        print(done.text)
+        print(f"kept in the outbox for {', '.join(done.recipients)}: `blocktime outbox send` sends it")
+    return 0

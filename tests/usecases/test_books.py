@@ -158,3 +158,30 @@ def test_engagements_history_and_the_csv_report_agree_to_the_minute(account: Acc
     assert [e["detail"].get("reason") for e in events if e["kind"] in ("cut_short", "no_show")] == [
         "fire drill", "strike"]
     assert any(e["kind"] == "closed" for e in events)
+
+
+@RADICALE
+def test_the_statement_is_courteous_in_english_and_polish_and_waits_for_outbox_send(
+        account: Account, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "10:00", "--reason", "fire drill", now="2026-03-23T11:00")
+    cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")
+    cli.json("no-show", "acme-2", "--no-offer", now="2026-03-25T11:00")
+    en = cli.json("statement", "acme", "--to", "manager@acme.example", now="2026-03-26T09:00")
+    text = en["text"]
+    assert en["to"] == ["manager@acme.example"] and en["held"]
+    assert "Here is a short summary" in text
+    assert "Planned: 9 hours 30 minutes in 7 sessions. Delivered: 1 hour 30 minutes." in text
+    assert "Sessions that ended early: Monday, March 23, 2026" in text and "30 minutes still to come" in text
+    assert "Sessions that did not take place: Wednesday, March 25, 2026" in text
+    assert "Made up so far: 30 minutes." in text and "Next sessions: " in text
+    for blame in ("fault", "late", "failed", "must", "penalt"):
+        assert blame not in text.lower()
+    pl = cli.json("statement", "acme", "--language", "pl", now="2026-03-26T09:05")["text"]
+    assert pl.startswith("Temat: Szkolenie Acme — podsumowanie") and "Sesje zakończone przed czasem" in pl
+    assert "Sesje, które się nie odbyły" in pl and "Dotychczas uzupełniono: 30 minut" in pl
+    # kept back: the daemon never sends it; it is listed as held until `outbox send`
+    held = [q for q in cli.json("outbox", now="2026-03-26T09:10")["waiting"] if q["kind"] == "statement"]
+    assert {q["to"] for q in held} == {"manager@acme.example", "it@acme.example"}
+    assert all(q["held"] for q in held)
