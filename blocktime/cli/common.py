@@ -182,9 +182,15 @@ def offer_json(result: Any) -> dict[str, Any] | None:
     }
 
 
-def stored_json(sb: Any, eng: Any) -> dict[str, Any]:
-    extra: dict[str, Any] = {"state": sb.state, "planned_end": iso(sb.planned_end)}
-    if sb.state == "cut_short":
+def shown_state(sb: Any, now: datetime | None) -> str:
+    """The state a block shows: after its end a booked block was `delivered` (cut_short, no_show and
+    cancelled say what happened instead)."""
+    return "delivered" if now is not None and sb.state == "booked" and sb.planned_end <= now else str(sb.state)
+
+
+def stored_json(sb: Any, eng: Any, now: datetime | None = None) -> dict[str, Any]:
+    extra: dict[str, Any] = {"state": shown_state(sb, now), "planned_end": iso(sb.planned_end)}
+    if sb.state in ("cut_short", "no_show"):
         extra.update(delivered=sb.delivered_min, remaining=sb.remaining_min)
     if sb.block.makeup_for:
         extra["makeup_for"] = sb.block.makeup_for
@@ -244,4 +250,4 @@ def answers_json(s: Session, sb: Any, eng: Engagement) -> list[dict[str, Any]]:
 
 def block_doc(s: Session, sb: Any) -> dict[str, Any]:
     eng = s.store.engagement(sb.block.engagement)
-    return {**stored_json(sb, eng), "sequence": sb.sequence}
+    return {**stored_json(sb, eng, s.now), "sequence": sb.sequence}

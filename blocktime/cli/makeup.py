@@ -15,6 +15,7 @@ from blocktime.cli.common import (
     offer_json,
     open_session,
     say_mail,
+    shown_state,
     span_text,
     stored_json,
     table,
@@ -199,8 +200,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "engagement": eng.key, "client": eng.client, "site": eng.site,
             "booked_minutes": st.booked, "delivered_minutes": st.delivered,
             "cut_short_minutes": st.cut_short, "remaining_minutes": st.remaining,
-            "blocks": [{**stored_json(sb, eng), **({"calendar": st.moved[sb.block.uid]} if sb.block.uid in st.moved
-                                                     else {})} for sb in st.blocks],
+            "blocks": [{**stored_json(sb, eng, s.now),
+                        **({"calendar": st.moved[sb.block.uid]} if sb.block.uid in st.moved else {})}
+                       for sb in st.blocks],
             "makeup_blocks": [sb.block.id for sb in st.blocks if sb.block.makeup_for],
             "open_offers": [{"id": o.id, "expires": iso(o.expires), "minutes": o.minutes,
                              **({"competed": st.competed[o.id]} if o.id in st.competed else {})} for o in st.offers],
@@ -215,7 +217,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{eng.client} at {eng.site} ({eng.key})")
         print(f"booked {st.booked} min, delivered {st.delivered} min, cut short {st.cut_short} min, "
               f"remaining {st.remaining} min")
-        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), sb.state,
+        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), shown_state(sb, s.now),
                  "; ".join(n for n in (f"makes up for {sb.block.makeup_for}" if sb.block.makeup_for else "",
                                        f"in calendar {st.moved[sb.block.uid]!r} (moved there)"
                                        if sb.block.uid in st.moved else "") if n)] for sb in st.blocks]

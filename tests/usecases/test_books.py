@@ -185,3 +185,18 @@ def test_the_statement_is_courteous_in_english_and_polish_and_waits_for_outbox_s
     held = [q for q in cli.json("outbox", now="2026-03-26T09:10")["waiting"] if q["kind"] == "statement"]
     assert {q["to"] for q in held} == {"manager@acme.example", "it@acme.example"}
     assert all(q["held"] for q in held)
+
+
+@RADICALE
+def test_block_states_follow_time(account: Account, tmp_path: Path, data_dir: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")
+    cli.json("no-show", "acme-2", "--no-offer", now="2026-03-25T11:00")
+    cli.json("cancel", "acme-6", now="2026-03-25T11:00")
+    states = {b["id"]: b["state"] for b in cli.json("status", "acme", now="2026-03-30T12:00")["blocks"]}
+    assert states == {"acme-1": "cut_short", "acme-2": "no_show", "acme-3": "delivered", "acme-4": "delivered",
+                      "acme-5": "booked"}
+    code, text, _ = cli("status", "acme", now="2026-03-30T12:00")
+    assert code == 0 and "delivered" in text.split("acme-3", 1)[1].splitlines()[0]
