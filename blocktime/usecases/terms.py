@@ -5,7 +5,7 @@ gets no offers and no confirmations."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from blocktime.errors import BadInput
@@ -27,7 +27,8 @@ def is_closed(session: Session, key: str) -> bool:
 
 def set_terms(session: Session, key: str, *, contract: timedelta | None = None, language: str | None = None,
               add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
-    """Change an engagement's contracted hours, language or attendees (later messages follow them)."""
+    """Change an engagement's contracted hours, language or attendees: a new attendee is invited
+    to every future block, one taken off gets a CANCEL for each; later messages follow the list."""
     from blocktime.notes import LANGUAGES
 
     eng = resolve(session, key)
@@ -42,11 +43,30 @@ def set_terms(session: Session, key: str, *, contract: timedelta | None = None, 
     attendees = tuple(a for a in dict.fromkeys((*eng.attendees, *add)) if a not in remove)
     if not attendees:
         raise BadInput(f"{eng.key} would have no attendee left")
+    from blocktime.ics.event import EventFacts
+    from blocktime.store.mailqueue import UNSENT, MailQueue
+    from blocktime.usecases.messages import queue_block
+
+    added = tuple(a for a in add if a not in eng.attendees)
+    now_eng = replace(eng, attendees=attendees, language=language or eng.language)
+    future = [sb for sb in session.store.blocks(eng.key, ("booked",)) if sb.block.span.start > session.now]
+    org = session.config.organizer
     with session.store.transaction():
         session.store.set_terms(eng.key, contract_min=None if contract is None else int(contract.total_seconds() // 60),
                                 language=language, attendees=attendees if add or remove else None)
         session.store.log(eng.key, session.now, "terms", contract_min=None if contract is None else
                           int(contract.total_seconds() // 60), language=language, added=list(add), removed=list(remove))
+        for sb in future:  # a new attendee is invited to what is ahead; one taken off gets a CANCEL (RFC 5546 §3.2.5)
+            if added:
+                queue_block(session, "request", EventFacts(sb.block, now_eng, org, sb.sequence, session.now), to=added)
+            if remove:
+                queue = MailQueue(session.store)
+                for q in queue.about(sb.block.uid):  # what still waits for them goes nowhere now
+                    if q.recipient in remove and q.state in UNSENT:
+                        queue.withdraw(q.key)
+                gone = replace(eng, attendees=tuple(remove))
+                queue_block(session, "cancel", EventFacts(sb.block, gone, org, sb.sequence, session.now,
+                                                          status="CANCELLED"), to=tuple(remove))
 
 
 def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:

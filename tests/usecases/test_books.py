@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Runner, write_config
+from tests.conftest import Runner, smtp_section, write_config
+from tests.mailserver import MailSink
 from tests.servers import Account
 
 RADICALE = pytest.mark.parametrize("account", ["radicale"], indirect=True)
@@ -200,3 +201,20 @@ def test_block_states_follow_time(account: Account, tmp_path: Path, data_dir: Pa
                       "acme-5": "booked"}
     code, text, _ = cli("status", "acme", now="2026-03-30T12:00")
     assert code == 0 and "delivered" in text.split("acme-3", 1)[1].splitlines()[0]
+
+
+@RADICALE
+def test_a_new_attendee_is_invited_and_one_taken_off_gets_cancels(account: Account, tmp_path: Path,
+                                                                  data_dir: Path, smtp: MailSink,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account, smtp=smtp_section(smtp)), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")  # six invitations go out to it@
+    cli.json("engagement", "set", "acme", "--attendee", "boss@acme.example", now="2026-03-24T09:00")
+    cli.json("outbox", "send", now="2026-03-24T09:00")
+    assert len([m for m in smtp.to("boss@acme.example") if "Invitation" in str(m["Subject"])]) == 5  # ahead
+    cli.json("engagement", "set", "acme", "--remove-attendee", "it@acme.example", now="2026-03-24T09:05")
+    cli.json("outbox", "send", now="2026-03-24T09:05")
+    cancels = [m for m in smtp.to("it@acme.example") if "method=CANCEL" in str(m)]
+    assert len(cancels) == 5 and not [m for m in smtp.to("boss@acme.example") if "method=CANCEL" in str(m)]
+    (acme,) = cli.json("engagements", now="2026-03-24T09:05")["engagements"]
+    assert acme["attendees"] == ["boss@acme.example"]
