@@ -22,6 +22,7 @@ class Entry:
     delivered: int | None = None
     ended: bool = False
     makeup: bool = False
+    covered: int | None = None  # a make-up: the remainder minutes it was booked for (it may run longer)
 
     @property
     def ran(self) -> int:
@@ -51,11 +52,13 @@ class Books:
 def books(entries: Iterable[Entry], remaining: int) -> Books:
     """The books of one engagement (`remaining`: what its ledger still owes).
 
-    >>> b = books([Entry("booked", 90, ended=True), Entry("cut_short", 90, 60, True),
-    ...            Entry("no_show", 90, ended=True), Entry("booked", 30, ended=True, makeup=True),
+    A make-up counts as made up for the minutes it covered (it is rounded up to the slot grid):
+
+    >>> b = books([Entry("booked", 90, ended=True), Entry("cut_short", 90, 65, True),
+    ...            Entry("no_show", 90, ended=True), Entry("booked", 30, ended=True, makeup=True, covered=25),
     ...            Entry("cancelled", 90), Entry("booked", 90)], remaining=90)
     >>> (b.blocks, b.planned, b.delivered, b.lost, b.made_up, b.remaining)
-    (5, 390, 180, 120, 30, 90)
+    (5, 390, 185, 115, 25, 90)
     """
     counted = [e for e in entries if e.state in COUNTED]
     return Books(
@@ -63,6 +66,6 @@ def books(entries: Iterable[Entry], remaining: int) -> Books:
         planned=sum(e.planned for e in counted),
         delivered=sum(e.ran for e in counted),
         lost=sum(e.lost for e in counted),
-        made_up=sum(e.ran for e in counted if e.makeup),
+        made_up=sum(min(e.ran, e.planned if e.covered is None else e.covered) for e in counted if e.makeup),
         remaining=remaining,
     )

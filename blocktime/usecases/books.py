@@ -29,10 +29,20 @@ class EngagementBooks:
         return "closed" if self.closed is not None else "active"
 
 
-def entry(sb: StoredBlock, now: datetime) -> Entry:
-    """One stored block as the books see it."""
+def entry(sb: StoredBlock, now: datetime, covered: dict[str, int] | None = None) -> Entry:
+    """One stored block as the books see it (`covered`: the make-ups' minutes from the ledger)."""
     planned = int((sb.planned_end - sb.block.span.start).total_seconds() // 60)
-    return Entry(sb.state, planned, sb.delivered_min, sb.planned_end <= now, sb.block.makeup_for is not None)
+    return Entry(sb.state, planned, sb.delivered_min, sb.planned_end <= now, sb.block.makeup_for is not None,
+                 (covered or {}).get(sb.block.uid))
+
+
+def covered(session: Session, key: str) -> dict[str, int]:
+    """Make-up block UID -> the remainder minutes the ledger took off for it."""
+    out: dict[str, int] = {}
+    for minutes, kind, ref in session.store.ledger(key):
+        if kind == "makeup":
+            out[ref] = out.get(ref, 0) - minutes
+    return out
 
 
 def engagement_books(session: Session, key: str) -> EngagementBooks:
@@ -40,8 +50,9 @@ def engagement_books(session: Session, key: str) -> EngagementBooks:
     blocks = session.store.blocks(eng.key, ALL_STATES)
     contract, closed = session.store.terms(eng.key)
     offers = tuple(o.id for o in session.store.offers(eng.key) if o.expires > session.now)
-    return EngagementBooks(eng, books([entry(sb, session.now) for sb in blocks], session.store.remainder(eng.key)),
-                           contract, closed, offers)
+    made = covered(session, eng.key)
+    return EngagementBooks(eng, books([entry(sb, session.now, made) for sb in blocks],
+                                      session.store.remainder(eng.key)), contract, closed, offers)
 
 
 def all_books(session: Session, *, closed_too: bool = False) -> list[EngagementBooks]:

@@ -86,7 +86,7 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
         why, status, report = _taken(session, eng, offer, option, lang)
     elif open_now:
         status = render("pick_open", lang, options=option_lines(session, eng, open_now[0]))
-    elif remaining > 0:
+    elif remaining > 0 and session.store.terms(eng.key)[1] is None:
         fresh = reoffer(session, eng.key)  # the fresh offer goes to every attendee in its own message
         status = render("pick_fresh" if fresh.offer else "pick_later", lang, remaining=minutes(remaining, lang))
     else:

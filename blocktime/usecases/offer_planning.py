@@ -95,7 +95,7 @@ def status(session: Session, engagement: str) -> Status:
     booked = sum(int((sb.planned_end - sb.block.span.start).total_seconds() // 60) for sb in blocks)
     delivered = 0
     for sb in blocks:
-        if sb.state == "cut_short":
+        if sb.state in ("cut_short", "no_show"):
             delivered += sb.delivered_min or 0
         elif sb.block.span.end <= session.now:
             delivered += int(sb.block.span.duration.total_seconds() // 60)

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from blocktime.core.books import Books, books
 from blocktime.core.model import wall
 from blocktime.store.blocks import StoredBlock
-from blocktime.usecases.books import ALL_STATES, entry
+from blocktime.usecases.books import ALL_STATES, covered, entry
 from blocktime.usecases.engagements import same
 from blocktime.usecases.session import Session
 
@@ -45,6 +45,7 @@ def report(session: Session, *, start: date | None = None, end: date | None = No
             continue
         blocks = [sb for sb in session.store.blocks(eng.key, ALL_STATES)
                   if (start is None or _day(sb, session) >= start) and (end is None or _day(sb, session) <= end)]
+        made = covered(session, eng.key)
         groups: dict[str, list[StoredBlock]] = {}
         ends: dict[str, datetime] = {}
         for sb in blocks:
@@ -59,7 +60,7 @@ def report(session: Session, *, start: date | None = None, end: date | None = No
             if by == "engagement":
                 label = f"{min(_day(sb, session) for sb in members)} – {max(_day(sb, session) for sb in members)}"
             rows.append(Row(eng.client, eng.key, label, books(
-                [entry(sb, session.now) for sb in members], session.store.remainder_at(eng.key, ends[
+                [entry(sb, session.now, made) for sb in members], session.store.remainder_at(eng.key, ends[
                     "all" if by == "engagement" else label]))))
     return sorted(rows, key=lambda r: (r.client.casefold(), r.engagement, r.period))
 

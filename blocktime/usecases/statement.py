@@ -15,11 +15,11 @@ from blocktime.usecases.session import Session
 
 LINES = {
     "en": {"early": "Sessions that ended early: {items}.", "absent": "Sessions that did not take place: {items}.",
-           "item": "{date} ({minutes} still to come)", "made_up": "Made up so far: {minutes}.",
+           "item": "{date} ({minutes} not delivered)", "made_up": "Made up so far: {minutes}.",
            "left": "Still to come: {minutes}.", "none_left": "Nothing remains to be made up.",
            "next": "Next sessions: {items}.", "no_next": "No further sessions are booked at the moment."},
     "pl": {"early": "Sesje zakończone przed czasem: {items}.", "absent": "Sesje, które się nie odbyły: {items}.",
-           "item": "{date} (do uzupełnienia: {minutes})", "made_up": "Dotychczas uzupełniono: {minutes}.",
+           "item": "{date} (niezrealizowane: {minutes})", "made_up": "Dotychczas uzupełniono: {minutes}.",
            "left": "Pozostało do przeprowadzenia: {minutes}.", "none_left": "Nie ma nic do uzupełnienia.",
            "next": "Najbliższe sesje: {items}.", "no_next": "Obecnie nie ma zaplanowanych kolejnych sesji."},
 }
@@ -67,7 +67,8 @@ def statement(session: Session, key: str, *, to: tuple[str, ...] = (), language:
     text = "\n".join(line for i, line in enumerate(text.splitlines())
                      if line.strip() or i == 0 or text.splitlines()[i - 1].strip()) + "\n"
     recipients = to or eng.attendees
-    ref = f"statement-{eng.key}-{session.now:%Y%m%dT%H%M}"
+    earlier = sum(1 for _, kind, _d in session.store.history(eng.key) if kind == "statement")
+    ref = f"statement-{eng.key}-{earlier + 1}"  # each statement its own message, also twice in a minute
     with session.store.transaction():
         keys = queue_note(session, replace(eng, attendees=recipients, language=lang), "statement", ref, text)
         MailQueue(session.store).hold(keys)

@@ -37,17 +37,23 @@ def set_terms(session: Session, key: str, *, contract: timedelta | None = None, 
     for a in add:
         if "@" not in a or " " in a or a.startswith("@") or a.endswith("@"):
             raise BadInput(f"attendee {a!r} is not an e-mail address")
-    unknown = [a for a in remove if a not in eng.attendees]
+    have = {a.lower() for a in eng.attendees}
+    unknown = [a for a in remove if a.lower() not in have]
     if unknown:
         raise BadInput(f"{unknown[0]} is not an attendee of {eng.key}", f"attendees: {', '.join(eng.attendees)}")
-    attendees = tuple(a for a in dict.fromkeys((*eng.attendees, *add)) if a not in remove)
+    gone = {a.lower() for a in remove}
+    kept: dict[str, str] = {}
+    for a in (*eng.attendees, *add):  # one each, compared without case, the first spelling kept
+        if a.lower() not in gone:
+            kept.setdefault(a.lower(), a)
+    attendees = tuple(kept.values())
     if not attendees:
         raise BadInput(f"{eng.key} would have no attendee left")
     from blocktime.ics.event import EventFacts
-    from blocktime.store.mailqueue import UNSENT, MailQueue
+    from blocktime.store.mailqueue import MailQueue
     from blocktime.usecases.messages import queue_block
 
-    added = tuple(a for a in add if a not in eng.attendees)
+    added = tuple(a for a in add if a.lower() not in have)
     now_eng = replace(eng, attendees=attendees, language=language or eng.language)
     future = [sb for sb in session.store.blocks(eng.key, ("booked",)) if sb.block.span.start > session.now]
     org = session.config.organizer
@@ -56,23 +62,36 @@ def set_terms(session: Session, key: str, *, contract: timedelta | None = None, 
                                 language=language, attendees=attendees if add or remove else None)
         session.store.log(eng.key, session.now, "terms", contract_min=None if contract is None else
                           int(contract.total_seconds() // 60), language=language, added=list(add), removed=list(remove))
+        if remove:  # whatever still waits for them (invitations, offers, notes) goes nowhere now
+            queue = MailQueue(session.store)
+            for q in queue.waiting():
+                if q.recipient.lower() in gone and _about(session, eng.key, q.ref):
+                    queue.withdraw(q.key)
         for sb in future:  # a new attendee is invited to what is ahead; one taken off gets a CANCEL (RFC 5546 §3.2.5)
             if added:
                 queue_block(session, "request", EventFacts(sb.block, now_eng, org, sb.sequence, session.now), to=added)
             if remove:
-                queue = MailQueue(session.store)
-                for q in queue.about(sb.block.uid):  # what still waits for them goes nowhere now
-                    if q.recipient in remove and q.state in UNSENT:
-                        queue.withdraw(q.key)
-                gone = replace(eng, attendees=tuple(remove))
-                queue_block(session, "cancel", EventFacts(sb.block, gone, org, sb.sequence, session.now,
+                off = replace(eng, attendees=tuple(remove))
+                queue_block(session, "cancel", EventFacts(sb.block, off, org, sb.sequence, session.now,
                                                           status="CANCELLED"), to=tuple(remove))
+
+
+def _about(session: Session, key: str, ref: str) -> bool:
+    """Whether a queued message's `ref` belongs to engagement `key` (a block, an offer, a note)."""
+    sb = session.store.block(ref)
+    if sb is not None:
+        return sb.block.engagement == key
+    offer = session.store.offer(ref)
+    if offer is not None:
+        return offer.engagement == key
+    return ref.startswith((f"statement-{key}-", f"close-{key}"))
 
 
 def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
     """Close an engagement: open offers withdrawn (one message), future blocks cancelled only when
     asked (with CANCELs). Closing a closed one again finishes what a stopped run left."""
     from blocktime.notes import render
+    from blocktime.store.mailqueue import MailQueue
     from blocktime.usecases.changes import cancel
     from blocktime.usecases.messages import tell
     from blocktime.usecases.offers import release
@@ -90,11 +109,16 @@ def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
         with session.store.transaction():
             session.store.set_offer(o.id, "withdrawn")
             session.store.log(o.source_uid, session.now, "offer_withdrawn", offer=o.id, why="engagement closed")
-    if offers:
-        text = render("withdrawn", eng.language, client=eng.client, organizer=session.config.organizer.name,
-                      offers=", ".join(o.id for o in offers)) + "\n"
-        tell(session, eng, "withdrawn", f"close-{eng.key}", text)
     future = [sb for sb in session.store.blocks(eng.key, ("booked",)) if sb.block.span.start > session.now]
+    told = [o for o in offers if MailQueue(session.store).sent(o.id)]  # only offers the client really got
+    if told:
+        rest = {("en", True): "The sessions already booked stay as they are.",
+                ("pl", True): "Zaplanowane sesje pozostają bez zmian.",
+                ("en", False): "Thank you for the work together.", ("pl", False): "Dziękuję za współpracę."}
+        text = render("withdrawn", eng.language, client=eng.client, organizer=session.config.organizer.name,
+                      rest=rest[(eng.language if eng.language in ("en", "pl") else "en",
+                                 bool(future) and not cancel_future)]) + "\n"
+        tell(session, eng, "withdrawn", f"close-{eng.key}", text)
     cancelled = []
     if cancel_future:
         for sb in future:

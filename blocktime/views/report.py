@@ -74,14 +74,14 @@ th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
 
 def as_html(rows: list[Row], title: str) -> str:
     """One self-contained page: the table, and a bar per period (delivered, lost, made up)."""
-    widest = max([r.books.delivered + r.books.lost + r.books.made_up for r in rows] or [1]) or 1
+    widest = max([r.books.delivered + r.books.lost for r in rows] or [1]) or 1  # made up is inside delivered
     legend = "".join(f'<span class="sw {k}" aria-hidden="true"></span>{k.replace("_", " ")}'
                      for k in ("delivered", "lost", "made_up"))
     bars = []
     for r in rows:
         parts = "".join(f'<span class="{k}" style="width:{100 * m / widest:.2f}%"></span>'
-                        for k, m in (("delivered", r.books.delivered), ("lost", r.books.lost),
-                                     ("made_up", r.books.made_up)) if m)
+                        for k, m in (("delivered", r.books.delivered - r.books.made_up), ("made_up", r.books.made_up),
+                                     ("lost", r.books.lost)) if m)
         words = (f"{escape(r.client)}, {escape(r.period)}: delivered {hours(r.books.delivered)} h, lost "
                  f"{hours(r.books.lost)} h, made up {hours(r.books.made_up)} h")
         bars.append(f'<li><div>{words}</div><div class="bar" aria-hidden="true">{parts}</div></li>')

@@ -95,8 +95,9 @@ def build_week(session: Session, day: date, *, details: bool = False) -> Week:
             continue
         eng = session.store.engagement(sb.block.engagement)
         client = eng.client if eng is not None else sb.block.engagement
-        if sb.state == "cut_short":
-            items.append(Item("cut", planned, client, sb.block.id, ended=sb.ended_at or sb.block.span.end,
+        if sb.state in ("cut_short", "no_show"):  # (nobody came: all of it lost)
+            ended = sb.block.span.start if sb.state == "no_show" else sb.ended_at or sb.block.span.end
+            items.append(Item("cut", planned, client, sb.block.id, ended=ended,
                               delivered_min=sb.delivered_min, lost_min=sb.remaining_min,
                               makeup_for=sb.block.makeup_for))
         else:
