@@ -146,6 +146,11 @@ class MailQueue:
                     best = (int(middle), found[key])
         return best
 
+    def about_prefix(self, prefix: str) -> list[Queued]:
+        """Every message queued about a ref that starts with `prefix` (notes about an engagement)."""
+        return [self._row(r) for r in self.db.execute(
+            "SELECT * FROM mail_outbox WHERE substr(ref, 1, ?) = ? ORDER BY created, seq", (len(prefix), prefix))]
+
     def about(self, ref: str) -> list[Queued]:
         """Every message queued about `ref` (a block UID, an offer…), oldest first."""
         return [self._row(r) for r in self.db.execute("SELECT * FROM mail_outbox WHERE ref=? ORDER BY created, seq",

@@ -50,6 +50,13 @@ def history(session: Session, ref: str) -> tuple[str, list[Event]]:
                                 {"subject": q.subject, "state": q.state}))
         for _key, recipient, at in queue.sent(ref_):
             events.append(Event(at, "mail sent", recipient, {"about": names[ref_]}))
+    if sb is None:  # the engagement's own notes: the close message, statements
+        for prefix in (f"close-{key}", f"statement-{key}-"):
+            for q in queue.about_prefix(prefix):
+                events.append(Event(q.created, f"mail {q.kind} queued", q.recipient,
+                                    {"subject": q.subject, "state": q.state}))
+                events += [Event(at, "mail sent", rcpt, {"about": key}) for _k, rcpt, at in queue.sent(q.ref)
+                           if rcpt == q.recipient]
     for row in session.store.answers_about(list(ids.values()), [o.id for o in offers]):
         events.append(Event(datetime.fromisoformat(row["at"]), f"mail read: {row['action']}", row["sender"],
                             {"offer": row["offer"], "option": row["option"], "block": row["block"],

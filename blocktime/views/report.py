@@ -26,13 +26,20 @@ def _figures(b: Books) -> list[int]:
     return [b.planned, b.delivered, b.lost, b.made_up, b.remaining]
 
 
+def cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: one that starts like a formula gets a leading `'`
+    (OWASP "CSV injection")."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def as_csv(rows: list[Row]) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(COLUMNS)
     for r in rows:
         figures = _figures(r.books)
-        w.writerow([r.client, r.engagement, r.period, r.books.blocks, *figures, *(hours(m) for m in figures)])
+        w.writerow([cell(r.client), cell(r.engagement), r.period, r.books.blocks, *figures,
+                    *(hours(m) for m in figures)])
     return out.getvalue()
 
 

@@ -187,6 +187,8 @@ def test_the_statement_is_courteous_in_english_and_polish_and_waits_for_outbox_s
     held = [q for q in cli.json("outbox", now="2026-03-26T09:10")["waiting"] if q["kind"] == "statement"]
     assert {q["to"] for q in held} == {"manager@acme.example", "it@acme.example"}
     assert all(q["held"] for q in held)
+    events = cli.json("history", "acme", now="2026-03-26T09:10")["events"]
+    assert len([e for e in events if e["kind"] == "mail statement queued"]) == 2  # the manager, then it@
 
 
 @RADICALE
@@ -246,3 +248,10 @@ def test_a_late_pick_for_a_closed_engagement_is_answered_not_stuck(account: Acco
         assert stored is not None
         said = answer_closed(s, "<late@acme.example>", "it@acme.example", stored, 1)
         assert "declined" in said and s.store.offers("acme") == []  # no fresh offer
+
+
+def test_a_csv_cell_that_looks_like_a_formula_stays_text() -> None:
+    from blocktime.views.report import cell
+
+    assert [cell(x) for x in ("=HYPERLINK(1)", "+48 Sp.", "-x", "@acme", "Acme")] == [
+        "'=HYPERLINK(1)", "'+48 Sp.", "'-x", "'@acme", "Acme"]
