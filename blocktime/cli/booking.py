@@ -14,6 +14,7 @@ from blocktime.cli.common import (
     mail_json,
     open_session,
     say_mail,
+    shown_state,
     span_text,
     table,
 )
@@ -109,7 +110,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         end = start + timedelta(days=args.days) if (start is not None and args.days) else None
         items = agenda(s, start, end)
         if args.json:
-            print(json.dumps({"blocks": [block_json(sb.block, e, state=sb.state, sequence=sb.sequence,
+            print(json.dumps({"blocks": [block_json(sb.block, e, state=shown_state(sb, s.now), sequence=sb.sequence,
                                                     answers=answers_json(s, sb, e))
                                          for sb, e in items]}, indent=2, ensure_ascii=False))
             return 0
@@ -120,7 +121,8 @@ def cmd_agenda(args: argparse.Namespace) -> int:
             return ", ".join(f"{a['attendee']} {a['answer'].replace('none', 'no answer')}"
                              for a in answers_json(s, sb, e))
 
-        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site, sb.state,
+        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site,
+                 shown_state(sb, s.now),
                  said(sb, e)] for sb, e in items]
         print(table(rows, ["block", "when", "client", "site", "state", "answers"]))
     return 0
