@@ -34,17 +34,22 @@ log = logging.getLogger("blocktime")
 
 def queue_block(session: Session, kind: str, facts: EventFacts, *, old: Interval | None = None,
                 proposed: Interval | None = None, to: tuple[str, ...] | None = None, note: str = "",
-                ref: str | None = None, composed: Composed | None = None) -> list[str]:
+                ref: str | None = None, composed: Composed | None = None, again: bool = False) -> list[str]:
     """Queue message `kind` about a block for every attendee (or `to`); call inside the
     transaction that records the change. `ref` names what it answers (default: the block's UID).
     `composed` is what `compose_block` made ahead with the same arguments (else composed here).
-    Returns the keys queued now."""
+    `again`: a recipient who had this message before (then a CANCEL: taken off and invited again)
+    gets it once more under a key of its own. Returns the keys queued now."""
     if composed is None:
         composed = compose_block(session, kind, facts, old=old, proposed=proposed, to=to, note=note, ref=ref)
     queue = MailQueue(session.store)
     keys = []
     for rcpt, data in composed.messages.items():
         key = mail_key(kind, composed.ref, facts.sequence, rcpt)
+        n = 1
+        while again and queue.known(key):
+            n += 1
+            key = f"{mail_key(kind, composed.ref, facts.sequence, rcpt)}#{n}"
         if queue.known(key):
             continue
         state = WAITING

@@ -134,7 +134,7 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
         tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))
     return _make_offer(session, eng, source, remaining, length, slots, common,
-                       kind="replace" if earlier else kind, replacing=earlier, competed=lost)
+                       kind="replace" if earlier and kind == "offer" else kind, replacing=earlier, competed=lost)
 
 
 def _withdraw(session: Session, offers: list[StoredOffer], by: str | None) -> None:

@@ -69,7 +69,8 @@ def set_terms(session: Session, key: str, *, contract: timedelta | None = None, 
                     queue.withdraw(q.key)
         for sb in future:  # a new attendee is invited to what is ahead; one taken off gets a CANCEL (RFC 5546 §3.2.5)
             if added:
-                queue_block(session, "request", EventFacts(sb.block, now_eng, org, sb.sequence, session.now), to=added)
+                queue_block(session, "request", EventFacts(sb.block, now_eng, org, sb.sequence, session.now), to=added,
+                            again=True)
             if remove:
                 off = replace(eng, attendees=tuple(remove))
                 queue_block(session, "cancel", EventFacts(sb.block, off, org, sb.sequence, session.now,

@@ -255,3 +255,18 @@ def test_a_csv_cell_that_looks_like_a_formula_stays_text() -> None:
 
     assert [cell(x) for x in ("=HYPERLINK(1)", "+48 Sp.", "-x", "@acme", "Acme")] == [
         "'=HYPERLINK(1)", "'+48 Sp.", "'-x", "'@acme", "Acme"]
+
+
+@RADICALE
+def test_an_attendee_taken_off_and_added_again_is_invited_again(account: Account, tmp_path: Path, data_dir: Path,
+                                                                smtp: MailSink,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account, smtp=smtp_section(smtp)), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    for step, flag in enumerate(("--attendee", "--remove-attendee", "--attendee")):
+        cli.json("engagement", "set", "acme", flag, "boss@acme.example", now=f"2026-03-24T09:0{step}")
+        cli.json("outbox", "send", now=f"2026-03-24T09:0{step}")
+    got = smtp.to("boss@acme.example")
+    invitations = [m for m in got if "method=REQUEST" in str(m)]
+    assert len(invitations) == 10  # five ahead, twice
+    assert len([m for m in got if "method=CANCEL" in str(m)]) == 5
