@@ -129,7 +129,7 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
                         remaining, eng.key, earlier[0].id, held)
             common = _common(session, eng, remaining - held, ended_at)
         no_slot(lost, eng.key)
-        text = _render(eng, "noslot", **common)
+        text = _render(eng, "noshow_noslot" if kind == "noshow" else "noslot", **common)
         path = files.write(session.config.outbox, f"noslot-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "noslot", source.block.uid, text)
         return OfferResult(remaining, None, message=str(path))

@@ -270,3 +270,18 @@ def test_an_attendee_taken_off_and_added_again_is_invited_again(account: Account
     invitations = [m for m in got if "method=REQUEST" in str(m)]
     assert len(invitations) == 10  # five ahead, twice
     assert len([m for m in got if "method=CANCEL" in str(m)]) == 5
+
+
+@RADICALE
+def test_a_no_show_with_no_free_time_asks_for_times_in_its_own_words(account: Account, tmp_path: Path,
+                                                                     data_dir: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    policy = {"horizon": "3d", "working_hours": "Mon 08:00-09:00"}  # no free time within the horizon
+    cli = Runner(write_config(tmp_path / "c.toml", account, policy=policy), capsys)
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+             "--start", "2026-03-23 08:00", "--length", "1h", now="2026-03-20T09:00")
+    got = cli.json("no-show", "acme-1", now="2026-03-23T10:00")
+    assert got["offer"] is None
+    (note,) = (data_dir / "outbox").glob("noslot-*.txt")
+    text = note.read_text(encoding="utf-8")
+    assert "did not take place" in text and "We stopped" not in text
