@@ -11,7 +11,7 @@ MODULES = ["blocktime.core.model", "blocktime.core.series", "blocktime.core.slot
            "blocktime.core.schedule", "blocktime.config.inputs", "blocktime.ics.event", "blocktime.notes",
            "blocktime.notes.wording", "blocktime.usecases.engagements", "blocktime.store.engines",
            "blocktime.config.redaction", "blocktime.config.store_url", "blocktime.core.travel", "blocktime.ics.zones",
-           "blocktime.core.books"]
+           "blocktime.core.books", "blocktime.views.week"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -31,7 +31,7 @@ def _until(at: datetime, s: Any) -> str:
     from blocktime.views.week import relative
 
     cfg = s.config.organizer
-    return f"{at.astimezone(cfg.timezone):%Y-%m-%d %H:%M} ({relative(at, s.now, cfg.language)})"
+    return f"{at.astimezone(cfg.timezone):%Y-%m-%d %H:%M} ({relative(at, s.now)})"
 
 
 def ended_at(text: str, start: datetime, tz: Any, now: datetime) -> datetime:

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from blocktime.config.schema import Config
 
 
-def when(value: Any, tz: ZoneInfo, now: datetime, language: str) -> str:
+def when(value: Any, tz: ZoneInfo, now: datetime) -> str:
     """`Tue 01 Dec 13:10 (2 hours ago)`; `never` for nothing."""
     from blocktime.views.week import relative
 
     if not value:
         return "never"
     at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return f"{at.astimezone(tz):%a %Y-%m-%d %H:%M} ({relative(at, now, language)})"
+    return f"{at.astimezone(tz):%a %Y-%m-%d %H:%M} ({relative(at, now)})"  # in the output's language, English
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -43,12 +43,12 @@ def status_text(doc: dict[str, Any], cfg: Config, now: datetime) -> str:
     """`daemon --status` for people; `--json` keeps the machine form."""
     from blocktime.usecases.session import Session
 
-    tz, lang = cfg.organizer.timezone, cfg.organizer.language
+    tz = cfg.organizer.timezone
     lines = [f"{'times in':<14}{tz.key}",
-             f"{'last sync':<14}{when(doc.get('last_sync'), tz, now, lang)}",
-             f"{'next sync':<14}{when(doc.get('next_sync'), tz, now, lang)}",
-             f"{'last nightly':<14}{when(doc.get('last_nightly'), tz, now, lang)}",
-             f"{'next nightly':<14}{when(doc.get('next_nightly'), tz, now, lang)}",
+             f"{'last sync':<14}{when(doc.get('last_sync'), tz, now)}",
+             f"{'next sync':<14}{when(doc.get('next_sync'), tz, now)}",
+             f"{'last nightly':<14}{when(doc.get('last_nightly'), tz, now)}",
+             f"{'next nightly':<14}{when(doc.get('next_nightly'), tz, now)}",
              f"{'outbox':<14}{doc.get('outbox_pending', 0)} waiting"
              + (f", {doc['outbox_held']} held until `blocktime outbox send`" if doc.get("outbox_held") else "")]
     with Session(cfg, now) as s:
@@ -59,7 +59,7 @@ def status_text(doc: dict[str, Any], cfg: Config, now: datetime) -> str:
             stored = s.store.offer(o["id"])
             eng = s.store.engagement(stored.engagement) if stored else None
             client = f" for {eng.client}" if eng else ""
-            lines.append(f"{'open offer':<14}{o['id']}{client}: answer by {when(o['expires'], tz, now, lang)}")
+            lines.append(f"{'open offer':<14}{o['id']}{client}: answer by {when(o['expires'], tz, now)}")
         for c in doc.get("conflicts", []):
             sb = s.store.block(str(c.get("block_uid", "")))
             block = sb.block.id if sb else "a block no longer in the store"

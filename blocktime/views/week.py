@@ -167,10 +167,20 @@ def fraction(at: datetime, day: Day, week: Week) -> float:
     return min(1.0, max(0.0, (hours - lo) / (hi - lo)))
 
 
-def relative(at: datetime, now: datetime, language: str) -> str:
-    """`in 3 days`, `2 hours ago` / `za 3 dni`, `2 godziny temu` (Babel, CLDR)."""
+def relative(at: datetime, now: datetime, language: str = "en") -> str:
+    """`in 3 days`, `2 hours ago` / `za 3 dni`, `2 godziny temu` (Babel, CLDR); under a minute
+    either way, `now` / `teraz` (never "in 0 seconds"). The language is the output's: blocktime's
+    own output is English, whatever the language of the notes.
+
+    >>> from datetime import UTC, timedelta
+    >>> t = datetime(2026, 3, 24, 12, tzinfo=UTC)
+    >>> relative(t, t), relative(t - timedelta(hours=2), t), relative(t + timedelta(days=1), t, "pl")
+    ('now', '2 hours ago', 'za 1 dzień')
+    """
     from babel.dates import format_timedelta
 
+    if abs((at - now).total_seconds()) < 60:
+        return "teraz" if language == "pl" else "now"
     return str(format_timedelta(at - now, add_direction=True, locale=language))
 
 
@@ -193,7 +203,7 @@ def describe(item: Item, week: Week) -> str:
     if item.kind == "hold":
         deadline = item.deadline or item.span.start
         return (f"{when} hold: {item.title}, offer {item.offer} option {item.option}, awaiting an answer until "
-                f"{deadline.astimezone(tz):%a %d %b %H:%M} ({relative(deadline, week.now, week.language)})")
+                f"{deadline.astimezone(tz):%a %d %b %H:%M} ({relative(deadline, week.now)})")
     return f"{when} {item.title}"
 
 

@@ -70,12 +70,17 @@ def test_once_ends_with_a_summary_and_status_reads_like_a_sentence(booked: Runne
     assert doc["conflicts"][0]["block_uid"].startswith("bt-acme-")
 
 
-def test_status_in_polish_says_relative_times_in_polish(radicale: Account, tmp_path: Path, data_dir: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_speaks_one_language_whatever_the_notes_language(radicale: Account, tmp_path: Path,
+                                                                data_dir: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26, point 2: the output's words are English, so are its relative times (before: "last sync
+    … (2 godziny temu)" beside English labels for a Polish organizer); a time just now is "now"."""
     cli = Runner(write_config(tmp_path / "config.toml", radicale, organizer={"language": "pl"}), capsys)
     assert cli("daemon", "--once", now="2026-03-20T10:00")[0] == 0
     code, out, _err = cli("daemon", "--status", now="2026-03-20T12:00")
-    assert code == 0 and "last sync     Fri 2026-03-20 10:00 (2 godziny temu)" in out
+    assert code == 0 and "last sync     Fri 2026-03-20 10:00 (2 hours ago)" in out
+    code, out, _err = cli("daemon", "--status", now="2026-03-20T10:00")
+    assert code == 0 and "last sync     Fri 2026-03-20 10:00 (now)" in out and "in 0 seconds" not in out
 
 
 def test_library_log_lines_are_filtered_unless_debug() -> None:
