@@ -17,6 +17,7 @@ import argparse
 import gc
 import sys
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from blocktime.cli.common import LOGLESS, NOTES, log_to_stderr
@@ -245,6 +246,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     command); anything that parser refuses, and every --help, goes to the whole parser, so
     results and messages are the whole parser's. A command line that names no command (`--help`,
     `--version`, a typo) needs only the list of commands."""
+    for option, value in pairwise(argv):
+        if option.startswith("--") and value[:1] == "-" and value[1:2].isdigit():  # `--length -1h`
+            raise BadInput(f"{option} {value}: a negative value makes no sense here", "give a positive one, e.g. 90m")
     named = next((a for a in argv if a in COMMANDS), None)
     if named is None:
         return build_parser(only="").parse_args(argv)

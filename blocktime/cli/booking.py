@@ -18,7 +18,7 @@ from blocktime.cli.common import (
     span_text,
     table,
 )
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BadInput, BlocktimeError
 
 if TYPE_CHECKING:
     from blocktime.core.model import Engagement
@@ -104,6 +104,8 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     from blocktime.config import inputs
     from blocktime.views.agenda import agenda
 
+    if args.days is not None and args.days < 1:
+        raise BadInput(f"--days {args.days}: give one day or more", "e.g. --days 7")
     with open_session(args) as s:
         tz = s.config.organizer.timezone
         start = None if args.all else (inputs.moment(args.start, tz, s.now) if args.start else s.now)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # the rest is imported where it is used: `agenda` starts with
     from blocktime.store.blocks import StoredBlock
 
 
+#: the shortest block `book` takes: a bare `--length 3` is 3 minutes, seldom what was meant
+MIN_BLOCK_MIN = 15
+MIN_BLOCK = timedelta(minutes=MIN_BLOCK_MIN)
+
 #: what writing blocks imports (events, invitations, messages): imported while busy time is read
 WRITING = ("blocktime.ics.itip", "blocktime.usecases.messages", "blocktime.mail.imip", "blocktime.notes", "babel.dates",
            "blocktime.usecases.outgoing", "blocktime.usecases.review")
@@ -81,6 +85,10 @@ def validate(req: BookRequest) -> None:
         raise BadInput(f"--count {req.count} is out of range", "book 1 to 500 blocks at a time")
     if req.length > timedelta(hours=12):
         raise BadInput("a block longer than 12 hours is not a block", "check --length")
+    if req.length < MIN_BLOCK:
+        minutes = int(req.length.total_seconds() // 60)
+        raise BadInput(f"a block of {minutes} minute{'s' if minutes != 1 else ''} is too short to be a block",
+                       f"a bare number is minutes: did you mean {minutes}h? (blocks are {MIN_BLOCK_MIN} min or more)")
 
 
 def book(session: Session, req: BookRequest) -> BookResult:

@@ -167,3 +167,19 @@ def test_daemon_status_shows_times_as_the_tables_do(cli: Runner, account: Accoun
     code, out, _ = cli("daemon", "--status", now="2026-03-24T14:05")
     assert code == 0
     assert "last sync     Tue 2026-03-24 14:00" in out and "next nightly  Wed 2026-03-25 01:30" in out
+
+
+def test_lengths_and_days_that_make_no_sense_are_one_line_errors(tmp_path: Path, data_dir: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26: `--length 3` (3 minutes) booked a block without a word; `agenda --days -3` was taken;
+    `--length -1h` said only "expected one argument"."""
+    cli = Runner(write_config(tmp_path / "c.toml", None), capsys)
+    book = ("book", "--client", "Acme", "--site", "HQ", "--attendee", "it@acme.example", "--start", "2026-03-24 12:00")
+    code, _out, err = cli(*book, "--length", "3")
+    assert code == 2 and "a block of 3 minutes is too short" in err and "did you mean 3h?" in err
+    code, _out, err = cli(*book, "--length", "-1h")
+    assert code == 2 and "--length -1h: a negative value makes no sense here" in err
+    code, _out, err = cli("agenda", "--days", "-3")
+    assert code == 2 and "--days -3: a negative value makes no sense here" in err
+    code, _out, err = cli("agenda", "--days", "0")
+    assert code == 2 and "--days 0: give one day or more" in err and len(err.strip().splitlines()) == 1
