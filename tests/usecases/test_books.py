@@ -285,3 +285,15 @@ def test_a_no_show_with_no_free_time_asks_for_times_in_its_own_words(account: Ac
     (note,) = (data_dir / "outbox").glob("noslot-*.txt")
     text = note.read_text(encoding="utf-8")
     assert "did not take place" in text and "We stopped" not in text
+
+
+@RADICALE
+def test_agenda_json_says_which_blocks_are_make_ups(account: Account, tmp_path: Path, data_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26: `agenda --json` did not say which blocks make up for another."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")
+    cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")
+    blocks = {b["id"]: b for b in cli.json("agenda", now="2026-03-23T11:10")["blocks"]}
+    assert blocks["acme-7"]["makeup_for"] == "acme-1" and "makeup_for" not in blocks["acme-2"]
