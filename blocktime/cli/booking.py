@@ -112,10 +112,9 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         end = start + timedelta(days=args.days) if (start is not None and args.days) else None
         items = agenda(s, start, end)
         if args.json:
-            print(json.dumps({"blocks": [block_json(sb.block, e, state=shown_state(sb, s.now), sequence=sb.sequence,
-                                                    answers=answers_json(s, sb, e),
-                                                    **({"makeup_for": sb.block.makeup_for} if sb.block.makeup_for
-                                                       else {}))
+            print(json.dumps({"blocks": [block_json(sb.block, e, state=shown_state(sb, s.now),
+                                                    makeup_for=sb.block.makeup_for, sequence=sb.sequence,
+                                                    answers=answers_json(s, sb, e))
                                          for sb, e in items]}, indent=2, ensure_ascii=False))
             return 0
         if not items:

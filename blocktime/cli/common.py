@@ -189,11 +189,10 @@ def shown_state(sb: Any, now: datetime | None) -> str:
 
 
 def stored_json(sb: Any, eng: Any, now: datetime | None = None) -> dict[str, Any]:
-    extra: dict[str, Any] = {"state": shown_state(sb, now), "planned_end": iso(sb.planned_end)}
+    extra: dict[str, Any] = {"state": shown_state(sb, now), "makeup_for": sb.block.makeup_for,
+                             "planned_end": iso(sb.planned_end)}
     if sb.state in ("cut_short", "no_show"):
         extra.update(delivered=sb.delivered_min, remaining=sb.remaining_min)
-    if sb.block.makeup_for:
-        extra["makeup_for"] = sb.block.makeup_for
     return block_json(sb.block, eng, **extra)
 
 

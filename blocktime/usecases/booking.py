@@ -64,12 +64,20 @@ def _engagement(session: Session, req: BookRequest) -> Engagement:
     known = session.store.engagement(key)
     if known is not None and session.store.terms(key)[1] is not None:
         raise BadInput(f"engagement {key} is closed", "book for it under a new site or client name")
+    attendees, language = req.attendees, req.language or session.config.organizer.language
+    if known is not None:
+        # booking more blocks keeps the terms set earlier (`engagement set`): a new --attendee is
+        # added, none is dropped (that is `engagement set --remove-attendee`), the language stays
+        # unless --language is given
+        seen = {a.lower() for a in known.attendees}
+        attendees = (*known.attendees, *(a for a in req.attendees if a.lower() not in seen))
+        language = req.language or known.language
     return Engagement(
         key=key,
         client=known.client if known is not None else req.client,
         site=site,
-        attendees=req.attendees,
-        language=req.language or session.config.organizer.language,
+        attendees=attendees,
+        language=language,
         length=req.length,
         site_hours=site_hours(session.config.site_hours, site),
     )

@@ -296,4 +296,21 @@ def test_agenda_json_says_which_blocks_are_make_ups(account: Account, tmp_path: 
     cut = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")
     cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")
     blocks = {b["id"]: b for b in cli.json("agenda", now="2026-03-23T11:10")["blocks"]}
-    assert blocks["acme-7"]["makeup_for"] == "acme-1" and "makeup_for" not in blocks["acme-2"]
+    assert blocks["acme-7"]["makeup_for"] == "acme-1" and blocks["acme-2"]["makeup_for"] is None
+    assert list(blocks["acme-2"]).index("makeup_for") == list(blocks["acme-2"]).index("state") + 1
+
+
+@RADICALE
+def test_booking_more_blocks_keeps_the_terms_set_earlier(account: Account, tmp_path: Path, data_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """`book` for a known engagement used to overwrite its language and attendees with the new
+    command's (or the default): what `engagement set` had set was lost."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("engagement", "set", "acme", "--language", "pl", "--attendee", "boss@acme.example",
+             now="2026-03-20T09:05")
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "IT@acme.example",
+             "--attendee", "hr@acme.example", "--start", "2026-04-06 09:00", "--length", "90m", now="2026-03-20T09:10")
+    (acme,) = cli.json("engagements", now="2026-03-20T09:10")["engagements"]
+    assert acme["language"] == "pl"
+    assert acme["attendees"] == ["it@acme.example", "boss@acme.example", "hr@acme.example"]
