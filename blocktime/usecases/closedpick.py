@@ -68,7 +68,7 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
     from blocktime.usecases.messages import _add
     from blocktime.usecases.offers import load_engagement, option_lines, reoffer
 
-    ref = "pick-" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
+    ref = f"pick-{offer.id}-" + hashlib.sha256(message_id.encode()).hexdigest()[:16]  # history finds it by offer
     key = mail_key("pickclosed", ref, 0, sender)
     queue = MailQueue(session.store)
     if queue.known(key):  # a retry after a crash: answered (and re-planned) once already

@@ -85,7 +85,15 @@ def _about(session: Session, key: str, ref: str) -> bool:
     offer = session.store.offer(ref)
     if offer is not None:
         return offer.engagement == key
-    return ref.startswith((f"statement-{key}-", f"close-{key}"))
+    return engagement_note(key, ref)
+
+
+def engagement_note(key: str, ref: str) -> bool:
+    """Whether `ref` names a note about engagement `key` itself: its close message or a statement
+    (`statement-acme-hq-1` is not about `acme`)."""
+    import re
+
+    return ref == f"close-{key}" or re.fullmatch(rf"statement-{re.escape(key)}-\d+", ref) is not None
 
 
 def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:

@@ -248,6 +248,26 @@ def test_a_late_pick_for_a_closed_engagement_is_answered_not_stuck(account: Acco
         assert stored is not None
         said = answer_closed(s, "<late@acme.example>", "it@acme.example", stored, 1)
         assert "declined" in said and s.store.offers("acme") == []  # no fresh offer
+    # the answer is in the engagement's history (its ref names the offer)
+    events = cli.json("history", "acme", now="2026-03-23T12:05")["events"]
+    assert [e["about"] for e in events if e["kind"].startswith("mail pickclosed")] == ["it@acme.example"]
+
+
+@RADICALE
+def test_history_keeps_each_engagements_own_notes(account: Account, tmp_path: Path, data_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A statement of `acme-hq` begins like one of `acme` (`statement-acme-…`): each history shows its own."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ Annex", "--attendee", "it@acme.example",
+             "--start", "2026-03-24 13:00", "--length", "1h", now="2026-03-20T09:00")
+    keys = [e["key"] for e in cli.json("engagements", now="2026-03-20T09:00")["engagements"]]
+    other = next(k for k in keys if k != "acme")
+    assert other.startswith("acme-")
+    cli.json("statement", other, now="2026-03-20T09:10")
+    mine = [e for e in cli.json("history", "acme", now="2026-03-20T09:10")["events"] if "statement" in e["kind"]]
+    theirs = [e for e in cli.json("history", other, now="2026-03-20T09:10")["events"] if "statement" in e["kind"]]
+    assert mine == [] and [e["kind"] for e in theirs] == ["statement", "mail statement queued"]
 
 
 def test_a_csv_cell_that_looks_like_a_formula_stays_text() -> None:
