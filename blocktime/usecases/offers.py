@@ -117,7 +117,8 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
         with session.store.transaction():
             session.store.add_minutes(eng.key, -remaining, "carried", nxt.uid, session.now)
             session.store.log(nxt.uid, session.now, "carried_in", minutes=remaining, source=source.block.uid)
-        text = _render(eng, "carried", next=moment(nxt.span.start, tz, eng.language), **common)
+        text = _render(eng, "noshow_carried" if kind == "noshow" else "carried",
+                       next=moment(nxt.span.start, tz, eng.language), **common)
         path = files.write(session.config.outbox, f"carried-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "carried", source.block.uid, text)
         return OfferResult(remaining, None, carried_to=nxt, message=str(path))

@@ -334,3 +334,19 @@ def test_booking_more_blocks_keeps_the_terms_set_earlier(account: Account, tmp_p
     (acme,) = cli.json("engagements", now="2026-03-20T09:10")["engagements"]
     assert acme["language"] == "pl"
     assert acme["attendees"] == ["it@acme.example", "boss@acme.example", "hr@acme.example"]
+
+
+@RADICALE
+def test_a_short_no_show_carried_over_says_it_did_not_take_place(account: Account, tmp_path: Path,
+                                                                 data_dir: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A no-show shorter than the shortest make-up is added to the next block; its note spoke of a
+    session that "stopped" (the cut-short wording)."""
+    cli = Runner(write_config(tmp_path / "c.toml", account, policy={"min_makeup": "45m"}), capsys)
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+             "--start", "2026-03-23 09:00", "--length", "30m", "--every", "mon,wed", "--count", "2",
+             now="2026-03-20T09:00")
+    cli.json("no-show", "acme-1", now="2026-03-23T10:00")
+    (note,) = (data_dir / "outbox").glob("carried-*.txt")
+    text = note.read_text(encoding="utf-8")
+    assert "did not take place" in text and "We stopped" not in text and "next session" in text
