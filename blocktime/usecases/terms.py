@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from blocktime.errors import BadInput
+from blocktime.store.blocks import StoredBlock
 from blocktime.usecases.engagements import resolve
 from blocktime.usecases.session import Session
 
@@ -75,6 +76,24 @@ def set_terms(session: Session, key: str, *, contract: timedelta | None = None, 
                 off = replace(eng, attendees=tuple(remove))
                 queue_block(session, "cancel", EventFacts(sb.block, off, org, sb.sequence, session.now,
                                                           status="CANCELLED"), to=tuple(remove))
+    if add or remove:  # also when re-run after a failure here: the invitations are queued already
+        _relist(session, future, attendees, tuple(remove), now_eng.language)
+
+
+def _relist(session: Session, future: list[StoredBlock], invite: tuple[str, ...], uninvite: tuple[str, ...],
+            language: str) -> None:
+    """The calendar copy of every block ahead lists whom it was sent to, as the invitations do
+    (If-Match; an edit made meanwhile is re-read and kept). A re-run of the same `engagement set`
+    changes nothing more."""
+    from blocktime.ics.event import patch_event
+    from blocktime.usecases.calendar import update_event
+
+    for sb in future:
+        uid = sb.block.uid
+        etag = update_event(session, sb.href, uid, lambda text, uid=uid: patch_event(
+            text, uid, invite=invite, uninvite=uninvite, language=language))
+        with session.store.transaction():
+            session.store.mark(uid, sb.state, etag=etag)
 
 
 def _about(session: Session, key: str, ref: str) -> bool:

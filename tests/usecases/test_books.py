@@ -222,6 +222,16 @@ def test_a_new_attendee_is_invited_and_one_taken_off_gets_cancels(account: Accou
     assert len(cancels) == 5 and not [m for m in smtp.to("boss@acme.example") if "method=CANCEL" in str(m)]
     (acme,) = cli.json("engagements", now="2026-03-24T09:05")["engagements"]
     assert acme["attendees"] == ["boss@acme.example"]
+    # the calendar copies of the blocks ahead list whom they were sent to; the past ones are left as they were
+    from tests.helpers import objects
+
+    copies = {t.split("X-BLOCKTIME-BLOCK:")[1].split()[0]: t.replace("\r\n ", "") for t in objects(account)
+              if "X-BLOCKTIME-BLOCK:" in t}
+    for number, text in copies.items():
+        ahead = number != "1"  # acme-1 (Mar 23) is past on Mar 24
+        assert ("mailto:boss@acme.example" in text) == ahead
+        assert ("mailto:it@acme.example" in text) != ahead
+    assert "SCHEDULE-AGENT=CLIENT" in copies["2"] and "mailto:it@acme.example" in copies["1"]
 
 
 @RADICALE
