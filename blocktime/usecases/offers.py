@@ -364,6 +364,7 @@ def decline(session: Session, offer_id: str) -> StoredOffer:
         for h in session.store.holds(offer.id, ("pending", "held", "released")):
             session.store.add_declined(offer.engagement, h.span, offer.id, session.now)
         session.store.set_offer(offer.id, "declined")
+        session.store.log(offer.source_uid, session.now, "offer_declined", offer=offer.id)
     return _open_offer(session, offer_id)
 
 
@@ -375,5 +376,7 @@ def expire(session: Session) -> list[StoredOffer]:
             release(session, offer.id)
             with session.store.transaction():
                 session.store.set_offer(offer.id, "expired")
+                session.store.log(offer.source_uid, session.now, "offer_expired", offer=offer.id,
+                                  deadline=offer.expires.isoformat())
             done.append(offer)
     return done

@@ -128,6 +128,10 @@ def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
     finish_pending(session)
     eng = resolve(session, key)
     offers = session.store.offers(eng.key)
+    # a run stopped after withdrawing left offers `withdrawn` and no message yet: they count again
+    stopped = [o for o in session.store.offers(eng.key, ("withdrawn",)) if is_closed(session, eng.key)
+               and any(kind == "offer_withdrawn" and d.get("why") == "engagement closed"
+                       for _uid, kind, d in session.store.history(o.source_uid) if d.get("offer") == o.id)]
     with session.store.transaction():
         if not is_closed(session, eng.key):
             session.store.set_terms(eng.key, closed=session.now)
@@ -138,7 +142,7 @@ def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
             session.store.set_offer(o.id, "withdrawn")
             session.store.log(o.source_uid, session.now, "offer_withdrawn", offer=o.id, why="engagement closed")
     future = [sb for sb in session.store.blocks(eng.key, ("booked",)) if sb.block.span.start > session.now]
-    told = [o for o in offers if MailQueue(session.store).sent(o.id)]  # only offers the client really got
+    told = [o for o in (*offers, *stopped) if MailQueue(session.store).sent(o.id)]  # offers the client really got
     if told:
         rest = {("en", True): "The sessions already booked stay as they are.",
                 ("pl", True): "Zaplanowane sesje pozostają bez zmian.",

@@ -189,6 +189,15 @@ def test_the_statement_is_courteous_in_english_and_polish_and_waits_for_outbox_s
     assert all(q["held"] for q in held)
     events = cli.json("history", "acme", now="2026-03-26T09:10")["events"]
     assert len([e for e in events if e["kind"] == "mail statement queued"]) == 2  # the manager, then it@
+    # a statement written again (a second look, the other language) replaces the one not sent yet
+    cli.json("statement", "acme", "--language", "en", now="2026-03-26T09:15")
+    held = [q for q in cli.json("outbox", now="2026-03-26T09:15")["waiting"] if q["kind"] == "statement"]
+    assert sorted(q["to"] for q in held) == ["it@acme.example", "manager@acme.example"]
+    assert [q["subject"] for q in held if q["to"] == "it@acme.example"] == ["Acme training — where we stand"]
+    # closed with minutes owed and nothing booked: not "still to come" next to "no further sessions"
+    cli.json("engagement", "close", "acme", "--cancel-future", now="2026-03-26T09:20")
+    last = cli.json("statement", "acme", now="2026-03-26T09:25")["text"]
+    assert "Not yet made up: 1 hour 30 minutes." in last and "Still to come" not in last
 
 
 @RADICALE
@@ -261,6 +270,18 @@ def test_a_late_pick_for_a_closed_engagement_is_answered_not_stuck(account: Acco
     # the answer is in the engagement's history (its ref names the offer)
     events = cli.json("history", "acme", now="2026-03-23T12:05")["events"]
     assert [e["about"] for e in events if e["kind"].startswith("mail pickclosed")] == ["it@acme.example"]
+    assert [e["detail"]["offer"] for e in events if e["kind"] == "offer_declined"] == [offer["id"]]
+
+
+@RADICALE
+def test_a_lapsed_offer_is_in_the_history(account: Account, tmp_path: Path, data_dir: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")["offer"]
+    cli.json("offers", "--expire", now="2026-04-20T09:00")
+    events = cli.json("history", "acme-1", now="2026-04-20T09:00")["events"]
+    assert [e["detail"]["offer"] for e in events if e["kind"] == "offer_expired"] == [offer["id"]]
 
 
 @RADICALE
@@ -360,3 +381,60 @@ def test_a_short_no_show_carried_over_says_it_did_not_take_place(account: Accoun
     (note,) = (data_dir / "outbox").glob("carried-*.txt")
     text = note.read_text(encoding="utf-8")
     assert "did not take place" in text and "We stopped" not in text and "next session" in text
+
+
+@RADICALE
+def test_the_report_and_the_engagements_agree_on_what_remains(account: Account, tmp_path: Path, data_dir: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A no-show recorded the day after the month it happened in: the report (by month and by
+    week) said 0 minutes remain where `engagements` said 90; a month of cancelled blocks only had
+    a row of zeros."""
+    import csv
+    import io
+    import json
+
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+             "--start", "2026-03-31 09:00", "--length", "90m", "--every", "tue", "--count", "3", now="2026-03-20T09:00")
+    cli.json("no-show", "acme-1", "--no-offer", now="2026-04-01T09:00")
+    cli.json("engagement", "close", "acme", "--cancel-future", now="2026-04-02T09:00")
+    now = "2026-04-02T09:05"
+    (books,) = cli.json("engagements", "--all", now=now)["engagements"]
+    assert books["remaining_minutes"] == 90
+    for by in ("month", "week", "engagement"):
+        got = json.loads(cli("report", "--format", "json", "--by", by, now=now)[1])
+        assert [r["remaining_min"] for r in got["rows"]] == [90], by
+        assert got["total"]["remaining_min"] == 90
+    rows = list(csv.DictReader(io.StringIO(cli("report", "--format", "csv", now=now)[1])))
+    assert [(r["period"], r["blocks"], r["lost_min"], r["remaining_min"]) for r in rows] == [
+        ("2026-03", "1", "90", "90")]
+
+
+@RADICALE
+def test_a_close_stopped_after_withdrawing_still_tells_the_client(account: Account, tmp_path: Path, data_dir: Path,
+                                                                  smtp: MailSink,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`engagement close` stopped (a crash) after it withdrew the offers and before it queued the one
+    message about them: the re-run saw no open offer and never told the client."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from blocktime.config.loading import load
+    from blocktime.usecases.session import Session
+
+    path = write_config(tmp_path / "c.toml", account, smtp=smtp_section(smtp))
+    cli = Runner(path, capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")["offer"]
+    assert smtp.to("it@acme.example")
+    with Session(load(str(path)), datetime(2026, 3, 23, 11, 10, tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
+        stored = s.store.offer(offer["id"])
+        assert stored is not None
+        with s.store.transaction():  # what the stopped run had written
+            s.store.set_terms("acme", closed=s.now)
+            s.store.set_offer(stored.id, "withdrawn")
+            s.store.log(stored.source_uid, s.now, "offer_withdrawn", offer=stored.id, why="engagement closed")
+    cli.json("engagement", "close", "acme", now="2026-03-23T11:15")
+    cli.json("engagement", "close", "acme", now="2026-03-23T11:20")  # and once only
+    events = cli.json("history", "acme", now="2026-03-23T11:20")["events"]
+    assert len([e for e in events if e["kind"] == "mail withdrawn queued"]) == 1
