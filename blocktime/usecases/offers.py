@@ -79,7 +79,8 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     with session.store.transaction():
         session.store.record_cut(b.uid, ended_at, delivered, remaining, reason)
         session.store.mark(b.uid, "cut_short", etag=etag)
-        session.store.add_minutes(eng.key, remaining, "cut_short", b.uid, session.now)
+        session.store.add_minutes(eng.key, owed_again(session, sb, delivered, remaining), "cut_short", b.uid,
+                                  session.now)
         session.store.log(b.uid, session.now, "cut_short", ended_at=ended_at, delivered=delivered,
                           remaining=remaining, reason=reason)
     updated = load_block(session, b.uid)
@@ -351,6 +352,17 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
     finish_pending(session)
     release(session, offer.id)
     return load_block(session, block.uid)
+
+
+def owed_again(session: Session, sb: StoredBlock, delivered: int, lost: int) -> int:
+    """The minutes a session that ended early (or did not take place) puts back on the remainder:
+    what it lost, but for a make-up no more than the part of the remainder it was booked to cover
+    less what it delivered (a make-up is rounded up to the grid: 30 min booked for 25 owed)."""
+    if not sb.block.makeup_for:
+        return lost
+    covered = -sum(m for m, kind, ref in session.store.ledger(sb.block.engagement) if ref == sb.block.uid
+                   and kind == "makeup")
+    return max(0, min(lost, covered - delivered))
 
 
 def decline(session: Session, offer_id: str) -> StoredOffer:

@@ -41,6 +41,10 @@ def report(session: Session, *, start: date | None = None, end: date | None = No
     """The rows, by client, engagement and period; `end` is the last day included."""
     tz = session.config.organizer.timezone
     rows: list[Row] = []
+    if client is not None and not any(same(e.client) == same(client) for e in session.store.engagements()):
+        from blocktime.errors import BadInput
+
+        raise BadInput(f"no client {client!r}", "see `blocktime engagements --all`")
     for eng in session.store.engagements():
         if client is not None and same(eng.client) != same(client):
             continue

@@ -60,6 +60,21 @@ def test_a_no_show_loses_the_whole_block_and_offers_it_again(account: Account, t
 
 
 @RADICALE
+def test_a_no_show_run_again_leaves_an_offer_that_covers_it(account: Account, tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """no-show --no-offer, then a cut-short whose offer covers both remainders: running the no-show
+    again replaced that offer and sent the client another one."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("no-show", "acme-1", "--no-offer", now="2026-03-23T10:45")
+    offer = cli.json("cut-short", "acme-2", "--ended-at", "10:00", now="2026-03-25T11:00")["offer"]
+    assert offer["minutes"] == 90 + 30
+    again = cli.json("no-show", "acme-1", now="2026-03-25T11:05")
+    assert again["offer"] is None
+    assert [o["id"] for o in cli.json("offers", now="2026-03-25T11:05")["offers"]] == [offer["id"]]
+
+
+@RADICALE
 def test_an_engagement_is_set_and_closed(account: Account, tmp_path: Path, data_dir: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from tests.helpers import objects
@@ -222,8 +237,8 @@ def test_a_new_attendee_is_invited_and_one_taken_off_gets_cancels(account: Accou
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     cli = Runner(write_config(tmp_path / "c.toml", account, smtp=smtp_section(smtp)), capsys)
     cli.json(*BOOK, now="2026-03-20T09:00")  # six invitations go out to it@
-    cli.json("engagement", "set", "acme", "--attendee", "boss@acme.example", now="2026-03-24T09:00")
-    cli.json("outbox", "send", now="2026-03-24T09:00")
+    got = cli.json("engagement", "set", "acme", "--attendee", "boss@acme.example", now="2026-03-24T09:00")
+    assert len(got["mail"]["sent"]) == 5  # sent by the command itself, as every command does
     assert len([m for m in smtp.to("boss@acme.example") if "Invitation" in str(m["Subject"])]) == 5  # ahead
     cli.json("engagement", "set", "acme", "--remove-attendee", "IT@Acme.example", now="2026-03-24T09:05")
     cli.json("outbox", "send", now="2026-03-24T09:05")
@@ -438,3 +453,31 @@ def test_a_close_stopped_after_withdrawing_still_tells_the_client(account: Accou
     cli.json("engagement", "close", "acme", now="2026-03-23T11:20")  # and once only
     events = cli.json("history", "acme", now="2026-03-23T11:20")["events"]
     assert len([e for e in events if e["kind"] == "mail withdrawn queued"]) == 1
+
+
+@RADICALE
+def test_a_make_up_nobody_came_to_puts_back_what_it_covered(account: Account, tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A 30-minute make-up booked for 25 owed minutes (the 15-minute grid rounds up): a no-show of it
+    put 30 minutes back on the remainder, 5 more than were ever owed."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "10:05", now="2026-03-23T11:00")
+    assert cut["offer"]["minutes"] == 25 and cut["offer"]["length"] == 30
+    made = cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")["block"]
+    start = made["start"][:16]
+    cli.json("no-show", made["id"], "--no-offer", now=start.replace(start[11:16], "23:00"))
+    (books,) = cli.json("engagements", now=start.replace(start[11:16], "23:00"))["engagements"]
+    assert books["remaining_minutes"] == 25
+
+
+@RADICALE
+def test_report_bad_input_is_one_line(account: Account, tmp_path: Path, data_dir: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    code, out, err = cli("report", "--client", "Nobody", now="2026-03-20T09:00")
+    assert code == 2 and out == "" and "no client 'Nobody'" in err and len(err.strip().splitlines()) <= 2
+    code, _out, err = cli("report", "--output", str(tmp_path), now="2026-03-20T09:00")
+    assert code == 2 and "is a folder" in err and "internal error" not in err
+    assert cli("report", "--client", "ACME", now="2026-03-20T09:00")[0] == 0  # a client's name without case
