@@ -153,7 +153,9 @@ def test_polish_offer_message(radicale: Account, tmp_path: Path, data_dir: Path,
     cli.json(*BOOK, "--language", "pl")
     doc = cli.json("cut-short", "acme-1", "--ended-at", "12:38", now=AFTER)
     text = Path(doc["message"]).read_text()
-    assert "22 minuty" in text and "odpowiedź: mailto:" in text
+    assert "22 minuty" in text and "Wybieram termin 1: <mailto:" in text
+    assert "dziękuję za spotkanie we wtorek, 24 marca 2026." in text  # the weekday as `we` wants it
+    assert "Każdy z nich to 30 minut, ponieważ czas spotkań zaokrąglam w górę" in text  # why 30, not 22
     assert json.dumps(doc)  # JSON-serialisable
 
 
