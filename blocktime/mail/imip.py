@@ -41,6 +41,7 @@ log = logging.getLogger("blocktime")
 _SUBJECT = re.compile(r"^(?:Subject|Temat):[ \t]*(.*)$")
 _METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.M)
 _LINK = re.compile(r"(mailto:[^\s<>\"]+|https?://[^\s<>\"]+)")
+_LABELLED = re.compile(r"^(\s*)(\S[^<>]*?):?[ \t]*<((?:mailto:|https?://)[^\s<>\"]+)>[ \t]*$")
 
 
 class _Wire(type(compat32)):  # type: ignore[misc]
@@ -82,14 +83,24 @@ def letter(rendered: str, language: str) -> Letter:
 
 
 def html_of(text: str, language: str) -> str:
-    """The plain text as simple HTML: paragraphs kept, line breaks kept, links clickable."""
+    """The plain text as simple HTML: paragraphs kept, line breaks kept, links clickable. A line
+    `Label: <URL>` (RFC 3986 Appendix C's delimited form, as mail clients write a link in plain
+    text) becomes a link that shows only its label, so an option's long prepared-reply URL reads
+    "Reply with option 1"; a bare URL shows itself."""
     paragraphs = []
     for para in re.split(r"\n\s*\n", text.strip()):
-        lines = [_LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', html.escape(line, quote=False))
-                 for line in para.split("\n")]
+        lines = [_html_line(line) for line in para.split("\n")]
         paragraphs.append("<p>" + "<br>\n".join(line.replace("  ", "&nbsp; ") for line in lines) + "</p>")
     return (f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"></head>\n'
             f'<body style="font-family: sans-serif">\n' + "\n".join(paragraphs) + "\n</body></html>\n")
+
+
+def _html_line(line: str) -> str:
+    m = _LABELLED.match(line)
+    if m is not None:
+        indent, label, url = m.groups()
+        return f'{indent}<a href="{html.escape(url)}">{html.escape(label, quote=False)}</a>'
+    return _LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', html.escape(line, quote=False))
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,11 +239,14 @@ def reoffer(session: Session, key: str, again: bool = False) -> OfferResult:
 def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dict[str, str],
               kind: str = "offer") -> OfferResult:
     """The offer's message in the outbox and queued for every attendee (once: keyed by offer)."""
-    from blocktime.notes import minutes, moment
+    from blocktime.notes import each, minutes, moment
     from blocktime.usecases.messages import tell
 
-    tz = session.config.organizer.timezone
-    text = _render(eng, kind, site=eng.site, length=minutes(offer.length_min, eng.language),
+    tz, policy = session.config.organizer.timezone, session.config.policy
+    why_length = each(offer.minutes, offer.length_min, grid=int(policy.granularity.total_seconds() // 60),
+                      block=int(eng.length.total_seconds() // 60), full_block=policy.makeup_full_block,
+                      language=eng.language)
+    text = _render(eng, kind, site=eng.site, length=minutes(offer.length_min, eng.language), each=why_length,
                    options=option_lines(session, eng, offer), expires=moment(offer.expires, tz, eng.language),
                    **common)
     path = files.write(session.config.outbox, f"offer-{offer.id}.txt", text)

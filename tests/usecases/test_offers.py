@@ -153,7 +153,9 @@ def test_polish_offer_message(radicale: Account, tmp_path: Path, data_dir: Path,
     cli.json(*BOOK, "--language", "pl")
     doc = cli.json("cut-short", "acme-1", "--ended-at", "12:38", now=AFTER)
     text = Path(doc["message"]).read_text()
-    assert "22 minuty" in text and "odpowiedź: mailto:" in text
+    assert "22 minuty" in text and "Wybieram termin 1: <mailto:" in text
+    assert "dziękuję za spotkanie we wtorek, 24 marca 2026." in text  # the weekday as `we` wants it
+    assert "Każdy z nich to 30 minut, ponieważ czas spotkań zaokrąglam w górę" in text  # why 30, not 22
     assert json.dumps(doc)  # JSON-serialisable
 
 
@@ -207,3 +209,16 @@ def test_a_bad_delivered_is_a_delivered_error(cli: Runner, account: Account) -> 
     assert code == 2 and "--delivered 30m" in err and "Tue 2026-03-24 12:30, which is still ahead" in err
     assert "--ended-at" not in err
     assert cli.json("cut-short", "acme-1", "--delivered", "35m", now=AFTER)["block"]["delivered"] == 35
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_the_offer_says_the_remainder_once_and_why_its_options_are_longer(cli: Runner, account: Account) -> None:
+    """Issue 26: 65 minutes left, offered as 1 hour 15 minutes on the 15-minute grid, said so once."""
+    cli.json(*[("2h" if a == "1h" else a) for a in BOOK])
+    doc = cli.json("cut-short", "acme-1", "--ended-at", "12:55", now=AFTER)
+    assert doc["offer"]["minutes"] == 65 and doc["offer"]["length"] == 75
+    body = Path(doc["message"]).read_text().partition("\n\n")[2]
+    assert body.count("1 hour 5 minutes") == 1 and body.count("1 hour 15 minutes") == 1
+    assert ("so 1 hour 5 minutes of the training is still to come. To make sure nothing is lost, here are a few"
+            " times for it at Acme HQ. Each is 1 hour 15 minutes long: I plan sessions in steps of 15 minutes,"
+            " so the time is rounded up.") in body
