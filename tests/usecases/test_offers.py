@@ -207,3 +207,16 @@ def test_a_bad_delivered_is_a_delivered_error(cli: Runner, account: Account) -> 
     assert code == 2 and "--delivered 30m" in err and "Tue 2026-03-24 12:30, which is still ahead" in err
     assert "--ended-at" not in err
     assert cli.json("cut-short", "acme-1", "--delivered", "35m", now=AFTER)["block"]["delivered"] == 35
+
+
+def test_export_of_a_cut_short_block_matches_the_calendar_copy(cli: Runner, account: Account, tmp_path: Path) -> None:
+    cli.json(*BOOK)
+    cli.json("move", "acme-1", "--to", "2026-03-24 12:15")  # SEQUENCE 1 on the calendar
+    uid = cli.json("cut-short", "acme-1", "--ended-at", "12:35", now=AFTER)["block"]["uid"]
+    (copy,) = [e for e in _events(account) if str(e["UID"]) == uid]
+    (path,) = cli.json("export", "acme-1", "--out", str(tmp_path / "inv"), now=AFTER)["files"]
+    (sent,) = icalendar.Calendar.from_ical(Path(path).read_text()).walk("VEVENT")
+    for name in ("X-BLOCKTIME-PLANNED-END", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION",
+                 "X-BLOCKTIME-DELIVERED-MINUTES", "X-BLOCKTIME-REMAINING-MINUTES"):
+        assert sent.get(name).to_ical() == copy.get(name).to_ical(), name
+    assert str(sent["X-BLOCKTIME-PLANNED-END"]) == "20260324T121500Z" and sent["SEQUENCE"] == 1
