@@ -246,12 +246,11 @@ def patch_event(text: str, uid: str, *, end: datetime | None = None,
     return text_of(cal)
 
 
-def cut_short_copy(text: str, uid: str, ended_at: datetime, delivered: int, remaining: int,
+def cut_short_copy(text: str, uid: str, start: datetime, ended_at: datetime, delivered: int, remaining: int,
                    language: str, client: str, tz: Any) -> str:
     """A block's event (written for its planned span) as it reads once cut short: the real end,
     a summary that says so, delivered and remaining minutes; the planned end, SEQUENCE and the
     description stay. The calendar copy and `export` both go through here, so they match."""
-    start = Calendar.from_ical(text).walk("VEVENT")[0]["DTSTART"].dt
     summary = render("cut_summary", language, client=client, **when(start, ended_at, tz, language))
     return patch_event(text, uid, end=ended_at, summary=summary,
                        extra={X_DELIVERED: str(delivered), X_REMAINING: str(remaining)})

@@ -165,8 +165,8 @@ def _invite(session: Session, sb: StoredBlock, eng: Engagement) -> str:
     text = request(EventFacts(planned, eng, session.config.organizer, sb.sequence, session.now))
     if sb.state != "cut_short" or sb.ended_at is None:
         return text
-    return cut_short_copy(text, sb.block.uid, sb.ended_at, sb.delivered_min or 0, sb.remaining_min or 0,
-                          eng.language, eng.client, session.config.organizer.timezone)
+    return cut_short_copy(text, sb.block.uid, sb.block.span.start, sb.ended_at, sb.delivered_min or 0,
+                          sb.remaining_min or 0, eng.language, eng.client, session.config.organizer.timezone)
 
 
 def refusal_json(r: Refusal) -> dict[str, object]:

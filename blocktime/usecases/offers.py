@@ -72,7 +72,7 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     remaining = int((sb.planned_end - ended_at).total_seconds() // 60)
     tz = session.config.organizer.timezone
     etag = update_event(session, sb.href, b.uid, lambda text: cut_short_copy(
-        text, b.uid, ended_at, delivered, remaining, eng.language, eng.client, tz))
+        text, b.uid, b.span.start, ended_at, delivered, remaining, eng.language, eng.client, tz))
     with session.store.transaction():
         session.store.record_cut(b.uid, ended_at, delivered, remaining, reason)
         session.store.mark(b.uid, "cut_short", etag=etag)
