@@ -344,7 +344,7 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
         session.store.add_minutes(eng.key, -covered, "makeup", block.uid, session.now)
         session.store.log(block.uid, session.now, "makeup_booked", offer=offer.id, option=option,
                           makes_up=offer.source_uid, minutes=covered)
-    finish_pending(session)
+    finish_pending(session, announce=False)  # the block just recorded: not one an earlier run left
     release(session, offer.id)
     return load_block(session, block.uid)
 

@@ -220,3 +220,12 @@ def test_export_of_a_cut_short_block_matches_the_calendar_copy(cli: Runner, acco
                  "X-BLOCKTIME-DELIVERED-MINUTES", "X-BLOCKTIME-REMAINING-MINUTES"):
         assert sent.get(name).to_ical() == copy.get(name).to_ical(), name
     assert str(sent["X-BLOCKTIME-PLANNED-END"]) == "20260324T121500Z" and sent["SEQUENCE"] == 1
+
+
+def test_accept_does_not_call_its_own_block_left_pending(cli: Runner, account: Account) -> None:
+    """Issue 26, point 10: the line is for blocks an earlier run left, not the one just booked."""
+    cli.json(*BOOK)
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "12:35", now=AFTER)["offer"]
+    code, out, err = cli("accept", offer["id"], "1", now=AFTER)
+    assert code == 0 and "acme-5" in out
+    assert "left pending" not in err, err
