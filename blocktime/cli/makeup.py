@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from blocktime.cli.common import (
     deliver_mail,
+    dismiss_command,
     iso,
     mail_json,
     moment_text,
@@ -243,7 +244,8 @@ def _inbox_waiting(s: Any, engagement: str | None) -> list[dict[str, Any]] | Non
 def _say_waiting(waiting: list[dict[str, Any]] | None) -> None:
     for w in waiting or []:
         about = f" about {w['offer']}" if w["offer"] else ""
-        print(f"waiting for you: mail from {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})")
+        print(f"waiting for you: mail from {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})\n"
+              f"  dealt with it? {dismiss_command(w['message_id'])}")
 
 
 def cmd_why(args: argparse.Namespace) -> int:

@@ -229,3 +229,17 @@ def test_accept_does_not_call_its_own_block_left_pending(cli: Runner, account: A
     code, out, err = cli("accept", offer["id"], "1", now=AFTER)
     assert code == 0 and "acme-5" in out
     assert "left pending" not in err, err
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_why_beyond_the_horizon_keeps_every_other_reason(cli: Runner, account: Account) -> None:
+    """Issue 26, point 11: past the make-up horizon BUSY and TRAVEL still show beside BEYOND_HORIZON."""
+    cli.json(*BOOK[:-1], "12")  # the 12th block is on Thu 2026-04-30, beyond 21 days from AFTER
+    cli.json("book", "--client", "Beta", "--site", "Beta Office", "--attendee", "b@beta.example",
+             "--start", "2026-04-30 09:00", "--length", "1h")
+    cli.json("cut-short", "acme-1", "--ended-at", "12:30", now=AFTER)
+    doc = cli.json("why", "2026-04-30", "--engagement", "acme", now=AFTER)
+    by_start = {c["start"][11:16]: c["reasons"] for c in doc["candidates"]}
+    assert {"BUSY", "BEYOND_HORIZON"} <= set(by_start["12:00"])  # acme-12 is there
+    assert {"TRAVEL", "BEYOND_HORIZON"} <= set(by_start["10:00"])  # just after Beta, at another site
+    assert all(r[-1] == "BEYOND_HORIZON" for r in by_start.values())
