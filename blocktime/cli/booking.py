@@ -39,7 +39,7 @@ def cmd_book(args: argparse.Namespace) -> int:
             site=args.site,
             attendees=tuple(args.attendee),
             first=first,
-            length=inputs.duration(args.length),
+            length=inputs.duration(args.length, flag="--length"),
             weekdays=inputs.weekdays(args.every) if args.every else frozenset({first.weekday()}),
             count=args.count,
             skip_conflicts=args.skip_conflicts,

@@ -88,7 +88,7 @@ def validate(req: BookRequest) -> None:
     if req.length < MIN_BLOCK:
         minutes = int(req.length.total_seconds() // 60)
         raise BadInput(f"a block of {minutes} minute{'s' if minutes != 1 else ''} is too short to be a block",
-                       f"a bare number is minutes: did you mean {minutes}h? (blocks are {MIN_BLOCK_MIN} min or more)")
+                       f"did you mean {minutes}h? (blocks are {MIN_BLOCK_MIN} min or more)")
 
 
 def book(session: Session, req: BookRequest) -> BookResult:

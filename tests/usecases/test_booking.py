@@ -61,7 +61,7 @@ def test_books_exactly_the_free_instances_and_is_idempotent(cli: Runner, account
 
 def test_agenda_and_export(cli: Runner, account: Account, tmp_path: Path) -> None:
     doc = cli.json("book", "--client", "Beta", "--site", "Beta Office", "--attendee", "x@beta.example",
-                   "--start", "2026-04-01T10:00", "--length", "90", "--every", "wed", "--count", "2")
+                   "--start", "2026-04-01T10:00", "--length", "90m", "--every", "wed", "--count", "2")
     ids = [b["id"] for b in doc["booked"]]
     assert ids == ["beta-1", "beta-2"]
     agenda = cli.json("agenda")
