@@ -69,7 +69,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     b.add_argument("--site", required=True, help="where the training happens (LOCATION)")
     b.add_argument("--attendee", action="append", default=[], metavar="EMAIL", help="repeatable")
     b.add_argument("--start", required=True, metavar="DATETIME", help="first block, organizer's zone")
-    b.add_argument("--length", required=True, metavar="DURATION", help="90, 45m, 1h, 1h30m")
+    b.add_argument("--length", required=True, metavar="DURATION", help="45m, 1h, 1h30m (a unit is needed)")
     b.add_argument("--every", metavar="WEEKDAYS", help="e.g. tue,thu (default: the start's weekday)")
     b.add_argument("--count", type=int, default=1, metavar="N")
     b.add_argument("--language", choices=["en", "pl"], help="language of notes and invites")

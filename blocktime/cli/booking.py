@@ -39,7 +39,7 @@ def cmd_book(args: argparse.Namespace) -> int:
             site=args.site,
             attendees=tuple(args.attendee),
             first=first,
-            length=inputs.duration(args.length),
+            length=inputs.duration(args.length, flag="--length"),
             weekdays=inputs.weekdays(args.every) if args.every else frozenset({first.weekday()}),
             count=args.count,
             skip_conflicts=args.skip_conflicts,
@@ -100,6 +100,10 @@ def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delive
     say_mail(s, mail)
 
 
+#: `agenda` fits a terminal this wide: the site is shortened first (whole in --json)
+AGENDA_WIDTH = 100
+
+
 def cmd_agenda(args: argparse.Namespace) -> int:
     from blocktime.config import inputs
     from blocktime.views.agenda import agenda
@@ -120,14 +124,25 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         if not items:
             print("no blocks booked" + ("" if args.all else " from now on"))
             return 0
-        def said(sb: Any, e: Engagement) -> str:
-            return ", ".join(f"{a['attendee']} {a['answer'].replace('none', 'no answer')}"
-                             for a in answers_json(s, sb, e))
+        def said(sb: Any, e: Engagement, how: int) -> str:
+            """Each attendee's answer (0), by the address's local part (1), or counted (2)."""
+            got = answers_json(s, sb, e)
+            if how < 2:
+                return ", ".join(f"{a['attendee'] if how == 0 else a['attendee'].split('@')[0]} "
+                                 f"{a['answer'].replace('none', 'no answer')}" for a in got)
+            words = [a["answer"] for a in got]
+            order = ("accepted", "tentative", "declined", "delegated", "none")
+            return ", ".join(f"{words.count(w)} {w.replace('none', 'no answer')}"
+                             for w in sorted(set(words), key=lambda w: order.index(w) if w in order else 3))
 
-        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site,
-                 shown_state(sb, s.now),
-                 said(sb, e)] for sb, e in items]
-        print(table(rows, ["block", "when", "client", "site", "state", "answers"]))
+        for how in range(3):  # the most the terminal takes; who answered what is always in --json
+            rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site,
+                     shown_state(sb, s.now), said(sb, e, how)] for sb, e in items]
+            shown = table(rows, ["block", "when", "client", "site", "state", "answers"], fit=AGENDA_WIDTH,
+                          shrink=((3, 16), (2, 12), (5, 16), (3, 8)) if how == 2 else ((3, 16), (2, 12)))
+            if max(len(line) for line in shown.splitlines()) <= AGENDA_WIDTH:
+                break
+        print(shown)
     return 0
 
 

@@ -86,7 +86,8 @@ def cmd_engagement(args: argparse.Namespace) -> int:
         raise BadInput("nothing to set", "give --contract, --language, --attendee or --remove-attendee")
     with open_session(args) as s:
         if args.action == "set":
-            set_terms(s, args.key, contract=inputs.duration(args.contract) if args.contract else None,
+            contract = inputs.duration(args.contract, flag="--contract") if args.contract else None
+            set_terms(s, args.key, contract=contract,
                       language=args.language, add=tuple(args.attendee), remove=tuple(args.remove_attendee))
             sent = deliver_mail(s, args)  # invitations to a new attendee, CANCELs to one taken off
             if args.json:

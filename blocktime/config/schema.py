@@ -154,7 +154,7 @@ def _bool(v: Any) -> bool:
 
 
 def _duration(v: Any) -> Any:
-    return duration(str(v)) if isinstance(v, (str, int)) and not isinstance(v, bool) else _fail()
+    return duration(str(v), bare_minutes=True) if isinstance(v, (str, int)) and not isinstance(v, bool) else _fail()
 
 
 def duration_or_zero(v: Any) -> Any:

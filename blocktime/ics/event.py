@@ -257,3 +257,13 @@ def patch_event(text: str, uid: str, *, end: datetime | None = None,
     if not found:
         raise ValueError(f"no event {uid} in the object")
     return text_of(cal)
+
+
+def cut_short_copy(text: str, uid: str, start: datetime, ended_at: datetime, delivered: int, remaining: int,
+                   language: str, client: str, tz: Any) -> str:
+    """A block's event (written for its planned span) as it reads once cut short: the real end,
+    a summary that says so, delivered and remaining minutes; the planned end, SEQUENCE and the
+    description stay. The calendar copy and `export` both go through here, so they match."""
+    summary = render("cut_summary", language, client=client, **when(start, ended_at, tz, language))
+    return patch_event(text, uid, end=ended_at, summary=summary,
+                       extra={X_DELIVERED: str(delivered), X_REMAINING: str(remaining)})

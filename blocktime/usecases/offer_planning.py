@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from blocktime.core.model import Engagement
 from blocktime.core.slots import Candidate, Slot, SlotQuery, all_slots, candidates, makeup_length, search, usual_start
@@ -25,15 +25,17 @@ OFFERING = ("blocktime.usecases.messages", "blocktime.mail.imip", "blocktime.mai
 
 
 def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool = False,
-               besides: Collection[str] = ()) -> SlotQuery:
-    """The search for `eng`: busy time from every calendar over the horizon with every other open
-    offer's holds (see `promises`; the offers in `besides` are the ones the search replaces), usual
-    start, site days, and the options the client declined before (offered again only when `again`)."""
+               besides: Collection[str] = (), through: datetime | None = None) -> SlotQuery:
+    """The search for `eng`: busy time from every calendar over the horizon (or `through` a later
+    moment, for `why` on a day past it) with every other open offer's holds (see `promises`; the
+    offers in `besides` are the ones the search replaces), usual start, site days, and the options
+    the client declined before (offered again only when `again`)."""
     policy = planning_policy(session)
     tz = session.config.organizer.timezone
     reach = policy.reach
-    busy = promised(session, read_busy(session, session.now - reach, session.now + policy.horizon + reach,
-                                       then=OFFERING), besides=besides)
+    until = max(session.now + policy.horizon, through or session.now)
+    busy = promised(session, read_busy(session, session.now - reach, until + reach, then=OFFERING),
+                    besides=besides)
     blocks = [sb.block for sb in session.store.blocks()]
     own = [b for b in blocks if b.engagement == eng.key and not b.makeup_for]
     return SlotQuery(
@@ -73,7 +75,9 @@ def why(session: Session, engagement: str, day: date, length: timedelta | None) 
     if length is None:
         length = makeup_length(timedelta(minutes=remaining), session.config.policy, eng.length) or eng.length
     own = [o.id for o in session.store.offers(eng.key)]
-    return candidates(slot_query(session, eng, length, besides=own), day)
+    tz = session.config.organizer.timezone
+    through = datetime.combine(day + timedelta(days=1), time(0), tz)  # the whole day, also past the horizon
+    return candidates(slot_query(session, eng, length, besides=own, through=through), day)
 
 
 @dataclass(frozen=True, slots=True)

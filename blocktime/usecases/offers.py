@@ -47,8 +47,7 @@ def load_block(session: Session, ref: str) -> StoredBlock:
 
 def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") -> tuple[StoredBlock, OfferResult]:
     """Record that block `ref` ended at `ended_at`; show it on the event; offer the remainder."""
-    from blocktime.ics.event import X_DELIVERED, X_REMAINING, patch_event
-    from blocktime.notes import render, when
+    from blocktime.ics.event import cut_short_copy
 
     finish_pending(session)
     sb = load_block(session, ref)
@@ -71,11 +70,9 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     eng = load_engagement(session, b.engagement)
     delivered = int((ended_at - b.span.start).total_seconds() // 60)
     remaining = int((sb.planned_end - ended_at).total_seconds() // 60)
-    times = when(b.span.start, ended_at, session.config.organizer.timezone, eng.language)
-    summary = render("cut_summary", eng.language, client=eng.client, **times)
-    extra = {X_DELIVERED: str(delivered), X_REMAINING: str(remaining)}
-    etag = update_event(session, sb.href, b.uid,
-                        lambda text: patch_event(text, b.uid, end=ended_at, summary=summary, extra=extra))
+    tz = session.config.organizer.timezone
+    etag = update_event(session, sb.href, b.uid, lambda text: cut_short_copy(
+        text, b.uid, b.span.start, ended_at, delivered, remaining, eng.language, eng.client, tz))
     with session.store.transaction():
         session.store.record_cut(b.uid, ended_at, delivered, remaining, reason)
         session.store.mark(b.uid, "cut_short", etag=etag)
@@ -352,7 +349,7 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
         session.store.add_minutes(eng.key, -covered, "makeup", block.uid, session.now)
         session.store.log(block.uid, session.now, "makeup_booked", offer=offer.id, option=option,
                           makes_up=offer.source_uid, minutes=covered)
-    finish_pending(session)
+    finish_pending(session, announce=False)  # the block just recorded: not one an earlier run left
     release(session, offer.id)
     return load_block(session, block.uid)
 

@@ -100,9 +100,13 @@ def test_a_reply_picking_option_2_books_it_once(inboxcli: Runner, account: Accou
     # a second pass does nothing
     assert inboxcli.json("inbox", now="2026-03-24T14:05")["messages"] == []
     assert inboxcli("inbox", now="2026-03-24T14:05")[1] == "no new mail\n"
-    assert "waiting for you: mail from mallory@evil.example" in inboxcli("status", "acme", now="2026-03-24T14:05")[1]
+    said = inboxcli("status", "acme", now="2026-03-24T14:05")[1]
+    assert "waiting for you: mail from mallory@evil.example" in said
+    # the text names each kept message's id, as `--dismiss` takes it (issue 26, point 11)
+    bare = free["message_id"].strip("<>")
+    assert f"dealt with it? blocktime inbox --dismiss {bare}" in said, said
     # the organizer deals with the free text: it no longer waits
-    inboxcli.json("inbox", "--dismiss", free["message_id"], now="2026-03-24T14:05")
+    inboxcli.json("inbox", "--dismiss", bare, now="2026-03-24T14:05")
     waiting = inboxcli.json("offers", now="2026-03-24T14:05")["inbox_waiting"]
     assert [w["from"] for w in waiting] == ["mallory@evil.example", CLIENT]
     code, _, err = inboxcli("inbox", "--dismiss", free["message_id"], now="2026-03-24T14:05")
