@@ -23,6 +23,11 @@ class BadInput(BlocktimeError):
     exit_code = 2
 
 
+class MissingSecret(BadInput):
+    """A password the config keeps outside the file (environment, keyring) is not there. Raised
+    only when a connection needs it: what can go on without that connection may (exit code 2)."""
+
+
 class ServerError(BlocktimeError):
     """The calendar server could not be reached or refused us."""
 

@@ -73,6 +73,7 @@ class ImapMailbox:
         """Connect, sign in and select the folder (read-write: flags and moves need it)."""
         c = self.config
         host = c.host or ""
+        password = c.login_password() if self.bearer is None else None  # before connecting: unset is one line
         try:
             if c.security == "ssl":
                 self._m = imaplib.IMAP4_SSL(host, c.port, ssl_context=ssl.create_default_context(),
@@ -93,7 +94,7 @@ class ImapMailbox:
             else:
                 if c.security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
                     log.warning("sending the IMAP password to %s without TLS", host)
-                m.login(c.username or "", c.password or "")
+                m.login(c.username or "", password or "")
         except (imaplib.IMAP4.error, OSError):
             raise self._fail(f"the IMAP server refused the login as {c.username} at",
                              "check [inbox] username and password (or the sign-in)") from None
