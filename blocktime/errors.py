@@ -32,6 +32,16 @@ class ServerError(BlocktimeError):
     """The calendar server could not be reached or refused us."""
 
 
+class LoginRefused(BlocktimeError):
+    """A server refused blocktime's login or access (HTTP 401/403 from the calendar, an IMAP or
+    SMTP authentication failure). Trying again cannot help until the config changes: never
+    retried, and a daemon pass ends at it (one line, exit 1)."""
+
+
+class CalendarRefused(ServerError, LoginRefused):
+    """The calendar server refused the login (HTTP 401) or the access (HTTP 403)."""
+
+
 class ConflictError(BlocktimeError):
     """Someone else changed an object between our read and our write (If-Match failed)."""
 

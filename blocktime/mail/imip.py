@@ -35,7 +35,7 @@ from functools import lru_cache
 from types import TracebackType
 
 from blocktime.config.schema import SmtpConfig
-from blocktime.errors import BadInput, BlocktimeError
+from blocktime.errors import BadInput, BlocktimeError, LoginRefused
 
 log = logging.getLogger("blocktime")
 _SUBJECT = re.compile(r"^(?:Subject|Temat):[ \t]*(.*)$")
@@ -198,6 +198,10 @@ class MailError(BlocktimeError):
     """The SMTP server could not be reached, or refused the login: nothing more can go out now."""
 
 
+class MailRefused(MailError, LoginRefused):
+    """The SMTP server refused the login: not tried again until the config changes."""
+
+
 class Refused(Exception):
     """The server refused one message (a recipient, or the content); the others may still go."""
 
@@ -245,7 +249,7 @@ class Transport:
                             'set [smtp] security = "ssl" (port 465) or "none"') from None
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
-            raise MailError(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
+            raise MailRefused(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
                             "check [smtp] username and password" if self.bearer is None else
                             f"check [smtp] username; `blocktime auth {c.auth}` again adds the mail scope") from None
         except ssl.SSLError as exc:
