@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from blocktime.errors import BadInput, MissingSecret
+from blocktime.errors import MissingSecret, optional
 
 KEYRING_NAME = "caldav:{username}"  # keyring entry of the calendar password (service "blocktime")
 
@@ -64,12 +64,8 @@ def logins(user: str, password: str) -> list[str]:
 
 
 def _keyring(needed_by: str) -> Any:
-    """The keyring package, or one BadInput naming what needs it and the extra that brings it."""
-    try:
-        import keyring
-    except ImportError:
-        raise BadInput(f"{needed_by} needs the keyring package", "pip install 'blocktime[keyring]'") from None
-    return keyring
+    """The keyring package, or one line naming what needs it and the extra that brings it."""
+    return optional("keyring", needed_by)
 
 
 def store_password(username: str, password: str) -> None:
