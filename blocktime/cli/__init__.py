@@ -21,7 +21,7 @@ from itertools import pairwise
 from typing import Any
 
 from blocktime.cli.common import LOGLESS, NOTES, log_to_stderr
-from blocktime.errors import BadInput, BlocktimeError
+from blocktime.errors import BadInput, BlocktimeError, driver_missing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -337,6 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the one boundary: never a traceback for the user
         if debug:
             raise
+        missing = driver_missing(exc)  # an optional driver imported without errors.optional: still one line
+        if missing is not None:
+            print(f"blocktime: error: {missing}", file=sys.stderr)
+            return missing.exit_code
         print(f"blocktime: internal error: {type(exc).__name__} (run with --debug for details)",
               file=sys.stderr)
         return 1

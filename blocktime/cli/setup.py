@@ -63,7 +63,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if answers.keyring:
         if not answers.username:
             raise BadInput("--keyring needs --username")
-        from blocktime.config.secrets import store_password
+        from blocktime.config.passwords import store_password
 
         secret = answers.password or _secret(f"password for {answers.username}: ")
         store_password(answers.username, secret)

@@ -35,7 +35,7 @@ from functools import lru_cache
 from types import TracebackType
 
 from blocktime.config.schema import SmtpConfig
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BadInput, BlocktimeError, LoginRefused
 
 log = logging.getLogger("blocktime")
 _SUBJECT = re.compile(r"^(?:Subject|Temat):[ \t]*(.*)$")
@@ -209,6 +209,10 @@ class MailError(BlocktimeError):
     """The SMTP server could not be reached, or refused the login: nothing more can go out now."""
 
 
+class MailRefused(MailError, LoginRefused):
+    """The SMTP server refused the login: not tried again until the config changes."""
+
+
 class Refused(Exception):
     """The server refused one message (a recipient, or the content); the others may still go."""
 
@@ -228,6 +232,10 @@ class Transport:
 
     def open(self) -> None:
         c = self.config
+        try:  # before connecting; a password that is not there keeps the mail waiting, as a refused login does
+            password = c.login_password() if self.bearer is None and c.username else None
+        except BadInput as exc:
+            raise MailError(exc.message, exc.hint) from None
         try:
             if c.security == "ssl":
                 self._smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=self.timeout,
@@ -245,14 +253,14 @@ class Transport:
             elif c.username:
                 if c.security == "none" and c.host not in ("localhost", "127.0.0.1", "::1"):
                     log.warning("sending the SMTP password to %s without TLS", c.host)
-                self._smtp.login(c.username, c.password or "")
+                self._smtp.login(c.username, password or "")
         except smtplib.SMTPNotSupportedError:
             self.close()
             raise MailError(f"the SMTP server {self.where} does not offer STARTTLS",
                             'set [smtp] security = "ssl" (port 465) or "none"') from None
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
-            raise MailError(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
+            raise MailRefused(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
                             "check [smtp] username and password" if self.bearer is None else
                             f"check [smtp] username; `blocktime auth {c.auth}` again adds the mail scope") from None
         except ssl.SSLError as exc:

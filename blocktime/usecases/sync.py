@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
 from blocktime.core.model import Interval
-from blocktime.errors import BlocktimeError, ServerError
+from blocktime.errors import BlocktimeError, LoginRefused, ServerError
 from blocktime.usecases.changetags import put_aside, read_changes, writes_here
 from blocktime.usecases.session import Session, at
 
@@ -110,11 +110,14 @@ def _save_token(session: Session, url: str, token: str, tag: str | None) -> None
 
 
 def with_retries(what: str, call: Callable[[], T], attempts: int, sleep: Callable[[float], None]) -> T:
-    """Retry a failing server call with exponential backoff (0.5 s, 1 s, 2 s …)."""
+    """Retry a failing server call with exponential backoff (0.5 s, 1 s, 2 s …); not a refused
+    login (401/403): that ends the pass."""
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:
             return call()
+        except LoginRefused:  # a refused login or access is refused again: said at once
+            raise
         except ServerError as exc:
             if attempt == attempts:
                 raise
@@ -133,6 +136,8 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
     report = PassReport()
     try:
         calendars = known_calendars(session, refresh)
+    except LoginRefused:
+        raise
     except ServerError as exc:
         report.errors.append(exc.message)
         return report
@@ -160,6 +165,8 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
             current, ahead = ahead, read(k + 1)
             try:
                 changes, tag = current.result()
+            except LoginRefused:  # the other calendars would be refused too
+                raise
             except ServerError as exc:
                 report.errors.append(f"{cal.name}: {exc.message}")
                 _relist_next_time(session)
@@ -173,6 +180,8 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
             report.deleted += len(changes.deleted)
             try:
                 _handle(session, cal, changes, report)
+            except LoginRefused:
+                raise
             except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
                 report.errors.append(f"{cal.name}: {exc.message}")
                 continue

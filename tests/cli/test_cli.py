@@ -109,6 +109,8 @@ def test_password_from_environment(
     cfg.write_text(f'[organizer]\ntimezone = "Europe/Warsaw"\n[calendar]\nurl = "{radicale.url}"\n'
                    f'username = "{radicale.username}"\npassword_env = "BT_TEST_PW"\n')
     code, _, err = run(capsys, "--config", str(cfg), "agenda")
+    assert code == 0, err  # reads only the store: the password is read when the calendar is (issue 26)
+    code, _, err = run(capsys, "--config", str(cfg), "--now", "2026-03-20 09:00", *BOOK, "--start", "2026-04-01 10:00")
     assert code == 2 and "BT_TEST_PW is not set" in one_error_line(err)
     monkeypatch.setenv("BT_TEST_PW", radicale.password or "")
     code, _out, err = run(capsys, "--config", str(cfg), "--now", "2026-03-20 09:00", *BOOK,

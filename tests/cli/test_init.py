@@ -159,7 +159,8 @@ def test_keyring_without_the_keyring_package_is_bad_input(
     monkeypatch.setattr("sys.stdin", io.StringIO("secret\n"))
     code, _out, err = run(capsys, "--config", str(tmp_path / "c.toml"), *FLAGS, "--url", "http://127.0.0.1:1/",
                           "--username", "anna", "--keyring", "--no-doctor")
-    assert code == 2 and "--keyring needs the keyring package" in err and "secret" not in err
+    assert code == 2 and "--keyring needs the optional keyring package" in err and "secret" not in err
+    assert "pip install 'blocktime[keyring]'" in err
     assert not (tmp_path / "c.toml").exists()
 
 

@@ -74,7 +74,7 @@ def test_each_trainer_extends_the_shared_tables(two: Path, data_dir: Path) -> No
     assert anna.organizer.timezone.key == "Europe/Warsaw" and anna.organizer.language == "pl"  # shared
     assert anna.policy.max_blocks_per_day == 3
     assert anna.calendar.url == "https://dav.example/remote.php/dav" and anna.calendar.username == "anna"
-    assert anna.calendar.password == "anna-secret"  # its own password replaces the shared password_env (unset)
+    assert anna.calendar.login_password() == "anna-secret"  # its own password replaces the shared password_env (unset)
     assert anna.data_dir == data_dir / "trainers" / "anna" and anna.outbox == anna.data_dir / "outbox"
     assert anna.source == two.parent / "trainers" / "anna.toml"
     bob = for_trainer(team, "bob")

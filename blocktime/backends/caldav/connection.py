@@ -23,7 +23,7 @@ from blocktime.backends.davhttp import DavClient, ResponseError, safe_url
 from blocktime.backends.davhttp import path_of as _path
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
 from blocktime.backends.throttle import Throttled, backoff, quota_reason
-from blocktime.errors import BadInput, ConflictError, ServerError
+from blocktime.errors import BadInput, CalendarRefused, ConflictError, ServerError
 
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 #: exception classes (by name, so niquests, requests and urllib3 all match) of a transient network failure
@@ -215,8 +215,8 @@ class Connection:
             package = type(exc).__module__.split(".")[0]
             if "AuthorizationError" in names:  # this wire's or python-caldav's
                 if getattr(exc, "status", 401) == 403:
-                    raise ServerError(f"{what} was forbidden at {safe_url(self.url)} (HTTP 403)") from None
-                raise ServerError(
+                    raise CalendarRefused(f"{what} was forbidden at {safe_url(self.url)} (HTTP 403)") from None
+                raise CalendarRefused(
                     f"the calendar server at {safe_url(self.url)} refused {self.credentials}", self.auth_hint
                 ) from None
             if isinstance(exc, ResponseError) or (package == "caldav" and "DAVError" in names):
