@@ -236,6 +236,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from blocktime.cli.team import add_parser as add_team
 
         add_team(sub)
+    if only in (None, "", "store"):
+        from blocktime.cli.stores import add_parser as add_store
+
+        add_store(sub)
     for each in sub.choices.values():  # `blocktime agenda --as anna` too (if both, this one)
         each.add_argument("--as", dest="trainer", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
@@ -380,7 +384,7 @@ COMMANDS = {
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",
     "decline-counter": "mail:cmd_decline_counter", "confirmations": "mail:cmd_confirmations",
     "auth": "ops:cmd_auth", "doctor": "ops:cmd_doctor", "inbox": "inbox:cmd_inbox",
-    "week": "views:cmd_week", "init": "setup:cmd_init", "team": "team:cmd_team",
+    "week": "views:cmd_week", "init": "setup:cmd_init", "team": "team:cmd_team", "store": "stores:cmd_store",
 }
 
 

@@ -123,6 +123,10 @@ def cmd_agenda(args: argparse.Namespace) -> int:
             return 0
         if not items:
             print("no blocks booked" + ("" if args.all else " from now on"))
+            if not s.store.engagements():  # not one engagement: a new store, or one switched or lost
+                from blocktime.usecases.emptystore import WAYS_BACK
+
+                print(f"(the store {s.store.where} is empty: {WAYS_BACK})")
             return 0
         def said(sb: Any, e: Engagement, how: int) -> str:
             """Each attendee's answer (0), by the address's local part (1), or counted (2)."""

@@ -210,6 +210,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
         return  # a quiet round: nothing seen, nothing reported or implied gone
     from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn
     from blocktime.usecases.absence import Tracked, candidates, copy_of_block, known_copies, still_there
+    from blocktime.usecases.emptystore import empty_store
 
     blocks = {sb.block.uid: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
     holds = {h.uid: h for h in session.store.holds()}
@@ -241,6 +242,9 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
             foreign.append(split)
     for line in skipped:
         log.warning("%s", line)
+    if not ours and (warning := empty_store(session, cal.name, changes.changed)):
+        log.warning("%s", warning)
+        report.actions.append(warning)
     tracked = [Tracked(u, sb.href, sb.block.span.start, sb.block.span.end) for u, sb in blocks.items()]
     tracked += [Tracked(u, h.href, h.span.start, h.span.end) for u, h in holds.items()]
     for item in candidates(changes, cal, tracked, seen):
