@@ -78,6 +78,7 @@ def test_an_empty_store_beside_a_calendar_of_blocks_says_how_to_get_them_back(
         cli: Runner, account: Account, data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """[store] url switched to an empty store: `agenda` said only "no blocks booked"."""
     cli.json(*BOOK, now="2026-03-20T09:00")
+    old = os.environ.get("BLOCKTIME_STORE_URL")
     if ON_POSTGRESQL:
         monkeypatch.delenv("BLOCKTIME_STORE_URL")
     else:
@@ -90,3 +91,17 @@ def test_an_empty_store_beside_a_calendar_of_blocks_says_how_to_get_them_back(
     assert "holds no block, but calendar 'blocktime' holds 4 of blocktime's" in said
     assert "blocktime store copy --to URL" in said and "blocktime repair" in said
     assert cli.json("agenda", "--all", now="2026-03-20T09:05")["blocks"] == []  # nothing adopted on that ground
+    # the way back: copy the old store into this one, which the pass above wrote its bookkeeping into
+    new = os.environ.get("BLOCKTIME_STORE_URL") or "sqlite:"
+    if old:
+        monkeypatch.setenv("BLOCKTIME_STORE_URL", old)
+    else:
+        monkeypatch.delenv("BLOCKTIME_STORE_URL")
+    assert cli.json("store", "copy", "--to", new, now="2026-03-20T09:10")["tables"]["blocks"] == 4
+    if new == "sqlite:":
+        monkeypatch.delenv("BLOCKTIME_STORE_URL")
+    else:
+        monkeypatch.setenv("BLOCKTIME_STORE_URL", new)
+    assert len(cli.json("agenda", "--all", now="2026-03-20T09:10")["blocks"]) == 4
+    code, out, err = cli("daemon", "--once", now="2026-03-20T09:15")
+    assert code == 0 and "holds no block" not in out + err
