@@ -214,8 +214,9 @@ class Connection:
             names = {c.__name__ for c in type(exc).__mro__}
             package = type(exc).__module__.split(".")[0]
             if "AuthorizationError" in names:  # this wire's or python-caldav's
-                if getattr(exc, "status", 401) == 403:
-                    raise CalendarRefused(f"{what} was forbidden at {safe_url(self.url)} (HTTP 403)") from None
+                if getattr(exc, "status", 401) == 403:  # one object or calendar refused, not the login:
+                    # a failure of this step (the pass goes on with the rest), never a refused login
+                    raise ServerError(f"{what} was forbidden at {safe_url(self.url)} (HTTP 403)") from None
                 raise CalendarRefused(
                     f"the calendar server at {safe_url(self.url)} refused {self.credentials}", self.auth_hint
                 ) from None
