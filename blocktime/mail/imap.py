@@ -100,7 +100,13 @@ class ImapMailbox:
                 if c.security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
                     log.warning("sending the IMAP password to %s without TLS", host)
                 m.login(c.username or "", password or "")
-        except imaplib.IMAP4.error:  # NO or BAD to LOGIN / AUTHENTICATE
+        except imaplib.IMAP4.abort as exc:  # the connection closed during the login: not a refusal
+            raise self._fail("the IMAP server dropped the connection during the login at", "try again later",
+                             exc) from None
+        except imaplib.IMAP4.error as exc:  # NO or BAD to LOGIN / AUTHENTICATE
+            if _temporary(exc):
+                raise self._fail("the IMAP server could not log in just now at", "it said so itself: try again later",
+                                 exc) from None
             raise self._fail(f"the IMAP server refused the login as {c.username} at",
                              "check [inbox] username and password (or the sign-in)", kind=InboxRefused) from None
         except OSError as exc:
@@ -253,3 +259,10 @@ def open_mailbox(config: InboxConfig, data_dir: object, token_store: str = "file
     box = ImapMailbox(config, bearer=bearer)
     box.open()
     return box
+
+
+def _temporary(exc: imaplib.IMAP4.error) -> bool:
+    """A NO to LOGIN that says the failure is temporary (RFC 5530: UNAVAILABLE, INUSE, or a server
+    error), not that the credentials are wrong (AUTHENTICATIONFAILED and the rest, or no code)."""
+    text = str(exc).upper()
+    return any(f"[{code}]" in text for code in ("UNAVAILABLE", "INUSE", "SERVERBUG", "LIMIT"))

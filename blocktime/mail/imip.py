@@ -260,6 +260,9 @@ class Transport:
                             'set [smtp] security = "ssl" (port 465) or "none"') from None
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
+            if exc.smtp_code < 500:  # 454 "temporary authentication failure": try again, not a refusal
+                raise MailError(f"the SMTP server {self.where} could not log in just now ({exc.smtp_code})",
+                                "try again later; the messages wait in the outbox") from None
             raise MailRefused(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
                             "check [smtp] username and password" if self.bearer is None else
                             f"check [smtp] username; `blocktime auth {c.auth}` again adds the mail scope") from None
