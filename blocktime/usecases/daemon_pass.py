@@ -50,11 +50,14 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
                 log.info("%s", line)
             for line in sync.errors:
                 log.warning("%s (will retry on the next pass)", line)
-            if not stopper.is_set() and config.inbox is not None:  # before the outbox: confirmations go out now
+            if sync.stranded:  # an empty store beside a calendar of blocks: no answer read, no mail sent
+                log.warning("the inbox and the outbox wait until the store is back (store copy or repair)")
+            go_on = not sync.stranded
+            if go_on and not stopper.is_set() and config.inbox is not None:  # before the outbox: confirmations now
                 report["inbox"] = inbox_work(s)
-            if not stopper.is_set():  # cheap and store-only: every pass, so nothing waits for the night
+            if go_on and not stopper.is_set():  # cheap and store-only: every pass, so nothing waits for the night
                 _nightly_work(s, stopper, report)
-        except LoginRefused as exc:  # the pass ends here: kept for `daemon --status`, said once by the caller
+        except BlocktimeError as exc:  # the pass ends here: kept for `daemon --status`, said once by the caller
             if not any(exc.message in line for line in problems(report)):  # (the outbox's says it already)
                 report["errors"] = [*report.get("errors", []), exc.message]
             _record(s, now, False, report)

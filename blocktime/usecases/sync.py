@@ -50,6 +50,7 @@ class PassReport:
     deleted: int = 0
     actions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    stranded: bool = False  # the store holds no block, the calendar holds blocktime's: see emptystore
 
 
 #: meta key: when the calendar list was last read from the server ("" once a calendar failed)
@@ -243,8 +244,8 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
     for line in skipped:
         log.warning("%s", line)
     if not ours and (warning := empty_store(session, cal.name, changes.changed)):
-        log.warning("%s", warning)
-        report.actions.append(warning)
+        report.errors.append(warning)
+        report.stranded = True
     tracked = [Tracked(u, sb.href, sb.block.span.start, sb.block.span.end) for u, sb in blocks.items()]
     tracked += [Tracked(u, h.href, h.span.start, h.span.end) for u, h in holds.items()]
     for item in candidates(changes, cal, tracked, seen):

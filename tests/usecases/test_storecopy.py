@@ -105,3 +105,32 @@ def test_an_empty_store_beside_a_calendar_of_blocks_says_how_to_get_them_back(
     assert len(cli.json("agenda", "--all", now="2026-03-20T09:10")["blocks"]) == 4
     code, out, err = cli("daemon", "--once", now="2026-03-20T09:15")
     assert code == 0 and "holds no block" not in out + err
+
+
+def test_a_pass_on_an_empty_store_leaves_the_inbox_alone(
+        radicale: Account, imap_server: Any, tmp_path: Path, data_dir: Path, pg_url: str,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon on a switched (empty) store read the whole inbox, recorded every client's answer
+    as ignored (and moved it away): they were lost to the store copied back afterwards."""
+    from tests.conftest import write_config
+    from tests.imapserver import letter
+
+    folder = imap_server.new_folder()
+    cli = Runner(write_config(tmp_path / "c.toml", radicale, inbox=imap_server.section(folder)), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    imap_server.append(folder, letter("it@acme.example", "Re: Acme training", "Thank you, see you on Monday."))
+    old = os.environ.get("BLOCKTIME_STORE_URL")
+    if ON_POSTGRESQL:
+        monkeypatch.delenv("BLOCKTIME_STORE_URL")
+    else:
+        monkeypatch.setenv("BLOCKTIME_STORE_URL", pg_url)
+    _code, out, err = cli("daemon", "--once", now="2026-03-20T09:05")
+    assert "holds no block" in out + err
+    status = cli.json("daemon", "--status", now="2026-03-20T09:06")
+    assert any("holds no block" in e for e in status["errors"]) and status["failing_passes"] == 1
+    new = os.environ.get("BLOCKTIME_STORE_URL") or "sqlite:"
+    if old:
+        monkeypatch.setenv("BLOCKTIME_STORE_URL", old)
+    else:
+        monkeypatch.delenv("BLOCKTIME_STORE_URL")
+    assert cli("store", "copy", "--to", new, now="2026-03-20T09:10")[0] == 0  # no answer was recorded there
