@@ -64,18 +64,23 @@ def copy_store(session: Session, to: str) -> Copied:
         target.close()
 
 
+def _snapshot(source: Store) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Every table of the source as one consistent reading (one read transaction: a daemon writing
+    meanwhile is either all in it or not at all)."""
+    with source.transaction():
+        return {table: _rows(source, table) for table in TABLES}
+
+
 def _copy(source: Store, target: Store, to: str) -> Copied:
     for table in TABLES:
         if table not in BOOKKEEPING and target.db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
             raise BadInput(f"the store at {target.where} is not empty (table {table} has rows)",
                            "copy into an empty store; a copy never mixes two stores")
-    counts: dict[str, int] = {}
-    with target.transaction():
+    tables = _snapshot(source)
+    with target.transaction():  # the check is inside it: a copy that differs is rolled back, the target stays empty
         for table in BOOKKEEPING:
             target.db.execute(f"DELETE FROM {table}")
-        for table in TABLES:
-            names, rows = _rows(source, table)
-            counts[table] = len(rows)
+        for table, (names, rows) in tables.items():
             if rows:
                 cols = ", ".join(f'"{n}"' for n in names)
                 marks = ", ".join("?" for _ in names)
@@ -84,10 +89,10 @@ def _copy(source: Store, target: Store, to: str) -> Copied:
             for table in IDENTITY:
                 target.db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                                   f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
-    for table in TABLES:  # read back and compared, whatever the engines did to the values
-        names, want = _rows(source, table)
-        _names, got = _rows(target, table)
-        if sorted(want, key=_key) != sorted(got, key=_key):
-            raise BlocktimeError(f"the copy of table {table} differs from the original ({len(got)} of {len(want)}"
-                                 " rows read back)", f"the store at {target.where} holds the copy: check it before use")
-    return Copied(source.where, target.where, counts)
+        for table, (_names, want) in tables.items():  # read back, whatever the engine did to the values
+            got = _rows(target, table)[1]
+            if sorted(want, key=_key) != sorted(got, key=_key):
+                raise BlocktimeError(f"the copy of table {table} differs from the original ({len(got)} of"
+                                     f" {len(want)} rows read back); nothing was written to {target.where}",
+                                     "report this")
+    return Copied(source.where, target.where, {table: len(rows) for table, (_n, rows) in tables.items()})
