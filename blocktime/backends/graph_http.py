@@ -65,7 +65,8 @@ class GraphClient:
             throttled = r.status_code in (429, 503)
             self.gate.release(ticket, "throttled" if throttled else "failed" if r.status_code >= 500
                               else "read" if method == "GET" else "write",
-                              retry_after(r.headers.get("Retry-After"), time.time()) if throttled else None)
+                              min(retry_after(r.headers.get("Retry-After"), time.time()) or 0.0, MAX_WAIT)
+                              if throttled else None)
             with self._count:
                 self.requests += 1
             if r.status_code == 401 and not refreshed:

@@ -58,7 +58,7 @@ def test_latency_well_above_its_baseline_halves() -> None:
     for _ in range(3):
         a.answered(burst, 1.5)  # the server struggles
     assert a.limit == 2
-    assert 0.019 < (a.baseline or 0) < 0.05
+    assert 0.019 < (a.baseline or 0) < 0.1  # the baseline creeps up slowly, it does not jump
 
 
 def test_a_small_rise_on_a_fast_server_is_not_a_struggle() -> None:

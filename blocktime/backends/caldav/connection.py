@@ -177,8 +177,10 @@ class Connection:
                 names = {c.__name__ for c in type(exc).__mro__}
                 throttled = "RateLimitError" in names or (
                     "AuthorizationError" in names and self.throttle_attempts and quota_reason(exc) is not None)
+                wait = getattr(exc, "retry_after_seconds", None)  # held back no longer than this wire would wait
+                cap = self.throttle_cap if self.throttle_attempts else self.retry_after_cap
                 self.gate.release(ticket, "throttled" if throttled else "failed",
-                                  getattr(exc, "retry_after_seconds", None))
+                                  None if wait is None else min(wait, cap))
                 if "RateLimitError" in names:  # this wire's or python-caldav's: 429, 503 with Retry-After
                     why = f"HTTP {getattr(exc, 'status', None) or 429}"
                     wait = getattr(exc, "retry_after_seconds", None)
