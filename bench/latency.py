@@ -94,6 +94,7 @@ def main() -> None:
     proxy = LatencyProxy(server.port, rtt=args.rtt_ms / 1000)
     label = f"{args.rtt_ms:g} ms"
     rows: list[dict[str, Any]] = []
+    acc10_loaded: Account | None = None
 
     def env_for(data: Path) -> dict[str, str]:
         return dict(base_env, BLOCKTIME_DATA_DIR=str(data))
@@ -143,7 +144,9 @@ def main() -> None:
             if args.only == "book50":
                 continue
             # --- the 10k account: cut-short, first and quiet daemon passes ---
-            acc10_direct, _ = load_account(server, 10_000)
+            if acc10_loaded is None:  # one account, reached directly and through the proxy
+                acc10_loaded = load_account(server, 10_000)[0]
+            acc10_direct = acc10_loaded
             acc10 = via(acc10_direct)
             cfg10 = config(work, acc10, f"acc10-{tag}")
             urls = [f"{acc10.url}blocktime/"] + [f"{acc10.url}cal{c}/" for c in range(5)]
