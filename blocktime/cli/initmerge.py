@@ -54,23 +54,27 @@ def _value(v: Any) -> str:
     return json.dumps(str(v))  # dates and times: TOML reads them back as text only if they were
 
 
-def merge(old_text: str, new_text: str) -> tuple[str, list[str]]:
-    """The config to write over `old_text` (init's answers in `new_text`), and one line per change."""
+def merge(old_text: str, new_text: str, keep: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """The config to write over `old_text` (init's answers in `new_text`), and one line per change.
+    The tables in `keep` stay whole, as the old file had them (none of their keys was asked)."""
     try:
         old = tomllib.loads(old_text)
     except tomllib.TOMLDecodeError as exc:
-        return new_text, [f"the old file could not be read ({exc}): replaced whole"]
+        raise BadInput(f"init --force cannot read the file it would replace ({exc})",
+                       "fix it, or move it away and run init again: nothing was written") from None
     new = tomllib.loads(new_text)
+    asked_here = {t: k for t, k in ASKED.items() if t not in keep}
     head, chunks = _chunks(old_text)
     said: list[str] = []
     extra: dict[str, list[str]] = {}
-    for table, asked in ASKED.items():
+    for table, asked in asked_here.items():
         before, after = old.get(table, {}), new.get(table, {})
         for key in asked:
             if before.get(key) == after.get(key):
                 continue
-            shown = "" if key in _SECRET else (f": {before[key]} -> {after[key]}" if key in before and key in after
-                                               else f": {after[key]}" if key in after else "")
+            was, now = (_shown(d.get(key)) for d in (before, after))
+            shown = "" if key in _SECRET else (f": {was} -> {now}" if key in before and key in after
+                                               else f": {now}" if key in after else "")
             verb = "set" if key not in before else "removed" if key not in after else "changed"
             said.append(f"{verb} {table}.{key}{shown}")
         for key, v in before.items():
@@ -82,17 +86,17 @@ def merge(old_text: str, new_text: str) -> tuple[str, list[str]]:
             name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
             extra.setdefault(table, []).append(f"{name} = {_value(v)}")
     text = _with_extra(new_text, extra)
-    kept = [c for name, dotted, c in chunks if name not in ASKED or dotted]
+    kept = [c for name, dotted, c in chunks if name not in asked_here or dotted]
     if head.strip() and any(line.strip() and not line.lstrip().startswith("#") for line in head.splitlines()):
         text = head.rstrip("\n") + "\n\n" + text  # keys before any table stay first
     if kept:
         text = text.rstrip("\n") + "\n\n" + "".join(kept).strip("\n") + "\n"
     try:
-        _check_kept(old, tomllib.loads(text))
+        _check_kept(old, tomllib.loads(text), asked_here)
     except tomllib.TOMLDecodeError:
         raise BadInput("init --force could not keep the old file's other tables as they were",
                        "edit the file by hand, or move it away and run init again") from None
-    names = list(dict.fromkeys(name for name, _dotted, _ in chunks if name not in ASKED))
+    names = list(dict.fromkeys(name for name, _dotted, _ in chunks if name not in asked_here))
     keys = [f"{t}.{line.split(' =')[0]}" for t, lines in extra.items() for line in lines]
     if names or keys:
         said.append("kept as they were: " + ", ".join([*(f"[{n}]" for n in names), *keys]))
@@ -115,11 +119,18 @@ def _with_extra(text: str, extra: dict[str, list[str]]) -> str:
     return "".join(lines)
 
 
-def _check_kept(old: dict[str, Any], got: dict[str, Any]) -> None:
+def _shown(value: Any) -> str:
+    """A value as a change line shows it: a URL without a password it may carry."""
+    from blocktime.config.redaction import without_password
+
+    return without_password(value) if isinstance(value, str) and "://" in value else str(value)
+
+
+def _check_kept(old: dict[str, Any], got: dict[str, Any], asked: dict[str, tuple[str, ...]]) -> None:
     for table, value in old.items():
-        if table in ASKED:
-            mine = {k: v for k, v in value.items() if k not in ASKED[table]} if isinstance(value, dict) else value
-            theirs = {k: v for k, v in got.get(table, {}).items() if k not in ASKED[table]}
+        if table in asked:
+            mine = {k: v for k, v in value.items() if k not in asked[table]} if isinstance(value, dict) else value
+            theirs = {k: v for k, v in got.get(table, {}).items() if k not in asked[table]}
             if table == "calendar" and "calendar" not in got:
                 continue
             same = mine == theirs

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from blocktime.errors import BadInput, BlocktimeError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from blocktime.cli.init import Answers
 
 Ask = Callable[[str], str]
@@ -54,6 +56,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         return _confirm_zone(args)
     if path.exists() and not args.force:  # before asking anything
         raise BadInput(f"{path} exists; blocktime init does not overwrite it", "add --force to replace it")
+    keep: tuple[str, ...] = ()
+    if path.exists() and args.force and (given or args.language or not sys.stdin.isatty()):
+        keep = _from_old_file(path, args)  # scripted: a flag not given keeps the file's value
     args.timezone = args.timezone or shared.get("timezone")  # a trainer's: the team's unless given
     args.language = args.language or shared.get("language")
     missing = [f"--{k}" for k in ("name", "email", "timezone") if not getattr(args, k)]
@@ -76,7 +81,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             old_text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInput(f"cannot read {path}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
-        text, changes = merge(old_text, text)
+        text, changes = merge(old_text, text, keep=keep)
     init.check(text, path)
     from blocktime.config.loading import data_dir
 
@@ -135,6 +140,23 @@ def _oauth_provider(a: Answers) -> str | None:
     except ValueError:
         return None
     return provider if provider in ("google", "outlook") else None
+
+
+def _from_old_file(path: Path, args: argparse.Namespace) -> tuple[str, ...]:
+    """`init --force` with flags: the organizer's values not given come from the file it replaces,
+    and its [calendar] stays whole unless a calendar flag is given. The tables kept whole."""
+    import tomllib
+
+    try:
+        old = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ()  # the merge says what it could not read
+    org = old.get("organizer", {}) if isinstance(old.get("organizer"), dict) else {}
+    for key in ("name", "email", "timezone", "language"):
+        if not getattr(args, key) and isinstance(org.get(key), str):
+            setattr(args, key, org[key])
+    calendar_flags = ("profile", "url", "username", "calendar", "password_env", "keyring")
+    return ("calendar",) if "calendar" in old and not any(getattr(args, k, None) for k in calendar_flags) else ()
 
 
 def from_flags(args: argparse.Namespace) -> Answers:

@@ -247,6 +247,23 @@ def test_force_keeps_every_table_and_key_it_does_not_ask_about(
     # a new password is said without its value
     code, out, err = run(capsys, "--config", str(cfg), *FLAGS, "--url", "https://dav.example/cal/", "--username",
                          "bob", "--password-env", "DAV_PW", "--force", "--no-doctor")
-    assert code == 0 and "changed organizer.language: pl -> en" in out
+    assert code == 0 and "organizer.language" not in out  # not given: the file's pl stays (it was reset to en)
+    assert tomllib.loads(cfg.read_text())["organizer"]["language"] == "pl"
     assert "changed calendar.username: anna -> bob" in out
     assert tomllib.loads(cfg.read_text())["smtp"] == before["smtp"]
+    # only the language given: the CalDAV calendar stays whole (it was replaced by the embedded one)
+    code, out, err = run(capsys, "--config", str(cfg), "init", "--language", "en", "--force", "--no-doctor")
+    assert code == 0, err
+    again = tomllib.loads(cfg.read_text())
+    assert again["calendar"]["url"] == "https://dav.example/cal/" and again["calendar"]["username"] == "bob"
+    assert again["organizer"]["name"] == after["organizer"]["name"] and "dropped" not in out
+    assert "changed organizer.language: pl -> en" in out
+    # a password in an old URL is never printed
+    cfg.write_text(cfg.read_text().replace("https://dav.example/cal/", "https://bob:S3cretPw@dav.example/cal/"))
+    code, out, err = run(capsys, "--config", str(cfg), *FLAGS, "--url", "https://dav.example/other/", "--force",
+                         "--no-doctor")
+    assert code == 0 and "S3cretPw" not in out + err and "changed calendar.url: https://bob:***@dav.example" in out
+    # a file that is not TOML is not replaced: one line, nothing written
+    cfg.write_text("[organizer\nname = 'x'\n")
+    code, out, err = run(capsys, "--config", str(cfg), *FLAGS, "--force", "--no-doctor")
+    assert code == 2 and "cannot read the file it would replace" in err and cfg.read_text().startswith("[organizer\n")
