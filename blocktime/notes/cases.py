@@ -12,6 +12,8 @@ prepositions to `governed`, which turns a value that begins with a weekday into 
 'do niedzieli, 21 marca 2027'
 >>> after("w", "wtorek, 24 marca 2026, 12:00"), after("We", "środa, 25 marca 2026")
 ('we wtorek, 24 marca 2026, 12:00', 'W środę, 25 marca 2026')
+>>> after("w", "Środa Wielkopolska, ul. Polna 1")
+'w Środa Wielkopolska, ul. Polna 1'
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ WEEKDAYS: dict[str, tuple[str, str, str, str]] = {
     "niedziela": ("niedzieli", "niedzielę", "niedzielą", "niedzieli"),
 }
 
-_DAY = re.compile(r"(" + "|".join(WEEKDAYS) + r")(?!\w)", re.I)
+# a date's weekday: followed by its day of the month (`środa, 25 marca`), so that a name that only
+# begins with a weekday's word (`Środa Wielkopolska`, `Niedziela i Wspólnicy`) is left as it is
+_DAY = re.compile(r"(" + "|".join(WEEKDAYS) + r")(?=,\s*\d)", re.I)
 # a preposition right before a placeholder: `do $expires`, `W ${date}` (not `$$`, not inside a word)
 _BEFORE = re.compile(r"(?<![\w$])(" + "|".join(GOVERNS) + r")([ \t]+)\$(?:(\w+)|\{(\w+)\})", re.I)
 
