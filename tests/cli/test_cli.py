@@ -123,6 +123,7 @@ def test_usage_errors_are_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
 
 
+@pytest.mark.store  # the child process inherits the engine
 def test_help_and_exit_codes_in_a_real_process(tmp_path: Path) -> None:
     exe = [sys.executable, "-m", "blocktime.cli"]
     env = dict(os.environ, BLOCKTIME_DATA_DIR=str(tmp_path / "d"), TZ="Europe/Warsaw")

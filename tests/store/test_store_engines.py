@@ -22,6 +22,7 @@ from blocktime.store.migrations import SCHEMA_VERSION
 from blocktime.store.store import Store, open_store
 from tests.conftest import Runner, write_config
 from tests.servers import Account
+from tests.stores import sqlite_only
 
 NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)
 
@@ -71,6 +72,7 @@ def _exercise(s: Store) -> None:
     assert s.block("acme-3") is None
 
 
+@sqlite_only  # the SQLite file, or the default store
 def test_sqlite_store(tmp_path: Path) -> None:
     store = open_store(None, tmp_path)
     assert store.engine == "sqlite" and store.path == tmp_path / "blocktime.sqlite3"
@@ -184,6 +186,7 @@ def test_schema_names_are_safe_and_distinct() -> None:
     assert len(schema_name("n" * 200)) <= 63
 
 
+@sqlite_only  # the SQLite file, or the default store
 @pytest.mark.parametrize("argv", [["--help"], ["agenda"]])
 def test_sqlite_commands_never_load_the_driver(argv: list[str], tmp_path: Path) -> None:
     """Cold start: psycopg is loaded only for a postgresql:// store."""
