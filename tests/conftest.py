@@ -71,7 +71,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A case marked sqlite_only through its own parameter (pytest.param(..., marks=sqlite_only)) is
-    not run on the other engines: its marks are only known here, after the parametrization."""
+    not run on the other engines: its marks are only known here, after the parametrization. Tests
+    marked slow go first."""
     def off_sqlite(item: pytest.Item) -> bool:
         callspec = getattr(item, "callspec", None)
         return (callspec is not None and callspec.params.get("store_engine", SQLITE) != SQLITE
@@ -80,6 +81,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not off_sqlite(item)]
+    # the longest tests first: on xdist workers the run then ends with short ones spread over all
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

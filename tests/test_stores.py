@@ -37,3 +37,9 @@ def test_a_store_left_by_a_test_on_one_engine_is_found(tmp_path: Path) -> None:
     (tmp_path / "sub" / "data" / "blocktime.sqlite3").write_bytes(b"")  # as a subprocess would leave it
     assert unparametrized_store(tmp_path) == [tmp_path / "sub" / "data" / "blocktime.sqlite3"]
     (tmp_path / "sub" / "data" / "blocktime.sqlite3").unlink()  # (else this test itself is told off)
+
+
+def test_the_slowest_tests_are_started_first(request: pytest.FixtureRequest) -> None:
+    items = request.session.items
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    assert items[:len(slow)] == slow  # (on xdist each worker collects the same order)
