@@ -10,7 +10,9 @@ time; each xdist worker has its own server). A test that writes a store without 
 parametrized fails (`unparametrized_store`), so none is left on SQLite alone by mistake.
 
 Markers: `sqlite_only` for tests about the SQLite file itself (its permissions, damage, -wal);
-`own_store` for tests that choose their engines themselves (`pg_url`, their own parameters).
+`own_store` for tests that choose their engines themselves (set BLOCKTIME_STORE_URL or
+[store] url aside for a `pg_url` of their own, or take the engine as their own parameter). A test
+that also uses `pg_url` beside the suite's store (a copy to the other engine) runs on each engine.
 BLOCKTIME_TEST_STORES (`make test STORES=sqlite`) narrows the engines, e.g. to `sqlite`.
 """
 
@@ -36,8 +38,8 @@ own_store = pytest.mark.own_store  # picks its engines itself (pg_url, its own p
 
 
 def picks_its_engine(fixturenames: list[str], markers: set[str]) -> bool:
-    """The test chooses its store itself: about the SQLite file, or its own `pg_url` / parameters."""
-    return bool(markers & {"sqlite_only", "own_store"}) or "pg_url" in fixturenames
+    """The test chooses its store itself: about the SQLite file, or its own engines (marked)."""
+    return bool(markers & {"sqlite_only", "own_store"})
 
 
 def engines_for(fixturenames: list[str], markers: set[str]) -> list[str]:

@@ -27,7 +27,7 @@ def test_which_tests_run_on_each_engine() -> None:
     assert engines_for(["tmp_path"], {"store"}) == ENGINES  # reaches it another way: marked
     assert engines_for(["tmp_path"], set()) == []  # pure: once
     assert engines_for(["data_dir"], {"sqlite_only"}) == []  # the SQLite file itself
-    assert engines_for(["data_dir", "pg_url"], set()) == []  # names its own PostgreSQL database
+    assert engines_for(["data_dir", "pg_url"], set()) == ENGINES  # a second database beside the store
     assert engines_for(["data_dir"], {"own_store"}) == []
 
 

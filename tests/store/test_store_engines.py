@@ -22,7 +22,7 @@ from blocktime.store.migrations import SCHEMA_VERSION
 from blocktime.store.store import Store, open_store
 from tests.conftest import Runner, write_config
 from tests.servers import Account
-from tests.stores import sqlite_only
+from tests.stores import own_store, sqlite_only
 
 NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)
 
@@ -258,6 +258,7 @@ def test_one_writer_at_a_time_per_store(pg_url: str, tmp_path: Path) -> None:
         s.close()
 
 
+@own_store  # its [store] url, the suite's store set aside
 def test_doctor_checks_a_postgresql_store(pg_url: str, tmp_path: Path, data_dir: Path,
                                           capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from blocktime.cli import main
@@ -280,6 +281,7 @@ def test_doctor_checks_a_postgresql_store(pg_url: str, tmp_path: Path, data_dir:
     assert "s3cret" not in out
 
 
+@own_store  # its own BLOCKTIME_STORE_URL, with a password
 @pytest.mark.parametrize("account", ["radicale"], indirect=True)
 def test_the_store_password_never_leaks(account: Account, pg_url: str, tmp_path: Path, data_dir: Path,
                                         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,

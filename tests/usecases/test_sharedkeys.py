@@ -19,6 +19,7 @@ from blocktime.usecases.session import Session
 from blocktime.usecases.sharedkeys import pick_key, shared_secret
 from tests.mailserver import MailSink
 from tests.servers import Account, refused_port
+from tests.stores import own_store
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 
@@ -91,6 +92,7 @@ def test_an_unreachable_store_is_one_line_without_the_password(tmp_path: Path, p
     assert "\n" not in str(exc.value)
 
 
+@own_store  # its [store] url, the suite's store set aside
 def test_a_link_mailed_from_one_machine_resolves_on_another(tmp_path: Path, data_dir: Path, pg_url: str,
                                                             radicale: Account, smtp: MailSink,
                                                             capsys: pytest.CaptureFixture[str],
