@@ -131,6 +131,7 @@ def _shape_pg(url: str, schema: str) -> tuple[int, dict[str, list[str]]]:
 V1 = Path(__file__).parent / "data" / "store-v1.sqlite3"  # written by the release before versioning
 
 
+@own_store  # both engines, explicitly
 def test_both_engines_end_at_the_same_schema(pg_url: str, tmp_path: Path) -> None:
     """A new SQLite file, an upgraded first-release file and a new PostgreSQL schema: the same
     version, the same tables with the same columns."""
