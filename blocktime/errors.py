@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
+#: the optional drivers and the pip extra that brings each ([project.optional-dependencies])
+EXTRAS = {"psycopg": "postgresql", "keyring": "keyring", "msal": "outlook", "google_auth_oauthlib": "google",
+          "google_auth_httplib2": "google", "google": "google"}
+
 
 class BlocktimeError(Exception):
     """A failure the user can act on. Never carries secrets. Exit code 1 (runtime failure)."""
@@ -23,8 +29,55 @@ class BadInput(BlocktimeError):
     exit_code = 2
 
 
+class MissingSecret(BadInput):
+    """A password the config keeps outside the file (environment, keyring) is not there. Raised
+    only when a connection needs it: what can go on without that connection may (exit code 2)."""
+
+
+class MissingDriver(BadInput):
+    """An optional package that the config asks for is not installed. Exit code 2."""
+
+
+def missing_driver(module: str, needed_by: str) -> MissingDriver:
+    """One line naming what needs `module` and the pip extra that brings it."""
+    top = module.split(".")[0]
+    extra = EXTRAS.get(top)
+    return MissingDriver(f"{needed_by} needs the optional {top} package",
+                         f"pip install 'blocktime[{extra}]'" if extra else f"pip install {top}")
+
+
+def driver_missing(exc: BaseException) -> MissingDriver | None:
+    """The one line for an optional driver imported without `optional` (the CLI boundary's safety
+    net), None for any other exception."""
+    name = getattr(exc, "name", None) or ""
+    if isinstance(exc, ModuleNotFoundError) and name.split(".")[0] in EXTRAS:
+        return missing_driver(name, "this command")
+    return None
+
+
+def optional(module: str, needed_by: str) -> ModuleType:
+    """Import an optional driver (psycopg, keyring, msal, google-auth), or raise MissingDriver: each
+    is imported through here, so that a missing one is one line from every command."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise missing_driver(module, needed_by) from None
+
+
 class ServerError(BlocktimeError):
     """The calendar server could not be reached or refused us."""
+
+
+class LoginRefused(BlocktimeError):
+    """A server refused blocktime's login or access (HTTP 401/403 from the calendar, an IMAP or
+    SMTP authentication failure). Trying again cannot help until the config changes: never
+    retried, and a daemon pass ends at it (one line, exit 1)."""
+
+
+class CalendarRefused(ServerError, LoginRefused):
+    """The calendar server refused the login (HTTP 401) or the access (HTTP 403)."""
 
 
 class ConflictError(BlocktimeError):

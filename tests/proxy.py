@@ -46,6 +46,7 @@ class Seen:
     method: str
     path: str
     action: str  # "forwarded", "drop", "drop after", "503", "503 after", "delay 2.0"…
+    at: float = 0.0  # time.monotonic() when the request was read whole
 
 
 class FaultProxy:
@@ -209,7 +210,7 @@ class FaultProxy:
                 fault = self._pick(method)
                 action = "forwarded" if fault is None else _describe(fault)
                 with self._lock:
-                    self.seen.append(Seen(method, path, action))
+                    self.seen.append(Seen(method, path, action, time.monotonic()))
                 if fault is not None and not fault.after:
                     if fault.kind == "drop":
                         _reset(conn)

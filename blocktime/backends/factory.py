@@ -50,6 +50,6 @@ def open_backend(cal: CalendarConfig, data_dir: Any, now: datetime) -> tuple[Cal
         return GraphBackend(auth, base=cal.url or GRAPH, verify_tls=cal.verify_tls,
                             window=(now - back, now + ahead)), None
     assert cal.url is not None  # config requires it for caldav
-    backend = CalDAVBackend(cal.url, cal.username, cal.password, verify_tls=cal.verify_tls)
+    backend = CalDAVBackend(cal.url, cal.username, cal.login_password(), verify_tls=cal.verify_tls)
     backend.discovery_file = Path(data_dir) / DISCOVERY_FILE
     return backend, None

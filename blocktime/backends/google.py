@@ -14,24 +14,22 @@ Google's CalDAV differs from the standard in ways that matter to blocktime:
   counts as gone, and the object's real href is used from then on (as for every CalDAV server,
   see `caldav.objects`);
 - quotas: 403 `rateLimitExceeded`/`userRateLimitExceeded` and 429, often without Retry-After, are
-  retried with exponential back-off and jitter, and only one write is in flight at a time (Google
-  limits quick successive writes to one calendar).
+  retried with exponential back-off and jitter; requests in flight adapt to the answers and stay
+  within the Calendar API's 600 requests per minute per user (`pacing.GOOGLE`).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 from urllib.parse import quote, unquote, urljoin
 
 from blocktime.backends.base import AlreadyExists, CalendarInfo, uid_of
 from blocktime.backends.caldav import CalDAVBackend
 from blocktime.backends.davhttp import path_of as _path_of
+from blocktime.backends.pacing import GOOGLE
 from blocktime.errors import ServerError
 
 GOOGLE_CALDAV = "https://apidata.googleusercontent.com/caldav/v2/"
-#: writes in flight at once (Google: "quick successive writes to one calendar" are rate-limited)
-WRITERS = 1
 
 
 def principal_url(base: str, account: str) -> str:
@@ -92,12 +90,12 @@ class GoogleBackend(CalDAVBackend):
     credentials = "the access token"
     auth_hint = "run `blocktime auth google --client-secrets client_secret.json` again"
     throttle_attempts = 8
+    limits = GOOGLE
 
     def __init__(self, account: str, auth: Any, *, base: str = GOOGLE_CALDAV, verify_tls: bool = True) -> None:
         super().__init__(principal_url(base, account), auth=auth, verify_tls=verify_tls)
         self.account = account
         self.base = base if base.endswith("/") else base + "/"
-        self._writes = threading.BoundedSemaphore(WRITERS)
         self._opened: list[CalendarInfo] = []  # opened by calendar id, not in the home's listing
 
     def calendars(self) -> list[CalendarInfo]:
@@ -140,15 +138,12 @@ class GoogleBackend(CalDAVBackend):
             if not elsewhere and existing.href != href:
                 self.moved[href] = existing.href
             raise AlreadyExists(href, elsewhere=elsewhere)
-        with self._writes:
-            r = self._put(href, google_copy(data), {})
+        r = self._put(href, google_copy(data), {})
         self._wrote(href, data, r)
         return self._created(href, r)
 
     def update(self, href: str, data: str, etag: str) -> str | None:
-        with self._writes:
-            return super().update(href, google_copy(data), etag)
+        return super().update(href, google_copy(data), etag)
 
     def delete(self, href: str, etag: str | None) -> None:
-        with self._writes:  # a 404 at a name Google no longer uses is looked up by UID (see caldav.objects)
-            super().delete(href, etag)
+        super().delete(href, etag)  # a 404 at a name Google no longer uses is looked up by UID (caldav.objects)

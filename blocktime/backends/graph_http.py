@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from blocktime.backends.davhttp import safe_url
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
+from blocktime.backends.pacing import GRAPH, Gate
 from blocktime.backends.throttle import backoff, retry_after
 from blocktime.errors import ServerError
 
@@ -38,6 +39,7 @@ class GraphClient:
         self.sleep = sleep
         self.attempts = attempts
         self.requests = 0
+        self.gate = Gate(GRAPH)  # 4 in flight at most, 10,000 per 10 minutes (Outlook service limits)
         self._count = threading.Lock()  # writes run in a few threads at once
 
     def request(self, method: str, url: str, *, body: Any = None, params: dict[str, str] | None = None,
@@ -49,14 +51,22 @@ class GraphClient:
         for attempt in range(self.attempts):
             head = {"Authorization": f"Bearer {self.auth.token()}", "Prefer": PREFER,
                     "Accept": "application/json", **(headers or {})}
+            ticket = self.gate.acquire()
             try:
                 payload: dict[str, Any] = {"data": data} if data is not None else {"json": body}
                 r = self.session.request(method, url, params=params, headers=head, timeout=self.timeout, **payload)
             except ServerError:  # refused by `bounded_body`: too large or too slow
+                self.gate.release(ticket, "failed")
                 raise
             except Exception as exc:
+                self.gate.release(ticket, "failed")
                 raise ServerError(f"cannot reach Microsoft Graph at {safe_url(self.base)} ({type(exc).__name__})",
                                   "check the network, or [calendar] url") from None
+            throttled = r.status_code in (429, 503)
+            self.gate.release(ticket, "throttled" if throttled else "failed" if r.status_code >= 500
+                              else "read" if method == "GET" else "write",
+                              min(retry_after(r.headers.get("Retry-After"), time.time()) or 0.0, MAX_WAIT)
+                              if throttled else None)
             with self._count:
                 self.requests += 1
             if r.status_code == 401 and not refreshed:

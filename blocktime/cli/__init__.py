@@ -21,7 +21,7 @@ from itertools import pairwise
 from typing import Any
 
 from blocktime.cli.common import LOGLESS, NOTES, log_to_stderr
-from blocktime.errors import BadInput, BlocktimeError
+from blocktime.errors import BadInput, BlocktimeError, driver_missing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +69,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     b.add_argument("--site", required=True, help="where the training happens (LOCATION)")
     b.add_argument("--attendee", action="append", default=[], metavar="EMAIL", help="repeatable")
     b.add_argument("--start", required=True, metavar="DATETIME", help="first block, organizer's zone")
-    b.add_argument("--length", required=True, metavar="DURATION", help="90, 45m, 1h, 1h30m")
+    b.add_argument("--length", required=True, metavar="DURATION", help="45m, 1h, 1h30m (a unit is needed)")
     b.add_argument("--every", metavar="WEEKDAYS", help="e.g. tue,thu (default: the start's weekday)")
     b.add_argument("--count", type=int, default=1, metavar="N")
     b.add_argument("--language", choices=["en", "pl"], help="language of notes and invites")
@@ -236,6 +236,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from blocktime.cli.team import add_parser as add_team
 
         add_team(sub)
+    if only in (None, "", "store"):
+        from blocktime.cli.stores import add_parser as add_store
+
+        add_store(sub)
     for each in sub.choices.values():  # `blocktime agenda --as anna` too (if both, this one)
         each.add_argument("--as", dest="trainer", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
@@ -337,6 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the one boundary: never a traceback for the user
         if debug:
             raise
+        missing = driver_missing(exc)  # an optional driver imported without errors.optional: still one line
+        if missing is not None:
+            print(f"blocktime: error: {missing}", file=sys.stderr)
+            return missing.exit_code
         print(f"blocktime: internal error: {type(exc).__name__} (run with --debug for details)",
               file=sys.stderr)
         return 1
@@ -376,7 +384,7 @@ COMMANDS = {
     "import-reply": "mail:cmd_import_reply", "accept-counter": "mail:cmd_accept_counter",
     "decline-counter": "mail:cmd_decline_counter", "confirmations": "mail:cmd_confirmations",
     "auth": "ops:cmd_auth", "doctor": "ops:cmd_doctor", "inbox": "inbox:cmd_inbox",
-    "week": "views:cmd_week", "init": "setup:cmd_init", "team": "team:cmd_team",
+    "week": "views:cmd_week", "init": "setup:cmd_init", "team": "team:cmd_team", "store": "stores:cmd_store",
 }
 
 

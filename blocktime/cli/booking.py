@@ -39,7 +39,7 @@ def cmd_book(args: argparse.Namespace) -> int:
             site=args.site,
             attendees=tuple(args.attendee),
             first=first,
-            length=inputs.duration(args.length),
+            length=inputs.duration(args.length, flag="--length"),
             weekdays=inputs.weekdays(args.every) if args.every else frozenset({first.weekday()}),
             count=args.count,
             skip_conflicts=args.skip_conflicts,
@@ -100,6 +100,10 @@ def print_booking(result: BookResult, s: Session, *, as_json: bool, mail: Delive
     say_mail(s, mail)
 
 
+#: `agenda` fits a terminal this wide: the site is shortened first (whole in --json)
+AGENDA_WIDTH = 100
+
+
 def cmd_agenda(args: argparse.Namespace) -> int:
     from blocktime.config import inputs
     from blocktime.views.agenda import agenda
@@ -112,23 +116,37 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         end = start + timedelta(days=args.days) if (start is not None and args.days) else None
         items = agenda(s, start, end)
         if args.json:
-            print(json.dumps({"blocks": [block_json(sb.block, e, state=shown_state(sb, s.now), sequence=sb.sequence,
-                                                    answers=answers_json(s, sb, e),
-                                                    **({"makeup_for": sb.block.makeup_for} if sb.block.makeup_for
-                                                       else {}))
+            print(json.dumps({"blocks": [block_json(sb.block, e, state=shown_state(sb, s.now),
+                                                    makeup_for=sb.block.makeup_for, sequence=sb.sequence,
+                                                    answers=answers_json(s, sb, e))
                                          for sb, e in items]}, indent=2, ensure_ascii=False))
             return 0
         if not items:
             print("no blocks booked" + ("" if args.all else " from now on"))
-            return 0
-        def said(sb: Any, e: Engagement) -> str:
-            return ", ".join(f"{a['attendee']} {a['answer'].replace('none', 'no answer')}"
-                             for a in answers_json(s, sb, e))
+            if not s.store.engagements():  # not one engagement: a new store, or one switched or lost
+                from blocktime.usecases.emptystore import WAYS_BACK
 
-        rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site,
-                 shown_state(sb, s.now),
-                 said(sb, e)] for sb, e in items]
-        print(table(rows, ["block", "when", "client", "site", "state", "answers"]))
+                print(f"(the store {s.store.where} is empty: {WAYS_BACK})")
+            return 0
+        def said(sb: Any, e: Engagement, how: int) -> str:
+            """Each attendee's answer (0), by the address's local part (1), or counted (2)."""
+            got = answers_json(s, sb, e)
+            if how < 2:
+                return ", ".join(f"{a['attendee'] if how == 0 else a['attendee'].split('@')[0]} "
+                                 f"{a['answer'].replace('none', 'no answer')}" for a in got)
+            words = [a["answer"] for a in got]
+            order = ("accepted", "tentative", "declined", "delegated", "none")
+            return ", ".join(f"{words.count(w)} {w.replace('none', 'no answer')}"
+                             for w in sorted(set(words), key=lambda w: order.index(w) if w in order else 3))
+
+        for how in range(3):  # the most the terminal takes; who answered what is always in --json
+            rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site,
+                     shown_state(sb, s.now), said(sb, e, how)] for sb, e in items]
+            shown = table(rows, ["block", "when", "client", "site", "state", "answers"], fit=AGENDA_WIDTH,
+                          shrink=((3, 16), (2, 12), (5, 16), (3, 8)) if how == 2 else ((3, 16), (2, 12)))
+            if max(len(line) for line in shown.splitlines()) <= AGENDA_WIDTH:
+                break
+        print(shown)
     return 0
 
 

@@ -86,12 +86,16 @@ def cmd_engagement(args: argparse.Namespace) -> int:
         raise BadInput("nothing to set", "give --contract, --language, --attendee or --remove-attendee")
     with open_session(args) as s:
         if args.action == "set":
-            set_terms(s, args.key, contract=inputs.duration(args.contract) if args.contract else None,
+            contract = inputs.duration(args.contract, flag="--contract") if args.contract else None
+            set_terms(s, args.key, contract=contract,
                       language=args.language, add=tuple(args.attendee), remove=tuple(args.remove_attendee))
+            sent = deliver_mail(s, args)  # invitations to a new attendee, CANCELs to one taken off
             if args.json:
-                print(json.dumps({"engagement": args.key, "set": True}))
+                print(json.dumps({"engagement": args.key, "set": True, "mail": mail_json(s, sent)},
+                                 indent=2, ensure_ascii=False))
             else:
                 print(f"{args.key}: set")
+                say_mail(s, sent)
             return 0
         done = close(s, args.key, cancel_future=args.cancel_future)
         sent = deliver_mail(s, args)
@@ -159,7 +163,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         target = Path(args.output).expanduser()
-        files.write(target.parent, target.name, text)
+        if target.is_dir():
+            raise BadInput(f"--output {target} is a folder", "give a file name, e.g. report.csv")
+        try:
+            files.write(target.parent, target.name, text)
+        except OSError as e:
+            raise BadInput(f"cannot write {target}: {e.strerror or e}") from None
         print(f"wrote {target} ({len(rows)} row(s); {ROUNDING})", file=sys.stderr)
     else:
         sys.stdout.write(text)

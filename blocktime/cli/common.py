@@ -149,12 +149,32 @@ def block_json(b: Block, eng: Engagement, **extra: Any) -> dict[str, Any]:
     }
 
 
-def table(rows: list[list[str]], header: list[str]) -> str:
+def table(rows: list[list[str]], header: list[str], *, fit: int | None = None,
+          shrink: tuple[tuple[int, int], ...] = ()) -> str:
+    """Rows under a header, columns two spaces apart. With `fit`, the columns in `shrink`
+    ((index, narrowest), in that order) are cut with "…" until the lines fit that many columns."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for col, narrowest in shrink:
+        over = sum(widths) + 2 * (len(widths) - 1) - (fit or sum(widths))
+        if over <= 0:
+            break
+        widths[col] = min(widths[col], max(narrowest, len(header[col]), widths[col] - over))
+        rows = [[_cut(str(c), widths[col]) if i == col else c for i, c in enumerate(r)] for r in rows]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def dismiss_command(message_id: str) -> str:
+    """The command that stops listing a kept message (its id without the angle brackets)."""
+    import shlex
+
+    return f"blocktime inbox --dismiss {shlex.quote(message_id.strip().strip('<>'))}"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def span_text(start: datetime, end: datetime, tz: Any) -> str:
@@ -189,11 +209,10 @@ def shown_state(sb: Any, now: datetime | None) -> str:
 
 
 def stored_json(sb: Any, eng: Any, now: datetime | None = None) -> dict[str, Any]:
-    extra: dict[str, Any] = {"state": shown_state(sb, now), "planned_end": iso(sb.planned_end)}
+    extra: dict[str, Any] = {"state": shown_state(sb, now), "makeup_for": sb.block.makeup_for,
+                             "planned_end": iso(sb.planned_end)}
     if sb.state in ("cut_short", "no_show"):
         extra.update(delivered=sb.delivered_min, remaining=sb.remaining_min)
-    if sb.block.makeup_for:
-        extra["makeup_for"] = sb.block.makeup_for
     return block_json(sb.block, eng, **extra)
 
 

@@ -27,7 +27,7 @@ from blocktime.config.redaction import Redactor
 from blocktime.config.schema import Config
 from blocktime.config.secrets import secrets_of
 from blocktime.core.schedule import catch_up_due
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BlocktimeError, LoginRefused
 from blocktime.files import try_lock
 from blocktime.usecases.daemon_pass import PassResult, inbox_work, run_pass
 from blocktime.usecases.daemon_status import last_nightly_run
@@ -98,6 +98,9 @@ def watch_inbox(rt: Runtime, *, idle_for: float = 600, retry: float = 30) -> Non
     while not rt.stop.is_set():
         try:
             box = open_mailbox(cfg, rt.config.data_dir, rt.config.calendar.token_store)
+        except LoginRefused as exc:  # refused again every 30 s otherwise: the regular pass says it
+            log.error("inbox watch stopped: %s", exc)
+            return
         except BlocktimeError as exc:
             log.warning("inbox watch: %s; retrying in %ds", exc.message, retry)
             rt.stop.wait(retry)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from blocktime.cli.common import deliver_mail, open_session
+from blocktime.cli.common import deliver_mail, dismiss_command, open_session
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,6 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def cmd_inbox(args: argparse.Namespace) -> int:
     import json
 
+    from blocktime.mail.triage import KEPT
     from blocktime.usecases.answers import run
     from blocktime.usecases.waiting import dismiss
 
@@ -41,6 +42,8 @@ def cmd_inbox(args: argparse.Namespace) -> int:
         for h in shown:
             what = f"{h.offer} option {h.option}" if h.offer and h.option else (h.offer or "")
             print(f"{prefix}{h.action}: {h.sender} {h.subject[:60]!r} {what} {h.block or ''} — {h.reason}".rstrip())
+            if h.action == KEPT and not args.dry_run:
+                print(f"  dealt with it? {dismiss_command(h.message_id)}")
         ignored = len(report.messages) - len(shown)
         print(f"{len(report.messages)} new message(s); {ignored} unrelated" if report.messages else "no new mail")
     return 0

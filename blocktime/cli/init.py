@@ -90,13 +90,14 @@ def check(text: str, path: Path) -> None:
     raw: dict[str, Any] = dict(merge_profile(tomllib.loads(text), str(path), problems))
     if problems:
         raise BadInput("; ".join(problems))
-    cal = dict(raw.get("calendar", {}))
-    cal.pop("profile", None)
-    for key in ("password_env", "password_keyring"):
-        if cal.pop(key, None) is not None:
-            cal.setdefault("password", "-")
-    if cal:
-        raw["calendar"] = cal
+    for table in ("calendar", "smtp", "inbox"):  # (a kept [smtp] or [inbox] reads its variable later too)
+        section = dict(raw.get(table, {}))
+        section.pop("profile", None)
+        for key in ("password_env", "password_keyring"):
+            if section.pop(key, None) is not None:
+                section.setdefault("password", "-")
+        if section:
+            raw[table] = section
     from_mapping(raw, path)
 
 

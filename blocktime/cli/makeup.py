@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from blocktime.cli.common import (
     deliver_mail,
+    dismiss_command,
     iso,
     mail_json,
     moment_text,
@@ -46,7 +47,7 @@ def delivered_end(text: str, sb: Any, tz: Any, now: datetime) -> datetime:
     """When a block that delivered `text` (a duration) ended; a `--delivered` error says so
     in its own words (the use case checks an end time and speaks of --ended-at)."""
     from blocktime.config import inputs
-    delivered = inputs.duration(text)
+    delivered = inputs.duration(text, flag="--delivered")
     ended: datetime = sb.block.span.start + delivered
     if sb.state != "booked" or now < sb.block.span.start:
         return ended  # already cut short, cancelled, not started: the use case says which
@@ -243,7 +244,8 @@ def _inbox_waiting(s: Any, engagement: str | None) -> list[dict[str, Any]] | Non
 def _say_waiting(waiting: list[dict[str, Any]] | None) -> None:
     for w in waiting or []:
         about = f" about {w['offer']}" if w["offer"] else ""
-        print(f"waiting for you: mail from {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})")
+        print(f"waiting for you: mail from {w['from']}{about}: {w['subject'][:60]!r} ({w['reason']})\n"
+              f"  dealt with it? {dismiss_command(w['message_id'])}")
 
 
 def cmd_why(args: argparse.Namespace) -> int:
@@ -253,7 +255,7 @@ def cmd_why(args: argparse.Namespace) -> int:
 
     with open_session(args) as s:
         day = which_day(args.date, s.now, s.config.organizer.timezone)  # 2026-04-07, tomorrow, next thu
-        length = inputs.duration(args.length) if args.length else None
+        length = inputs.duration(args.length, flag="--length") if args.length else None
         cands = why(s, args.engagement, day, length)
         tz = s.config.organizer.timezone
         if args.json:

@@ -119,6 +119,49 @@ def cmd_auth(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    """One trainer's checks; a team config with no --as: every trainer's, one after the other (one
+    that cannot connect is a failed report, never the end of the others)."""
+    if trainer_name(args) is None and not args.profile:
+        from blocktime.team.trainers import load_team
+
+        team = load_team(getattr(args, "config", None))
+        if len(team.trainers) > 1:
+            return _doctor_team(args, {n: c.calendar for n, c in team.trainers.items()})
+    report, label = _doctor(args)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(report.text(label))
+    return 0 if report.ok else 1
+
+
+def _doctor_team(args: argparse.Namespace, calendars: dict[str, Any]) -> int:
+    from blocktime.backends.davhttp import safe_url
+    from blocktime.cli.doctor import Finding, Report
+    from blocktime.errors import BlocktimeError
+
+    reports: dict[str, Any] = {}
+    names = list(calendars)
+    for name, cal in calendars.items():
+        try:
+            report, label = _doctor(argparse.Namespace(**{**vars(args), "trainer": name}))
+        except BlocktimeError as exc:  # no connection, refused sign-in: this trainer fails, the next is checked
+            failed = Finding("fail", "connect", exc.message, exc.hint or "")
+            report = Report(cal.provider, safe_url(cal.url or "(embedded)"), (failed,))
+            label = cal.profile or cal.provider
+        reports[name] = report
+        if not args.json:
+            print(f"== trainer {name} ==\n{report.text(label)}\n")
+    bad = [n for n, r in reports.items() if not r.ok]
+    if args.json:
+        print(json.dumps({"ok": not bad, "trainers": {n: r.as_json() for n, r in reports.items()}}, indent=2))
+    else:
+        print(f"{len(names)} trainers checked: " + (f"{len(bad)} cannot work ({', '.join(bad)})" if bad
+                                                     else "blocktime can work for every one"))
+    return 1 if bad else 0
+
+
+def _doctor(args: argparse.Namespace) -> tuple[Any, str]:
     from blocktime.cli.doctor import diagnose
 
     cfg = load_config(args)
@@ -151,8 +194,4 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         base = (cfg.calendar.url or GRAPH) if cfg.calendar.provider == "outlook" else GRAPH
         report = with_(report, findings=(*report.findings, *inbox_findings(
             cfg.inbox, cfg.data_dir, cfg.calendar.token_store, base)))
-    if args.json:
-        print(json.dumps(report.as_json(), indent=2))
-    else:
-        print(report.text(label))
-    return 0 if report.ok else 1
+    return report, label

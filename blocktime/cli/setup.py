@@ -63,12 +63,20 @@ def cmd_init(args: argparse.Namespace) -> int:
     if answers.keyring:
         if not answers.username:
             raise BadInput("--keyring needs --username")
-        from blocktime.config.secrets import store_password
+        from blocktime.config.passwords import store_password
 
         secret = answers.password or _secret(f"password for {answers.username}: ")
         store_password(answers.username, secret)
         answers = _without_password(answers)
-    text = init.render(answers)
+    text, changes = init.render(answers), list[str]()
+    if path.exists():  # --force: what init does not ask about stays as it was
+        from blocktime.cli.initmerge import merge
+
+        try:
+            old_text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read {path}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+        text, changes = merge(old_text, text)
     init.check(text, path)
     from blocktime.config.loading import data_dir
 
@@ -79,6 +87,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise BadInput(why, "add --confirm-timezone to change it anyway")
     init.write(path, text, force=args.force)
     print(f"wrote {path} (0600)")
+    for line in changes:
+        print(f"  {line}")
     if why:
         init.accept_zone(data, answers.timezone, store_url, trainer)
     if answers.password_env:

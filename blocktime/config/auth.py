@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from blocktime.errors import BadInput, ServerError
+from blocktime.errors import BadInput, ServerError, optional
 
 #: refresh this many seconds before the access token runs out
 LEEWAY = 120
@@ -91,11 +91,7 @@ class TokenStore:
         self.path = data_dir / "tokens" / f"{provider}.json"
 
     def _keyring(self) -> Any:
-        try:
-            import keyring
-        except ImportError:
-            raise BadInput("token_store = \"keyring\" needs the keyring package", "pip install keyring") from None
-        return keyring
+        return optional("keyring", 'token_store = "keyring"')
 
     @property
     def where(self) -> str:
@@ -154,11 +150,7 @@ def msal_refresh(token: Token, *, force: bool = False, scopes: tuple[str, ...] =
     """A fresh Microsoft access token from MSAL's cache: `acquire_token_silent` for the signed-in
     account (MSAL renews with the refresh token it keeps, and rotates it in its cache). `scopes`:
     a token for those instead of the sign-in's own (another resource, e.g. SMTP.Send)."""
-    try:
-        import msal
-    except ImportError:
-        raise BadInput("renewing the Microsoft sign-in needs the optional msal package",
-                       "pip install 'blocktime[outlook]'") from None
+    msal = optional("msal", "renewing the Microsoft sign-in")
     cache = msal.SerializableTokenCache()
     cache.deserialize(token.msal_cache or "{}")
     authority = token.token_uri.removesuffix("/oauth2/v2.0/token")

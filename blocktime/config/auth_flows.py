@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from blocktime.config.auth import Token, TokenStore, microsoft_login, msal_app
-from blocktime.errors import BadInput, ServerError
+from blocktime.errors import BadInput, ServerError, optional
 
 GOOGLE_SCOPE = "https://www.googleapis.com/auth/calendar"
 GRAPH_SCOPE = "https://graph.microsoft.com/Calendars.ReadWrite"
@@ -37,13 +37,7 @@ def mail_scopes(config: Any, provider: str) -> tuple[str, ...]:
 
 
 def _extra(module: str, extra: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise BadInput(f"`blocktime auth {extra}` needs the optional {module.split('.')[0]} package",
-                       f"pip install 'blocktime[{extra}]'") from None
+    return optional(module, f"`blocktime auth {extra}`")
 
 
 def google(client_secrets: Path, store: TokenStore, *, open_browser: bool = True,

@@ -12,17 +12,24 @@ from blocktime.errors import BadInput
 _DURATION = r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$"  # compiled on first use
 
 
-def duration(text: str) -> timedelta:
-    """`90`, `45m`, `1h`, `1h30m`, `2d` -> timedelta (a bare number is minutes).
+def duration(text: str, *, flag: str = "duration", bare_minutes: bool = False) -> timedelta:
+    """`45m`, `1h`, `1h30m`, `2d` -> timedelta. A bare number is refused (`3`: 3 minutes or 3
+    hours?), except where `bare_minutes` keeps the config files' older form (minutes).
 
     >>> duration("1h30m")
     datetime.timedelta(seconds=5400)
+    >>> duration("3", flag="--length")
+    Traceback (most recent call last):
+    ...
+    blocktime.errors.BadInput: --length 3: give a unit: 3h or 3m
     """
     raw = str(text).strip()
     # isdecimal, not isdigit: int() refuses digits such as "²".
     m = None if raw.isdecimal() else re.match(_DURATION, raw, re.I)
     if not raw.isdecimal() and (m is None or not any(m.groups())):
-        raise BadInput(f"cannot read duration {raw!r}", "use 90, 45m, 1h or 1h30m")
+        raise BadInput(f"cannot read {flag} {raw!r}", "use 45m, 1h or 1h30m")
+    if m is None and not bare_minutes and raw.lstrip("0"):
+        raise BadInput(f"{flag} {raw}: give a unit: {raw}h or {raw}m")
     try:
         if m is None:
             value = timedelta(minutes=int(raw))
@@ -30,11 +37,11 @@ def duration(text: str) -> timedelta:
             d, h, mi = (int(g) if g else 0 for g in m.groups())
             value = timedelta(days=d, hours=h, minutes=mi)
     except (OverflowError, ValueError):  # beyond timedelta, or more digits than int() reads
-        raise BadInput(f"duration {raw!r} is too long", "use 90, 45m, 1h or 1h30m") from None
+        raise BadInput(f"{flag} {raw!r} is too long", "use 45m, 1h or 1h30m") from None
     if value <= timedelta(0):
-        raise BadInput(f"duration {raw!r} must be longer than zero")
+        raise BadInput(f"{flag} {raw!r} must be longer than zero")
     if value > LONGEST:
-        raise BadInput(f"duration {raw!r} is too long", f"at most {LONGEST.days} days")
+        raise BadInput(f"{flag} {raw!r} is too long", f"at most {LONGEST.days} days")
     return value
 
 

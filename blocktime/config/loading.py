@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from blocktime.config.passwords import Secret, secret_of
 from blocktime.config.schema import (
     APP,
     IMAP_PORTS,
@@ -26,7 +27,6 @@ from blocktime.config.schema import (
     Lead,
     SmtpConfig,
 )
-from blocktime.config.secrets import keyring_password, password_of
 from blocktime.config.sites import Sites, read_sites, read_travel, travel_default
 from blocktime.config.store_url import check_url
 from blocktime.core.model import Organizer, Policy
@@ -117,14 +117,14 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
                 values[section][key] = spec[0](value)
             except (ValueError, BadInput) as exc:
                 problems.append(f"{where}: [{section}] {key}: {exc}")
+    # Passwords kept outside the file are read when their connection opens (Secret.read): a command
+    # that only reads the store, or connects elsewhere, needs none of them.
     cal = values["calendar"]
-    password = password_of(cal, "calendar", where, problems)
+    password, password_from = (None, secret_of(cal, "calendar", where)) if "password_env" in cal else (
+        cal.get("password"), None)
     if cal.get("password_keyring") and cal.get("username") and "password_env" not in cal:
-        password = keyring_password(cal["username"])
-        if password is None:
-            problems.append(f"{where}: [calendar] password_keyring: no password for {cal['username']} in the keyring "
-                            "(`blocktime init --keyring` stores one)")
-    if password and not cal.get("username"):
+        password, password_from = None, Secret("calendar", where, username=cal["username"])
+    if (password or password_from) and not cal.get("username"):
         problems.append(f"{where}: [calendar] a password needs a username")
     provider = cal.get("provider") or ("caldav" if cal.get("url") else "local")
     if provider == "local" and cal.get("url"):
@@ -134,13 +134,14 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     if provider == "google" and not cal.get("username"):
         problems.append(f"{where}: [calendar] provider google needs username = your Google address")
     smtp_values = values["smtp"]
-    smtp_password = password_of(smtp_values, "smtp", where, problems)
+    smtp_password: str | None = None if "password_env" in smtp_values else smtp_values.get("password")
+    smtp_from = secret_of(smtp_values, "smtp", where)
     if smtp_values and "host" not in smtp_values:
         problems.append(f"{where}: [smtp] needs a host")
-    if smtp_password and not smtp_values.get("username"):
+    if (smtp_password or smtp_from) and not smtp_values.get("username"):
         problems.append(f"{where}: [smtp] a password needs a username")
     smtp_auth = smtp_values.get("auth", "password")
-    if smtp_auth != "password" and smtp_password:
+    if smtp_auth != "password" and (smtp_password or smtp_from):
         problems.append(f"{where}: [smtp] auth = {smtp_auth} signs in with OAuth: remove the password")
     if smtp_auth != "password" and not smtp_values.get("username"):
         problems.append(f"{where}: [smtp] auth = {smtp_auth} needs username = the account's address")
@@ -150,15 +151,16 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         problems.append(f"{where}: [mail] transport = graph sends with the Outlook sign-in: set [calendar] provider"
                         " = \"outlook\" or [inbox] auth = \"outlook\"")
     inbox_values = values["inbox"]
-    inbox_password = password_of(inbox_values, "inbox", where, problems)
+    inbox_password: str | None = None if "password_env" in inbox_values else inbox_values.get("password")
+    inbox_from = secret_of(inbox_values, "inbox", where)
     inbox_auth = inbox_values.get("auth", "password")
     if inbox_values and inbox_auth != "outlook" and "host" not in inbox_values:
         problems.append(f"{where}: [inbox] needs a host")
     if inbox_values and inbox_auth != "outlook" and not inbox_values.get("username"):
         problems.append(f"{where}: [inbox] needs a username")
-    if inbox_values and inbox_auth == "password" and not inbox_password:
+    if inbox_values and inbox_auth == "password" and not (inbox_password or inbox_from):
         problems.append(f"{where}: [inbox] auth = password needs a password (or password_env)")
-    if inbox_auth != "password" and inbox_password:
+    if inbox_auth != "password" and (inbox_password or inbox_from):
         problems.append(f"{where}: [inbox] auth = {inbox_auth} signs in with OAuth: remove the password")
     store_url = os.environ.get("BLOCKTIME_STORE_URL") or values["store"].get("url")
     if os.environ.get("BLOCKTIME_STORE_URL"):
@@ -187,6 +189,7 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         url=cal.get("url"),
         username=cal.get("username"),
         password=password,
+        password_from=password_from,
         name=cal.get("name", "blocktime"),
         verify_tls=cal.get("verify_tls", True),
         provider=provider,
@@ -205,6 +208,7 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
             security=security,
             username=smtp_values.get("username"),
             password=smtp_password,
+            password_from=smtp_from,
             auth=smtp_auth,
         )
     daemon = DaemonConfig(**values["daemon"])
@@ -214,6 +218,7 @@ def from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         inbox = InboxConfig(
             host=inbox_values.get("host"), port=inbox_values.get("port", IMAP_PORTS[inbox_security]),
             security=inbox_security, username=inbox_values.get("username"), password=inbox_password,
+            password_from=inbox_from,
             folder=inbox_values.get("folder", "INBOX"), auth=inbox_auth,
             auto_accept_counter=inbox_values.get("auto_accept_counter", False),
             processed_folder=inbox_values.get("processed_folder"),

@@ -9,7 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-__all__ = ["Redactor", "without_password"]
+__all__ = ["Redactor", "redact_also", "without_password"]
+
+#: secrets read after the redactors were made (a password read when its connection opens): every
+#: Redactor hides them too
+_LATE: list[str] = []
+
+
+def redact_also(secrets: list[str]) -> None:
+    """Hide these too, in every Redactor's records from now on."""
+    _LATE.extend(s for s in secrets if s and len(s) >= 3 and s not in _LATE)
 
 
 def _same(text: str) -> str:
@@ -46,11 +55,12 @@ class Redactor(logging.Filter):
         self.secrets = [s for s in secrets if s and len(s) >= 3]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
+        secrets = [*self.secrets, *_LATE]
+        if secrets:
             text = record.getMessage()
             if record.exc_info and not record.exc_text:  # a traceback is text too (the formatter reuses it)
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
-            for s in self.secrets:
+            for s in secrets:
                 text = text.replace(s, "***")
                 record.exc_text = record.exc_text.replace(s, "***") if record.exc_text else record.exc_text
             record.msg, record.args = text, None

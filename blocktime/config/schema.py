@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from blocktime.config.inputs import duration, zone
+from blocktime.config.passwords import Secret
 from blocktime.config.store_url import check_url
 from blocktime.core.model import Organizer, Policy, WeeklyHours
 
@@ -33,6 +34,13 @@ class CalendarConfig:
     client_id: str | None = None
     tenant: str = "common"
     token_store: str = "file"
+    #: where the password is read from when it is not in the file (None: `password`, maybe None)
+    password_from: Secret | None = field(default=None, repr=False)
+
+    def login_password(self) -> str | None:
+        """The password to sign in with, read now (from the environment or the keyring when the
+        config says so): only a command that connects here asks, and a missing one is its error."""
+        return self.password_from.read() if self.password_from is not None else self.password
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,13 @@ class SmtpConfig:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     auth: str = "password"  # or google / outlook: SASL XOAUTH2 with that sign-in's token
+    #: where the password is read from when it is not in the file (None: `password`, maybe None)
+    password_from: Secret | None = field(default=None, repr=False)
+
+    def login_password(self) -> str | None:
+        """The password to sign in with, read now (from the environment or the keyring when the
+        config says so): only a command that connects here asks, and a missing one is its error."""
+        return self.password_from.read() if self.password_from is not None else self.password
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,13 @@ class InboxConfig:
     auth: str = "password"
     auto_accept_counter: bool = False
     processed_folder: str | None = None
+    #: where the password is read from when it is not in the file (None: `password`, maybe None)
+    password_from: Secret | None = field(default=None, repr=False)
+
+    def login_password(self) -> str | None:
+        """The password to sign in with, read now (from the environment or the keyring when the
+        config says so): only a command that connects here asks, and a missing one is its error."""
+        return self.password_from.read() if self.password_from is not None else self.password
 
 
 IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
@@ -154,7 +176,7 @@ def _bool(v: Any) -> bool:
 
 
 def _duration(v: Any) -> Any:
-    return duration(str(v)) if isinstance(v, (str, int)) and not isinstance(v, bool) else _fail()
+    return duration(str(v), bare_minutes=True) if isinstance(v, (str, int)) and not isinstance(v, bool) else _fail()
 
 
 def duration_or_zero(v: Any) -> Any:

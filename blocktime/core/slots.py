@@ -152,8 +152,12 @@ def _relevant(q: SlotQuery) -> list[Busy]:
 
 
 def candidates(q: SlotQuery, day: date) -> list[Candidate]:
-    """Every grid position of `day` inside working hours, with its refusal reasons (`why`)."""
-    busy = _relevant(q)
+    """Every grid position of `day` inside working hours, with its refusal reasons (`why`); a day
+    past the horizon is checked against its own busy time too (BEYOND_HORIZON is one reason more)."""
+    reach = q.policy.reach
+    lo = datetime.combine(day, time(0), q.tz) - reach
+    hi = datetime.combine(day + timedelta(days=1), time(0), q.tz) + reach
+    busy = [b for b in q.busy if b.span.end > lo and b.span.start < hi]
     timeline = Timeline(busy, lambda b: b.span)
     per_day = onsite_per_day(busy, q.tz)
     w = _window(q)

@@ -60,6 +60,16 @@ def _address(email: str, name: str | None = None, **params: str) -> vCalAddress:
     return addr
 
 
+def attendee(email: str, language: str, *, for_mail: bool = False) -> vCalAddress:
+    """An invited attendee who has not answered yet; the calendar copy says the server must not
+    schedule on its own (blocktime sends the invitations)."""
+    params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE", "CUTYPE": "INDIVIDUAL",
+              "LANGUAGE": language}
+    if not for_mail:
+        params["SCHEDULE-AGENT"] = "CLIENT"
+    return _address(email, None, **params)
+
+
 def _utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
 
@@ -87,16 +97,7 @@ def build_event(facts: EventFacts, *, for_mail: bool) -> Event:
     ev.add("CATEGORIES", ["blocktime"])
     ev.add("ORGANIZER", _address(org.email, org.name))
     for email in eng.attendees:
-        params = {
-            "ROLE": "REQ-PARTICIPANT",
-            "PARTSTAT": "NEEDS-ACTION",
-            "RSVP": "TRUE",
-            "CUTYPE": "INDIVIDUAL",
-            "LANGUAGE": eng.language,
-        }
-        if not for_mail:
-            params["SCHEDULE-AGENT"] = "CLIENT"
-        ev.add("ATTENDEE", _address(email, None, **params))
+        ev.add("ATTENDEE", attendee(email, eng.language, for_mail=for_mail))
     ev.add(X_ENGAGEMENT, vText(eng.key))
     ev.add(X_BLOCK, str(block.number))
     ev.add(X_SITE, vText(eng.site))
@@ -220,9 +221,11 @@ def hold_copy(h: HoldFacts) -> str:
 
 
 def patch_event(text: str, uid: str, *, end: datetime | None = None,
-                summary: str | None = None, extra: dict[str, str] | None = None) -> str:
+                summary: str | None = None, extra: dict[str, str] | None = None,
+                invite: tuple[str, ...] = (), uninvite: tuple[str, ...] = (), language: str = "en") -> str:
     """Change a few properties of the server's own copy, keeping everything else (a user's
-    edits to description, alarms or attendees survive)."""
+    edits to description, alarms or attendees survive). `invite` adds attendees not yet listed,
+    `uninvite` takes some off (addresses compared without case)."""
     from icalendar import Calendar
 
     cal = Calendar.from_ical(text)
@@ -241,6 +244,26 @@ def patch_event(text: str, uid: str, *, end: datetime | None = None,
         for key, value in (extra or {}).items():
             ev.pop(key, None)
             ev.add(key, vText(value))
+        if invite or uninvite:
+            listed = ev.get("ATTENDEE", [])
+            listed = listed if isinstance(listed, list) else [listed]
+            off = {a.lower() for a in uninvite}
+            kept = [a for a in listed if str(a).removeprefix("mailto:").lower() not in off]
+            have = {str(a).removeprefix("mailto:").lower() for a in kept}
+            kept += [attendee(a, language) for a in invite if a.lower() not in have]
+            ev.pop("ATTENDEE", None)
+            for a in kept:
+                ev.add("ATTENDEE", a)
     if not found:
         raise ValueError(f"no event {uid} in the object")
     return text_of(cal)
+
+
+def cut_short_copy(text: str, uid: str, start: datetime, ended_at: datetime, delivered: int, remaining: int,
+                   language: str, client: str, tz: Any) -> str:
+    """A block's event (written for its planned span) as it reads once cut short: the real end,
+    a summary that says so, delivered and remaining minutes; the planned end, SEQUENCE and the
+    description stay. The calendar copy and `export` both go through here, so they match."""
+    summary = render("cut_summary", language, client=client, **when(start, ended_at, tz, language))
+    return patch_event(text, uid, end=ended_at, summary=summary,
+                       extra={X_DELIVERED: str(delivered), X_REMAINING: str(remaining)})

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from blocktime.config.schema import InboxConfig
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BlocktimeError, LoginRefused
 from blocktime.mail.incoming import MAX_BYTES
 
 log = logging.getLogger("blocktime.inbox")
@@ -36,6 +36,10 @@ _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 class InboxError(BlocktimeError):
     """The mailbox could not be reached or read; the next pass tries again."""
+
+
+class InboxRefused(InboxError, LoginRefused):
+    """The IMAP server refused the login: not tried again until the config changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +67,18 @@ class ImapMailbox:
     def where(self) -> str:
         return f"{self.config.host}:{self.config.port}"
 
-    def _fail(self, what: str, hint: str, exc: BaseException | None = None) -> InboxError:
+    def _fail(self, what: str, hint: str, exc: BaseException | None = None,
+              kind: type[InboxError] = InboxError) -> InboxError:
         self.close()
         reason = "timed out" if isinstance(exc, socket.timeout | TimeoutError) else (
             exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__ if exc else "")
-        return InboxError(f"{what} {self.where}" + (f" ({reason})" if reason else ""), hint)
+        return kind(f"{what} {self.where}" + (f" ({reason})" if reason else ""), hint)
 
     def open(self) -> None:
         """Connect, sign in and select the folder (read-write: flags and moves need it)."""
         c = self.config
         host = c.host or ""
+        password = c.login_password() if self.bearer is None else None  # before connecting: unset is one line
         try:
             if c.security == "ssl":
                 self._m = imaplib.IMAP4_SSL(host, c.port, ssl_context=ssl.create_default_context(),
@@ -93,10 +99,19 @@ class ImapMailbox:
             else:
                 if c.security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
                     log.warning("sending the IMAP password to %s without TLS", host)
-                m.login(c.username or "", c.password or "")
-        except (imaplib.IMAP4.error, OSError):
+                m.login(c.username or "", password or "")
+        except imaplib.IMAP4.abort as exc:  # the connection closed during the login: not a refusal
+            raise self._fail("the IMAP server dropped the connection during the login at", "try again later",
+                             exc) from None
+        except imaplib.IMAP4.error as exc:  # NO or BAD to LOGIN / AUTHENTICATE
+            if _temporary(exc):
+                raise self._fail("the IMAP server could not log in just now at", "it said so itself: try again later",
+                                 exc) from None
             raise self._fail(f"the IMAP server refused the login as {c.username} at",
-                             "check [inbox] username and password (or the sign-in)") from None
+                             "check [inbox] username and password (or the sign-in)", kind=InboxRefused) from None
+        except OSError as exc:
+            raise self._fail("the IMAP server dropped the connection during the login at", "try again later",
+                             exc) from None
         try:
             typ, caps = m.capability()
             self.capabilities = frozenset((caps[0] or b"").decode("ascii", "replace").upper().split())
@@ -244,3 +259,10 @@ def open_mailbox(config: InboxConfig, data_dir: object, token_store: str = "file
     box = ImapMailbox(config, bearer=bearer)
     box.open()
     return box
+
+
+def _temporary(exc: imaplib.IMAP4.error) -> bool:
+    """A NO to LOGIN that says the failure is temporary (RFC 5530: UNAVAILABLE, INUSE, or a server
+    error), not that the credentials are wrong (AUTHENTICATIONFAILED and the rest, or no code)."""
+    text = str(exc).upper()
+    return any(f"[{code}]" in text for code in ("UNAVAILABLE", "INUSE", "SERVERBUG", "LIMIT"))

@@ -35,12 +35,13 @@ from functools import lru_cache
 from types import TracebackType
 
 from blocktime.config.schema import SmtpConfig
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BadInput, BlocktimeError, LoginRefused
 
 log = logging.getLogger("blocktime")
 _SUBJECT = re.compile(r"^(?:Subject|Temat):[ \t]*(.*)$")
 _METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.M)
 _LINK = re.compile(r"(mailto:[^\s<>\"]+|https?://[^\s<>\"]+)")
+_LABELLED = re.compile(r"^(\s*)(\S[^<>]*?):?[ \t]*<((?:mailto:|https?://)[^\s<>\"]+)>[ \t]*$")
 
 
 class _Wire(type(compat32)):  # type: ignore[misc]
@@ -82,14 +83,24 @@ def letter(rendered: str, language: str) -> Letter:
 
 
 def html_of(text: str, language: str) -> str:
-    """The plain text as simple HTML: paragraphs kept, line breaks kept, links clickable."""
+    """The plain text as simple HTML: paragraphs kept, line breaks kept, links clickable. A line
+    `Label: <URL>` (RFC 3986 Appendix C's delimited form, as mail clients write a link in plain
+    text) becomes a link that shows only its label, so an option's long prepared-reply URL reads
+    "Reply with option 1"; a bare URL shows itself."""
     paragraphs = []
     for para in re.split(r"\n\s*\n", text.strip()):
-        lines = [_LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', html.escape(line, quote=False))
-                 for line in para.split("\n")]
+        lines = [_html_line(line) for line in para.split("\n")]
         paragraphs.append("<p>" + "<br>\n".join(line.replace("  ", "&nbsp; ") for line in lines) + "</p>")
     return (f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"></head>\n'
             f'<body style="font-family: sans-serif">\n' + "\n".join(paragraphs) + "\n</body></html>\n")
+
+
+def _html_line(line: str) -> str:
+    m = _LABELLED.match(line)
+    if m is not None:
+        indent, label, url = m.groups()
+        return f'{indent}<a href="{html.escape(url)}">{html.escape(label, quote=False)}</a>'
+    return _LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', html.escape(line, quote=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +209,10 @@ class MailError(BlocktimeError):
     """The SMTP server could not be reached, or refused the login: nothing more can go out now."""
 
 
+class MailRefused(MailError, LoginRefused):
+    """The SMTP server refused the login: not tried again until the config changes."""
+
+
 class Refused(Exception):
     """The server refused one message (a recipient, or the content); the others may still go."""
 
@@ -217,6 +232,10 @@ class Transport:
 
     def open(self) -> None:
         c = self.config
+        try:  # before connecting; a password that is not there keeps the mail waiting, as a refused login does
+            password = c.login_password() if self.bearer is None and c.username else None
+        except BadInput as exc:
+            raise MailError(exc.message, exc.hint) from None
         try:
             if c.security == "ssl":
                 self._smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=self.timeout,
@@ -234,14 +253,17 @@ class Transport:
             elif c.username:
                 if c.security == "none" and c.host not in ("localhost", "127.0.0.1", "::1"):
                     log.warning("sending the SMTP password to %s without TLS", c.host)
-                self._smtp.login(c.username, c.password or "")
+                self._smtp.login(c.username, password or "")
         except smtplib.SMTPNotSupportedError:
             self.close()
             raise MailError(f"the SMTP server {self.where} does not offer STARTTLS",
                             'set [smtp] security = "ssl" (port 465) or "none"') from None
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
-            raise MailError(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
+            if exc.smtp_code < 500:  # 454 "temporary authentication failure": try again, not a refusal
+                raise MailError(f"the SMTP server {self.where} could not log in just now ({exc.smtp_code})",
+                                "try again later; the messages wait in the outbox") from None
+            raise MailRefused(f"the SMTP server {self.where} refused the login as {c.username} ({exc.smtp_code})",
                             "check [smtp] username and password" if self.bearer is None else
                             f"check [smtp] username; `blocktime auth {c.auth}` again adds the mail scope") from None
         except ssl.SSLError as exc:

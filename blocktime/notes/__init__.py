@@ -59,8 +59,13 @@ def _template(language: str, kind: str) -> Template:
 
 
 def render(kind: str, language: str, **values: str) -> str:
-    """Fill template `kind` of `language`; every placeholder must be given."""
+    """Fill template `kind` of `language`; every placeholder must be given. In Polish a date right
+    after a preposition takes the case it governs (`do niedzieli, 21 marca`: see `cases`)."""
     template = _template(language, kind)
+    if language == "pl":
+        from blocktime.notes.cases import governed
+
+        template, values = governed(template, values)
     try:
         return template.substitute(values)
     except (KeyError, ValueError) as exc:  # only a user's own template can get here
@@ -102,3 +107,21 @@ def moment(dt: datetime, tz: ZoneInfo, language: str) -> str:
     """`Tuesday, March 31, 2026 at 12:00` in the client's locale."""
     w = when(dt, dt, tz, language)
     return f"{w['date']}, {w['start']}"
+
+
+def each(remaining: int, length: int, *, grid: int, block: int, full_block: bool, language: str) -> str:
+    """Why the options last `length` minutes when `remaining` are owed: a sentence (with a leading
+    space) for the offer's `$each`, or '' when they are the same. So the remainder is said once,
+    and a longer option says why: a whole block (policy makeup_full_block), the remainder rounded
+    up to the slot grid, or the shortest make-up session."""
+    if length == remaining:
+        return ""
+    values = {"length": minutes(length, language), "remaining": minutes(remaining, language),
+              "grid": minutes(grid, language), "grid_min": f"{grid} min"}
+    if full_block and length == block:
+        kind = "each_block"
+    elif grid > 0 and length == -(-remaining // grid) * grid:
+        kind = "each_grid"
+    else:
+        kind = "each_shortest"
+    return " " + render(kind, language, **values)

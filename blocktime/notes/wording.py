@@ -24,6 +24,25 @@ def moment_text(dt: datetime, tz: tzinfo) -> str:
     return f"{dt.astimezone(tz):%a %Y-%m-%d %H:%M}"
 
 
+def lag_text(seconds: float) -> str:
+    """How late something is, in the two largest units that matter: `-` (not late), `40s`,
+    `5m`, `11h 0m`, `2d 3h`.
+
+    >>> [lag_text(s) for s in (0, 40, 300, 39641, 183600)]
+    ['-', '40s', '5m', '11h 0m', '2d 3h']
+    """
+    s = int(seconds)
+    if s <= 0:
+        return "-"
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
 def span_text(start: datetime, end: datetime, tz: tzinfo) -> str:
     """`Tue 2026-03-24 12:00–13:00` (the end's date is shown when it falls on another day).
 

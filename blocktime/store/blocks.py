@@ -158,10 +158,17 @@ class BlockRecords(Records):
         return int(row["m"])
 
     def remainder_at(self, engagement: str, until: datetime) -> int:
-        """The remainder as it stood at `until` (what the ledger held by then)."""
-        return sum(int(r["minutes"]) for r in self.db.execute(
-            "SELECT minutes, at FROM ledger WHERE engagement=?", (engagement,))
-            if datetime.fromisoformat(r["at"]) <= until)
+        """The remainder as it stood at `until`: an entry counts from when it was written or, when
+        earlier, from the start of the block it is about (minutes lost in a session count from that
+        session, even when recorded days later)."""
+        total = 0
+        for r in self.db.execute("SELECT l.minutes, l.at, b.start FROM ledger l LEFT JOIN blocks b ON b.uid = l.ref"
+                                 " WHERE l.engagement=?", (engagement,)):
+            at = datetime.fromisoformat(r["at"])
+            if r["start"] is not None:
+                at = min(at, datetime.fromisoformat(r["start"]))
+            total += int(r["minutes"]) if at <= until else 0
+        return total
 
     def ledger(self, engagement: str) -> list[tuple[int, str, str]]:
         return [(r["minutes"], r["kind"], r["ref"]) for r in self.db.execute(

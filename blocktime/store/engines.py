@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from blocktime.config.store_url import SQLITE, redact
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BlocktimeError, optional
 
 if TYPE_CHECKING:
     import psycopg
@@ -179,11 +179,8 @@ def connect(url: str, schema: str | None = None, **settings: Any) -> psycopg.Con
     """A raw psycopg connection (autocommit) to a PostgreSQL URL, its search_path set to `schema`
     in the startup packet (no extra round trip). For the team's own shared tables (claims,
     passes); the store's tables go through `open_store`. `settings`: more libpq parameters."""
-    try:
-        import psycopg
-    except ImportError:
-        raise BlocktimeError("a postgresql:// store needs the psycopg driver",
-                             "pip install 'blocktime[postgresql]'") from None
+    optional("psycopg", "a postgresql:// store")
+    import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
     try:

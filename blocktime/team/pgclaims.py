@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BlocktimeError, optional
 from blocktime.team.claims import _TABLES, LOCK_CLASS, PRESENCE_CLASS, SCHEMA, Claim, Coordinator, Daemon, _TableClaim
 
 #: TCP keepalives on both ends: a machine that vanishes without closing its connection (power cut,
@@ -36,6 +36,7 @@ class PgCoordinator(Coordinator):
         self.ids: dict[str, int] = {}
         self.opened: list[Any] = []  # every thread's connection, closed together
         self.guard = threading.Lock()
+        optional("psycopg", "a team on a postgresql:// store")
         import psycopg
 
         conn = self._conn()

@@ -64,12 +64,20 @@ def _engagement(session: Session, req: BookRequest) -> Engagement:
     known = session.store.engagement(key)
     if known is not None and session.store.terms(key)[1] is not None:
         raise BadInput(f"engagement {key} is closed", "book for it under a new site or client name")
+    attendees, language = req.attendees, req.language or session.config.organizer.language
+    if known is not None:
+        # booking more blocks keeps the terms set earlier (`engagement set`): a new --attendee is
+        # added, none is dropped (that is `engagement set --remove-attendee`), the language stays
+        # unless --language is given
+        seen = {a.lower() for a in known.attendees}
+        attendees = (*known.attendees, *(a for a in req.attendees if a.lower() not in seen))
+        language = req.language or known.language
     return Engagement(
         key=key,
         client=known.client if known is not None else req.client,
         site=site,
-        attendees=req.attendees,
-        language=req.language or session.config.organizer.language,
+        attendees=attendees,
+        language=language,
         length=req.length,
         site_hours=site_hours(session.config.site_hours, site),
     )
@@ -88,7 +96,7 @@ def validate(req: BookRequest) -> None:
     if req.length < MIN_BLOCK:
         minutes = int(req.length.total_seconds() // 60)
         raise BadInput(f"a block of {minutes} minute{'s' if minutes != 1 else ''} is too short to be a block",
-                       f"a bare number is minutes: did you mean {minutes}h? (blocks are {MIN_BLOCK_MIN} min or more)")
+                       f"did you mean {minutes}h? (blocks are {MIN_BLOCK_MIN} min or more)")
 
 
 def book(session: Session, req: BookRequest) -> BookResult:
@@ -130,8 +138,6 @@ def export(session: Session, refs: list[str], engagement: str | None, folder: st
     from pathlib import Path
 
     from blocktime import files
-    from blocktime.ics.event import EventFacts
-    from blocktime.ics.itip import request
     from blocktime.usecases.engagements import resolve
 
     chosen: list[StoredBlock] = []
@@ -149,10 +155,26 @@ def export(session: Session, refs: list[str], engagement: str | None, folder: st
     for sb in chosen:
         eng = session.store.engagement(sb.block.engagement)
         assert eng is not None
-        facts = EventFacts(sb.block, eng, session.config.organizer, sb.sequence, session.now)
         paths.append(str(files.write(target, invite_name(sb.block.uid, sb.sequence, "request"),
-                                      request(facts))))
+                                      _invite(session, sb, eng))))
     return paths
+
+
+def _invite(session: Session, sb: StoredBlock, eng: Engagement) -> str:
+    """The REQUEST for a stored block as the calendar copy reads: a cut-short block is written for
+    its planned span, then cut as `cut-short` cut the calendar copy (its SEQUENCE unchanged)."""
+    from dataclasses import replace
+
+    from blocktime.core.model import Interval
+    from blocktime.ics.event import EventFacts, cut_short_copy
+    from blocktime.ics.itip import request
+
+    planned = replace(sb.block, span=Interval(sb.block.span.start, sb.planned_end))
+    text = request(EventFacts(planned, eng, session.config.organizer, sb.sequence, session.now))
+    if sb.state != "cut_short" or sb.ended_at is None:
+        return text
+    return cut_short_copy(text, sb.block.uid, sb.block.span.start, sb.ended_at, sb.delivered_min or 0,
+                          sb.remaining_min or 0, eng.language, eng.client, session.config.organizer.timezone)
 
 
 def refusal_json(r: Refusal) -> dict[str, object]:

@@ -15,13 +15,14 @@ from blocktime.usecases.session import Session
 
 def _why(session: Session, offer: StoredOffer, language: str) -> str:
     from blocktime.notes import moment
+    from blocktime.notes.cases import after
 
     tz = session.config.organizer.timezone
     if offer.state == "replaced":
         return "newer times replaced these" if language == "en" else "zastąpiły go nowsze terminy"
     if offer.state == "expired" or offer.expires <= session.now:
         return (f"the time to answer ended {moment(offer.expires, tz, language)}" if language == "en"
-                else f"czas na odpowiedź minął {moment(offer.expires, tz, language)}")
+                else f"czas na odpowiedź minął {after('w', moment(offer.expires, tz, language))}")
     if offer.state == "accepted":
         return (f"option {offer.chosen} was chosen and is booked" if language == "en"
                 else f"wybrany i zarezerwowany został termin {offer.chosen}")
@@ -63,12 +64,13 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
     `taken`: the offer is open but option `option` no longer fits."""
     from blocktime.mail.imip import letter
     from blocktime.notes import minutes, moment, render, when
+    from blocktime.notes.cases import after
     from blocktime.store.mailqueue import MailQueue, Queued, mail_key
     from blocktime.usecases.letters import addresses
     from blocktime.usecases.messages import _add
     from blocktime.usecases.offers import load_engagement, option_lines, reoffer
 
-    ref = "pick-" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
+    ref = f"pick-{offer.id}-" + hashlib.sha256(message_id.encode()).hexdigest()[:16]  # history finds it by offer
     key = mail_key("pickclosed", ref, 0, sender)
     queue = MailQueue(session.store)
     if queue.known(key):  # a retry after a crash: answered (and re-planned) once already
@@ -93,7 +95,7 @@ def answer_closed(session: Session, message_id: str, sender: str, offer: StoredO
         booked = session.store.block(offer.makeup_uid) if offer.makeup_uid else None
         when_booked = moment(booked.block.span.start, tz, lang) if booked else ""
         note = (f"the make-up session is booked for {when_booked}." if lang == "en"
-                else f"sesja uzupełniająca jest umówiona na {when_booked}.") if booked else ""
+                else f"sesja uzupełniająca jest umówiona {after('na', when_booked)}.") if booked else ""
         status = render("pick_none", lang, booked=note).strip()
     if not taken:
         why = _why(session, offer, lang)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from blocktime.config.schema import Config
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BlocktimeError, LoginRefused
 from blocktime.usecases.session import Session
 
 log = logging.getLogger("blocktime.daemon")  # the daemon's log lines, wherever the pass runs
@@ -37,30 +37,55 @@ def run_pass(config: Config, now: datetime, *, nightly: bool, stop: threading.Ev
     stopper = stop or threading.Event()
     report: dict[str, Any] = {}
     with Session(config, now) as s:
-        unfinished = _finish_pending(s, report)
-        s.wrap = watch
-        kwargs: dict[str, Any] = {"should_stop": stopper.is_set, "refresh": nightly}
-        if sleep is not None:
-            kwargs["sleep"] = sleep
-        sync = sync_pass(s, **kwargs)
-        report.update(calendars=sync.calendars, unchanged=sync.unchanged, changed=sync.changed, deleted=sync.deleted,
-                      actions=sync.actions, errors=[*unfinished, *sync.errors])
-        for line in sync.actions:
-            log.info("%s", line)
-        for line in sync.errors:
-            log.warning("%s (will retry on the next pass)", line)
-        if not stopper.is_set() and config.inbox is not None:  # before the outbox: confirmations go out now
-            report["inbox"] = inbox_work(s)
-        if not stopper.is_set():  # cheap and store-only: every pass, so nothing waits for the night
-            report.update(_nightly_work(s, stopper))
-        with s.store.transaction():
-            s.store.set_meta("last_sync", now.isoformat())
-            if nightly:
-                s.store.set_meta("last_nightly", now.isoformat())
-                count = int(s.store.get_meta("nightly_runs") or 0) + 1
-                s.store.set_meta("nightly_runs", str(count))
-            s.store.set_meta("last_report", json.dumps(report, default=str))
+        try:
+            unfinished = _finish_pending(s, report)
+            s.wrap = watch
+            kwargs: dict[str, Any] = {"should_stop": stopper.is_set, "refresh": nightly}
+            if sleep is not None:
+                kwargs["sleep"] = sleep
+            sync = sync_pass(s, **kwargs)
+            report.update(calendars=sync.calendars, unchanged=sync.unchanged, changed=sync.changed,
+                          deleted=sync.deleted, actions=sync.actions, errors=[*unfinished, *sync.errors])
+            for line in sync.actions:
+                log.info("%s", line)
+            for line in sync.errors:
+                log.warning("%s (will retry on the next pass)", line)
+            if sync.stranded:  # an empty store beside a calendar of blocks: no answer read, no mail sent
+                log.warning("the inbox and the outbox wait until the store is back (store copy or repair)")
+            go_on = not sync.stranded
+            if go_on and not stopper.is_set() and config.inbox is not None:  # before the outbox: confirmations now
+                report["inbox"] = inbox_work(s)
+            if go_on and not stopper.is_set():  # cheap and store-only: every pass, so nothing waits for the night
+                _nightly_work(s, stopper, report)
+        except BlocktimeError as exc:  # the pass ends here: kept for `daemon --status`, said once by the caller
+            if not any(exc.message in line for line in problems(report)):  # (the outbox's says it already)
+                report["errors"] = [*report.get("errors", []), exc.message]
+            _record(s, now, False, report)
+            raise
+        _record(s, now, nightly, report)
     return PassResult("nightly" if nightly else "sync", now, report)
+
+
+def _record(s: Session, now: datetime, nightly: bool, report: dict[str, Any]) -> None:
+    """The pass in the store: when it ran, its report, and since when passes fail (None once one
+    passes cleanly), which `daemon --status` shows."""
+    failing = problems(report)
+    with s.store.transaction():
+        s.store.set_meta("last_sync", now.isoformat())
+        if nightly:
+            s.store.set_meta("last_nightly", now.isoformat())
+            count = int(s.store.get_meta("nightly_runs") or 0) + 1
+            s.store.set_meta("nightly_runs", str(count))
+        s.store.set_meta("last_report", json.dumps(report, default=str))
+        s.store.set_meta("failing_since", (s.store.get_meta("failing_since") or now.isoformat()) if failing else "")
+        s.store.set_meta("failing_passes", str(int(s.store.get_meta("failing_passes") or 0) + 1) if failing else "0")
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    """Everything that failed in a pass's report: sync and pending errors, the inbox, the outbox."""
+    inbox, outbox = report.get("inbox") or {}, report.get("outbox") or {}
+    return [*map(str, report.get("errors", [])), *([f"inbox: {inbox['error']}"] if inbox.get("error") else []),
+            *([f"outbox: {outbox['error']}"] if outbox.get("error") else [])]
 
 
 def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
@@ -72,6 +97,8 @@ def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
 
     try:
         report["finished"] = finish_pending(s)
+    except LoginRefused:
+        raise
     except BlocktimeError as exc:
         log.warning("pending blocks not finished: %s (will retry on the next pass)", exc)
         return [f"pending blocks not finished: {exc}"]
@@ -82,13 +109,12 @@ def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
 NOTHING_UNSENT: dict[str, Any] = {"sent": [], "failed": [], "waiting": 0, "held": 0, "withdrawn": [], "error": None}
 
 
-def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:
-    """Confirmations, expiry of offers, the outbox. A pass with none of them to do (the usual
-    one) finds that out from the store alone and imports none of their modules."""
+def _nightly_work(s: Session, stop: threading.Event, out: dict[str, Any]) -> dict[str, Any]:
+    """Confirmations, expiry of offers, the outbox, into `out`. A pass with none of them to do (the
+    usual one) finds that out from the store alone and imports none of their modules."""
     from blocktime.store.mailqueue import MailQueue
     from blocktime.usecases.confirmations import prepare
 
-    out: dict[str, Any] = {}
     prepared, _skipped = prepare(s)
     out["confirmations"] = len(prepared)
     if stop.is_set():
@@ -111,8 +137,12 @@ def _nightly_work(s: Session, stop: threading.Event) -> dict[str, Any]:
     try:
         delivery = deliver(s)  # never the mail --no-send held back: that waits for `outbox send`
         out["outbox"] = delivery.json()
+        if delivery.refused is not None:
+            raise delivery.refused
         if delivery.kept:
             log.info("%d message(s) held by --no-send wait for `blocktime outbox send`", delivery.kept)
+    except LoginRefused:
+        raise
     except BlocktimeError as exc:
         log.warning("outbox not sent: %s (will retry on the next pass)", exc.message)
     return out
@@ -124,6 +154,8 @@ def inbox_work(s: Session) -> dict[str, Any]:
 
     try:
         done = read_inbox(s)
+    except LoginRefused:
+        raise
     except BlocktimeError as exc:
         log.warning("inbox not read: %s (will retry on the next pass)", exc.message)
         return {"error": exc.message}

@@ -24,6 +24,7 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
     """Last and next runs, pending outbox (what would go out now; `outbox_held` of it kept back by
     --no-send), open offers and conflicts (from the store only)."""
     from blocktime.store.mailqueue import HELD
+    from blocktime.usecases.daemon_pass import problems
     from blocktime.usecases.review import outgoing
     from blocktime.usecases.sync import conflicts
 
@@ -32,6 +33,8 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
         last_sync = s.store.get_meta("last_sync")
         last_nightly = s.store.get_meta("last_nightly")
         report = json.loads(s.store.get_meta("last_report") or "{}")
+        failing_since = s.store.get_meta("failing_since") or None
+        failing_passes = int(s.store.get_meta("failing_passes") or 0)
         waiting = outgoing(s)
         offers = s.store.offers()
         found = conflicts(s)
@@ -51,5 +54,8 @@ def status(config: Config, now: datetime) -> dict[str, Any]:
         "open_offers": [{"id": o.id, "expires": o.expires.isoformat()} for o in offers],
         "conflicts": found,
         "last_report": report,
+        "errors": problems(report),  # of the last pass
+        "failing_since": failing_since,  # the first of the passes that failed since the last clean one
+        "failing_passes": failing_passes if failing_since else 0,
         **({"inbox_waiting": inbox} if inbox is not None else {}),
     }

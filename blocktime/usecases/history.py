@@ -13,6 +13,7 @@ from blocktime.errors import BadInput
 from blocktime.store.mailqueue import MailQueue
 from blocktime.usecases.engagements import resolve
 from blocktime.usecases.session import Session
+from blocktime.usecases.terms import engagement_note
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +51,16 @@ def history(session: Session, ref: str) -> tuple[str, list[Event]]:
                                 {"subject": q.subject, "state": q.state}))
         for _key, recipient, at in queue.sent(ref_):
             events.append(Event(at, "mail sent", recipient, {"about": names[ref_]}))
-    if sb is None:  # the engagement's own notes: the close message, statements
-        for prefix in (f"close-{key}", f"statement-{key}-"):
-            for q in queue.about_prefix(prefix):
-                events.append(Event(q.created, f"mail {q.kind} queued", q.recipient,
-                                    {"subject": q.subject, "state": q.state}))
-                events += [Event(at, "mail sent", rcpt, {"about": key}) for _k, rcpt, at in queue.sent(q.ref)
-                           if rcpt == q.recipient]
+    # the engagement's own notes (the close message, statements) and the answers to picks of its offers
+    prefixes = [f"pick-{o.id}-" for o in offers] + ([f"close-{key}", f"statement-{key}-"] if sb is None else [])
+    for prefix in prefixes:
+        for q in queue.about_prefix(prefix):
+            if not (prefix.startswith("pick-") or engagement_note(key, q.ref)):
+                continue  # `statement-acme-` also begins `statement-acme-hq-1`
+            events.append(Event(q.created, f"mail {q.kind} queued", q.recipient,
+                                {"subject": q.subject, "state": q.state}))
+            events += [Event(at, "mail sent", rcpt, {"about": key}) for _k, rcpt, at in queue.sent(q.ref)
+                       if rcpt == q.recipient]
     for row in session.store.answers_about(list(ids.values()), [o.id for o in offers]):
         events.append(Event(datetime.fromisoformat(row["at"]), f"mail read: {row['action']}", row["sender"],
                             {"offer": row["offer"], "option": row["option"], "block": row["block"],

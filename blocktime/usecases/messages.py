@@ -101,6 +101,7 @@ class Delivery:
     held: bool = False
     kept: int = 0
     withdrawn: list[Step] = field(default_factory=list)  # one log line each
+    refused: Exception | None = None  # the SMTP server refused the login (a daemon pass ends at it)
 
     def json(self) -> dict[str, Any]:
         return {
@@ -142,6 +143,7 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
         return result
     tz = session.config.organizer.timezone
     wall = clock or (lambda: datetime.now(tz))
+    from blocktime.errors import LoginRefused
     from blocktime.mail.imip import MailError, Refused, restamp
     from blocktime.mail.sending import open_transport
     from blocktime.team.exclusive import sending
@@ -170,6 +172,7 @@ def deliver(session: Session, keys: list[str] | None = None, *, send: bool = Tru
                 log.info("sent %s to %s", q.kind, q.recipient)
     except MailError as exc:
         result.error = str(exc)
+        result.refused = exc if isinstance(exc, LoginRefused) else None
         done = {q.key for q in result.sent} | {q.key for q, _ in result.failed}
         with session.store.transaction():
             for q in batch:

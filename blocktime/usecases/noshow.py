@@ -7,7 +7,7 @@ from __future__ import annotations
 from blocktime.errors import BadInput
 from blocktime.store.blocks import StoredBlock
 from blocktime.usecases.calendar import update_event
-from blocktime.usecases.offers import OfferResult, load_block, load_engagement, offer_remainder
+from blocktime.usecases.offers import OfferResult, load_block, load_engagement, offer_remainder, owed_again
 from blocktime.usecases.pending import finish_pending
 from blocktime.usecases.session import Session, at
 
@@ -25,7 +25,10 @@ def no_show(session: Session, ref: str, reason: str = "", offer: bool = True) ->
     if sb.state == "no_show":  # a re-run: the offer, if one was wanted and none was made
         made = [o for o in session.store.offers(eng.key, ("open", "accepted", "declined", "expired", "replanned",
                                                           "replaced")) if o.source_uid == b.uid]
-        return sb, (offer_remainder(session, eng, sb, b.span.start, "noshow") if offer and not made else None)
+        # an open offer that already covers what is owed (a later cut-short's, say) stays as it is
+        covered = sum(o.minutes for o in session.store.offers(eng.key)) >= session.store.remainder(eng.key)
+        wanted = offer and not made and not covered
+        return sb, (offer_remainder(session, eng, sb, b.span.start, "noshow") if wanted else None)
     if sb.state != "booked":
         raise BadInput(f"block {b.id} is {sb.state.replace('_', ' ')}, not booked")
     if session.now < b.span.start:
@@ -37,7 +40,7 @@ def no_show(session: Session, ref: str, reason: str = "", offer: bool = True) ->
     with session.store.transaction():
         session.store.record_no_show(b.uid, minutes, reason)
         session.store.mark(b.uid, "no_show", etag=etag)
-        session.store.add_minutes(eng.key, minutes, "no_show", b.uid, session.now)
+        session.store.add_minutes(eng.key, owed_again(session, sb, 0, minutes), "no_show", b.uid, session.now)
         session.store.log(b.uid, session.now, "no_show", remaining=minutes, reason=reason)
     updated = load_block(session, b.uid)
     return updated, (offer_remainder(session, eng, updated, b.span.start, "noshow") if offer else None)

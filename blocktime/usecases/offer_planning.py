@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from blocktime.core.model import Engagement
+from blocktime.core.model import Busy, Engagement
 from blocktime.core.slots import Candidate, Slot, SlotQuery, all_slots, candidates, makeup_length, search, usual_start
+from blocktime.errors import MissingSecret
 from blocktime.store.blocks import StoredBlock
 from blocktime.store.offers import StoredOffer
 from blocktime.usecases.calendar import read_busy
@@ -25,16 +26,21 @@ OFFERING = ("blocktime.usecases.messages", "blocktime.mail.imip", "blocktime.mai
 
 
 def slot_query(session: Session, eng: Engagement, length: timedelta, again: bool = False,
-               besides: Collection[str] = ()) -> SlotQuery:
-    """The search for `eng`: busy time from every calendar over the horizon with every other open
-    offer's holds (see `promises`; the offers in `besides` are the ones the search replaces), usual
-    start, site days, and the options the client declined before (offered again only when `again`)."""
+               besides: Collection[str] = (), through: datetime | None = None, *,
+               calendar: bool = True) -> SlotQuery:
+    """The search for `eng`: busy time from every calendar over the horizon (or `through` a later
+    moment, for `why` on a day past it) with every other open offer's holds (see `promises`; the
+    offers in `besides` are the ones the search replaces), usual start, site days, and the options
+    the client declined before (offered again only when `again`). Without `calendar`, the store's
+    blocks stand for the busy time (`why` when the calendar's password is not at hand)."""
     policy = planning_policy(session)
     tz = session.config.organizer.timezone
     reach = policy.reach
-    busy = promised(session, read_busy(session, session.now - reach, session.now + policy.horizon + reach,
-                                       then=OFFERING), besides=besides)
+    until = max(session.now + policy.horizon, through or session.now)
     blocks = [sb.block for sb in session.store.blocks()]
+    taken = read_busy(session, session.now - reach, until + reach, then=OFFERING) \
+        if calendar else [Busy(b.span, b.uid, site=b.site) for b in blocks]  # without it: the store's blocks
+    busy = promised(session, taken, besides=besides)
     own = [b for b in blocks if b.engagement == eng.key and not b.makeup_for]
     return SlotQuery(
         engagement=eng, length=length, now=session.now, tz=tz, policy=policy, busy=busy,
@@ -73,7 +79,14 @@ def why(session: Session, engagement: str, day: date, length: timedelta | None) 
     if length is None:
         length = makeup_length(timedelta(minutes=remaining), session.config.policy, eng.length) or eng.length
     own = [o.id for o in session.store.offers(eng.key)]
-    return candidates(slot_query(session, eng, length, besides=own), day)
+    tz = session.config.organizer.timezone
+    through = datetime.combine(day + timedelta(days=1), time(0), tz)  # the whole day, also past the horizon
+    try:
+        q = slot_query(session, eng, length, besides=own, through=through)
+    except MissingSecret as exc:  # only the calendar needs it: every other reason can still be told
+        session.say(f"warning: the calendar's busy time not checked, only blocktime's blocks: {exc}")
+        q = slot_query(session, eng, length, besides=own, through=through, calendar=False)
+    return candidates(q, day)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,8 +47,7 @@ def load_block(session: Session, ref: str) -> StoredBlock:
 
 def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") -> tuple[StoredBlock, OfferResult]:
     """Record that block `ref` ended at `ended_at`; show it on the event; offer the remainder."""
-    from blocktime.ics.event import X_DELIVERED, X_REMAINING, patch_event
-    from blocktime.notes import render, when
+    from blocktime.ics.event import cut_short_copy
 
     finish_pending(session)
     sb = load_block(session, ref)
@@ -71,15 +70,14 @@ def cut_short(session: Session, ref: str, ended_at: datetime, reason: str = "") 
     eng = load_engagement(session, b.engagement)
     delivered = int((ended_at - b.span.start).total_seconds() // 60)
     remaining = int((sb.planned_end - ended_at).total_seconds() // 60)
-    times = when(b.span.start, ended_at, session.config.organizer.timezone, eng.language)
-    summary = render("cut_summary", eng.language, client=eng.client, **times)
-    extra = {X_DELIVERED: str(delivered), X_REMAINING: str(remaining)}
-    etag = update_event(session, sb.href, b.uid,
-                        lambda text: patch_event(text, b.uid, end=ended_at, summary=summary, extra=extra))
+    tz = session.config.organizer.timezone
+    etag = update_event(session, sb.href, b.uid, lambda text: cut_short_copy(
+        text, b.uid, b.span.start, ended_at, delivered, remaining, eng.language, eng.client, tz))
     with session.store.transaction():
         session.store.record_cut(b.uid, ended_at, delivered, remaining, reason)
         session.store.mark(b.uid, "cut_short", etag=etag)
-        session.store.add_minutes(eng.key, remaining, "cut_short", b.uid, session.now)
+        session.store.add_minutes(eng.key, owed_again(session, sb, delivered, remaining), "cut_short", b.uid,
+                                  session.now)
         session.store.log(b.uid, session.now, "cut_short", ended_at=ended_at, delivered=delivered,
                           remaining=remaining, reason=reason)
     updated = load_block(session, b.uid)
@@ -117,7 +115,8 @@ def offer_remainder(session: Session, eng: Engagement, source: StoredBlock, ende
         with session.store.transaction():
             session.store.add_minutes(eng.key, -remaining, "carried", nxt.uid, session.now)
             session.store.log(nxt.uid, session.now, "carried_in", minutes=remaining, source=source.block.uid)
-        text = _render(eng, "carried", next=moment(nxt.span.start, tz, eng.language), **common)
+        text = _render(eng, "noshow_carried" if kind == "noshow" else "carried",
+                       next=moment(nxt.span.start, tz, eng.language), **common)
         path = files.write(session.config.outbox, f"carried-{source.block.uid.split('@')[0]}.txt", text)
         tell(session, eng, "carried", source.block.uid, text)
         return OfferResult(remaining, None, carried_to=nxt, message=str(path))
@@ -237,11 +236,14 @@ def reoffer(session: Session, key: str, again: bool = False) -> OfferResult:
 def _announce(session: Session, eng: Engagement, offer: StoredOffer, common: dict[str, str],
               kind: str = "offer") -> OfferResult:
     """The offer's message in the outbox and queued for every attendee (once: keyed by offer)."""
-    from blocktime.notes import minutes, moment
+    from blocktime.notes import each, minutes, moment
     from blocktime.usecases.messages import tell
 
-    tz = session.config.organizer.timezone
-    text = _render(eng, kind, site=eng.site, length=minutes(offer.length_min, eng.language),
+    tz, policy = session.config.organizer.timezone, session.config.policy
+    why_length = each(offer.minutes, offer.length_min, grid=int(policy.granularity.total_seconds() // 60),
+                      block=int(eng.length.total_seconds() // 60), full_block=policy.makeup_full_block,
+                      language=eng.language)
+    text = _render(eng, kind, site=eng.site, length=minutes(offer.length_min, eng.language), each=why_length,
                    options=option_lines(session, eng, offer), expires=moment(offer.expires, tz, eng.language),
                    **common)
     path = files.write(session.config.outbox, f"offer-{offer.id}.txt", text)
@@ -347,9 +349,20 @@ def accept(session: Session, offer_id: str, option: int) -> StoredBlock:
         session.store.add_minutes(eng.key, -covered, "makeup", block.uid, session.now)
         session.store.log(block.uid, session.now, "makeup_booked", offer=offer.id, option=option,
                           makes_up=offer.source_uid, minutes=covered)
-    finish_pending(session)
+    finish_pending(session, announce=False)  # the block just recorded: not one an earlier run left
     release(session, offer.id)
     return load_block(session, block.uid)
+
+
+def owed_again(session: Session, sb: StoredBlock, delivered: int, lost: int) -> int:
+    """The minutes a session that ended early (or did not take place) puts back on the remainder:
+    what it lost, but for a make-up no more than the part of the remainder it was booked to cover
+    less what it delivered (a make-up is rounded up to the grid: 30 min booked for 25 owed)."""
+    if not sb.block.makeup_for:
+        return lost
+    covered = -sum(m for m, kind, ref in session.store.ledger(sb.block.engagement) if ref == sb.block.uid
+                   and kind == "makeup")
+    return max(0, min(lost, covered - delivered))
 
 
 def decline(session: Session, offer_id: str) -> StoredOffer:
@@ -363,6 +376,7 @@ def decline(session: Session, offer_id: str) -> StoredOffer:
         for h in session.store.holds(offer.id, ("pending", "held", "released")):
             session.store.add_declined(offer.engagement, h.span, offer.id, session.now)
         session.store.set_offer(offer.id, "declined")
+        session.store.log(offer.source_uid, session.now, "offer_declined", offer=offer.id)
     return _open_offer(session, offer_id)
 
 
@@ -374,5 +388,7 @@ def expire(session: Session) -> list[StoredOffer]:
             release(session, offer.id)
             with session.store.transaction():
                 session.store.set_offer(offer.id, "expired")
+                session.store.log(offer.source_uid, session.now, "offer_expired", offer=offer.id,
+                                  deadline=offer.expires.isoformat())
             done.append(offer)
     return done

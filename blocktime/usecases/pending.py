@@ -64,10 +64,12 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
         return Written(sb, facts, etag, kind, invite, composed)
 
     # A few PUTs in flight at once (PITFALLS: 4 parallel PUTs cost ~0.7x on Radicale, far less
-    # on remote servers); each result is recorded in order, one transaction per block. When the
-    # command is stopped, the writes not yet started are dropped (they stay `pending`).
+    # on remote servers): how many, the backend's gate decides from the server's answers
+    # (`backends.pacing`); the pool only offers it enough threads. Each result is recorded in
+    # order, one transaction per block. When the command is stopped, the writes not yet started
+    # are dropped (they stay `pending`).
     queued = len(session.queued)
-    pool = ThreadPoolExecutor(max_workers=WRITERS)
+    pool = ThreadPoolExecutor(max_workers=min(len(pending), writers(session.backend)))
     try:
         for done in pool.map(write, pending):
             _record(session, done)
@@ -81,7 +83,15 @@ def finish_pending(session: Session, *, announce: bool = True) -> int:
     return len(pending)
 
 
+#: threads for a backend without a gate of its own (the embedded calendar is CalDAV: it has one)
 WRITERS = 4
+
+
+def writers(backend: object) -> int:
+    """Threads worth starting for parallel writes: the cap of the backend's gate."""
+    gate = getattr(backend, "gate", None) or getattr(getattr(backend, "http", None), "gate", None)
+    cap = getattr(gate, "cap", None)
+    return cap if isinstance(cap, int) and cap > 0 else WRITERS
 
 
 @dataclass(frozen=True, slots=True)

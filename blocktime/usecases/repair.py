@@ -3,7 +3,8 @@
 Every block and hold carries X-BLOCKTIME-* properties (engagement, number, site, client, planned
 end, delivered/remaining minutes, make-up link, offer, option, expiry), so the calendar is the
 source of truth. What only the store knew (carried-over minutes, declined offers, history) is not
-on the calendar and starts afresh; the remainder is recomputed from cut-short and make-up blocks.
+on the calendar and starts afresh, except the engagements' terms (contracted hours, closed), read
+from the old store when it can be read; the remainder is recomputed from cut-short and make-up blocks.
 Messages still waiting in `<outbox>/mail` (an .eml is deleted once sent) are queued again.
 
 Google keeps only the properties of its own data model and may drop the X-BLOCKTIME-* ones. There
@@ -40,6 +41,10 @@ class RepairReport:
     backup: str | None
     mail: int = 0  # waiting messages queued again from the outbox
     lost: tuple[str, ...] = ()  # what the calendar did not keep and the store could not get back
+
+
+SENT = "SELECT key, message_id, recipient, at FROM mail_sent"
+TERMS = "SELECT key, contract_min, closed FROM engagements WHERE contract_min IS NOT NULL OR closed IS NOT NULL"
 
 
 def uid_facts(uid: str) -> tuple[str, datetime] | None:
@@ -88,10 +93,11 @@ def repair(session: Session) -> RepairReport:
     cfg = session.config
     stamp = f"{session.now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
     if engine(cfg.store_url) == SQLITE:
-        backup, sent = _set_file_aside(session, cfg.data_dir / "blocktime.sqlite3", stamp)
+        backup, sent, terms = _set_file_aside(session, cfg.data_dir / "blocktime.sqlite3", stamp)
     else:  # a PostgreSQL schema is renamed aside, whole
         old = session.store
-        sent = [tuple(r) for r in old.db.execute("SELECT key, message_id, recipient, at FROM mail_sent")]
+        sent = [tuple(r) for r in old.db.execute(SENT)]
+        terms = [tuple(r) for r in old.db.execute(TERMS)]
         backup = set_aside(old, stamp)
     store = open_store(cfg.store_url, cfg.data_dir, cfg.trainer)
     session.store = store
@@ -149,13 +155,20 @@ def repair(session: Session) -> RepairReport:
             remaining = x_text(ev, X_REMAINING)
             if remaining is not None and remaining.isdigit():
                 delivered = int(x_text(ev, X_DELIVERED) or 0)
-                store.record_cut(block.uid, end, delivered, int(remaining), "rebuilt by repair")
-                store.add_minutes(key, int(remaining), "cut_short", block.uid, session.now)
+                if delivered == 0 and end >= planned_end:  # a no-show keeps its times; a cut ends early
+                    store.record_no_show(block.uid, int(remaining), "rebuilt by repair")
+                    store.add_minutes(key, int(remaining), "no_show", block.uid, session.now)
+                else:
+                    store.record_cut(block.uid, end, delivered, int(remaining), "rebuilt by repair")
+                    store.add_minutes(key, int(remaining), "cut_short", block.uid, session.now)
             if block.makeup_for:
                 store.add_minutes(key, -int((planned_end - start).total_seconds() // 60), "makeup",
                                   block.uid, session.now)
             store.log(block.uid, session.now, "repaired", href=href)
             blocks += 1
+        for key, contract, closed in terms:  # the terms only the store knew: kept when it could be read
+            if key in engagements:
+                store.set_terms(key, contract_min=contract, closed=datetime.fromisoformat(closed) if closed else None)
         for offer in offers.values():
             if offer.engagement in engagements:
                 store.add_offer(offer)
@@ -245,29 +258,32 @@ def _requeue_mail(session: Session, store: Store) -> int:
     return count
 
 
-def _set_file_aside(session: Session, path: Path, stamp: str) -> tuple[str | None, list[tuple[str, ...]]]:
-    """Move a SQLite store aside (with its -wal and -shm); its sent log, when it can be read."""
+def _set_file_aside(session: Session, path: Path, stamp: str) -> tuple[str | None, list[tuple[Any, ...]],
+                                                                      list[tuple[Any, ...]]]:
+    """Move a SQLite store aside (with its -wal and -shm); its sent log and its engagements' terms,
+    when they can be read."""
     if session._store is not None:
         session._store.close()
     backup = None
-    sent = _readable_rows(path, "mail_sent") if path.exists() else []
+    sent = _readable_rows(path, SENT) if path.exists() else []
+    terms = _readable_rows(path, TERMS) if path.exists() else []
     if path.exists():
         backup = str(path) + f".broken-{stamp}"
         shutil.move(str(path), backup)
         for suffix in ("-wal", "-shm"):
             if os.path.exists(str(path) + suffix):
                 os.remove(str(path) + suffix)
-    return backup, sent
+    return backup, sent, terms
 
 
-def _readable_rows(path: Path, table: str) -> list[tuple[str, ...]]:
-    """The rows of `table` in a possibly damaged store, or none when it cannot be read."""
+def _readable_rows(path: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows `query` reads from a possibly damaged store, or none when it cannot be read."""
     import sqlite3
 
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return [tuple(r) for r in db.execute(f"SELECT key, message_id, recipient, at FROM {table}")]
+            return [tuple(r) for r in db.execute(query)]
         finally:
             db.close()
     except sqlite3.Error:

@@ -1,17 +1,18 @@
 """The consultant's books for invoicing (`report`): per client and period (month, ISO week, or the
 whole engagement), the blocks, planned, delivered, lost (cut short, nobody came), made-up and
 remaining minutes. A block counts in the period its start falls in (the organizer's zone); the
-remaining minutes are the engagement's remainder as it stood at the period's end."""
+remaining minutes are the engagement's remainder as it stood at the period's end (the last row's: as it
+stands now, or at the end of `--to`), minutes lost in a session counting from that session."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from blocktime.core.books import Books, books
+from blocktime.core.books import COUNTED, Books, books
 from blocktime.core.model import wall
 from blocktime.store.blocks import StoredBlock
-from blocktime.usecases.books import ALL_STATES, covered, entry
+from blocktime.usecases.books import covered, entry
 from blocktime.usecases.engagements import same
 from blocktime.usecases.session import Session
 
@@ -40,10 +41,14 @@ def report(session: Session, *, start: date | None = None, end: date | None = No
     """The rows, by client, engagement and period; `end` is the last day included."""
     tz = session.config.organizer.timezone
     rows: list[Row] = []
+    if client is not None and not any(same(e.client) == same(client) for e in session.store.engagements()):
+        from blocktime.errors import BadInput
+
+        raise BadInput(f"no client {client!r}", "see `blocktime engagements --all`")
     for eng in session.store.engagements():
         if client is not None and same(eng.client) != same(client):
             continue
-        blocks = [sb for sb in session.store.blocks(eng.key, ALL_STATES)
+        blocks = [sb for sb in session.store.blocks(eng.key, COUNTED)  # a period of cancelled blocks only has no row
                   if (start is None or _day(sb, session) >= start) and (end is None or _day(sb, session) <= end)]
         made = covered(session, eng.key)
         groups: dict[str, list[StoredBlock]] = {}
@@ -56,6 +61,9 @@ def report(session: Session, *, start: date | None = None, end: date | None = No
                 until = min(wall(after, time(0), tz), session.now)
             groups.setdefault(label, []).append(sb)
             ends[label] = until
+        if groups:  # the last row holds the remainder as it stands now (or at the end of --to)
+            last = max(groups)
+            ends[last] = session.now if end is None else min(wall(end + timedelta(days=1), time(0), tz), session.now)
         for label, members in sorted(groups.items()):
             if by == "engagement":
                 label = f"{min(_day(sb, session) for sb in members)} – {max(_day(sb, session) for sb in members)}"

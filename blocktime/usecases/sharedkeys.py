@@ -14,7 +14,7 @@ import base64
 import os
 from typing import TYPE_CHECKING, Any
 
-from blocktime.errors import BlocktimeError
+from blocktime.errors import BlocktimeError, optional
 
 if TYPE_CHECKING:
     from blocktime.store.engines import Connection
@@ -87,6 +87,7 @@ def _ddl(conn: Any, statement: str) -> None:
     the catalog): the loser finds the object made."""
     import contextlib
 
+    optional("psycopg", "a postgresql:// store")
     import psycopg
 
     with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateSchema,

@@ -12,15 +12,18 @@ from blocktime.store.blocks import StoredBlock
 from blocktime.store.mailqueue import MailQueue
 from blocktime.usecases.books import ALL_STATES, engagement_books
 from blocktime.usecases.session import Session
+from blocktime.usecases.terms import engagement_note
 
 LINES = {
     "en": {"early": "Sessions that ended early: {items}.", "absent": "Sessions that did not take place: {items}.",
            "item": "{date} ({minutes} not delivered)", "made_up": "Made up so far: {minutes}.",
-           "left": "Still to come: {minutes}.", "none_left": "Nothing remains to be made up.",
+           "left": "Still to come: {minutes}.", "unbooked": "Not yet made up: {minutes}.",
+           "none_left": "Nothing remains to be made up.",
            "next": "Next sessions: {items}.", "no_next": "No further sessions are booked at the moment."},
     "pl": {"early": "Sesje zakończone przed czasem: {items}.", "absent": "Sesje, które się nie odbyły: {items}.",
            "item": "{date} (niezrealizowane: {minutes})", "made_up": "Dotychczas uzupełniono: {minutes}.",
-           "left": "Pozostało do przeprowadzenia: {minutes}.", "none_left": "Nie ma nic do uzupełnienia.",
+           "left": "Pozostało do przeprowadzenia: {minutes}.",
+           "unbooked": "Pozostało do uzupełnienia: {minutes}.", "none_left": "Nie ma nic do uzupełnienia.",
            "next": "Najbliższe sesje: {items}.", "no_next": "Obecnie nie ma zaplanowanych kolejnych sesji."},
 }
 
@@ -58,7 +61,9 @@ def statement(session: Session, key: str, *, to: tuple[str, ...] = (), language:
         "early": " ".join(x for x in (words["early"].format(items="; ".join(cut)) if cut else "",
                                       words["absent"].format(items="; ".join(absent)) if absent else "") if x),
         "made_up": words["made_up"].format(minutes=minutes(b.made_up, lang)) if b.made_up else "",
-        "left": words["left"].format(minutes=minutes(b.remaining, lang)) if b.remaining > 0 else words["none_left"],
+        # with nothing booked ahead, "still to come" would read as a promise the next line takes back
+        "left": words["left" if upcoming else "unbooked"].format(minutes=minutes(b.remaining, lang))
+        if b.remaining > 0 else words["none_left"],
         "next": words["next"].format(items="; ".join(upcoming)) if upcoming else words["no_next"],
     }
     text = render("statement", lang, client=eng.client, organizer=session.config.organizer.name,
@@ -69,8 +74,13 @@ def statement(session: Session, key: str, *, to: tuple[str, ...] = (), language:
     recipients = to or eng.attendees
     earlier = sum(1 for _, kind, _d in session.store.history(eng.key) if kind == "statement")
     ref = f"statement-{eng.key}-{earlier + 1}"  # each statement its own message, also twice in a minute
+    queue = MailQueue(session.store)
     with session.store.transaction():
+        for q in queue.waiting():  # a new statement replaces one not sent yet (a draft, or the other language)
+            if engagement_note(eng.key, q.ref) and q.ref.startswith("statement-") \
+                    and q.recipient.lower() in {r.lower() for r in recipients}:
+                queue.withdraw(q.key)
         keys = queue_note(session, replace(eng, attendees=recipients, language=lang), "statement", ref, text)
-        MailQueue(session.store).hold(keys)
+        queue.hold(keys)
         session.store.log(eng.key, session.now, "statement", to=list(recipients), language=lang)
     return Statement(text, tuple(recipients), tuple(keys))

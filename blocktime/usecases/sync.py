@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
 from blocktime.core.model import Interval
-from blocktime.errors import BlocktimeError, ServerError
+from blocktime.errors import BlocktimeError, LoginRefused, ServerError
 from blocktime.usecases.changetags import put_aside, read_changes, writes_here
 from blocktime.usecases.session import Session, at
 
@@ -50,6 +50,7 @@ class PassReport:
     deleted: int = 0
     actions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    stranded: bool = False  # the store holds no block, the calendar holds blocktime's: see emptystore
 
 
 #: meta key: when the calendar list was last read from the server ("" once a calendar failed)
@@ -110,11 +111,14 @@ def _save_token(session: Session, url: str, token: str, tag: str | None) -> None
 
 
 def with_retries(what: str, call: Callable[[], T], attempts: int, sleep: Callable[[float], None]) -> T:
-    """Retry a failing server call with exponential backoff (0.5 s, 1 s, 2 s …)."""
+    """Retry a failing server call with exponential backoff (0.5 s, 1 s, 2 s …); not a refused
+    login (401/403): that ends the pass."""
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:
             return call()
+        except LoginRefused:  # a refused login or access is refused again: said at once
+            raise
         except ServerError as exc:
             if attempt == attempts:
                 raise
@@ -133,6 +137,8 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
     report = PassReport()
     try:
         calendars = known_calendars(session, refresh)
+    except LoginRefused:
+        raise
     except ServerError as exc:
         report.errors.append(exc.message)
         return report
@@ -160,6 +166,8 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
             current, ahead = ahead, read(k + 1)
             try:
                 changes, tag = current.result()
+            except LoginRefused:  # the other calendars would be refused too
+                raise
             except ServerError as exc:
                 report.errors.append(f"{cal.name}: {exc.message}")
                 _relist_next_time(session)
@@ -173,6 +181,8 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
             report.deleted += len(changes.deleted)
             try:
                 _handle(session, cal, changes, report)
+            except LoginRefused:
+                raise
             except BlocktimeError as exc:  # leave the token: the next pass tries this calendar again
                 report.errors.append(f"{cal.name}: {exc.message}")
                 continue
@@ -201,6 +211,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
         return  # a quiet round: nothing seen, nothing reported or implied gone
     from blocktime.ics.rawtext import master_uid, sketch_text, split_or_warn
     from blocktime.usecases.absence import Tracked, candidates, copy_of_block, known_copies, still_there
+    from blocktime.usecases.emptystore import empty_store
 
     blocks = {sb.block.uid: sb for sb in session.store.blocks(states=("booked", "cut_short"))}
     holds = {h.uid: h for h in session.store.holds()}
@@ -232,6 +243,9 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
             foreign.append(split)
     for line in skipped:
         log.warning("%s", line)
+    if not ours and (warning := empty_store(session, cal.name, changes.changed)):
+        report.errors.append(warning)
+        report.stranded = True
     tracked = [Tracked(u, sb.href, sb.block.span.start, sb.block.span.end) for u, sb in blocks.items()]
     tracked += [Tracked(u, h.href, h.span.start, h.span.end) for u, h in holds.items()]
     for item in candidates(changes, cal, tracked, seen):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from blocktime.errors import BadInput
+from blocktime.store.blocks import StoredBlock
 from blocktime.usecases.engagements import resolve
 from blocktime.usecases.session import Session
 
@@ -75,6 +76,24 @@ def set_terms(session: Session, key: str, *, contract: timedelta | None = None, 
                 off = replace(eng, attendees=tuple(remove))
                 queue_block(session, "cancel", EventFacts(sb.block, off, org, sb.sequence, session.now,
                                                           status="CANCELLED"), to=tuple(remove))
+    if add or remove:  # also when re-run after a failure here: the invitations are queued already
+        _relist(session, future, attendees, tuple(remove), now_eng.language)
+
+
+def _relist(session: Session, future: list[StoredBlock], invite: tuple[str, ...], uninvite: tuple[str, ...],
+            language: str) -> None:
+    """The calendar copy of every block ahead lists whom it was sent to, as the invitations do
+    (If-Match; an edit made meanwhile is re-read and kept). A re-run of the same `engagement set`
+    changes nothing more."""
+    from blocktime.ics.event import patch_event
+    from blocktime.usecases.calendar import update_event
+
+    for sb in future:
+        uid = sb.block.uid
+        etag = update_event(session, sb.href, uid, lambda text, uid=uid: patch_event(
+            text, uid, invite=invite, uninvite=uninvite, language=language))
+        with session.store.transaction():
+            session.store.mark(uid, sb.state, etag=etag)
 
 
 def _about(session: Session, key: str, ref: str) -> bool:
@@ -85,7 +104,15 @@ def _about(session: Session, key: str, ref: str) -> bool:
     offer = session.store.offer(ref)
     if offer is not None:
         return offer.engagement == key
-    return ref.startswith((f"statement-{key}-", f"close-{key}"))
+    return engagement_note(key, ref)
+
+
+def engagement_note(key: str, ref: str) -> bool:
+    """Whether `ref` names a note about engagement `key` itself: its close message or a statement
+    (`statement-acme-hq-1` is not about `acme`)."""
+    import re
+
+    return ref == f"close-{key}" or re.fullmatch(rf"statement-{re.escape(key)}-\d+", ref) is not None
 
 
 def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
@@ -101,6 +128,10 @@ def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
     finish_pending(session)
     eng = resolve(session, key)
     offers = session.store.offers(eng.key)
+    # a run stopped after withdrawing left offers `withdrawn` and no message yet: they count again
+    stopped = [o for o in session.store.offers(eng.key, ("withdrawn",)) if is_closed(session, eng.key)
+               and any(kind == "offer_withdrawn" and d.get("why") == "engagement closed"
+                       for _uid, kind, d in session.store.history(o.source_uid) if d.get("offer") == o.id)]
     with session.store.transaction():
         if not is_closed(session, eng.key):
             session.store.set_terms(eng.key, closed=session.now)
@@ -111,7 +142,7 @@ def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
             session.store.set_offer(o.id, "withdrawn")
             session.store.log(o.source_uid, session.now, "offer_withdrawn", offer=o.id, why="engagement closed")
     future = [sb for sb in session.store.blocks(eng.key, ("booked",)) if sb.block.span.start > session.now]
-    told = [o for o in offers if MailQueue(session.store).sent(o.id)]  # only offers the client really got
+    told = [o for o in (*offers, *stopped) if MailQueue(session.store).sent(o.id)]  # offers the client really got
     if told:
         rest = {("en", True): "The sessions already booked stay as they are.",
                 ("pl", True): "Zaplanowane sesje pozostają bez zmian.",

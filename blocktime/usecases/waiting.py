@@ -22,6 +22,9 @@ def waiting(session: Session) -> list[Handled]:
 def dismiss(session: Session, message_id: str) -> Handled:
     """The organizer has dealt with a kept message: it is no longer listed as waiting."""
     found = row(session, message_id)
+    if found is None:  # the id as text shows it, without its angle brackets (RFC 5322 §3.6.4)
+        message_id = f"<{message_id.strip().strip('<>')}>"
+        found = row(session, message_id)
     if found is None or found["action"] != KEPT or found["state"] != "done":
         raise BadInput(f"no message {message_id!r} waits for you", "`blocktime status` or `offers` lists them")
     with session.store.transaction():

@@ -45,12 +45,19 @@ def status_text(doc: dict[str, Any], cfg: Config, now: datetime) -> str:
 
     tz = cfg.organizer.timezone
     lines = [f"{'times in':<14}{tz.key}",
-             f"{'last sync':<14}{when(doc.get('last_sync'), tz, now)}",
+             f"{'last sync':<14}{when(doc.get('last_sync'), tz, now)}"
+             + (" failed" if doc.get("errors") else ""),
              f"{'next sync':<14}{when(doc.get('next_sync'), tz, now)}",
              f"{'last nightly':<14}{when(doc.get('last_nightly'), tz, now)}",
              f"{'next nightly':<14}{when(doc.get('next_nightly'), tz, now)}",
              f"{'outbox':<14}{doc.get('outbox_pending', 0)} waiting"
              + (f", {doc['outbox_held']} held until `blocktime outbox send`" if doc.get("outbox_held") else "")]
+    if doc.get("failing_since"):
+        passes = int(doc.get("failing_passes") or 1)
+        lines.insert(3, f"{'failing since':<14}{when(doc['failing_since'], tz, now)}, "
+                        f"{passes} pass{'es' if passes != 1 else ''} in a row")
+    for k, error in enumerate(doc.get("errors", [])):
+        lines.insert(4 + k if doc.get("failing_since") else 3 + k, f"{'error':<14}{error}")
     with Session(cfg, now) as s:
         offers = doc.get("open_offers", [])
         if not offers:

@@ -94,6 +94,8 @@ def team_status(trainers: Sequence[tuple[str, Config]], *, base_dir: Path, store
 
 def status_text(doc: dict[str, Any], tz: Any) -> str:
     """The table `team status` prints: one line per trainer, then the daemons."""
+    from blocktime.notes.wording import lag_text
+
     def hm(v: str | None) -> str:
         return "never" if not v else f"{datetime.fromisoformat(v).astimezone(tz):%m-%d %H:%M:%S}"
 
@@ -102,7 +104,7 @@ def status_text(doc: dict[str, Any], tz: Any) -> str:
     for t in doc["trainers"]:
         h = t["holder"]
         lines.append((t["trainer"], f"{h['host']}:{h['pid']}" if h else "-", hm(t["last_pass"]), hm(t["next_pass"]),
-                      f"{t['lag_seconds']:.0f}s", str(t.get("mail_waiting", "?")), str(t.get("open_offers", "?")),
+                      lag_text(t["lag_seconds"]), str(t.get("mail_waiting", "?")), str(t.get("open_offers", "?")),
                       str(t.get("conflicts", "?")), (t["last_error"] or t.get("store_error") or "")[:60]))
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     text = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in lines]

@@ -250,7 +250,7 @@ def test_the_keyring_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     loaded = store.load()
     assert loaded is not None and loaded.refresh_token == "r"
     monkeypatch.setitem(sys.modules, "keyring", None)
-    with pytest.raises(BadInput, match="needs the keyring package"):
+    with pytest.raises(BadInput, match=r"needs the optional keyring package \(pip install .blocktime\[keyring\].\)"):
         TokenStore(tmp_path, "google", "keyring").load()
 
 

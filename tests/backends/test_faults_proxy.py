@@ -248,3 +248,17 @@ def test_requests_that_are_unsafe_to_repeat_go_out_once(proxy: FaultProxy, radic
         assert r.status == 503 and proxy.injected() == {"503": 1}
     finally:
         b.close()
+
+
+def test_a_403_on_one_write_does_not_end_the_daemon_pass(net: Runner, proxy: FaultProxy, radicale: Account,
+                                                         data_dir: Path) -> None:
+    """A 403 refuses one object (a precondition, a read-only calendar), not the login: the pass
+    reports it and goes on (sync, inbox, outbox); it is no refused login that stops every pass."""
+    net.json(*book(2))
+    proxy.fail(403, method="PUT", times=100)
+    code, _, err = net(*book(6))
+    assert code != 0 and "forbidden" in err and "refused the username" not in err
+    before = len(proxy.seen)
+    code, out, err = net("daemon", "--once")
+    assert "refused the username" not in out + err and "forbidden" in out + err
+    assert "REPORT" in {s.method for s in proxy.seen[before:]}  # the pass went on to sync the calendar

@@ -33,14 +33,14 @@ def test_every_profile_loads_through_the_schema(name: str, monkeypatch: pytest.M
     comments = "\n".join(line for line in path.read_text().splitlines() if line.startswith("#"))
     assert "URL form" in comments and "Auth" in comments and "Limits" in comments
     if cal.provider == "caldav" and name not in ("xandikos",):
-        assert cal.password == "from-the-environment"
+        assert cal.login_password() == "from-the-environment"
 
 
 def test_the_config_s_own_keys_win_over_the_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BLOCKTIME_CALDAV_PASSWORD", "pw")
     cal = from_mapping({"calendar": {"profile": "fastmail", "username": "me@fastmail.com", "name": "Work"}}).calendar
     assert cal.url == "https://caldav.fastmail.com/dav/" and cal.username == "me@fastmail.com"
-    assert cal.name == "Work" and cal.password == "pw"
+    assert cal.name == "Work" and cal.login_password() == "pw"
 
 
 def test_the_user_s_password_wins_over_the_profile_s_password_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,12 +48,12 @@ def test_the_user_s_password_wins_over_the_profile_s_password_env(monkeypatch: p
     monkeypatch.delenv("BLOCKTIME_CALDAV_PASSWORD", raising=False)
     cal = from_mapping({"calendar": {"profile": "fastmail", "username": "me@fastmail.com",
                                      "password": "typed"}}).calendar
-    assert cal.password == "typed"
+    assert cal.login_password() == "typed"
     monkeypatch.setenv("BLOCKTIME_CALDAV_PASSWORD", "from-env")
-    assert from_mapping({"calendar": {"profile": "fastmail", "password": "typed"}}).calendar.password == "typed"
+    assert from_mapping({"calendar": {"profile": "fastmail", "password": "typed"}}).calendar.login_password() == "typed"
     monkeypatch.setenv("MINE", "mine")
     own = from_mapping({"calendar": {"profile": "fastmail", "password_env": "MINE"}}).calendar
-    assert own.password == "mine"
+    assert own.login_password() == "mine"
 
 
 def test_unknown_profile_lists_the_known_ones() -> None:
@@ -89,7 +89,7 @@ def test_profiles_hold_only_a_calendar_table_and_do_not_nest(tmp_path: Path) -> 
 def test_existing_configs_keep_working() -> None:
     assert from_mapping({}).calendar.provider == "local"
     cal = from_mapping({"calendar": {"url": "https://dav.example.com/", "username": "a", "password": "b"}}).calendar
-    assert cal.provider == "caldav" and cal.password == "b"
+    assert cal.provider == "caldav" and cal.login_password() == "b"
 
 
 @pytest.mark.parametrize(("calendar", "needle"), [

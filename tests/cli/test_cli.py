@@ -109,6 +109,8 @@ def test_password_from_environment(
     cfg.write_text(f'[organizer]\ntimezone = "Europe/Warsaw"\n[calendar]\nurl = "{radicale.url}"\n'
                    f'username = "{radicale.username}"\npassword_env = "BT_TEST_PW"\n')
     code, _, err = run(capsys, "--config", str(cfg), "agenda")
+    assert code == 0, err  # reads only the store: the password is read when the calendar is (issue 26)
+    code, _, err = run(capsys, "--config", str(cfg), "--now", "2026-03-20 09:00", *BOOK, "--start", "2026-04-01 10:00")
     assert code == 2 and "BT_TEST_PW is not set" in one_error_line(err)
     monkeypatch.setenv("BT_TEST_PW", radicale.password or "")
     code, _out, err = run(capsys, "--config", str(cfg), "--now", "2026-03-20 09:00", *BOOK,
@@ -176,7 +178,7 @@ def test_lengths_and_days_that_make_no_sense_are_one_line_errors(tmp_path: Path,
     `--length -1h` said only "expected one argument"."""
     cli = Runner(write_config(tmp_path / "c.toml", None), capsys)
     book = ("book", "--client", "Acme", "--site", "HQ", "--attendee", "it@acme.example", "--start", "2026-03-24 12:00")
-    code, _out, err = cli(*book, "--length", "3")
+    code, _out, err = cli(*book, "--length", "3m")
     assert code == 2 and "a block of 3 minutes is too short" in err and "did you mean 3h?" in err
     code, _out, err = cli(*book, "--length", "-1h")
     assert code == 2 and "--length -1h: a negative value makes no sense here" in err
@@ -184,3 +186,25 @@ def test_lengths_and_days_that_make_no_sense_are_one_line_errors(tmp_path: Path,
     assert code == 2 and "--days -3: a negative value makes no sense here" in err
     code, _out, err = cli("agenda", "--days", "0")
     assert code == 2 and "--days 0: give one day or more" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_duration_without_a_unit_is_refused(tmp_path: Path, data_dir: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26, point 6: `--length 3` (3 minutes or 3 hours?) asks for a unit, in every flag that
+    takes a duration; zero is refused too. Config files keep reading a bare number as minutes."""
+    cfg = write_config(tmp_path / "c.toml", None, policy={"buffer": 10})
+    cli = Runner(cfg, capsys)
+    book = ("book", "--client", "Acme", "--site", "HQ", "--attendee", "it@acme.example", "--start", "2026-03-24 12:00")
+    code, _out, err = cli(*book, "--length", "3")
+    assert code == 2 and one_error_line(err) == "blocktime: error: --length 3: give a unit: 3h or 3m", err
+    code, _out, err = cli(*book, "--length", "0")
+    assert code == 2 and "--length '0' must be longer than zero" in one_error_line(err)
+    code, _out, err = cli(*book, "--length", "0h")
+    assert code == 2 and "--length '0h' must be longer than zero" in one_error_line(err)
+    assert cli.json(*book, "--length", "1h")["booked"]
+    code, _out, err = cli("why", "2026-03-26", "--engagement", "acme", "--length", "30")
+    assert code == 2 and "--length 30: give a unit: 30h or 30m" in one_error_line(err)
+    code, _out, err = cli("engagement", "set", "acme", "--contract", "24")
+    assert code == 2 and "--contract 24: give a unit: 24h or 24m" in one_error_line(err)
+    code, _out, err = cli("cut-short", "acme-1", "--delivered", "35", now="2026-03-24T13:05")
+    assert code == 2 and "--delivered 35: give a unit: 35h or 35m" in one_error_line(err)

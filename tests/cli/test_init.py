@@ -159,7 +159,8 @@ def test_keyring_without_the_keyring_package_is_bad_input(
     monkeypatch.setattr("sys.stdin", io.StringIO("secret\n"))
     code, _out, err = run(capsys, "--config", str(tmp_path / "c.toml"), *FLAGS, "--url", "http://127.0.0.1:1/",
                           "--username", "anna", "--keyring", "--no-doctor")
-    assert code == 2 and "--keyring needs the keyring package" in err and "secret" not in err
+    assert code == 2 and "--keyring needs the optional keyring package" in err and "secret" not in err
+    assert "pip install 'blocktime[keyring]'" in err
     assert not (tmp_path / "c.toml").exists()
 
 
@@ -192,3 +193,60 @@ def test_init_for_google_points_to_auth_instead_of_running_doctor(
     assert code == 0, err
     assert "next: `blocktime auth google` signs you in (once)" in out and "blocktime doctor:" not in out
     assert tomllib.loads(cfg.read_text())["calendar"] == {"profile": "google", "username": "anna@gmail.com"}
+
+
+OTHER_TABLES = '''
+[smtp]   # mail goes out here
+host = "smtp.example.com"
+port = 587
+username = "anna"
+password_env = "SMTP_PW"
+
+[inbox]
+host = "imap.example.com"
+username = "anna"
+password_env = "IMAP_PW"   # read from the environment
+
+[policy]
+buffer = 10                # a bare number: minutes (the config's older form)
+working_hours = "mon-fri 08:00-18:00"
+
+[sites."Acme HQ"]
+area = "Warsaw"
+
+[travel]
+default = "30m"
+'''
+
+
+def test_force_keeps_every_table_and_key_it_does_not_ask_about(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26, point 7: `init --force` run to change only the language dropped [smtp] and [inbox]."""
+    cfg = tmp_path / "c.toml"
+    assert run(capsys, "--config", str(cfg), *FLAGS, "--url", "https://dav.example/cal/", "--username", "anna",
+               "--password-env", "DAV_PW", "--no-doctor")[0] == 0
+    with cfg.open("a") as f:
+        f.write(OTHER_TABLES)
+    text = cfg.read_text().replace('[calendar]\n', '[calendar]\nverify_tls = false   # my own CA\n')
+    cfg.write_text(text)
+    before = tomllib.loads(cfg.read_text())
+    code, out, err = run(capsys, "--config", str(cfg), *FLAGS, "--url", "https://dav.example/cal/", "--username",
+                         "anna", "--password-env", "DAV_PW", "--language", "pl", "--force", "--no-doctor")
+    assert code == 0, err
+    after = tomllib.loads(cfg.read_text())
+    assert after["organizer"]["language"] == "pl"
+    assert {k: v for k, v in after.items() if k != "organizer"} == {k: v for k, v in before.items()
+                                                                    if k != "organizer"}
+    assert "# mail goes out here" in cfg.read_text() and "# read from the environment" in cfg.read_text()
+    assert "changed organizer.language: en -> pl" in out
+    assert "kept as they were: [smtp], [inbox], [policy], [sites], [travel], calendar.verify_tls" in out
+    for name in ("DAV_PW", "SMTP_PW", "IMAP_PW"):
+        monkeypatch.setenv(name, "x")
+    load(cfg)  # the file still loads
+    # a new password is said without its value
+    code, out, err = run(capsys, "--config", str(cfg), *FLAGS, "--url", "https://dav.example/cal/", "--username",
+                         "bob", "--password-env", "DAV_PW", "--force", "--no-doctor")
+    assert code == 0 and "changed organizer.language: pl -> en" in out
+    assert "changed calendar.username: anna -> bob" in out
+    assert tomllib.loads(cfg.read_text())["smtp"] == before["smtp"]

@@ -44,7 +44,7 @@ def test_typed_values(tmp_path: Path) -> None:
     )
     cfg = load(str(path))
     assert cfg.organizer.language == "pl"
-    assert cfg.calendar.name == "Work" and cfg.calendar.password == "pw"
+    assert cfg.calendar.name == "Work" and cfg.calendar.login_password() == "pw"
     assert cfg.policy.travel == timedelta(minutes=45)
     assert cfg.policy.max_blocks_per_day == 3
     assert cfg.policy.buffer == timedelta(0)

@@ -33,8 +33,6 @@ def bad(fn: object, *args: object) -> BadInput:
 @pytest.mark.parametrize(
     ("text", "minutes"),
     [
-        ("90", 90),
-        ("1", 1),
         ("45m", 45),
         ("45min", 45),
         ("45 min", 45),
@@ -84,7 +82,14 @@ def test_bad_duration(text: str) -> None:
 
 
 def test_bad_duration_has_a_hint() -> None:
-    assert bad(duration, "1x").hint == "use 90, 45m, 1h or 1h30m"
+    assert bad(duration, "1x").hint == "use 45m, 1h or 1h30m"
+
+
+@pytest.mark.parametrize("text", ["90", "1", " 3 ", "007"])
+def test_a_bare_number_needs_a_unit(text: str) -> None:
+    """Issue 26, point 6: `3` could be minutes or hours; the config files' older form is kept."""
+    assert bad(duration, text).message == f"duration {text.strip()}: give a unit: {text.strip()}h or {text.strip()}m"
+    assert duration(text, bare_minutes=True) == timedelta(minutes=int(text))
 
 
 # --- weekdays ---------------------------------------------------------------------------------
@@ -429,7 +434,7 @@ def test_duration_round_trip(d: int, h: int, m: int) -> None:
         return
     text = (f"{d}d" if d else "") + (f"{h}h" if h else "") + (f"{m}m" if m else "")
     assert duration(text) == timedelta(days=d, hours=h, minutes=m)
-    assert duration(str(d * 1440 + h * 60 + m)) == timedelta(days=d, hours=h, minutes=m)
+    assert duration(str(d * 1440 + h * 60 + m), bare_minutes=True) == timedelta(days=d, hours=h, minutes=m)
 
 
 @settings(max_examples=200, deadline=None)

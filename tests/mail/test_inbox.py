@@ -3,6 +3,7 @@ SMTP sink, real SQLite; the client's mail APPENDed as a mail program sends it.""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,13 @@ def inboxcli(account: Account, smtp: MailSink, imap_server: ImapServer, folder: 
 
 
 def _subjects(smtp: MailSink) -> dict[int, str]:
-    """The prepared reply subjects of the offer mail the client received, by option number."""
+    """The prepared reply subjects of the offer mail the client received, by option number: the
+    links of its HTML part, the ones a Gmail or Outlook reader clicks ("Reply with option 2")."""
     offer = [m for m in smtp.to(CLIENT) if "new times" in str(m["Subject"])][-1]
-    text = offer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    links = re.findall(r"mailto:[^?\s]+\?subject=(\S+)", text)
-    return {n: unquote(s) for n, s in enumerate(links, 1)}
+    page = offer.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    links = re.findall(r'<a href="mailto:[^?"]+\?subject=([^"]+)">Reply with option (\d+)</a>', page)
+    assert [int(n) for _s, n in links] == list(range(1, len(links) + 1))
+    return {int(n): unquote(html.unescape(s)) for s, n in links}
 
 
 def _holds(account: Account) -> list[str]:
@@ -97,9 +100,13 @@ def test_a_reply_picking_option_2_books_it_once(inboxcli: Runner, account: Accou
     # a second pass does nothing
     assert inboxcli.json("inbox", now="2026-03-24T14:05")["messages"] == []
     assert inboxcli("inbox", now="2026-03-24T14:05")[1] == "no new mail\n"
-    assert "waiting for you: mail from mallory@evil.example" in inboxcli("status", "acme", now="2026-03-24T14:05")[1]
+    said = inboxcli("status", "acme", now="2026-03-24T14:05")[1]
+    assert "waiting for you: mail from mallory@evil.example" in said
+    # the text names each kept message's id, as `--dismiss` takes it (issue 26, point 11)
+    bare = free["message_id"].strip("<>")
+    assert f"dealt with it? blocktime inbox --dismiss {bare}" in said, said
     # the organizer deals with the free text: it no longer waits
-    inboxcli.json("inbox", "--dismiss", free["message_id"], now="2026-03-24T14:05")
+    inboxcli.json("inbox", "--dismiss", bare, now="2026-03-24T14:05")
     waiting = inboxcli.json("offers", now="2026-03-24T14:05")["inbox_waiting"]
     assert [w["from"] for w in waiting] == ["mallory@evil.example", CLIENT]
     code, _, err = inboxcli("inbox", "--dismiss", free["message_id"], now="2026-03-24T14:05")

@@ -7,6 +7,7 @@ Regenerate after an intended change with `BLOCKTIME_UPDATE_GOLDEN=1 pytest tests
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from email.message import EmailMessage
@@ -43,6 +44,14 @@ def describe(msg: EmailMessage) -> str:
     assert plain is not None
     text = plain.get_content().replace("\r\n", "\n").rstrip("\n")
     lines.append(re.sub(r"(?<=%20)bt[a-z2-7]{16}(?=%5D)", "bt<pick-token>", text))  # keyed per data dir
+    page = msg.get_body(("html",))
+    anchors = re.findall(r'<a href="([^"]*)">([^<]*)</a>', page.get_content() if page is not None else "")
+    if anchors:  # what the HTML part shows of each link; its target is the text part's link
+        lines += ["", "--- text/html links ---"]
+        for href, label in anchors:
+            target = html.unescape(href)
+            assert f"<{target}>" in text or target in text.split(), f"{target} is not in the text part"
+            lines.append(f"{label} -> the text part's {target.partition('?')[0]}")
     for part in msg.walk():
         if part.get_content_type() == "text/calendar":
             raw = part.get_payload(decode=True)

@@ -74,7 +74,7 @@ def test_each_trainer_extends_the_shared_tables(two: Path, data_dir: Path) -> No
     assert anna.organizer.timezone.key == "Europe/Warsaw" and anna.organizer.language == "pl"  # shared
     assert anna.policy.max_blocks_per_day == 3
     assert anna.calendar.url == "https://dav.example/remote.php/dav" and anna.calendar.username == "anna"
-    assert anna.calendar.password == "anna-secret"  # its own password replaces the shared password_env (unset)
+    assert anna.calendar.login_password() == "anna-secret"  # its own password replaces the shared password_env (unset)
     assert anna.data_dir == data_dir / "trainers" / "anna" and anna.outbox == anna.data_dir / "outbox"
     assert anna.source == two.parent / "trainers" / "anna.toml"
     bob = for_trainer(team, "bob")
@@ -259,3 +259,23 @@ def test_the_readme_team_example_loads(tmp_path: Path, data_dir: Path, monkeypat
     assert anna.calendar.url == "https://cloud.example/remote.php/dav" and anna.calendar.username == "anna"
     assert anna.smtp is not None and anna.smtp.host == "smtp.example" and anna.smtp.username == "anna@example.com"
     assert anna.inbox is not None and anna.organizer.timezone.key == "Europe/Warsaw"
+
+
+def test_doctor_with_no_trainer_named_checks_every_trainer(tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26, point 13: as the README says, doctor checks every trainer; one that cannot connect
+    is reported and the others are still checked."""
+    bob = trainer_body("bob", calendar={"url": "http://127.0.0.1:9/dav/", "password": "bob-secret"})
+    config = team_config(tmp_path, {"organizer": {"timezone": "Europe/Warsaw"}},
+                         anna={"organizer": {"name": "Anna", "email": "anna@example.com"}}, bob=bob)
+    code = main(["--config", str(config), "--now", "2026-03-20T09:00", "doctor", "--json"])
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert code == 1 and list(doc["trainers"]) == ["anna", "bob"] and doc["ok"] is False
+    assert doc["trainers"]["anna"]["ok"] is True
+    assert doc["trainers"]["bob"]["ok"] is False and "bob-secret" not in out + err
+    code = main(["--config", str(config), "--now", "2026-03-20T09:00", "doctor"])
+    out, _ = capsys.readouterr()
+    assert code == 1 and "== trainer anna ==" in out and "== trainer bob ==" in out
+    assert out.rstrip().endswith("2 trainers checked: 1 cannot work (bob)")
+    assert main(["--config", str(config), "--now", "2026-03-20T09:00", "--as", "anna", "doctor"]) == 0

@@ -61,7 +61,7 @@ def test_books_exactly_the_free_instances_and_is_idempotent(cli: Runner, account
 
 def test_agenda_and_export(cli: Runner, account: Account, tmp_path: Path) -> None:
     doc = cli.json("book", "--client", "Beta", "--site", "Beta Office", "--attendee", "x@beta.example",
-                   "--start", "2026-04-01T10:00", "--length", "90", "--every", "wed", "--count", "2")
+                   "--start", "2026-04-01T10:00", "--length", "90m", "--every", "wed", "--count", "2")
     ids = [b["id"] for b in doc["booked"]]
     assert ids == ["beta-1", "beta-2"]
     agenda = cli.json("agenda")
@@ -340,3 +340,17 @@ def test_an_invitation_the_organizer_declined_frees_its_slot(cli: Runner, accoun
     assert len(one["booked"]) == 1
     code, _out, _err = cli(*book, "--start", "2026-04-15 12:00", "--json")  # an accepted one
     assert code == 1
+
+
+def test_agenda_fits_a_hundred_columns(cli: Runner, account: Account) -> None:
+    """Issue 26, point 11: the table fits 100 columns, the site shortened there and whole in --json."""
+    site = "Acme Polska Sp. z o.o., Centrum Szkoleniowe, ul. Prosta 51, 00-838 Warszawa, sala 4.12"
+    people = ("it-department@acme-polska.example", "office-manager@acme-polska.example", "ceo@acme-polska.example")
+    cli.json("book", "--client", "Acme Polska", "--site", site,
+             *[a for p in people for a in ("--attendee", p)],
+             "--start", "2026-03-24 12:00", "--length", "1h", "--every", "tue,thu", "--count", "3")
+    code, out, _ = cli("agenda")
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 100, out
+    assert "Acme Polska" in out and "…" in out
+    assert "3 no answer" in out
+    assert {b["site"] for b in cli.json("agenda")["blocks"]} == {site}

@@ -60,6 +60,21 @@ def test_a_no_show_loses_the_whole_block_and_offers_it_again(account: Account, t
 
 
 @RADICALE
+def test_a_no_show_run_again_leaves_an_offer_that_covers_it(account: Account, tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """no-show --no-offer, then a cut-short whose offer covers both remainders: running the no-show
+    again replaced that offer and sent the client another one."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("no-show", "acme-1", "--no-offer", now="2026-03-23T10:45")
+    offer = cli.json("cut-short", "acme-2", "--ended-at", "10:00", now="2026-03-25T11:00")["offer"]
+    assert offer["minutes"] == 90 + 30
+    again = cli.json("no-show", "acme-1", now="2026-03-25T11:05")
+    assert again["offer"] is None
+    assert [o["id"] for o in cli.json("offers", now="2026-03-25T11:05")["offers"]] == [offer["id"]]
+
+
+@RADICALE
 def test_an_engagement_is_set_and_closed(account: Account, tmp_path: Path, data_dir: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from tests.helpers import objects
@@ -189,6 +204,15 @@ def test_the_statement_is_courteous_in_english_and_polish_and_waits_for_outbox_s
     assert all(q["held"] for q in held)
     events = cli.json("history", "acme", now="2026-03-26T09:10")["events"]
     assert len([e for e in events if e["kind"] == "mail statement queued"]) == 2  # the manager, then it@
+    # a statement written again (a second look, the other language) replaces the one not sent yet
+    cli.json("statement", "acme", "--language", "en", now="2026-03-26T09:15")
+    held = [q for q in cli.json("outbox", now="2026-03-26T09:15")["waiting"] if q["kind"] == "statement"]
+    assert sorted(q["to"] for q in held) == ["it@acme.example", "manager@acme.example"]
+    assert [q["subject"] for q in held if q["to"] == "it@acme.example"] == ["Acme training — where we stand"]
+    # closed with minutes owed and nothing booked: not "still to come" next to "no further sessions"
+    cli.json("engagement", "close", "acme", "--cancel-future", now="2026-03-26T09:20")
+    last = cli.json("statement", "acme", now="2026-03-26T09:25")["text"]
+    assert "Not yet made up: 1 hour 30 minutes." in last and "Still to come" not in last
 
 
 @RADICALE
@@ -213,8 +237,8 @@ def test_a_new_attendee_is_invited_and_one_taken_off_gets_cancels(account: Accou
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     cli = Runner(write_config(tmp_path / "c.toml", account, smtp=smtp_section(smtp)), capsys)
     cli.json(*BOOK, now="2026-03-20T09:00")  # six invitations go out to it@
-    cli.json("engagement", "set", "acme", "--attendee", "boss@acme.example", now="2026-03-24T09:00")
-    cli.json("outbox", "send", now="2026-03-24T09:00")
+    got = cli.json("engagement", "set", "acme", "--attendee", "boss@acme.example", now="2026-03-24T09:00")
+    assert len(got["mail"]["sent"]) == 5  # sent by the command itself, as every command does
     assert len([m for m in smtp.to("boss@acme.example") if "Invitation" in str(m["Subject"])]) == 5  # ahead
     cli.json("engagement", "set", "acme", "--remove-attendee", "IT@Acme.example", now="2026-03-24T09:05")
     cli.json("outbox", "send", now="2026-03-24T09:05")
@@ -222,6 +246,16 @@ def test_a_new_attendee_is_invited_and_one_taken_off_gets_cancels(account: Accou
     assert len(cancels) == 5 and not [m for m in smtp.to("boss@acme.example") if "method=CANCEL" in str(m)]
     (acme,) = cli.json("engagements", now="2026-03-24T09:05")["engagements"]
     assert acme["attendees"] == ["boss@acme.example"]
+    # the calendar copies of the blocks ahead list whom they were sent to; the past ones are left as they were
+    from tests.helpers import objects
+
+    copies = {t.split("X-BLOCKTIME-BLOCK:")[1].split()[0]: t.replace("\r\n ", "") for t in objects(account)
+              if "X-BLOCKTIME-BLOCK:" in t}
+    for number, text in copies.items():
+        ahead = number != "1"  # acme-1 (Mar 23) is past on Mar 24
+        assert ("mailto:boss@acme.example" in text) == ahead
+        assert ("mailto:it@acme.example" in text) != ahead
+    assert "SCHEDULE-AGENT=CLIENT" in copies["2"] and "mailto:it@acme.example" in copies["1"]
 
 
 @RADICALE
@@ -248,6 +282,38 @@ def test_a_late_pick_for_a_closed_engagement_is_answered_not_stuck(account: Acco
         assert stored is not None
         said = answer_closed(s, "<late@acme.example>", "it@acme.example", stored, 1)
         assert "declined" in said and s.store.offers("acme") == []  # no fresh offer
+    # the answer is in the engagement's history (its ref names the offer)
+    events = cli.json("history", "acme", now="2026-03-23T12:05")["events"]
+    assert [e["about"] for e in events if e["kind"].startswith("mail pickclosed")] == ["it@acme.example"]
+    assert [e["detail"]["offer"] for e in events if e["kind"] == "offer_declined"] == [offer["id"]]
+
+
+@RADICALE
+def test_a_lapsed_offer_is_in_the_history(account: Account, tmp_path: Path, data_dir: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")["offer"]
+    cli.json("offers", "--expire", now="2026-04-20T09:00")
+    events = cli.json("history", "acme-1", now="2026-04-20T09:00")["events"]
+    assert [e["detail"]["offer"] for e in events if e["kind"] == "offer_expired"] == [offer["id"]]
+
+
+@RADICALE
+def test_history_keeps_each_engagements_own_notes(account: Account, tmp_path: Path, data_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A statement of `acme-hq` begins like one of `acme` (`statement-acme-…`): each history shows its own."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ Annex", "--attendee", "it@acme.example",
+             "--start", "2026-03-24 13:00", "--length", "1h", now="2026-03-20T09:00")
+    keys = [e["key"] for e in cli.json("engagements", now="2026-03-20T09:00")["engagements"]]
+    other = next(k for k in keys if k != "acme")
+    assert other.startswith("acme-")
+    cli.json("statement", other, now="2026-03-20T09:10")
+    mine = [e for e in cli.json("history", "acme", now="2026-03-20T09:10")["events"] if "statement" in e["kind"]]
+    theirs = [e for e in cli.json("history", other, now="2026-03-20T09:10")["events"] if "statement" in e["kind"]]
+    assert mine == [] and [e["kind"] for e in theirs] == ["statement", "mail statement queued"]
 
 
 def test_a_csv_cell_that_looks_like_a_formula_stays_text() -> None:
@@ -296,4 +362,122 @@ def test_agenda_json_says_which_blocks_are_make_ups(account: Account, tmp_path: 
     cut = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")
     cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")
     blocks = {b["id"]: b for b in cli.json("agenda", now="2026-03-23T11:10")["blocks"]}
-    assert blocks["acme-7"]["makeup_for"] == "acme-1" and "makeup_for" not in blocks["acme-2"]
+    assert blocks["acme-7"]["makeup_for"] == "acme-1" and blocks["acme-2"]["makeup_for"] is None
+    assert list(blocks["acme-2"]).index("makeup_for") == list(blocks["acme-2"]).index("state") + 1
+
+
+@RADICALE
+def test_booking_more_blocks_keeps_the_terms_set_earlier(account: Account, tmp_path: Path, data_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """`book` for a known engagement used to overwrite its language and attendees with the new
+    command's (or the default): what `engagement set` had set was lost."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cli.json("engagement", "set", "acme", "--language", "pl", "--attendee", "boss@acme.example",
+             now="2026-03-20T09:05")
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "IT@acme.example",
+             "--attendee", "hr@acme.example", "--start", "2026-04-06 09:00", "--length", "90m", now="2026-03-20T09:10")
+    (acme,) = cli.json("engagements", now="2026-03-20T09:10")["engagements"]
+    assert acme["language"] == "pl"
+    assert acme["attendees"] == ["it@acme.example", "boss@acme.example", "hr@acme.example"]
+
+
+@RADICALE
+def test_a_short_no_show_carried_over_says_it_did_not_take_place(account: Account, tmp_path: Path,
+                                                                 data_dir: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A no-show shorter than the shortest make-up is added to the next block; its note spoke of a
+    session that "stopped" (the cut-short wording)."""
+    cli = Runner(write_config(tmp_path / "c.toml", account, policy={"min_makeup": "45m"}), capsys)
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+             "--start", "2026-03-23 09:00", "--length", "30m", "--every", "mon,wed", "--count", "2",
+             now="2026-03-20T09:00")
+    cli.json("no-show", "acme-1", now="2026-03-23T10:00")
+    (note,) = (data_dir / "outbox").glob("carried-*.txt")
+    text = note.read_text(encoding="utf-8")
+    assert "did not take place" in text and "We stopped" not in text and "next session" in text
+
+
+@RADICALE
+def test_the_report_and_the_engagements_agree_on_what_remains(account: Account, tmp_path: Path, data_dir: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A no-show recorded the day after the month it happened in: the report (by month and by
+    week) said 0 minutes remain where `engagements` said 90; a month of cancelled blocks only had
+    a row of zeros."""
+    import csv
+    import io
+    import json
+
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
+             "--start", "2026-03-31 09:00", "--length", "90m", "--every", "tue", "--count", "3", now="2026-03-20T09:00")
+    cli.json("no-show", "acme-1", "--no-offer", now="2026-04-01T09:00")
+    cli.json("engagement", "close", "acme", "--cancel-future", now="2026-04-02T09:00")
+    now = "2026-04-02T09:05"
+    (books,) = cli.json("engagements", "--all", now=now)["engagements"]
+    assert books["remaining_minutes"] == 90
+    for by in ("month", "week", "engagement"):
+        got = json.loads(cli("report", "--format", "json", "--by", by, now=now)[1])
+        assert [r["remaining_min"] for r in got["rows"]] == [90], by
+        assert got["total"]["remaining_min"] == 90
+    rows = list(csv.DictReader(io.StringIO(cli("report", "--format", "csv", now=now)[1])))
+    assert [(r["period"], r["blocks"], r["lost_min"], r["remaining_min"]) for r in rows] == [
+        ("2026-03", "1", "90", "90")]
+
+
+@RADICALE
+def test_a_close_stopped_after_withdrawing_still_tells_the_client(account: Account, tmp_path: Path, data_dir: Path,
+                                                                  smtp: MailSink,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`engagement close` stopped (a crash) after it withdrew the offers and before it queued the one
+    message about them: the re-run saw no open offer and never told the client."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from blocktime.config.loading import load
+    from blocktime.usecases.session import Session
+
+    path = write_config(tmp_path / "c.toml", account, smtp=smtp_section(smtp))
+    cli = Runner(path, capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "10:00", now="2026-03-23T11:00")["offer"]
+    assert smtp.to("it@acme.example")
+    with Session(load(str(path)), datetime(2026, 3, 23, 11, 10, tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
+        stored = s.store.offer(offer["id"])
+        assert stored is not None
+        with s.store.transaction():  # what the stopped run had written
+            s.store.set_terms("acme", closed=s.now)
+            s.store.set_offer(stored.id, "withdrawn")
+            s.store.log(stored.source_uid, s.now, "offer_withdrawn", offer=stored.id, why="engagement closed")
+    cli.json("engagement", "close", "acme", now="2026-03-23T11:15")
+    cli.json("engagement", "close", "acme", now="2026-03-23T11:20")  # and once only
+    events = cli.json("history", "acme", now="2026-03-23T11:20")["events"]
+    assert len([e for e in events if e["kind"] == "mail withdrawn queued"]) == 1
+
+
+@RADICALE
+def test_a_make_up_nobody_came_to_puts_back_what_it_covered(account: Account, tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A 30-minute make-up booked for 25 owed minutes (the 15-minute grid rounds up): a no-show of it
+    put 30 minutes back on the remainder, 5 more than were ever owed."""
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    cut = cli.json("cut-short", "acme-1", "--ended-at", "10:05", now="2026-03-23T11:00")
+    assert cut["offer"]["minutes"] == 25 and cut["offer"]["length"] == 30
+    made = cli.json("accept", cut["offer"]["id"], "1", now="2026-03-23T11:05")["block"]
+    start = made["start"][:16]
+    cli.json("no-show", made["id"], "--no-offer", now=start.replace(start[11:16], "23:00"))
+    (books,) = cli.json("engagements", now=start.replace(start[11:16], "23:00"))["engagements"]
+    assert books["remaining_minutes"] == 25
+
+
+@RADICALE
+def test_report_bad_input_is_one_line(account: Account, tmp_path: Path, data_dir: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Runner(write_config(tmp_path / "c.toml", account), capsys)
+    cli.json(*BOOK, now="2026-03-20T09:00")
+    code, out, err = cli("report", "--client", "Nobody", now="2026-03-20T09:00")
+    assert code == 2 and out == "" and "no client 'Nobody'" in err and len(err.strip().splitlines()) <= 2
+    code, _out, err = cli("report", "--output", str(tmp_path), now="2026-03-20T09:00")
+    assert code == 2 and "is a folder" in err and "internal error" not in err
+    assert cli("report", "--client", "ACME", now="2026-03-20T09:00")[0] == 0  # a client's name without case

@@ -323,3 +323,21 @@ def test_a_flood_is_worked_off_over_several_passes(account: Account, smtp: MailS
         with Session(config, datetime(2026, 3, 24, 14, tzinfo=ZoneInfo("Europe/Warsaw"))) as s:
             counts.append(len(answers.run(s, budget=0).messages))  # no time left: one message per pass
     assert counts == [1, 1, 1, 1, 1, 0]
+
+
+@RADICALE
+def test_a_pick_books_its_block_without_calling_it_left_pending(
+        account: Account, smtp: MailSink, imap_server: ImapServer, tmp_path: Path, data_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26, point 10: the block a pick books now is not one an earlier run left pending."""
+    from tests.mail.test_inbox import BOOK as ONE
+    from tests.mail.test_inbox import CLIENT
+
+    folder = imap_server.new_folder()
+    cli = _cli(account, smtp, imap_server, folder, tmp_path, capsys)
+    cli.json(*ONE)
+    cli.json("cut-short", "acme-1", "--ended-at", "12:35", now="2026-03-24T13:05")
+    imap_server.append(folder, letter(CLIENT, f"Re: {_subjects(smtp)[1]}", "1"))
+    code, out, err = cli("inbox", now="2026-03-24T14:00")
+    assert code == 0 and "acme-" in out
+    assert "left pending" not in err, err

@@ -25,7 +25,8 @@ HARSH = {
 VALUES = {"client": "Acme", "site": "Acme HQ", "organizer": "Anna Nowak", "date": "D", "start": "12:00",
           "end": "13:00", "length": "L", "remaining": "R", "ended": "E", "ended_date": "E", "ended_start": "E",
           "ended_end": "E", "next": "N", "options": "O", "expires": "X", "old_date": "D", "old_start": "S",
-          "old_end": "E", "proposed_date": "D", "proposed_start": "S", "proposed_end": "E"}
+          "old_end": "E", "proposed_date": "D", "proposed_start": "S", "proposed_end": "E", "each": " W",
+          "grid": "G", "grid_min": "G"}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -40,6 +41,13 @@ def test_tone(kind: str, language: str) -> None:
     if kind in ("mail_request", "mail_confirm"):  # states the end and what happens if time runs out
         assert "13:00" in text
         assert ("new date" if language == "en" else "nowy termin") in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", ["each_grid", "each_block", "each_shortest"])
+def test_tone_of_why_the_options_are_longer(kind: str, language: str) -> None:
+    text = render(kind, language, **VALUES)
+    assert not HARSH[language].search(text) and text.endswith("."), text
 
 
 @pytest.mark.parametrize(("value", "pl", "en"), [

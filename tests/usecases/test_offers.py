@@ -68,7 +68,8 @@ def test_cut_short_offer_accept(cli: Runner, account: Account, data_dir: Path) -
     # a make-up block that is itself cut short creates a new remainder and a new offer
     again = cli.json("cut-short", "acme-5", "--delivered", "10m", now=made["end"][:16])
     assert again["block"]["remaining"] == 20 and again["offer"] is not None
-    assert cli.json("status", "acme", now=made["end"][:16])["remaining_minutes"] == 20
+    # it was booked (30 min, the grid) for 25 owed minutes and delivered 10: 15 are owed, not 20
+    assert cli.json("status", "acme", now=made["end"][:16])["remaining_minutes"] == 15
 
 
 @pytest.mark.parametrize("account", ["radicale"], indirect=True)
@@ -153,7 +154,9 @@ def test_polish_offer_message(radicale: Account, tmp_path: Path, data_dir: Path,
     cli.json(*BOOK, "--language", "pl")
     doc = cli.json("cut-short", "acme-1", "--ended-at", "12:38", now=AFTER)
     text = Path(doc["message"]).read_text()
-    assert "22 minuty" in text and "odpowiedź: mailto:" in text
+    assert "22 minuty" in text and "Wybieram termin 1: <mailto:" in text
+    assert "dziękuję za spotkanie we wtorek, 24 marca 2026." in text  # the weekday as `we` wants it
+    assert "Każdy z nich to 30 minut, ponieważ czas spotkań zaokrąglam w górę" in text  # why 30, not 22
     assert json.dumps(doc)  # JSON-serialisable
 
 
@@ -207,3 +210,52 @@ def test_a_bad_delivered_is_a_delivered_error(cli: Runner, account: Account) -> 
     assert code == 2 and "--delivered 30m" in err and "Tue 2026-03-24 12:30, which is still ahead" in err
     assert "--ended-at" not in err
     assert cli.json("cut-short", "acme-1", "--delivered", "35m", now=AFTER)["block"]["delivered"] == 35
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_the_offer_says_the_remainder_once_and_why_its_options_are_longer(cli: Runner, account: Account) -> None:
+    """Issue 26: 65 minutes left, offered as 1 hour 15 minutes on the 15-minute grid, said so once."""
+    cli.json(*[("2h" if a == "1h" else a) for a in BOOK])
+    doc = cli.json("cut-short", "acme-1", "--ended-at", "12:55", now=AFTER)
+    assert doc["offer"]["minutes"] == 65 and doc["offer"]["length"] == 75
+    body = Path(doc["message"]).read_text().partition("\n\n")[2]
+    assert body.count("1 hour 5 minutes") == 1 and body.count("1 hour 15 minutes") == 1
+    assert ("so 1 hour 5 minutes of the training is still to come. To make sure nothing is lost, here are a few"
+            " times for it at Acme HQ. Each is 1 hour 15 minutes long: I plan sessions in steps of 15 minutes,"
+            " so the time is rounded up.") in body
+
+
+def test_export_of_a_cut_short_block_matches_the_calendar_copy(cli: Runner, account: Account, tmp_path: Path) -> None:
+    cli.json(*BOOK)
+    cli.json("move", "acme-1", "--to", "2026-03-24 12:15")  # SEQUENCE 1 on the calendar
+    uid = cli.json("cut-short", "acme-1", "--ended-at", "12:35", now=AFTER)["block"]["uid"]
+    (copy,) = [e for e in _events(account) if str(e["UID"]) == uid]
+    (path,) = cli.json("export", "acme-1", "--out", str(tmp_path / "inv"), now=AFTER)["files"]
+    (sent,) = icalendar.Calendar.from_ical(Path(path).read_text()).walk("VEVENT")
+    for name in ("X-BLOCKTIME-PLANNED-END", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION",
+                 "X-BLOCKTIME-DELIVERED-MINUTES", "X-BLOCKTIME-REMAINING-MINUTES"):
+        assert sent.get(name).to_ical() == copy.get(name).to_ical(), name
+    assert str(sent["X-BLOCKTIME-PLANNED-END"]) == "20260324T121500Z" and sent["SEQUENCE"] == 1
+
+
+def test_accept_does_not_call_its_own_block_left_pending(cli: Runner, account: Account) -> None:
+    """Issue 26, point 10: the line is for blocks an earlier run left, not the one just booked."""
+    cli.json(*BOOK)
+    offer = cli.json("cut-short", "acme-1", "--ended-at", "12:35", now=AFTER)["offer"]
+    code, out, err = cli("accept", offer["id"], "1", now=AFTER)
+    assert code == 0 and "acme-5" in out
+    assert "left pending" not in err, err
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_why_beyond_the_horizon_keeps_every_other_reason(cli: Runner, account: Account) -> None:
+    """Issue 26, point 11: past the make-up horizon BUSY and TRAVEL still show beside BEYOND_HORIZON."""
+    cli.json(*BOOK[:-1], "12")  # the 12th block is on Thu 2026-04-30, beyond 21 days from AFTER
+    cli.json("book", "--client", "Beta", "--site", "Beta Office", "--attendee", "b@beta.example",
+             "--start", "2026-04-30 09:00", "--length", "1h")
+    cli.json("cut-short", "acme-1", "--ended-at", "12:30", now=AFTER)
+    doc = cli.json("why", "2026-04-30", "--engagement", "acme", now=AFTER)
+    by_start = {c["start"][11:16]: c["reasons"] for c in doc["candidates"]}
+    assert {"BUSY", "BEYOND_HORIZON"} <= set(by_start["12:00"])  # acme-12 is there
+    assert {"TRAVEL", "BEYOND_HORIZON"} <= set(by_start["10:00"])  # just after Beta, at another site
+    assert all(r[-1] == "BEYOND_HORIZON" for r in by_start.values())

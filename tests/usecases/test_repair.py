@@ -80,3 +80,20 @@ def test_repair_of_a_readable_store_keeps_the_sent_log(cli: Runner, account: Acc
     cli.json("repair", now=AFTER)
     db = StoreDB(data_dir)
     assert db.execute("SELECT message_id FROM mail_sent WHERE key='k1'").fetchone() == ("<m1@x>",)
+
+
+def test_repair_keeps_a_no_show_and_the_engagement_terms(cli: Runner, account: Account, data_dir: Path) -> None:
+    """Issue 25: repair rebuilt a no-show as cut short and dropped the contracted hours and the
+    closing of an engagement (only the store knows those: they are read from the old one)."""
+    cli.json(*BOOK)
+    cli.json("engagement", "set", "acme", "--contract", "6h", now=AFTER)
+    cli.json("no-show", "acme-1", "--no-offer", now=AFTER)
+    cli.json("engagement", "close", "acme", now=AFTER)
+    before = cli.json("engagements", "--all", now=AFTER)["engagements"]
+    doc = cli.json("repair", now=AFTER)
+    assert doc["blocks"] == 4
+    after = cli.json("engagements", "--all", now=AFTER)["engagements"]
+    assert after == before
+    (acme,) = after
+    assert acme["state"] == "closed" and acme["contract_minutes"] == 360 and acme["lost_minutes"] == 60
+    assert cli.json("status", "acme", now=AFTER)["blocks"][0]["state"] == "no_show"

@@ -44,8 +44,8 @@ def test_replies_and_a_counter_from_gmail_and_outlook(mailcli: Runner, account: 
     assert item["applied"] and item["answer"] == "tentative" and item["note"].startswith("Postaramy się, ale")
     assert _answers(mailcli, "acme-1") == {"it@acme.example": "accepted", "office@acme.example": "tentative"}
     code, out, _ = mailcli("agenda")
-    assert code == 0 and "it@acme.example accepted, office@acme.example tentative" in out
-    assert "it@acme.example no answer, office@acme.example no answer" in out  # acme-2
+    assert code == 0 and "it accepted, office tentative" in out  # the addresses' local parts: 100 columns
+    assert "it no answer, office no answer" in out  # acme-2
     # the organizer's calendar shows the answers too
     assert _attendee_answers(account, booked["acme-1"]) == {
         "it@acme.example": "ACCEPTED", "office@acme.example": "TENTATIVE"}

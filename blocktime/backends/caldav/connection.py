@@ -22,8 +22,9 @@ from blocktime.backends.base import (
 from blocktime.backends.davhttp import DavClient, ResponseError, safe_url
 from blocktime.backends.davhttp import path_of as _path
 from blocktime.backends.limits import MAX_RESPONSE_BYTES, RESPONSE_DEADLINE, bounded_body
+from blocktime.backends.pacing import CALDAV, Gate, Limits
 from blocktime.backends.throttle import Throttled, backoff, quota_reason
-from blocktime.errors import BadInput, ConflictError, ServerError
+from blocktime.errors import BadInput, CalendarRefused, ConflictError, ServerError
 
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 #: exception classes (by name, so niquests, requests and urllib3 all match) of a transient network failure
@@ -61,6 +62,8 @@ class Connection:
     throttle_attempts = 0
     throttle_base = 1.0
     throttle_cap = 64.0
+    #: requests in flight at once, adapted to the server's answers (`pacing`)
+    limits: Limits = CALDAV
 
     def __init__(
         self,
@@ -80,6 +83,7 @@ class Connection:
         self._auth = auth
         self.verify_tls = verify_tls
         self.requests = 0
+        self.gate = Gate(self.limits)
         self._count_lock = threading.Lock()
         self.schedule_tag_seen = False
         self.sleep: Callable[[float], None] = time.sleep
@@ -166,10 +170,17 @@ class Connection:
             method in ("PUT", "DELETE") and conditional) else ()
         timeouts = 0
         for attempt in range(len(delays) + 1):
+            ticket = self.gate.acquire()
             try:
                 r = send(url, method, body, headers)
             except Exception as exc:
                 names = {c.__name__ for c in type(exc).__mro__}
+                throttled = "RateLimitError" in names or (
+                    "AuthorizationError" in names and self.throttle_attempts and quota_reason(exc) is not None)
+                wait = getattr(exc, "retry_after_seconds", None)  # held back no longer than this wire would wait
+                cap = self.throttle_cap if self.throttle_attempts else self.retry_after_cap
+                self.gate.release(ticket, "throttled" if throttled else "failed",
+                                  None if wait is None else min(wait, cap))
                 if "RateLimitError" in names:  # this wire's or python-caldav's: 429, 503 with Retry-After
                     why = f"HTTP {getattr(exc, 'status', None) or 429}"
                     wait = getattr(exc, "retry_after_seconds", None)
@@ -193,6 +204,8 @@ class Connection:
                             "is it running? check [calendar] url; a re-run finishes what is left",
                         ) from None
             else:
+                self.gate.release(ticket, "throttled" if r.status == 503 else "failed" if r.status >= 500
+                                  else "write" if method in ("PUT", "DELETE") else "read")
                 if r.status not in _TRANSIENT_STATUS or not delays:
                     return r
                 why, wait = f"HTTP {r.status}", None
@@ -214,9 +227,10 @@ class Connection:
             names = {c.__name__ for c in type(exc).__mro__}
             package = type(exc).__module__.split(".")[0]
             if "AuthorizationError" in names:  # this wire's or python-caldav's
-                if getattr(exc, "status", 401) == 403:
+                if getattr(exc, "status", 401) == 403:  # one object or calendar refused, not the login:
+                    # a failure of this step (the pass goes on with the rest), never a refused login
                     raise ServerError(f"{what} was forbidden at {safe_url(self.url)} (HTTP 403)") from None
-                raise ServerError(
+                raise CalendarRefused(
                     f"the calendar server at {safe_url(self.url)} refused {self.credentials}", self.auth_hint
                 ) from None
             if isinstance(exc, ResponseError) or (package == "caldav" and "DAVError" in names):

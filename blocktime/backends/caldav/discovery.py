@@ -34,7 +34,10 @@ class Discovery(Connection):
                         self._calendars = self._listed()
                         if self._calendars is None:
                             raise ServerError("the remembered calendar home did not answer")
-                    except Exception:  # the remembered home is gone or refused: discover again
+                    except Exception as exc:  # the remembered home is gone or refused: discover again
+                        if "AuthorizationError" in {c.__name__ for c in type(exc).__mro__} and getattr(
+                                exc, "status", 401) != 403:  # 401: the login, which discovery would send again
+                            raise
                         log.info("the remembered calendar home failed; discovering the account again")
                         self._principal = self._home = None
                         self._calendars = None

@@ -1,0 +1,174 @@
+"""How many requests blocktime has in flight at one server, adapted to what the server says.
+
+Additive increase, multiplicative decrease (AIMD, as TCP's congestion control): start with 4
+requests at once; halve on a throttled answer (429, 503, Google's 403 rate-limit reasons) or when
+the writes' latency climbs well above its running baseline; one more after a window of healthy
+answers, up to the provider's cap. A Retry-After holds every request back until it has passed.
+Providers with a documented quota also keep a sliding window of requests (see docs/providers.md):
+
+- Google Calendar (CalDAV shares the Calendar API's quota): 600 requests per minute per user
+  ("Usage limits", https://developers.google.com/workspace/calendar/api/guides/quota);
+- Microsoft Graph, Outlook resources: 4 concurrent requests and 10,000 requests per 10 minutes per
+  app and mailbox ("Outlook service limits",
+  https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
+
+`Aimd` is the decision alone (no clock, no threads); `Gate` holds threads to it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Outcome = Literal["write", "read", "throttled", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """One provider's bounds: `cap` requests in flight at most, and where the provider documents a
+    quota, at most `quota[0]` requests in any `quota[1]` seconds."""
+
+    cap: int = 8
+    start: int = 4
+    quota: tuple[int, float] | None = None
+    #: latency counts as "rising" above slow_factor x baseline and baseline + slow_margin seconds
+    slow_factor: float = 3.0
+    slow_margin: float = 0.25
+
+
+#: CalDAV servers without a documented limit (Radicale, Nextcloud, iCloud…)
+CALDAV = Limits()
+#: Google Calendar over CalDAV: the Calendar API's 600 requests per minute per user
+GOOGLE = Limits(cap=4, quota=(600, 60.0))
+#: Microsoft Graph, Outlook calendars: 4 concurrent requests, 10,000 per 10 minutes per mailbox
+GRAPH = Limits(cap=4, quota=(10_000, 600.0))
+
+
+@dataclass(slots=True)
+class Aimd:
+    """The number of requests allowed in flight. `epoch` grows on every decrease: answers to
+    requests sent before a decrease (same burst) do not decrease it again."""
+
+    limits: Limits = CALDAV
+    limit: int = 0
+    epoch: int = 0
+    healthy: int = 0
+    baseline: float | None = None  # the lowest write latency seen, creeping up slowly
+    smoothed: float | None = None  # exponentially weighted write latency
+    history: list[int] = field(default_factory=list)  # every limit taken, the first included
+
+    def __post_init__(self) -> None:
+        self.limit = self.limit or min(self.limits.start, self.limits.cap)
+        self.history.append(self.limit)
+
+    def throttled(self, epoch: int) -> None:
+        """A 429/503 (or a quota 403) to a request sent in `epoch`."""
+        if epoch == self.epoch:
+            self._decrease()
+
+    def answered(self, epoch: int, latency: float | None) -> None:
+        """A healthy answer; `latency` in seconds for writes (None: not a write, not timed)."""
+        if latency is not None:
+            self.smoothed = latency if self.smoothed is None else 0.7 * self.smoothed + 0.3 * latency
+            if self.baseline is None or latency < self.baseline:
+                self.baseline = latency
+            else:
+                self.baseline += (latency - self.baseline) * 0.01
+            if epoch == self.epoch and self.slow():
+                self._decrease()
+                return
+        if epoch != self.epoch:
+            return  # sent before the last decrease: it says nothing about the new limit
+        self.healthy += 1
+        if self.healthy >= self.limit and self.limit < self.limits.cap:
+            self.limit += 1
+            self.healthy = 0
+            self.history.append(self.limit)
+
+    def slow(self) -> bool:
+        """Writes answer well above their baseline: the server is struggling."""
+        if self.smoothed is None or self.baseline is None:
+            return False
+        return self.smoothed > max(self.baseline * self.limits.slow_factor, self.baseline + self.limits.slow_margin)
+
+    def _decrease(self) -> None:
+        self.limit = max(1, self.limit // 2)
+        self.epoch += 1
+        self.healthy = 0
+        self.smoothed = self.baseline  # judge the new limit by its own answers
+        self.history.append(self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One admitted request: the epoch it was sent in and when."""
+
+    epoch: int
+    sent: float
+
+
+class Gate:
+    """Threads wait here until `Aimd` allows one more request in flight, no Retry-After is
+    pending, and the provider's quota window has room."""
+
+    def __init__(self, limits: Limits = CALDAV, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.aimd = Aimd(limits)
+        self.limits = limits
+        self.clock = clock
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.paused_until = 0.0
+        self._sent: deque[float] = deque()
+        self._cond = threading.Condition()
+
+    def _wait_s(self, now: float) -> float | None:
+        """Seconds until one more may go (0: now; None: when a request in flight ends)."""
+        if self.paused_until > now:
+            return self.paused_until - now
+        if self.in_flight >= self.aimd.limit:
+            return None
+        if self.limits.quota is not None:
+            most, span = self.limits.quota
+            while self._sent and self._sent[0] <= now - span:
+                self._sent.popleft()
+            if len(self._sent) >= most:
+                return self._sent[0] + span - now
+        return 0.0
+
+    def acquire(self) -> Ticket:
+        with self._cond:
+            while True:
+                now = self.clock()
+                wait = self._wait_s(now)
+                if wait == 0.0:
+                    break
+                self._cond.wait(wait)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            if self.limits.quota is not None:
+                self._sent.append(now)
+            return Ticket(self.aimd.epoch, now)
+
+    def release(self, ticket: Ticket, outcome: Outcome, retry_after: float | None = None) -> None:
+        """The request's answer: "write" or "read" (healthy; a write's latency feeds the baseline),
+        "throttled" (with the server's Retry-After in seconds, if any), or "failed" (no answer, or
+        an error that says nothing about load: it changes nothing)."""
+        with self._cond:
+            self.in_flight -= 1
+            now = self.clock()
+            if outcome == "throttled":
+                self.aimd.throttled(ticket.epoch)
+                if retry_after:
+                    self.paused_until = max(self.paused_until, now + retry_after)
+            elif outcome != "failed":
+                self.aimd.answered(ticket.epoch, now - ticket.sent if outcome == "write" else None)
+            self._cond.notify_all()
+
+    @property
+    def cap(self) -> int:
+        """The most requests this gate may ever let through at once (threads worth starting)."""
+        return self.limits.cap

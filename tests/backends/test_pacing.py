@@ -1,0 +1,119 @@
+"""Issue 27, point 3: the number of requests in flight adapts to the server (AIMD), within the
+providers' documented limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from blocktime.backends.pacing import CALDAV, GOOGLE, GRAPH, Aimd, Gate, Limits
+
+
+def test_it_starts_at_4_within_every_providers_cap() -> None:
+    assert Aimd(CALDAV).limit == 4
+    assert Aimd(GOOGLE).limit == 4 and Aimd(GRAPH).limit == 4
+    assert Aimd(Limits(cap=2)).limit == 2
+
+
+def test_the_documented_limits() -> None:
+    # Outlook service limits: 4 concurrent requests, 10,000 per 10 minutes per app and mailbox
+    assert GRAPH.cap == 4 and GRAPH.quota == (10_000, 600.0)
+    # Google Calendar API: 600 requests per minute per user
+    assert GOOGLE.cap <= 4 and GOOGLE.quota == (600, 60.0)
+
+
+def test_a_throttled_answer_halves_once_per_burst() -> None:
+    a = Aimd(CALDAV)
+    burst = a.epoch
+    a.throttled(burst)
+    assert a.limit == 2
+    a.throttled(burst)  # another answer to the same burst: already reacted to
+    a.throttled(burst)
+    assert a.limit == 2
+    a.throttled(a.epoch)  # a request sent after the decrease is throttled too
+    assert a.limit == 1
+    a.throttled(a.epoch)
+    assert a.limit == 1  # never below one
+
+
+def test_healthy_windows_add_one_up_to_the_cap() -> None:
+    a = Aimd(Limits(cap=6))
+    for _ in range(4):
+        a.answered(a.epoch, None)
+    assert a.limit == 5
+    for _ in range(100):
+        a.answered(a.epoch, None)
+    assert a.limit == 6
+    assert a.history == [4, 5, 6]
+
+
+def test_latency_well_above_its_baseline_halves() -> None:
+    a = Aimd(CALDAV)
+    for _ in range(3):
+        a.answered(a.epoch, 0.020)  # 20 ms: the baseline
+    assert a.limit == 4 and not a.slow()
+    a.answered(a.epoch, 0.040)  # twice the baseline, but within the margin: a server serving 4 at once
+    assert a.limit == 5  # a window of 4 healthy answers: one more
+    burst = a.epoch
+    for _ in range(3):
+        a.answered(burst, 1.5)  # the server struggles
+    assert a.limit == 2
+    assert 0.019 < (a.baseline or 0) < 0.1  # the baseline creeps up slowly, it does not jump
+
+
+def test_a_small_rise_on_a_fast_server_is_not_a_struggle() -> None:
+    """Radicale serves one request at a time: 4 in flight take 4x as long each, which is fine."""
+    a = Aimd(CALDAV)
+    for _ in range(50):
+        a.answered(a.epoch, 0.003)
+        a.answered(a.epoch, 0.015)
+    assert a.limit == CALDAV.cap
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_gate_admits_at_most_the_limit() -> None:
+    gate = Gate(Limits(cap=8))
+    ok = threading.Event()
+    tickets = [gate.acquire() for _ in range(4)]
+    t = threading.Thread(target=lambda: (gate.acquire(), ok.set()))
+    t.start()
+    assert not ok.wait(0.1)  # the fifth waits
+    gate.release(tickets[0], "read")
+    assert ok.wait(2)
+    t.join()
+    assert gate.most_in_flight == 4
+
+
+def test_retry_after_holds_every_request_back() -> None:
+    gate = Gate(CALDAV)
+    ticket = gate.acquire()
+    gate.release(ticket, "throttled", 0.3)
+    assert gate.aimd.limit == 2
+    t0 = time.monotonic()
+    gate.acquire()
+    assert time.monotonic() - t0 >= 0.28
+
+
+def test_the_quota_window_is_kept() -> None:
+    clock = Clock()
+    gate = Gate(Limits(cap=8, quota=(3, 60.0)), clock=clock)
+    for _ in range(3):
+        gate.release(gate.acquire(), "read")
+    assert gate._wait_s(clock.now) == 60.0
+    clock.now += 59.0
+    assert gate._wait_s(clock.now) == 1.0
+    clock.now += 1.0
+    assert gate._wait_s(clock.now) == 0.0
+
+
+def test_failures_that_say_nothing_about_load_change_nothing() -> None:
+    gate = Gate(CALDAV)
+    gate.release(gate.acquire(), "failed")
+    assert gate.aimd.limit == 4 and gate.in_flight == 0

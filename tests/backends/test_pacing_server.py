@@ -1,0 +1,67 @@
+"""Issue 27, point 3, against a real Radicale behind a proxy that answers 429 and 503 with
+Retry-After to some PUTs: blocktime halves the writes in flight, sends nothing while Retry-After
+runs, and still writes every block exactly once."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from blocktime.backends.pacing import CALDAV
+from blocktime.config.loading import from_mapping
+from blocktime.usecases.booking import BookRequest, book
+from blocktime.usecases.session import Session
+from tests.faults import server_objects
+from tests.proxy import FaultProxy
+from tests.servers import Account, RadicaleServer
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+@pytest.fixture
+def proxy(radicale_server: RadicaleServer) -> Iterator[FaultProxy]:
+    with FaultProxy(radicale_server.port, lifetime=120) as p:
+        yield p
+
+
+def test_throttled_writes_back_off_wait_and_land_once(radicale: Account, proxy: FaultProxy,
+                                                      data_dir: object) -> None:
+    proxy.fail(429, retry_after="1", method="PUT").fail(503, retry_after="1", method="PUT")
+    config = from_mapping({
+        "organizer": {"name": "Anna Nowak", "email": "anna@example.com", "timezone": "Europe/Warsaw"},
+        "calendar": {"url": proxy.url(radicale.url), "username": radicale.username, "password": radicale.password},
+    })
+    req = BookRequest(client="Acme", site="Acme HQ", attendees=("it@acme.example",),
+                      first=datetime(2026, 3, 23, 12, 0, tzinfo=WARSAW), length=timedelta(hours=1),
+                      weekdays=frozenset({0, 1, 2, 3, 4}), count=12)
+    with Session(config, datetime(2026, 3, 20, 9, 0, tzinfo=WARSAW)) as session:
+        result = book(session, req)
+        gate = session.backend.gate  # type: ignore[attr-defined]
+        history = list(gate.aimd.history)
+    assert result.written and len(result.plan.create) == 12
+
+    # backed off: the two refusals of one burst halved the requests in flight once, then they grew again
+    assert history[0] == 4
+    decreases = [(a, b) for a, b in itertools.pairwise(history) if b < a]
+    assert len(decreases) == 1 and decreases[0][1] == decreases[0][0] // 2, history
+    assert history[-1] > decreases[0][1], history
+    assert gate.most_in_flight <= CALDAV.cap
+
+    # Retry-After honoured: after the 429 went out, no request reached the server for a second
+    # (requests already under way when it was sent arrive within a few milliseconds)
+    seen = list(proxy.seen)
+    refused = next(s for s in seen if s.action == "429")
+    quiet = [s for s in seen if refused.at + 0.25 < s.at < refused.at + 0.95]
+    assert quiet == [], quiet
+    assert proxy.injected() == {"429": 1, "503": 1}
+
+    # every block exactly once: each refused PUT was sent again, no block was written twice
+    puts = Counter(s.path for s in seen if s.method == "PUT" and s.action == "forwarded")
+    assert len(puts) == 12 and set(puts.values()) == {1}
+    uids = Counter(u for o in server_objects(radicale).values() for u in o.uids)
+    assert len(uids) == 12 and set(uids.values()) == {1}
