@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from blocktime.errors import EXTRAS, MissingDriver, driver_missing, missing_driver
+from tests.stores import sqlite_only
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKER = '''import sys
