@@ -15,12 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/blocktime demo
 
-# the whole suite on each store engine in turn: SQLite, then a real PostgreSQL started by the fixtures
-# (tests/stores.py); `make test STORES=sqlite` for one
+# the whole suite in one pytest session spread over WORKERS processes (pytest-xdist; each has its own
+# servers on free loopback ports): every test on SQLite, and every test that reaches the store on a real
+# PostgreSQL too (tests/stores.py); `make test STORES=sqlite` for one engine, WORKERS=0 for no workers
 STORES ?= sqlite postgresql
+WORKERS ?= 3
 test: $(STAMP)
-	@for store in $(STORES); do echo "== the suite on $$store"; \
-	  BLOCKTIME_TEST_STORE=$$store $(PY) -m pytest -q || exit 1; done
+	BLOCKTIME_TEST_STORES="$(STORES)" $(PY) -m pytest -q -n $(WORKERS) --dist worksteal
 
 # random exploration of the property tests (make test runs them with a fixed seed); FUZZ_MINUTES=10
 fuzz: $(STAMP)

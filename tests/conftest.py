@@ -17,7 +17,7 @@ from tests.imapserver import ImapServer
 from tests.mailserver import MailSink
 from tests.pgserver import PostgresServer
 from tests.servers import Account, RadicaleServer, XandikosServer
-from tests.stores import ON_POSTGRESQL, reset
+from tests.stores import POSTGRESQL, SQLITE, engines_for, picks_its_engine, reset, unparametrized_store
 
 # `make test` (and CI) draws the same examples every run: a fresh clone passes or fails the same way.
 # `make fuzz` selects the "fuzz" profile and passes a new --hypothesis-seed each round; whatever it
@@ -62,25 +62,61 @@ def pg_url(pg_server: PostgresServer) -> str:
     return pg_server.create_database()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that reaches the store runs on each engine of the run (tests/stores.py)."""
+    engines = engines_for(list(metafunc.fixturenames), {m.name for m in metafunc.definition.iter_markers()})
+    if engines:
+        metafunc.parametrize("store_engine", engines, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A case marked sqlite_only through its own parameter (pytest.param(..., marks=sqlite_only)) is
+    not run on the other engines: its marks are only known here, after the parametrization. Tests
+    marked slow go first."""
+    def off_sqlite(item: pytest.Item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        return (callspec is not None and callspec.params.get("store_engine", SQLITE) != SQLITE
+                and item.get_closest_marker("sqlite_only") is not None)
+    dropped = [item for item in items if off_sqlite(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not off_sqlite(item)]
+    # the longest tests first: on xdist workers the run then ends with short ones spread over all
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture
+def store_engine(request: pytest.FixtureRequest) -> str:
+    """The engine this test's store is on: its parameter, else SQLite (the default store)."""
+    return str(getattr(request, "param", SQLITE))
+
+
 @pytest.fixture(scope="session")
-def _suite_store_url(request: pytest.FixtureRequest) -> str | None:
-    """BLOCKTIME_TEST_STORE=postgresql: one database for the whole run (see tests/stores.py)."""
-    if not ON_POSTGRESQL:
-        return None
-    server: PostgresServer = request.getfixturevalue("pg_server")
-    return server.create_database()
+def _suite_store_url(pg_server: PostgresServer) -> str:
+    """One database of the worker's PostgreSQL for the tests on that engine (see tests/stores.py)."""
+    return pg_server.create_database()
 
 
 @pytest.fixture(autouse=True)
-def _store_engine(_suite_store_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test's store on the engine the run is for; on PostgreSQL an empty one per test."""
-    if _suite_store_url is None:
+def _store_engine(store_engine: str, request: pytest.FixtureRequest,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test's store on its engine; on PostgreSQL an empty one per test. A test that writes a
+    SQLite store while running on one engine only is told how to mark it."""
+    if store_engine != POSTGRESQL:
         monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
+        callspec = getattr(request.node, "callspec", None)
+        watch = "tmp_path" in request.fixturenames and (callspec is None or "store_engine" not in callspec.params) \
+            and not picks_its_engine(request.fixturenames, {m.name for m in request.node.iter_markers()})
+        tmp_path: Path | None = request.getfixturevalue("tmp_path") if watch else None
         yield
+        if tmp_path is not None and (left := unparametrized_store(tmp_path)):
+            pytest.fail(f"writes a store ({left[0].name}) but runs on one engine: use the data_dir fixture or "
+                        "mark it @pytest.mark.store (sqlite_only / own_store when it picks its engine itself)")
         return
-    monkeypatch.setenv("BLOCKTIME_STORE_URL", _suite_store_url)
+    url: str = request.getfixturevalue("_suite_store_url")
+    monkeypatch.setenv("BLOCKTIME_STORE_URL", url)
     yield
-    reset(_suite_store_url)  # sharedkeys caches nothing: the next test's key is made in its own store
+    reset(url)  # sharedkeys caches nothing: the next test's key is made in its own store
 
 
 @pytest.fixture(params=["radicale", "xandikos"])

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from tests.servers import free_port, stop_process, wait_port
+from tests.servers import start_on_free_port, stop_process
 
 USER = "anna@example.com"
 
@@ -22,18 +22,16 @@ class ImapServer:
     """One pymap process (`pymap dict`): plain IMAP on 127.0.0.1, IDLE, MOVE, UIDPLUS."""
 
     def __init__(self, workdir: Path, tls: tuple[Path, Path] | None = None) -> None:
-        self.port = free_port()
         self.password = "pw" + secrets.token_hex(8)
         workdir.mkdir(parents=True, exist_ok=True)
         self.tls = tls
         self.log = (workdir / "pymap.log").open("wb")
         script = Path(sys.executable).with_name("pymap")
         security = ["--cert", str(tls[0]), "--key", str(tls[1])] if tls else ["--no-tls"]  # tls: STARTTLS
-        self.proc = subprocess.Popen(
-            [str(script), "--host", "127.0.0.1", "--port", str(self.port), *security,
+        self.port, self.proc = start_on_free_port(lambda port: subprocess.Popen(
+            [str(script), "--host", "127.0.0.1", "--port", str(port), *security,
              "dict", "--demo-user", USER, "--demo-password", self.password],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
-        wait_port(self.port, self.proc, timeout=60)
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir), timeout=60)
 
     def client(self) -> imaplib.IMAP4:
         m = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)

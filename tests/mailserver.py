@@ -59,8 +59,15 @@ class MailSink:
             kwargs.update(tls_context=self.starttls, require_starttls=True)
         if self.implicit_tls is not None:
             kwargs.update(ssl_context=self.implicit_tls)
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
-        self.controller.start()
+        for attempt in range(3):  # the port may be taken between free_port() and the bind (parallel workers)
+            self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
+            try:
+                self.controller.start()
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
 
     def _auth(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = (isinstance(data, LoginPassword) and self.login is not None

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.servers import free_port, stop_process
+from tests.servers import ExitedEarly, free_port, stop_process
 
 
 def find_bin() -> Path:
@@ -87,21 +87,28 @@ class PostgresServer:
             cwd=self.workdir,
         )
         self.log = self.workdir / "server.log"
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
-                 "-h", "127.0.0.1", "-k", "", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=300"],
-                stdout=log, stderr=subprocess.STDOUT, preexec_fn=demote, env=env, cwd=self.workdir,
-            )
-        self._wait_ready()
+        for attempt in range(3):  # the port may be taken between free_port() and the bind (parallel workers)
+            with open(self.log, "wb") as log:
+                self.proc = subprocess.Popen(
+                    [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
+                     "-h", "127.0.0.1", "-k", "", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                     "-c", "full_page_writes=off", "-c", "max_connections=300"],
+                    stdout=log, stderr=subprocess.STDOUT, preexec_fn=demote, env=env, cwd=self.workdir,
+                )
+            try:
+                self._wait_ready()
+                break
+            except ExitedEarly:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
         self.count = 0
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"postgres exited with {self.proc.returncode}: {self.log.read_text()[-500:]}")
+                raise ExitedEarly(f"postgres exited with {self.proc.returncode}: {self.log.read_text()[-500:]}")
             ready = subprocess.run(
                 [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

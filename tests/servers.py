@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_REFUSING: list[socket.socket] = []
+
+
+def refused_port() -> int:
+    """A loopback port where a connection is refused for the rest of the process: bound but never
+    listening, so no server (of this xdist worker, another one, or another run) can take it, as a
+    port from free_port() could be taken between the test choosing it and connecting to it."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _REFUSING.append(s)
+    return int(s.getsockname()[1])
+
+
+class ExitedEarly(RuntimeError):
+    """The server process ended before it listened (e.g. its port was taken meanwhile)."""
+
+
+def start_on_free_port(start: Callable[[int], subprocess.Popen[bytes]], timeout: float = 30,
+                       attempts: int = 3) -> tuple[int, subprocess.Popen[bytes]]:
+    """`start(port)` on a free port until it listens: between free_port() and the server's own bind
+    another process (the parallel workers of `make test`) may take the port; then a new one is tried."""
+    for attempt in range(attempts):
+        port = free_port()
+        proc = start(port)
+        try:
+            wait_port(port, proc, timeout)
+            return port, proc
+        except ExitedEarly:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with {proc.returncode}")
+            raise ExitedEarly(f"server exited early with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -65,20 +99,24 @@ class RadicaleServer:
         self.htpasswd = workdir / "htpasswd"
         if not self.htpasswd.exists():
             self.htpasswd.write_text("")
-        self.port = port or free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "radicale",
-             "--server-hosts", f"127.0.0.1:{self.port}",
-             "--storage-filesystem-folder", str(workdir / "collections"),
-             "--auth-type", "htpasswd",
-             "--auth-htpasswd-filename", str(self.htpasswd),
-             "--auth-htpasswd-encryption", "plain",
-             "--auth-delay", "0",
-             "--rights-type", "owner_only",
-             "--logging-level", "error"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_port(self.port, self.proc)
+        def start(port: int) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [sys.executable, "-m", "radicale",
+                 "--server-hosts", f"127.0.0.1:{port}",
+                 "--storage-filesystem-folder", str(workdir / "collections"),
+                 "--auth-type", "htpasswd",
+                 "--auth-htpasswd-filename", str(self.htpasswd),
+                 "--auth-htpasswd-encryption", "plain",
+                 "--auth-delay", "0",
+                 "--rights-type", "owner_only",
+                 "--logging-level", "error"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        if port:
+            self.port, self.proc = port, start(port)
+            wait_port(self.port, self.proc)
+        else:
+            self.port, self.proc = start_on_free_port(start)
         self.count = 0
 
     @property
@@ -100,15 +138,13 @@ class XandikosServer:
     """One Xandikos process per account (Xandikos serves a single principal)."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
         env = dict(os.environ, XDG_DATA_HOME=str(workdir / "state"))
-        self.proc = subprocess.Popen(
+        self.port, self.proc = start_on_free_port(lambda port: subprocess.Popen(
             [sys.executable, "-m", "xandikos", "serve", "-d", str(workdir / "data"),
-             "--defaults", "-l", "127.0.0.1", "-p", str(self.port),
+             "--defaults", "-l", "127.0.0.1", "-p", str(port),
              "--current-user-principal", "/user/", "--state-dir", str(workdir / "state")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-        )
-        wait_port(self.port, self.proc)
+        ))
 
     @property
     def root(self) -> str:

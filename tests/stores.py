@@ -1,10 +1,19 @@
-"""Which store the suite runs on, and a plain connection to a test's store on either engine.
+"""Which store engines a test runs on, and a plain connection to a test's store on either engine.
 
-`BLOCKTIME_TEST_STORE=postgresql` (`make test` runs the suite a second time so) gives every test
-the PostgreSQL store of the session's server: BLOCKTIME_STORE_URL points at one database, and the
-`blocktime*` schemas are dropped after each test, so each test starts with an empty store (tests
-run one at a time). Tests about the SQLite file itself (its permissions, damage, -wal) are marked
-`sqlite_only` and skipped there.
+`make test` runs every test that reaches the store once per engine, in the same pytest session:
+`pytest_generate_tests` (tests/conftest.py) parametrizes it over `ENGINES` (`[sqlite]`,
+`[postgresql]` in its id). A test reaches the store when it uses the `data_dir` fixture or is
+marked `store`; the rest (pure domain, parsing, views) runs once. On PostgreSQL,
+BLOCKTIME_STORE_URL points at one database of the worker's server, and the `blocktime*` schemas
+are dropped after each test, so each test starts with an empty store (a worker runs one test at a
+time; each xdist worker has its own server). A test that writes a store without being
+parametrized fails (`unparametrized_store`), so none is left on SQLite alone by mistake.
+
+Markers: `sqlite_only` for tests about the SQLite file itself (its permissions, damage, -wal);
+`own_store` for tests that choose their engines themselves (set BLOCKTIME_STORE_URL or
+[store] url aside for a `pg_url` of their own, or take the engine as their own parameter). A test
+that also uses `pg_url` beside the suite's store (a copy to the other engine) runs on each engine.
+BLOCKTIME_TEST_STORES (`make test STORES=sqlite`) narrows the engines, e.g. to `sqlite`.
 """
 
 from __future__ import annotations
@@ -19,8 +28,33 @@ import pytest
 
 from blocktime.store.engines import connect, schema_name, translate
 
-ON_POSTGRESQL = os.environ.get("BLOCKTIME_TEST_STORE", "sqlite").lower() == "postgresql"
-sqlite_only = pytest.mark.skipif(ON_POSTGRESQL, reason="SQLite only: the file itself, or the default store")
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+ENGINES = [e for e in (SQLITE, POSTGRESQL)
+           if e in os.environ.get("BLOCKTIME_TEST_STORES", f"{SQLITE} {POSTGRESQL}").replace(",", " ").lower().split()]
+if not ENGINES:
+    raise pytest.UsageError("BLOCKTIME_TEST_STORES names no engine: use sqlite, postgresql or both")
+sqlite_only = pytest.mark.sqlite_only  # the SQLite file itself, or the default store: runs once, on SQLite
+own_store = pytest.mark.own_store  # picks its engines itself (pg_url, its own parameters): runs once
+
+
+def picks_its_engine(fixturenames: list[str], markers: set[str]) -> bool:
+    """The test chooses its store itself: about the SQLite file, or its own engines (marked)."""
+    return bool(markers & {"sqlite_only", "own_store"})
+
+
+def engines_for(fixturenames: list[str], markers: set[str]) -> list[str]:
+    """The engines a test runs on: each engine of the run when it reaches the store, else none (it
+    runs once, on the default store)."""
+    if picks_its_engine(fixturenames, markers):
+        return []
+    if "store" in markers or "data_dir" in fixturenames:
+        return ENGINES
+    return []
+
+
+def unparametrized_store(tmp_path: Path) -> list[Path]:
+    """SQLite store files a test left under its tmp_path (in-process or from a subprocess)."""
+    return sorted(tmp_path.rglob("blocktime.sqlite3"))
 
 
 class StoreDB:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from blocktime.errors import EXTRAS, MissingDriver, driver_missing, missing_driver
+from tests.stores import sqlite_only
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKER = '''import sys
@@ -62,6 +63,7 @@ def test_a_team_on_postgresql_without_psycopg_names_the_extra(tmp_path: Path, ar
     assert code == 2 and "needs the optional psycopg package" in line and "pip install 'blocktime[postgresql]'" in line
 
 
+@sqlite_only  # a clean environment (`without`): the default store
 def test_the_calendar_password_in_the_keyring_without_keyring_names_the_extra(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(ORGANIZER + '[calendar]\nurl = "http://127.0.0.1:1/dav/"\nusername = "anna"\n'

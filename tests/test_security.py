@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import Runner, smtp_section, write_config
 from tests.hostile import HostileServer
 from tests.mailserver import MailSink, self_signed
-from tests.servers import Account, free_port
+from tests.servers import Account, refused_port
 from tests.stores import sqlite_only
 
 SMTP_SECRET = "Smtp-Secret-4e1f0b"
@@ -212,7 +212,7 @@ def test_failure_messages_hold_no_secrets(radicale: Account, tmp_path: Path, dat
     wrong = "Wrong-Secret-93a1"
     url_secret = "Url-Secret-5d2c@x"  # an @ in it: percent-encoded in the URL
     encoded = url_secret.replace("@", "%40")
-    port = free_port()
+    port = refused_port()
     cases = {
         "wrong password": ({"url": radicale.url, "username": radicale.username, "password": wrong},
                            "refused the username or password", wrong),

@@ -11,7 +11,7 @@ from blocktime.cli import main
 from tests.cli.test_cli import one_error_line
 from tests.conftest import Runner, write_config
 from tests.helpers import objects
-from tests.servers import Account, free_port
+from tests.servers import Account, refused_port
 
 
 def test_doctor_on_a_real_server(cli: Runner, account: Account, capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,7 +57,7 @@ def test_doctor_on_the_embedded_calendar(tmp_path: Path, data_dir: Path, capsys:
 
 def test_doctor_on_an_unreachable_server_is_one_line(tmp_path: Path, data_dir: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    nowhere = Account("radicale", f"http://127.0.0.1:{free_port()}/anna/", "anna", "pw", "")
+    nowhere = Account("radicale", f"http://127.0.0.1:{refused_port()}/anna/", "anna", "pw", "")
     code = main(["--config", str(write_config(tmp_path / "c.toml", nowhere)), "doctor"])
     out, err = capsys.readouterr()
     assert code == 1 and out == ""

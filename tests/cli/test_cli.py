@@ -80,9 +80,9 @@ def test_malformed_config(tmp_path: Path, data_dir: Path, capsys: pytest.Capture
 
 
 def test_unreachable_server_is_exit_1(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.servers import free_port
+    from tests.servers import refused_port
 
-    account = Account("none", f"http://127.0.0.1:{free_port()}/u/", "u", "secret-pw-123", "")
+    account = Account("none", f"http://127.0.0.1:{refused_port()}/u/", "u", "secret-pw-123", "")
     cfg = write_config(tmp_path / "c.toml", account)
     code, _, err = run(capsys, "--config", str(cfg), *BOOK, "--start", "2026-04-01 10:00")
     line = one_error_line(err)
@@ -125,6 +125,7 @@ def test_usage_errors_are_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
 
 
+@pytest.mark.store  # the child process inherits the engine
 def test_help_and_exit_codes_in_a_real_process(tmp_path: Path) -> None:
     exe = [sys.executable, "-m", "blocktime.cli"]
     env = dict(os.environ, BLOCKTIME_DATA_DIR=str(tmp_path / "d"), TZ="Europe/Warsaw")

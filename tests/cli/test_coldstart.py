@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from blocktime.cli import COMMANDS, build_parser
+from tests.stores import sqlite_only
+
+# each command runs in a clean environment: the default store (SQLite), whatever the test runs on
+pytestmark = sqlite_only
 
 PROBE = """
 import contextlib, io, json, sys

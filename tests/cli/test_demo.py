@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from blocktime.cli import main
+from tests.stores import sqlite_only
 
 
+@sqlite_only  # the demo keeps its store in its own folder, always a file
 def test_demo_runs_and_ends_with_the_week(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BLOCKTIME_DATA_DIR", str(tmp_path / "unused"))  # the demo sets its own; restored after

@@ -162,6 +162,7 @@ def assert_crash_safe(account: Account, data_dir: Path, *, etags: bool = True) -
     return pending, landed
 
 
+@pytest.mark.slow
 def test_booking_killed_at_random_points_then_rerun(proc: Process, radicale: Account, data_dir: Path) -> None:
     rng = random.Random(20260320)
     later = [grown("objects", rng.randint(1, 3)), grown("objects", rng.randint(1, 3)),

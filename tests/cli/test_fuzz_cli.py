@@ -20,7 +20,7 @@ from blocktime.config import inputs
 from blocktime.errors import BadInput
 from tests.config.test_inputs import texts
 from tests.conftest import Runner, write_config
-from tests.servers import Account, free_port
+from tests.servers import Account, refused_port
 
 WAW = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=WAW)
@@ -36,7 +36,7 @@ def cli(radicale: Account, tmp_path: Path, data_dir: Path, capsys: pytest.Captur
     booked = Runner(write_config(tmp_path / "real.toml", radicale), capsys)
     assert booked("book", "--client", "Acme", "--site", "HQ", "--start", "2026-03-24 12:00", "--length", "1h")[0] == 0
     monkeypatch.setattr(CalDAVBackend, "retry_delays", ())  # connection refused: no retries, fail at once
-    gone = {"url": f"http://127.0.0.1:{free_port()}/dav/", "username": "u", "password": "p"}
+    gone = {"url": f"http://127.0.0.1:{refused_port()}/dav/", "username": "u", "password": "p"}
     return Runner(write_config(tmp_path / "gone.toml", None, calendar=gone), capsys)
 
 

@@ -43,17 +43,21 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def test_once_passes_every_trainer_and_status_shows_them(team: Path, data_dir: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
     code, out, err = run(capsys, "--config", str(team), "daemon", "--once", "--json")
     assert code == 0, err
     assert json.loads(out) == {n: "passed" for n in NAMES}
     code, out, _ = run(capsys, "--config", str(team), "team", "status", "--json")
+    since_pass = time.monotonic() - started
     assert code == 0
     doc = json.loads(out)
     assert [t["trainer"] for t in doc["trainers"]] == list(NAMES)
     for t in doc["trainers"]:
         assert t["last_pass"] and t["last_nightly"] and t["passes"] == 1 and t["holder"] is None
         assert (t["mail_waiting"], t["open_offers"], t["conflicts"], t["last_error"]) == (0, 0, 0, None)
-        assert t["lag_seconds"] == 0
+        # no lag, unless a new sync slot began between the pass and the status (a loaded machine):
+        # then the lag is younger than the pass, never an old slot left undone
+        assert t["lag_seconds"] == 0 or t["lag_seconds"] <= since_pass, (t, since_pass)
     assert doc["daemons"] == []  # the --once run has ended
     code, out, _ = run(capsys, "--config", str(team), "team", "status")
     assert code == 0 and "anna" in out and "no daemon is running" in out

@@ -87,6 +87,7 @@ def _wait(what: str, check: object, seconds: float) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_two_daemons_share_twenty_trainers(radicale_server: RadicaleServer, smtp: MailSink, pg_url: str,
                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                            request: pytest.FixtureRequest) -> None:

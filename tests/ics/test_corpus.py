@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from blocktime.ics.busy import busy_from_texts
 from tests.ics.corpus_reference import corpus_files, parse, recall, reference, window_of
 
@@ -19,6 +21,7 @@ def test_the_corpus_is_there() -> None:
     assert {p.parent.name for p in files} == {"icalendar", "recurring_ical_events"}
 
 
+@pytest.mark.slow
 def test_every_corpus_file_gives_its_busy_time_within_the_budget() -> None:
     covered = total = timedelta(0)
     short: list[str] = []

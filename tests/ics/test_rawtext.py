@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -60,6 +61,7 @@ def _same_both_ways(texts: list[tuple[str, str]], start: datetime, end: datetime
 WINDOWS = [datetime(y, m, 10, 9, tzinfo=WAW) for y, m in ((1997, 3), (2005, 10), (2012, 6), (2019, 3), (2026, 3))]
 
 
+@pytest.mark.slow
 def test_the_pre_scan_misses_no_busy_time_on_the_corpus() -> None:
     checked = 0
     for path in corpus_files():

@@ -21,7 +21,7 @@ from tests.conftest import Runner, smtp_section, write_config
 from tests.ics.test_event import facts
 from tests.imipcheck import check_imip, parts
 from tests.mailserver import MailSink, self_signed
-from tests.servers import Account, free_port
+from tests.servers import Account, refused_port
 from tests.stores import StoreDB
 from tests.usecases.test_changes import BOOK
 
@@ -106,7 +106,7 @@ def test_text_survives_the_mail_round_trip(subject: str, body: list[str], name: 
 # SMTP ----------------------------------------------------------------------------------------------
 
 def _config(sink: MailSink | None, **kw: object) -> SmtpConfig:
-    values: dict[str, object] = {"host": "127.0.0.1", "port": sink.port if sink else free_port(),
+    values: dict[str, object] = {"host": "127.0.0.1", "port": sink.port if sink else refused_port(),
                                  "security": "none", "sender": "anna@example.com"}
     values.update(kw)
     return SmtpConfig(**values)  # type: ignore[arg-type]
@@ -223,7 +223,7 @@ def test_the_sent_log_wins_over_a_waiting_copy(mailcli: Runner, account: Account
 def test_an_unreachable_server_and_secrets(account: Account, tmp_path: Path, data_dir: Path,
                                            capsys: pytest.CaptureFixture[str], smtp: MailSink) -> None:
     secret = "S3cret-SMTP-pass-987"
-    down = write_config(tmp_path / "down.toml", account, smtp={"host": "127.0.0.1", "port": free_port(),
+    down = write_config(tmp_path / "down.toml", account, smtp={"host": "127.0.0.1", "port": refused_port(),
                                                                "security": "none", "username": "anna",
                                                                "password": secret})
     cli = Runner(down, capsys)

@@ -70,6 +70,7 @@ def _v1_copy(tmp_path: Path) -> Path:
     return path
 
 
+@sqlite_only  # an old SQLite file
 def test_a_store_from_the_first_release_is_migrated_in_place(tmp_path: Path) -> None:
     path = _v1_copy(tmp_path)
     before = sqlite3.connect(path)
@@ -97,6 +98,7 @@ def test_a_store_from_the_first_release_is_migrated_in_place(tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.glob("*.bak")) == ["blocktime.sqlite3.v1.bak"]
 
 
+@sqlite_only  # an old SQLite file
 def test_a_failed_migration_leaves_the_old_store_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _v1_copy(tmp_path)
     monkeypatch.setattr(store_module, "MIGRATIONS", (

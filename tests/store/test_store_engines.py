@@ -22,6 +22,7 @@ from blocktime.store.migrations import SCHEMA_VERSION
 from blocktime.store.store import Store, open_store
 from tests.conftest import Runner, write_config
 from tests.servers import Account
+from tests.stores import own_store, sqlite_only
 
 NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)
 
@@ -71,6 +72,7 @@ def _exercise(s: Store) -> None:
     assert s.block("acme-3") is None
 
 
+@sqlite_only  # the SQLite file, or the default store
 def test_sqlite_store(tmp_path: Path) -> None:
     store = open_store(None, tmp_path)
     assert store.engine == "sqlite" and store.path == tmp_path / "blocktime.sqlite3"
@@ -129,6 +131,7 @@ def _shape_pg(url: str, schema: str) -> tuple[int, dict[str, list[str]]]:
 V1 = Path(__file__).parent / "data" / "store-v1.sqlite3"  # written by the release before versioning
 
 
+@own_store  # both engines, explicitly
 def test_both_engines_end_at_the_same_schema(pg_url: str, tmp_path: Path) -> None:
     """A new SQLite file, an upgraded first-release file and a new PostgreSQL schema: the same
     version, the same tables with the same columns."""
@@ -184,6 +187,7 @@ def test_schema_names_are_safe_and_distinct() -> None:
     assert len(schema_name("n" * 200)) <= 63
 
 
+@sqlite_only  # the SQLite file, or the default store
 @pytest.mark.parametrize("argv", [["--help"], ["agenda"]])
 def test_sqlite_commands_never_load_the_driver(argv: list[str], tmp_path: Path) -> None:
     """Cold start: psycopg is loaded only for a postgresql:// store."""
@@ -255,6 +259,7 @@ def test_one_writer_at_a_time_per_store(pg_url: str, tmp_path: Path) -> None:
         s.close()
 
 
+@own_store  # its [store] url, the suite's store set aside
 def test_doctor_checks_a_postgresql_store(pg_url: str, tmp_path: Path, data_dir: Path,
                                           capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from blocktime.cli import main
@@ -277,6 +282,7 @@ def test_doctor_checks_a_postgresql_store(pg_url: str, tmp_path: Path, data_dir:
     assert "s3cret" not in out
 
 
+@own_store  # its own BLOCKTIME_STORE_URL, with a password
 @pytest.mark.parametrize("account", ["radicale"], indirect=True)
 def test_the_store_password_never_leaks(account: Account, pg_url: str, tmp_path: Path, data_dir: Path,
                                         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,

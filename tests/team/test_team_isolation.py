@@ -11,8 +11,9 @@ import pytest
 from blocktime.cli import main
 from tests.mailserver import MailSink
 from tests.servers import Account, RadicaleServer
-from tests.stores import ON_POSTGRESQL
 from tests.team.test_team import SHARED, team_config
+
+pytestmark = pytest.mark.own_store  # each case its own engine: `store_url` below
 
 NOW = "2026-03-20T09:00"
 AFTER = "2026-03-24T13:05"
@@ -47,8 +48,6 @@ def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     (this test's own database: the store the suite runs on, BLOCKTIME_STORE_URL, is set aside)."""
     monkeypatch.delenv("BLOCKTIME_STORE_URL", raising=False)
     if request.param == "sqlite":
-        if ON_POSTGRESQL:
-            pytest.skip("the SQLite case runs in the SQLite run (BLOCKTIME_STORE_URL names PostgreSQL here)")
         return None
     return str(request.getfixturevalue("pg_url"))
 

@@ -18,7 +18,8 @@ from blocktime.mail.picks import KEY_FILE, token
 from blocktime.usecases.session import Session
 from blocktime.usecases.sharedkeys import pick_key, shared_secret
 from tests.mailserver import MailSink
-from tests.servers import Account, free_port
+from tests.servers import Account, refused_port
+from tests.stores import own_store
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 
@@ -84,13 +85,14 @@ def test_first_callers_at_once_agree(tmp_path: Path, pg_url: str) -> None:
 
 
 def test_an_unreachable_store_is_one_line_without_the_password(tmp_path: Path, pg_url: str) -> None:
-    url = f"postgresql://ann:s3cret-pw@127.0.0.1:{free_port()}/team"
+    url = f"postgresql://ann:s3cret-pw@127.0.0.1:{refused_port()}/team"
     with Session(config(tmp_path, pg_url, "anna"), NOW) as s, pytest.raises(BlocktimeError) as exc:
         shared_secret(s.store.db, url, "anna", "pick")  # the store is up, the server to make it on is not
     assert "s3cret-pw" not in str(exc.value) and "s3cret-pw" not in repr(exc.value.__dict__)
     assert "\n" not in str(exc.value)
 
 
+@own_store  # its [store] url, the suite's store set aside
 def test_a_link_mailed_from_one_machine_resolves_on_another(tmp_path: Path, data_dir: Path, pg_url: str,
                                                             radicale: Account, smtp: MailSink,
                                                             capsys: pytest.CaptureFixture[str],

@@ -572,6 +572,7 @@ def world(radicale_server: RadicaleServer, mail_sink: MailSink, tmp_path: Path, 
     return World(radicale_server, mail_sink, tmp_path, capsys)
 
 
+@pytest.mark.slow
 def test_state_machine(world: World) -> None:
     machine = type("Blocktime", (BlocktimeMachine,), {"world": world})
     # Shrinking replays slow steps against real servers for many minutes and runs into pytest-timeout

@@ -1,5 +1,5 @@
 """Issue 26, point 8: `store copy --to URL` moves a store to the other engine (SQLite to PostgreSQL,
-or back on the PostgreSQL run), checked table by table; the copy works as the original did."""
+or back when the test runs on PostgreSQL), checked table by table; the copy works as the original did."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import Runner
 from tests.servers import Account
-from tests.stores import ON_POSTGRESQL
+from tests.stores import POSTGRESQL
 
 BOOK = ("book", "--client", "Acme", "--site", "Acme HQ", "--attendee", "it@acme.example",
         "--start", "2026-03-23 09:00", "--length", "90m", "--every", "mon,wed,fri", "--count", "4")
@@ -24,20 +24,21 @@ def _picture(cli: Runner) -> list[Any]:
 
 
 def test_a_store_is_copied_to_the_other_engine_and_works_there(
-        cli: Runner, account: Account, data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        cli: Runner, account: Account, data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch,
+        store_engine: str) -> None:
     from blocktime.usecases.storecopy import TABLES
 
     cli.json(*BOOK, now="2026-03-20T09:00")
     cli.json("engagement", "set", "acme", "--contract", "6h", now="2026-03-20T09:05")
     cli.json("cut-short", "acme-1", "--ended-at", "10:00", "--reason", "fire drill", now=NOW)
     before = _picture(cli)
-    target = "sqlite:" if ON_POSTGRESQL else pg_url
+    target = "sqlite:" if store_engine == POSTGRESQL else pg_url
     done = cli.json("store", "copy", "--to", target, now=NOW)
     assert set(done["tables"]) == set(TABLES) and done["tables"]["blocks"] == 4
     assert done["tables"]["ledger"] >= 1 and done["tables"]["history"] > 4 and done["tables"]["holds"] == 3
     assert "password" not in str(done).lower()
     # the config now points at the copy: everything reads the same
-    if ON_POSTGRESQL:
+    if store_engine == POSTGRESQL:
         monkeypatch.delenv("BLOCKTIME_STORE_URL")
     else:
         monkeypatch.setenv("BLOCKTIME_STORE_URL", pg_url)
@@ -50,14 +51,15 @@ def test_a_store_is_copied_to_the_other_engine_and_works_there(
 
 
 def test_a_copy_into_a_store_that_is_not_empty_or_into_itself_is_refused(
-        cli: Runner, account: Account, data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        cli: Runner, account: Account, data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch,
+        store_engine: str) -> None:
     cli.json(*BOOK, now="2026-03-20T09:00")
     here = os.environ.get("BLOCKTIME_STORE_URL") or "sqlite:"
     code, _out, err = cli("store", "copy", "--to", here, now=NOW)
     assert code == 2 and "is the store in use" in err
     code, _out, err = cli("store", "copy", "--to", "mysql://x", now=NOW)
     assert code == 2 and "neither sqlite: nor postgresql://" in err
-    other = "sqlite:" if ON_POSTGRESQL else pg_url
+    other = "sqlite:" if store_engine == POSTGRESQL else pg_url
     assert cli("store", "copy", "--to", other, now=NOW)[0] == 0
     code, _out, err = cli("store", "copy", "--to", other, now=NOW)
     assert code == 2 and "is not empty" in err and "a copy never mixes two stores" in err
@@ -75,11 +77,12 @@ def test_every_table_of_the_schema_is_copied(tmp_path: Path) -> None:
 
 
 def test_an_empty_store_beside_a_calendar_of_blocks_says_how_to_get_them_back(
-        cli: Runner, account: Account, data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        cli: Runner, account: Account, data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch,
+        store_engine: str) -> None:
     """[store] url switched to an empty store: `agenda` said only "no blocks booked"."""
     cli.json(*BOOK, now="2026-03-20T09:00")
     old = os.environ.get("BLOCKTIME_STORE_URL")
-    if ON_POSTGRESQL:
+    if store_engine == POSTGRESQL:
         monkeypatch.delenv("BLOCKTIME_STORE_URL")
     else:
         monkeypatch.setenv("BLOCKTIME_STORE_URL", pg_url)
@@ -109,7 +112,7 @@ def test_an_empty_store_beside_a_calendar_of_blocks_says_how_to_get_them_back(
 
 def test_a_pass_on_an_empty_store_leaves_the_inbox_alone(
         radicale: Account, imap_server: Any, tmp_path: Path, data_dir: Path, pg_url: str,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, store_engine: str) -> None:
     """The daemon on a switched (empty) store read the whole inbox, recorded every client's answer
     as ignored (and moved it away): they were lost to the store copied back afterwards."""
     from tests.conftest import write_config
@@ -120,7 +123,7 @@ def test_a_pass_on_an_empty_store_leaves_the_inbox_alone(
     cli.json(*BOOK, now="2026-03-20T09:00")
     imap_server.append(folder, letter("it@acme.example", "Re: Acme training", "Thank you, see you on Monday."))
     old = os.environ.get("BLOCKTIME_STORE_URL")
-    if ON_POSTGRESQL:
+    if store_engine == POSTGRESQL:
         monkeypatch.delenv("BLOCKTIME_STORE_URL")
     else:
         monkeypatch.setenv("BLOCKTIME_STORE_URL", pg_url)

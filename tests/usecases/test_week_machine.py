@@ -371,6 +371,7 @@ def world(radicale_server: RadicaleServer, mail_sink: MailSink, imap_server: Ima
     return World(radicale_server, mail_sink, imap_server, tmp_path, capsys)
 
 
+@pytest.mark.slow
 def test_the_week_keeps_its_rules(world: World) -> None:
     machine = type("Week", (WeekMachine,), {"world": world})
     run_state_machine_as_test(machine, settings=settings(
