@@ -45,11 +45,15 @@ def test_throttled_writes_back_off_wait_and_land_once(radicale: Account, proxy: 
         history = list(gate.aimd.history)
     assert result.written and len(result.plan.create) == 12
 
-    # backed off: the two refusals of one burst halved the requests in flight once, then they grew again
+    # backed off: the first refusal halved the requests in flight, every decrease halves, and then they
+    # grew again. How many decreases is up to the threads' timing (the 503 halves again only when its
+    # PUT was sent after the 429 had halved the limit; a loaded host may slow the writes and halve it
+    # too), so that one burst halves once is checked in tests/backends/test_pacing.py, without threads
     assert history[0] == 4
     decreases = [(a, b) for a, b in itertools.pairwise(history) if b < a]
-    assert len(decreases) == 1 and decreases[0][1] == decreases[0][0] // 2, history
-    assert history[-1] > decreases[0][1], history
+    assert decreases and all(b == max(1, a // 2) for a, b in decreases), history
+    after = history[history.index(decreases[0][1]):]
+    assert any(b > a for a, b in itertools.pairwise(after)), history  # healthy answers raised it again
     assert gate.most_in_flight <= CALDAV.cap
 
     # Retry-After honoured: after the 429 went out, no request reached the server for a second
