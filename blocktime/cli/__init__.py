@@ -252,7 +252,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     `--version`, a typo) needs only the list of commands."""
     for option, value in pairwise(argv):
         if option.startswith("--") and value[:1] == "-" and value[1:2].isdigit():  # `--length -1h`
-            raise BadInput(f"{option} {value}: a negative value makes no sense here", "give a positive one, e.g. 90m")
+            raise BadInput(f"{option} {value}: a negative value makes no sense here",
+                           f"give a positive one, e.g. {option} {value[1:]}")
     named = next((a for a in argv if a in COMMANDS), None)
     if named is None:
         return build_parser(only="").parse_args(argv)
