@@ -63,10 +63,12 @@ class GraphClient:
                 raise ServerError(f"cannot reach Microsoft Graph at {safe_url(self.base)} ({type(exc).__name__})",
                                   "check the network, or [calendar] url") from None
             throttled = r.status_code in (429, 503)
+            hold = None  # every request waits out a Retry-After only when this one waits for it too
+            if throttled and retry and attempt + 1 < self.attempts:
+                said = retry_after(r.headers.get("Retry-After"), time.time())
+                hold = said if said is not None and said <= MAX_WAIT else None
             self.gate.release(ticket, "throttled" if throttled else "failed" if r.status_code >= 500
-                              else "read" if method == "GET" else "write",
-                              min(retry_after(r.headers.get("Retry-After"), time.time()) or 0.0, MAX_WAIT)
-                              if throttled else None)
+                              else "read" if method == "GET" else "write", hold)
             with self._count:
                 self.requests += 1
             if r.status_code == 401 and not refreshed:

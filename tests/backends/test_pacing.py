@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from blocktime.backends.pacing import CALDAV, GOOGLE, GRAPH, Aimd, Gate, Limits
 
 
@@ -117,3 +119,34 @@ def test_failures_that_say_nothing_about_load_change_nothing() -> None:
     gate = Gate(CALDAV)
     gate.release(gate.acquire(), "failed")
     assert gate.aimd.limit == 4 and gate.in_flight == 0
+
+
+def test_a_throttled_request_that_gives_up_holds_no_one_back() -> None:
+    """Graph answered 429 with Retry-After: 3600: the request gave up at once (longer than blocktime
+    waits), yet every other request was held back for 120 s. Graph cannot run here: a client whose
+    HTTP session answers as Graph's throttling page says it may (tests/recorded/README.md)."""
+    import time
+    from typing import Any
+
+    from blocktime.backends.graph_http import GraphClient
+    from blocktime.errors import BlocktimeError
+
+    class Auth:
+        def token(self, force_refresh: bool = False) -> str:
+            return "t"
+
+    class Answer:
+        def __init__(self, status: int, retry_after: str | None = None) -> None:
+            self.status_code, self.headers = status, ({"Retry-After": retry_after} if retry_after else {})
+
+        def json(self) -> dict[str, Any]:
+            return {}
+
+    client = GraphClient(Auth(), "https://graph.example")  # type: ignore[arg-type]
+    answers = iter([Answer(429, "3600"), Answer(201)])
+    client.session.request = lambda *a, **k: next(answers)  # type: ignore[method-assign]
+    with pytest.raises(BlocktimeError):  # at once: an hour is longer than blocktime waits
+        client.request("POST", "https://graph.example/me/events", body={})
+    assert client.gate.paused_until <= time.monotonic()  # nobody waits for a wait nobody takes
+    assert client.gate.aimd.limit == 2  # but the limit was halved
+    assert client.request("POST", "https://graph.example/me/events", body={}).status_code == 201

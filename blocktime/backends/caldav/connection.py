@@ -146,7 +146,8 @@ class Connection:
             return self._request_once(url, method, body, headers, send)
         for attempt in range(self.throttle_attempts):
             try:
-                return self._request_once(url, method, body, headers, send)
+                return self._request_once(url, method, body, headers, send,
+                                          again=attempt + 1 < self.throttle_attempts)
             except Throttled as exc:
                 if attempt + 1 == self.throttle_attempts:
                     raise ServerError(f"the calendar server at {safe_url(self.url)} kept throttling {method} "
@@ -157,13 +158,16 @@ class Connection:
                 self.sleep(pause)
         raise AssertionError("unreachable")
 
-    def _request_once(self, url: str, method: str, body: str, headers: Any, send: Callable[..., Any] | None) -> Any:
+    def _request_once(self, url: str, method: str, body: str, headers: Any, send: Callable[..., Any] | None,
+                      again: bool = False) -> Any:
         """One request (`send`: this backend's wire, or python-caldav's), with retries for
         transient failures (connection reset or refused, timeouts, 500/502/503/504, 429), for the
         requests that are safe to repeat: reads, and PUT or DELETE with If-Match / If-None-Match,
         whose repeat after a lost answer gets 412 (the caller then finds the object, or re-reads
         and merges). Others go out once. No connection at all before the server's first answer is
-        reported at once (a wrong URL, a server down)."""
+        reported at once (a wrong URL, a server down). `again`: the caller sends it again when
+        throttled (Google's quota): only a request that will be sent again holds the others back
+        for its Retry-After."""
         send = send or self._send
         conditional = any(k.lower() in ("if-match", "if-none-match") for k in (headers or {}))
         delays = self.retry_delays if method in ("GET", "HEAD", "PROPFIND", "REPORT", "OPTIONS") or (
@@ -179,8 +183,9 @@ class Connection:
                     "AuthorizationError" in names and self.throttle_attempts and quota_reason(exc) is not None)
                 wait = getattr(exc, "retry_after_seconds", None)  # held back no longer than this wire would wait
                 cap = self.throttle_cap if self.throttle_attempts else self.retry_after_cap
+                retried = again if self.throttle_attempts else attempt < len(delays)
                 self.gate.release(ticket, "throttled" if throttled else "failed",
-                                  None if wait is None else min(wait, cap))
+                                  None if wait is None or not retried else min(wait, cap))
                 if "RateLimitError" in names:  # this wire's or python-caldav's: 429, 503 with Retry-After
                     why = f"HTTP {getattr(exc, 'status', None) or 429}"
                     wait = getattr(exc, "retry_after_seconds", None)
