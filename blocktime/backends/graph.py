@@ -44,6 +44,12 @@ from blocktime.errors import ConflictError, ServerError
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 
+
+def graph_base(provider: str, url: str | None) -> str:
+    """Where Microsoft Graph is for an account: the calendar's own URL for an Outlook calendar that
+    names one (a national cloud, a stand-in), else the public endpoint (mail of any account)."""
+    return (url or GRAPH) if provider == "outlook" else GRAPH
+
 _EXPAND = f"singleValueExtendedProperties($filter=id eq '{UID_PROP}' or id eq '{ICS_PROP}')"
 _EXPAND_HOME = f"{_EXPAND},calendar($select=id)"  # and the calendar that holds it
 BULK = 20  # more changed events than this are read through one calendarView pass
@@ -108,9 +114,9 @@ class GraphBackend:
         cal, uid, event_id = self._split(href)
         if event_id is not None:
             r = self.http.request("GET", self._event_url(event_id), params={"$expand": _EXPAND_HOME})
-            if r.status_code == 200 and self._in_account(r.json()):  # (not in Deleted Items: see below)
-                event: dict[str, Any] = r.json()  # (read by its own id it may be a copy: not remembered)
-                return self._remember(cal, event) if cal is not None else event
+            event: dict[str, Any] = r.json() if r.status_code == 200 else {}
+            if event and self._in_account(event):  # (not in Deleted Items: see below; read by its own id it
+                return self._remember(cal, event) if cal is not None else event  # may be a copy: not remembered)
             if r.status_code not in (200, 404, 410):
                 self.http.fail(r, "reading an event")
             if uid is None:

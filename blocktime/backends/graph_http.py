@@ -63,10 +63,10 @@ class GraphClient:
                 raise ServerError(f"cannot reach Microsoft Graph at {safe_url(self.base)} ({type(exc).__name__})",
                                   "check the network, or [calendar] url") from None
             throttled = r.status_code in (429, 503)
-            hold = None  # every request waits out a Retry-After only when this one waits for it too
-            if throttled and retry and attempt + 1 < self.attempts:
-                said = retry_after(r.headers.get("Retry-After"), time.time())
-                hold = said if said is not None and said <= MAX_WAIT else None
+            again = r.status_code in (429, 503, 504) and retry and attempt + 1 < self.attempts
+            said = retry_after(r.headers.get("Retry-After"), time.time()) if again else None
+            # every request waits out a Retry-After only when this one waits for it too
+            hold = said if throttled and said is not None and said <= MAX_WAIT else None
             self.gate.release(ticket, "throttled" if throttled else "failed" if r.status_code >= 500
                               else "read" if method == "GET" else "write", hold)
             with self._count:
@@ -75,8 +75,8 @@ class GraphClient:
                 refreshed = True
                 self.auth.token(force_refresh=True)
                 continue
-            if r.status_code in (429, 503, 504) and retry and attempt + 1 < self.attempts:
-                wait = retry_after(r.headers.get("Retry-After"), time.time())
+            if again:
+                wait = said
                 if wait is None:  # exponential back-off with jitter (Graph's throttling guidance)
                     wait = backoff(attempt, None, base=BACKOFF_BASE, cap=30.0)
                 if wait > MAX_WAIT:

@@ -178,11 +178,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_statement(args: argparse.Namespace) -> int:
+    from blocktime.config.inputs import is_address
     from blocktime.errors import BadInput
     from blocktime.usecases.statement import statement
 
     for a in args.to:
-        if "@" not in a or " " in a:
+        if not is_address(a):
             raise BadInput(f"--to {a!r} is not an e-mail address")
     with open_session(args) as s:
         done = statement(s, args.engagement, to=tuple(args.to), language=args.language)

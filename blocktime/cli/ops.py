@@ -188,10 +188,10 @@ def _doctor(args: argparse.Namespace) -> tuple[Any, str]:
     report = diagnose(cal, cfg.data_dir, now)  # an unreachable server: one line on stderr, nothing more
     report = with_(report, findings=own + report.findings)
     if cfg.inbox is not None and not args.profile:
-        from blocktime.backends.graph import GRAPH
+        from blocktime.backends.graph import graph_base
         from blocktime.cli.doctor import inbox_findings
 
-        base = (cfg.calendar.url or GRAPH) if cfg.calendar.provider == "outlook" else GRAPH
+        base = graph_base(cfg.calendar.provider, cfg.calendar.url)
         report = with_(report, findings=(*report.findings, *inbox_findings(
             cfg.inbox, cfg.data_dir, cfg.calendar.token_store, base)))
     return report, label

@@ -53,6 +53,16 @@ YEARS = range(1900, 9001)
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+def is_address(text: str) -> bool:
+    """Whether `text` can be an e-mail address (one check for the config, `book`, `engagement set`
+    and `statement --to`: an @ with something on both sides, no space).
+
+    >>> is_address("it@acme.example"), is_address("it @acme.example"), is_address("@acme.example")
+    (True, False, False)
+    """
+    return "@" in text and " " not in text and not text.startswith("@") and not text.endswith("@")
+
+
 def _weekday(word: str) -> int | None:
     """`tue`, `tues` or `tuesday` -> 1; None for anything else (`monkey`, `monfri`)."""
     hits = [i for i, name in enumerate(_DAY_NAMES) if len(word) >= 3 and name.startswith(word)]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from blocktime.config.inputs import duration, zone
+from blocktime.config.inputs import duration, is_address, zone
 from blocktime.config.passwords import Secret
 from blocktime.config.store_url import check_url
 from blocktime.core.model import Organizer, Policy, WeeklyHours
@@ -158,7 +158,7 @@ def _folder(v: Any) -> Path:
 
 def _email(v: Any) -> str:
     s = _text(v)
-    if "@" not in s or " " in s or s.startswith("@") or s.endswith("@"):
+    if not is_address(s):
         raise ValueError(f"{s!r} is not an e-mail address")
     return s
 

@@ -143,10 +143,11 @@ def _grid(opening: Interval, length: timedelta, step: timedelta, tz: ZoneInfo) -
     return out
 
 
-def _relevant(q: SlotQuery) -> list[Busy]:
-    """Busy items that can matter inside the search window (O(n), no sort of the whole list)."""
+def _relevant(q: SlotQuery, within: Interval | None = None) -> list[Busy]:
+    """Busy items that can matter inside `within` (default: the search window), travel and buffer
+    reach included (O(n), no sort of the whole list)."""
     reach = q.policy.reach
-    w = _window(q)
+    w = within or _window(q)
     lo, hi = w.start - reach, w.end + reach
     return [b for b in q.busy if b.span.end > lo and b.span.start < hi]
 
@@ -154,10 +155,8 @@ def _relevant(q: SlotQuery) -> list[Busy]:
 def candidates(q: SlotQuery, day: date) -> list[Candidate]:
     """Every grid position of `day` inside working hours, with its refusal reasons (`why`); a day
     past the horizon is checked against its own busy time too (BEYOND_HORIZON is one reason more)."""
-    reach = q.policy.reach
-    lo = datetime.combine(day, time(0), q.tz) - reach
-    hi = datetime.combine(day + timedelta(days=1), time(0), q.tz) + reach
-    busy = [b for b in q.busy if b.span.end > lo and b.span.start < hi]
+    busy = _relevant(q, Interval(datetime.combine(day, time(0), q.tz),
+                                 datetime.combine(day + timedelta(days=1), time(0), q.tz)))
     timeline = Timeline(busy, lambda b: b.span)
     per_day = onsite_per_day(busy, q.tz)
     w = _window(q)

@@ -19,12 +19,12 @@ def open_transport(config: Config, timeout: float = 30) -> Any:
     data = Path(str(config.data_dir))
     store = config.calendar.token_store
     if config.transport == "graph":
-        from blocktime.backends.graph import GRAPH
+        from blocktime.backends.graph import graph_base
         from blocktime.backends.graph_http import GraphClient
         from blocktime.mail.graphsend import GraphTransport
 
         cal = config.calendar
-        base = (cal.url or GRAPH) if cal.provider == "outlook" else GRAPH
+        base = graph_base(cal.provider, cal.url)
         return GraphTransport(GraphClient(BearerAuth(TokenStore(data, "outlook", store)), base, timeout=timeout), base)
     from blocktime.mail.imip import Transport
 

@@ -95,9 +95,7 @@ def copy_of_block(session: Session, cal: CalendarInfo, sb: Any, obj: StoredObjec
         return False  # not there any more: moved (or renamed), so followed
     if (got.key or got.href) == (obj.key or obj.href):
         return False  # the block itself under another name (a renaming server; Graph: one event id, moved)
-    said = any(kind == "copy_seen" and detail.get("href") == obj.href for _, kind, detail in session.store.history(
-        sb.block.uid))
-    if not said:
+    if obj.href not in known_copies(session, sb.block.uid):
         log.warning("%s: the event at %s in %r carries its UID but is a copy: read as your own busy time, never"
                     " taken for the block", sb.block.id, obj.href, cal.name)
         with session.store.transaction():

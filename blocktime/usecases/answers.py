@@ -114,7 +114,7 @@ def _open(session: Session) -> Any:
     assert cfg is not None
     cal = session.config.calendar
     if cfg.auth == "outlook":
-        from blocktime.backends.graph import GRAPH
+        from blocktime.backends.graph import graph_base
         from blocktime.mail.graph import open_graph
 
         key = f"inbox_graph_link:{cfg.folder}"
@@ -123,7 +123,7 @@ def _open(session: Session) -> Any:
             with session.store.transaction():
                 session.store.set_meta(key, link)
 
-        base = (cal.url or GRAPH) if cal.provider == "outlook" else GRAPH
+        base = graph_base(cal.provider, cal.url)
         return open_graph(cfg, session.config.data_dir, cal.token_store, base,
                           (lambda: session.store.get_meta(key), save))
     from blocktime.mail.imap import open_mailbox

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from blocktime.config.inputs import is_address
 from blocktime.errors import BadInput
 from blocktime.usecases.calendar import read_busy
 from blocktime.usecases.pending import finish_pending, invite_name
@@ -87,7 +88,7 @@ def validate(req: BookRequest) -> None:
     if not req.client.strip() or not req.site.strip():
         raise BadInput("--client and --site must not be empty")
     for a in req.attendees:
-        if "@" not in a or " " in a or a.startswith("@") or a.endswith("@"):
+        if not is_address(a):
             raise BadInput(f"attendee {a!r} is not an e-mail address")
     if not 1 <= req.count <= 500:
         raise BadInput(f"--count {req.count} is out of range", "book 1 to 500 blocks at a time")

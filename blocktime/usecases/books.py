@@ -23,6 +23,7 @@ class EngagementBooks:
     contract_min: int | None
     closed: datetime | None
     offers: tuple[str, ...]
+    blocks: tuple[StoredBlock, ...] = ()  # what the books were summed from, in every state
 
     @property
     def state(self) -> str:
@@ -52,7 +53,7 @@ def engagement_books(session: Session, key: str) -> EngagementBooks:
     offers = tuple(o.id for o in session.store.offers(eng.key) if o.expires > session.now)
     made = covered(session, eng.key)
     return EngagementBooks(eng, books([entry(sb, session.now, made) for sb in blocks],
-                                      session.store.remainder(eng.key)), contract, closed, offers)
+                                      session.store.remainder(eng.key)), contract, closed, offers, tuple(blocks))
 
 
 def all_books(session: Session, *, closed_too: bool = False) -> list[EngagementBooks]:

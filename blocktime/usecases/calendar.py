@@ -77,7 +77,7 @@ def own_addresses(session: Session) -> frozenset[str]:
     The organizer's e-mail, the calendar account's login when it is an address (Google), and the
     address mail goes out from."""
     cfg = session.config
-    found = {cfg.organizer.email, cfg.calendar.username or "", cfg.smtp.sender if cfg.smtp else ""}
+    found = {cfg.organizer.email, cfg.calendar.username or "", cfg.sender}
     return frozenset(a.strip().lower() for a in found if "@" in a)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from blocktime.errors import BadInput
 from blocktime.store.mailqueue import MailQueue
+from blocktime.usecases.answers import OFFER_STATES
+from blocktime.usecases.books import ALL_STATES
 from blocktime.usecases.engagements import resolve
 from blocktime.usecases.session import Session
 from blocktime.usecases.terms import engagement_note
@@ -37,10 +39,9 @@ def history(session: Session, ref: str) -> tuple[str, list[Event]]:
             raise BadInput(f"no block or engagement {ref!r}",
                            "see `blocktime engagements` and `agenda --all`") from None
         key, title = eng.key, f"engagement {eng.key}"
-        blocks = session.store.blocks(key, ("pending", "booked", "cut_short", "no_show", "cancelled"))
+        blocks = session.store.blocks(key, ALL_STATES)
     ids = {b.block.uid: b.block.id for b in blocks}
-    states = ("open", "accepted", "declined", "expired", "replanned", "replaced", "withdrawn")
-    offers = [o for o in session.store.offers(key, states) if sb is None or o.source_uid in ids]
+    offers = [o for o in session.store.offers(key, (*OFFER_STATES, "withdrawn")) if sb is None or o.source_uid in ids]
     names = {**ids, **{o.id: o.id for o in offers}, **({} if sb is not None else {key: key})}
     events = [Event(datetime.fromisoformat(at), kind, names.get(uid, uid), detail)
               for uid, at, kind, detail in session.store.histories(list(names))]

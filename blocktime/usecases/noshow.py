@@ -23,8 +23,9 @@ def no_show(session: Session, ref: str, reason: str = "", offer: bool = True) ->
     b = sb.block
     eng = load_engagement(session, b.engagement)
     if sb.state == "no_show":  # a re-run: the offer, if one was wanted and none was made
-        made = [o for o in session.store.offers(eng.key, ("open", "accepted", "declined", "expired", "replanned",
-                                                          "replaced")) if o.source_uid == b.uid]
+        from blocktime.usecases.answers import OFFER_STATES
+
+        made = [o for o in session.store.offers(eng.key, OFFER_STATES) if o.source_uid == b.uid]
         # an open offer that already covers what is owed (a later cut-short's, say) stays as it is
         covered = sum(o.minutes for o in session.store.offers(eng.key)) >= session.store.remainder(eng.key)
         wanted = offer and not made and not covered

@@ -360,9 +360,9 @@ def owed_again(session: Session, sb: StoredBlock, delivered: int, lost: int) -> 
     less what it delivered (a make-up is rounded up to the grid: 30 min booked for 25 owed)."""
     if not sb.block.makeup_for:
         return lost
-    covered = -sum(m for m, kind, ref in session.store.ledger(sb.block.engagement) if ref == sb.block.uid
-                   and kind == "makeup")
-    return max(0, min(lost, covered - delivered))
+    from blocktime.usecases.books import covered
+
+    return max(0, min(lost, covered(session, sb.block.engagement).get(sb.block.uid, 0) - delivered))
 
 
 def decline(session: Session, offer_id: str) -> StoredOffer:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from blocktime.errors import BadInput
 from blocktime.store.blocks import StoredBlock
 from blocktime.store.mailqueue import MailQueue
-from blocktime.usecases.books import ALL_STATES, engagement_books
+from blocktime.usecases.books import engagement_books
 from blocktime.usecases.session import Session
 from blocktime.usecases.terms import engagement_note
 
@@ -46,7 +46,7 @@ def statement(session: Session, key: str, *, to: tuple[str, ...] = (), language:
     if lang not in LANGUAGES:
         raise BadInput(f"--language {lang!r} is not one of {', '.join(LANGUAGES)}")
     tz, words = session.config.organizer.timezone, LINES[lang]
-    blocks = sorted(session.store.blocks(eng.key, ALL_STATES), key=lambda sb: sb.block.span.start)
+    blocks = sorted(found.blocks, key=lambda sb: sb.block.span.start)
 
     def day(sb: StoredBlock) -> str:
         w = when(sb.block.span.start, sb.planned_end, tz, lang)

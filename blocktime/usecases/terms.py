@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from blocktime.config.inputs import is_address
 from blocktime.errors import BadInput
 from blocktime.store.blocks import StoredBlock
 from blocktime.usecases.engagements import resolve
@@ -36,7 +37,7 @@ def set_terms(session: Session, key: str, *, contract: timedelta | None = None, 
     if language is not None and language not in LANGUAGES:
         raise BadInput(f"--language {language!r} is not one of {', '.join(LANGUAGES)}")
     for a in add:
-        if "@" not in a or " " in a or a.startswith("@") or a.endswith("@"):
+        if not is_address(a):
             raise BadInput(f"attendee {a!r} is not an e-mail address")
     have = {a.lower() for a in eng.attendees}
     unknown = [a for a in remove if a.lower() not in have]
@@ -129,11 +130,11 @@ def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
     eng = resolve(session, key)
     offers = session.store.offers(eng.key)
     # a run stopped after withdrawing left offers `withdrawn` and no message yet: they count again
-    stopped = [o for o in session.store.offers(eng.key, ("withdrawn",)) if is_closed(session, eng.key)
-               and any(kind == "offer_withdrawn" and d.get("why") == "engagement closed"
-                       for _uid, kind, d in session.store.history(o.source_uid) if d.get("offer") == o.id)]
+    # (only closing withdraws an offer, so every withdrawn offer of a closed engagement is one of these)
+    closed_before = is_closed(session, eng.key)
+    stopped = session.store.offers(eng.key, ("withdrawn",)) if closed_before else []
     with session.store.transaction():
-        if not is_closed(session, eng.key):
+        if not closed_before:
             session.store.set_terms(eng.key, closed=session.now)
             session.store.log(eng.key, session.now, "closed", cancel_future=cancel_future)
     for o in offers:
@@ -142,7 +143,8 @@ def close(session: Session, key: str, *, cancel_future: bool = False) -> Closed:
             session.store.set_offer(o.id, "withdrawn")
             session.store.log(o.source_uid, session.now, "offer_withdrawn", offer=o.id, why="engagement closed")
     future = [sb for sb in session.store.blocks(eng.key, ("booked",)) if sb.block.span.start > session.now]
-    told = [o for o in (*offers, *stopped) if MailQueue(session.store).sent(o.id)]  # offers the client really got
+    queue = MailQueue(session.store)
+    told = [o for o in (*offers, *stopped) if queue.sent(o.id)]  # offers the client really got
     if told:
         rest = {("en", True): "The sessions already booked stay as they are.",
                 ("pl", True): "Zaplanowane sesje pozostają bez zmian.",
