@@ -2,8 +2,12 @@
 
 Additive increase, multiplicative decrease (AIMD, as TCP's congestion control): start with 4
 requests at once; halve on a throttled answer (429, 503, Google's 403 rate-limit reasons) or when
-the writes' latency climbs well above its running baseline; one more after a window of healthy
-answers, up to the provider's cap. A Retry-After holds every request back until it has passed.
+the writes' latency climbs well above its running baseline. After each window of healthy answers
+the writes' latency decides, as TCP Vegas does: n requests in flight answered in latency L against
+the baseline B (the fastest answer seen) means about n x (1 - B/L) of them waited in the server's
+queue. Hardly any queued: one more, up to the provider's cap; more than two: one fewer, since a
+server that serves one request at a time (Radicale) only queues what is added, and a longer queue
+costs both sides. A Retry-After holds every request back until it has passed.
 Providers with a documented quota also keep a sliding window of requests (see docs/providers.md):
 
 - Google Calendar (CalDAV shares the Calendar API's quota): 600 requests per minute per user
@@ -38,6 +42,10 @@ class Limits:
     #: latency counts as "rising" above slow_factor x baseline and baseline + slow_margin seconds
     slow_factor: float = 3.0
     slow_margin: float = 0.25
+    #: requests waiting in the server's queue (estimated per window): below `queue_low` one more is
+    #: worth sending, above `queue_high` one fewer
+    queue_low: float = 1.0
+    queue_high: float = 2.0
 
 
 #: CalDAV servers without a documented limit (Radicale, Nextcloud, iCloud…)
@@ -57,37 +65,51 @@ class Aimd:
     limit: int = 0
     epoch: int = 0
     healthy: int = 0
-    baseline: float | None = None  # the lowest write latency seen, creeping up slowly
+    baseline: float | None = None  # the lowest write latency seen, creeping up slowly (for `slow`)
+    fastest: float | None = None  # the lowest write latency seen (a gate lives for one command or pass)
     smoothed: float | None = None  # exponentially weighted write latency
     history: list[int] = field(default_factory=list)  # every limit taken, the first included
+    why: list[str] = field(default_factory=list)  # what took it: start, throttled, slow, queue, free
+    queued: float = 0.0  # this window's sum of queue estimates, over `timed` timed answers
+    timed: int = 0
 
     def __post_init__(self) -> None:
         self.limit = self.limit or min(self.limits.start, self.limits.cap)
-        self.history.append(self.limit)
+        self._take(self.limit, "start")
 
     def throttled(self, epoch: int) -> None:
         """A 429/503 (or a quota 403) to a request sent in `epoch`."""
         if epoch == self.epoch:
-            self._decrease()
+            self._decrease(max(1, self.limit // 2), "throttled")
 
-    def answered(self, epoch: int, latency: float | None) -> None:
-        """A healthy answer; `latency` in seconds for writes (None: not a write, not timed)."""
+    def answered(self, epoch: int, latency: float | None, in_flight: int = 1) -> None:
+        """A healthy answer; `latency` in seconds for writes (None: not a write, not timed), with
+        `in_flight` requests under way beside it (itself included)."""
         if latency is not None:
             self.smoothed = latency if self.smoothed is None else 0.7 * self.smoothed + 0.3 * latency
             if self.baseline is None or latency < self.baseline:
                 self.baseline = latency
             else:
                 self.baseline += (latency - self.baseline) * 0.01
+            self.fastest = latency if self.fastest is None else min(self.fastest, latency)
             if epoch == self.epoch and self.slow():
-                self._decrease()
+                self._decrease(max(1, self.limit // 2), "slow")
                 return
         if epoch != self.epoch:
             return  # sent before the last decrease: it says nothing about the new limit
         self.healthy += 1
-        if self.healthy >= self.limit and self.limit < self.limits.cap:
+        if latency is not None and latency > 0 and self.fastest is not None:
+            self.queued += max(0.0, in_flight * (1 - self.fastest / latency))
+            self.timed += 1
+        if self.healthy < self.limit:
+            return
+        queue = self.queued / self.timed if self.timed else 0.0  # untimed answers: nothing queued
+        self.healthy, self.queued, self.timed = 0, 0.0, 0
+        if queue > self.limits.queue_high and self.limit > 1:
+            self._decrease(self.limit - 1, "queue")
+        elif queue < self.limits.queue_low and self.limit < self.limits.cap:
             self.limit += 1
-            self.healthy = 0
-            self.history.append(self.limit)
+            self._take(self.limit, "free")
 
     def slow(self) -> bool:
         """Writes answer well above their baseline: the server is struggling."""
@@ -95,20 +117,25 @@ class Aimd:
             return False
         return self.smoothed > max(self.baseline * self.limits.slow_factor, self.baseline + self.limits.slow_margin)
 
-    def _decrease(self) -> None:
-        self.limit = max(1, self.limit // 2)
+    def _decrease(self, limit: int, why: str) -> None:
+        self.limit = limit
         self.epoch += 1
-        self.healthy = 0
+        self.healthy, self.queued, self.timed = 0, 0.0, 0
         self.smoothed = self.baseline  # judge the new limit by its own answers
-        self.history.append(self.limit)
+        self._take(limit, why)
+
+    def _take(self, limit: int, why: str) -> None:
+        self.history.append(limit)
+        self.why.append(why)
 
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """One admitted request: the epoch it was sent in and when."""
+    """One admitted request: the epoch it was sent in, when, and how many were in flight with it."""
 
     epoch: int
     sent: float
+    in_flight: int = 1
 
 
 class Gate:
@@ -151,13 +178,14 @@ class Gate:
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             if self.limits.quota is not None:
                 self._sent.append(now)
-            return Ticket(self.aimd.epoch, now)
+            return Ticket(self.aimd.epoch, now, self.in_flight)
 
     def release(self, ticket: Ticket, outcome: Outcome, retry_after: float | None = None) -> None:
         """The request's answer: "write" or "read" (healthy; a write's latency feeds the baseline),
         "throttled" (with the server's Retry-After in seconds, if any), or "failed" (no answer, or
         an error that says nothing about load: it changes nothing)."""
         with self._cond:
+            beside = max(ticket.in_flight, self.in_flight)  # the most under way during its life, itself included
             self.in_flight -= 1
             now = self.clock()
             if outcome == "throttled":
@@ -165,7 +193,7 @@ class Gate:
                 if retry_after:
                     self.paused_until = max(self.paused_until, now + retry_after)
             elif outcome != "failed":
-                self.aimd.answered(ticket.epoch, now - ticket.sent if outcome == "write" else None)
+                self.aimd.answered(ticket.epoch, now - ticket.sent if outcome == "write" else None, beside)
             self._cond.notify_all()
 
     @property

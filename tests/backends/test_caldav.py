@@ -66,6 +66,11 @@ def test_hrefs_read_quickly_are_the_server_paths_urljoin_gives(href: str) -> Non
     assert absolute(base, href) == (urlsplit(joined).path or "/")
 
 
+ADDRESS_BOOK = ('<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" '
+                'xmlns:A="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/>'
+                '<A:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>')
+
+
 def _propfinds(b: CalDAVBackend) -> list[str]:
     """Record the method of every request `b` sends from now on."""
     seen: list[str] = []
@@ -123,6 +128,60 @@ def test_discovery_where_the_url_is_the_principal_takes_two_requests(account: Ac
     b = backend(account)
     sent = _propfinds(b)
     b.ensure_calendar("blocktime")
-    assert sent == ["PROPFIND", "PROPFIND", "MKCALENDAR", "PROPPATCH"]
+    assert sent == ["PROPFIND", "PROPFIND", "MKCALENDAR"]
     assert b.find_calendar("blocktime") is not None
     b.close()
+
+
+def test_a_calendar_is_made_with_one_request_that_names_it(account: Account) -> None:
+    """MKCALENDAR sets the display name itself (RFC 4791 §5.3.1); a plain name is the path segment
+    too, so the calendar is found by it on a server that ignored the name."""
+    b = backend(account)
+    b.calendars()
+    sent = _propfinds(b)
+    cal = b.ensure_calendar("blocktime")
+    assert sent == ["MKCALENDAR"]
+    assert cal.url.rstrip("/").endswith("/blocktime")
+    b.close()
+    again = backend(account)
+    assert {c.name for c in again.calendars() if c.url == cal.url} == {"blocktime"}  # the display name
+    again.close()
+
+
+def test_a_name_that_is_no_path_segment_gets_a_random_one_and_its_name_set(account: Account) -> None:
+    b = backend(account)
+    b.calendars()
+    sent = _propfinds(b)
+    cal = b.ensure_calendar("Szkolenia & Kursy / 2027")
+    assert sent == ["MKCALENDAR", "PROPPATCH"]
+    assert "Szkolenia" not in cal.url
+    b.close()
+    again = backend(account)
+    assert again.find_calendar("Szkolenia & Kursy / 2027") == cal
+    assert again.ensure_calendar("Szkolenia & Kursy / 2027") == cal  # found: not made twice
+    again.close()
+
+
+def test_a_segment_taken_by_something_else_falls_back_to_a_random_one(account: Account) -> None:
+    """An address book (not a calendar) already holds the name's segment: MKCALENDAR there is
+    refused (Radicale 409, Xandikos 403, both resource-must-be-null), and the calendar is made at a
+    random segment with its name set."""
+    import niquests
+
+    b = backend(account)
+    b.calendars()
+    home = b._home
+    assert home is not None
+    with niquests.Session() as s:
+        s.auth = (account.username, account.password or "") if account.username else None
+        made = s.request("MKCOL", home.rstrip("/") + "/blocktime/", data=ADDRESS_BOOK,
+                         headers={"Content-Type": "application/xml; charset=utf-8"})
+        assert made.status_code == 201, made.status_code
+    sent = _propfinds(b)
+    cal = b.ensure_calendar("blocktime")
+    assert sent == ["MKCALENDAR", "MKCALENDAR", "PROPPATCH"]
+    assert not cal.url.rstrip("/").endswith("/blocktime")
+    b.close()
+    again = backend(account)
+    assert again.find_calendar("blocktime") == cal
+    again.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -63,13 +64,47 @@ def test_latency_well_above_its_baseline_halves() -> None:
     assert 0.019 < (a.baseline or 0) < 0.1  # the baseline creeps up slowly, it does not jump
 
 
-def test_a_small_rise_on_a_fast_server_is_not_a_struggle() -> None:
-    """Radicale serves one request at a time: 4 in flight take 4x as long each, which is fine."""
+def serve(a: Aimd, answers: int, latency: Callable[[int], float]) -> None:
+    """`answers` write answers, each with `latency(n)` for the n requests in flight (the limit)."""
+    for _ in range(answers):
+        a.answered(a.epoch, latency(a.limit), a.limit)
+
+
+def test_a_server_that_serves_one_at_a_time_gets_no_more_than_it_can_use() -> None:
+    """Radicale serves one request at a time: n in flight take n times as long each, so adding one
+    only lengthens its queue (on loopback 8 in flight cost 1.4 s where 4 took 1.2 s for 50 PUTs)."""
     a = Aimd(CALDAV)
-    for _ in range(50):
-        a.answered(a.epoch, 0.003)
-        a.answered(a.epoch, 0.015)
+    a.answered(a.epoch, 0.003, 1)  # the first of a burst is served at once: the baseline
+    serve(a, 200, lambda n: 0.003 * n)
+    assert a.limit <= 3
+    assert max(a.history) == 4 and "queue" in a.why
+
+
+def test_a_distant_server_that_serves_in_parallel_gets_the_cap() -> None:
+    """20 ms away, each answer takes the round trip and hardly more with more in flight."""
+    a = Aimd(CALDAV)
+    serve(a, 200, lambda n: 0.040 + 0.001 * n)
     assert a.limit == CALDAV.cap
+    assert a.why[1:] == ["free"] * (CALDAV.cap - CALDAV.start)
+
+
+def test_between_the_two_it_holds() -> None:
+    """About 1.5 requests queued (between queue_low and queue_high): neither more nor fewer."""
+    a = Aimd(CALDAV)
+    a.answered(a.epoch, 0.010, 1)
+    serve(a, 100, lambda n: 0.010 / (1 - 1.5 / n))
+    assert a.history == [4]
+
+
+def test_a_window_decides_once_and_answers_from_before_a_decrease_are_not_counted() -> None:
+    a = Aimd(CALDAV)
+    a.answered(a.epoch, 0.010, 1)
+    old = a.epoch
+    serve(a, 3, lambda n: 0.040)  # 4 answers: 4 x (1 - 10/40) = 3 queued
+    assert a.history == [4, 3] and a.epoch == old + 1
+    for _ in range(10):
+        a.answered(old, 0.040, 4)  # still arriving from the burst at 4: they say nothing about 3
+    assert a.history == [4, 3]
 
 
 class Clock:

@@ -42,7 +42,7 @@ def test_throttled_writes_back_off_wait_and_land_once(radicale: Account, proxy: 
     with Session(config, datetime(2026, 3, 20, 9, 0, tzinfo=WARSAW)) as session:
         result = book(session, req)
         gate = session.backend.gate  # type: ignore[attr-defined]
-        history = list(gate.aimd.history)
+        history, why = list(gate.aimd.history), list(gate.aimd.why)
     assert result.written and len(result.plan.create) == 12
 
     # backed off: the first refusal halved the requests in flight, every decrease halves, and then they
@@ -50,10 +50,12 @@ def test_throttled_writes_back_off_wait_and_land_once(radicale: Account, proxy: 
     # PUT was sent after the 429 had halved the limit; a loaded host may slow the writes and halve it
     # too), so that one burst halves once is checked in tests/backends/test_pacing.py, without threads
     assert history[0] == 4
-    decreases = [(a, b) for a, b in itertools.pairwise(history) if b < a]
-    assert decreases and all(b == max(1, a // 2) for a, b in decreases), history
-    after = history[history.index(decreases[0][1]):]
-    assert any(b > a for a, b in itertools.pairwise(after)), history  # healthy answers raised it again
+    steps = list(zip(itertools.pairwise(history), why[1:], strict=True))
+    throttled = [(a, b) for (a, b), reason in steps if reason == "throttled"]
+    assert throttled and all(b == max(1, a // 2) for a, b in throttled), (history, why)
+    # every other decrease is one step of the queue rule, or a halving for latency far above its baseline
+    assert all(b == a - 1 if reason == "queue" else b == max(1, a // 2)
+               for (a, b), reason in steps if b < a), (history, why)
     assert gate.most_in_flight <= CALDAV.cap
 
     # Retry-After honoured: after the 429 went out, no request reached the server for a second

@@ -6,21 +6,27 @@ the calendar blocktime writes into.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 import warnings
 from typing import Any
 from urllib.parse import unquote, urljoin
 
 from blocktime.backends.base import CalendarInfo
 from blocktime.backends.caldav.connection import Connection, absolute, log, quoted, xml_text
-from blocktime.backends.davhttp import ResponseError, safe_url
+from blocktime.backends.davhttp import AuthorizationError, ResponseError, safe_url
 from blocktime.backends.davhttp import path_of as _path
 from blocktime.errors import ServerError
 
 _CUP = "{DAV:}current-user-principal"
 _HOME_SET = "{urn:ietf:params:xml:ns:caldav}calendar-home-set"
 _CALENDAR = "{urn:ietf:params:xml:ns:caldav}calendar"
+_MUST_BE_NULL = "{DAV:}resource-must-be-null"
 _LIST_PROPS = ["{DAV:}resourcetype", "{DAV:}displayname",
                "{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set"]
+#: a calendar name that can be its own path segment: then the calendar is found by it even on a
+#: server that ignores the display name MKCALENDAR sets (DAViCal, Zimbra)
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Discovery(Connection):
@@ -170,10 +176,40 @@ class Discovery(Connection):
         found = self.find_calendar(name)
         if found is not None:
             return found
-        with self._guard(f"creating calendar {name!r}"):  # python-caldav knows the servers' quirks here
-            cal = self._caldav_principal().make_calendar(name=name)
+        with self._guard(f"creating calendar {name!r}"):
+            if self._home is None:  # only python-caldav's discovery found the home: it creates there
+                url = _path(str(self._caldav_principal().make_calendar(name=name).url))
+            else:
+                url = self._make_calendar(name)
         self._calendars = None
-        return CalendarInfo(_path(str(cal.url)), name)
+        return CalendarInfo(url, name)
+
+    def _make_calendar(self, name: str) -> str:
+        """One MKCALENDAR in the home that sets the display name (RFC 4791 §5.3.1), as python-caldav
+        sends it. A plain name is the calendar's path segment too, so that it is found by that even
+        where the server ignores the name; any other name gets a random segment and, as
+        python-caldav does, a PROPPATCH of the name after it (best effort)."""
+        assert self._home is not None
+        taken = {unquote(c.url.rstrip("/").rsplit("/", 1)[-1]) for c in self.calendars()}
+        plain = bool(_PLAIN_SEGMENT.fullmatch(name)) and name not in taken
+        for segment in ([name] if plain else []) + [str(uuid.uuid4())]:
+            url = urljoin(self._home.rstrip("/") + "/", quoted(segment) + "/")
+            try:
+                status = self.client.request(url, "MKCALENDAR", _mkcalendar_body(name)).status
+            except AuthorizationError as exc:  # 403 resource-must-be-null (Xandikos): the segment is taken
+                if exc.status != 403 or _MUST_BE_NULL not in exc.preconditions or segment != name:
+                    raise
+                continue
+            if status in (200, 201):
+                break
+            if status not in (405, 409) or segment != name:  # 405, 409 (Radicale): the segment is taken
+                raise ResponseError(f"MKCALENDAR failed with status {status}")
+        if segment != name:
+            try:
+                self.client.request(url, "PROPPATCH", _proppatch_body(name))
+            except Exception as exc:  # the name in MKCALENDAR may have been kept already
+                log.info("setting the calendar's name %r failed (%s)", name, type(exc).__name__)
+        return _path(url)
 
 
 def _propfind_body(props: list[str]) -> str:
@@ -184,6 +220,19 @@ def _propfind_body(props: list[str]) -> str:
         names.append(f'<p{k}:{local} xmlns:p{k}="{xml_text(ns)}"/>')
     return ('<?xml version="1.0" encoding="utf-8"?>\n'
             f'<D:propfind xmlns:D="DAV:"><D:prop>{"".join(names)}</D:prop></D:propfind>')
+
+
+def _mkcalendar_body(name: str) -> str:
+    """A MKCALENDAR body that sets the display name."""
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<C:mkcalendar xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
+            f"<D:displayname>{xml_text(name)}</D:displayname></D:prop></D:set></C:mkcalendar>")
+
+
+def _proppatch_body(name: str) -> str:
+    """A PROPPATCH body that sets the display name."""
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+            f"<D:displayname>{xml_text(name)}</D:displayname></D:prop></D:set></D:propertyupdate>")
 
 
 def _info(cal: Any) -> CalendarInfo:
