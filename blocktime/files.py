@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -35,8 +36,20 @@ def write(folder: Path, name: str, text: str) -> Path:
         for missing in reversed([p for p in (folder, *folder.parents) if not p.exists()]):
             missing.mkdir(mode=0o700, exist_ok=True)
     target = folder / name
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ics")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
+    tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}-{name}"  # this thread's own: no random name
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # left by a process that crashed with this pid
+        fd, name_ = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ics")
+        tmp = Path(name_)
+    try:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
     os.replace(tmp, target)
     return target

@@ -19,3 +19,21 @@ def test_one_holder_at_a_time_and_closing_releases(tmp_path: Path) -> None:
     again = try_lock(path)
     assert again is not None
     os.close(again)
+
+
+def test_a_temporary_file_left_by_a_crash_is_stepped_over(tmp_path: Path) -> None:
+    """The temporary name is the process's and thread's own; one left by a crashed process with
+    the same pid does not stop the write, and the file is private (0600)."""
+    import os
+    import threading
+
+    from blocktime import files
+
+    folder = tmp_path / "outbox"
+    folder.mkdir(mode=0o700)
+    stale = folder / f".tmp-{os.getpid()}-{threading.get_ident()}-a.ics"
+    stale.write_text("half a file")
+    target = files.write(folder, "a.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    assert target.read_bytes() == b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert {p.name for p in folder.iterdir()} == {"a.ics", stale.name}  # the stale one is not ours to remove

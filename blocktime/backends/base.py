@@ -121,6 +121,10 @@ class CalendarBackend(Protocol):
         None where the server keeps none. Equal tags let a sync skip `changes` (see `sync`)."""
         ...
 
+    def change_tags(self, calendars: list[CalendarInfo]) -> dict[str, str | None]:
+        """`change_tag` of each calendar, by URL, in as few requests as the server allows."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -251,6 +251,9 @@ class GraphBackend:
         """None: Graph has no collection tag, and a delta round with nothing new is one request too."""
         return None
 
+    def change_tags(self, calendars: list[CalendarInfo]) -> dict[str, str | None]:
+        return dict.fromkeys((c.url for c in calendars), None)
+
     def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
         """calendarView/delta over `window`; an expired delta state (410, syncStateNotFound) or
         one due for renewal (`_due`) starts a new round, complete within its window only."""

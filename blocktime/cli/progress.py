@@ -107,6 +107,9 @@ class Counting:
     def change_tag(self, calendar: CalendarInfo) -> str | None:
         return self.inner.change_tag(calendar)
 
+    def change_tags(self, calendars: list[CalendarInfo]) -> dict[str, str | None]:
+        return self.inner.change_tags(calendars)
+
     def close(self) -> None:
         self.inner.close()
 

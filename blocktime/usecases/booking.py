@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from blocktime.config.inputs import is_address
 from blocktime.errors import BadInput
+from blocktime.usecases import warmup
 from blocktime.usecases.calendar import read_busy
 from blocktime.usecases.pending import finish_pending, invite_name
 from blocktime.usecases.promises import promised
@@ -110,6 +111,8 @@ def book(session: Session, req: BookRequest) -> BookResult:
     validate(req)
     finish_pending(session)
     eng = _engagement(session, req)
+    if session.backend is not None:  # its HTTP client loaded first, then the rest while the server answers
+        warmup.start(eng.language)
     tz = session.config.organizer.timezone
     pattern = Pattern(req.first, req.length, req.weekdays, req.count)
     walls = wall_times(pattern, tz)

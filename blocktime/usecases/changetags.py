@@ -21,9 +21,11 @@ pass skips it. What keeps that right:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from blocktime.backends.base import CalendarInfo, Changes
+from blocktime.errors import LoginRefused, ServerError
 
 if TYPE_CHECKING:
     from blocktime.backends.base import CalendarBackend
@@ -49,7 +51,8 @@ def put_aside(db: Any) -> None:
 
 
 def read_changes(backend: CalendarBackend, cal: CalendarInfo, token: str | None, tag: str | None,
-                 may_skip: bool = True) -> tuple[Changes | None, str | None]:
+                 may_skip: bool = True, read: Mapping[str, str | None] | None = None,
+                 ) -> tuple[Changes | None, str | None]:
     """What changed since `token`, and what to keep in `sync_state.tag` with the new token; None
     instead of changes when the tag is still `tag` (no REPORT made).
 
@@ -57,10 +60,11 @@ def read_changes(backend: CalendarBackend, cal: CalendarInfo, token: str | None,
     much again as the first (Radicale: ~90 ms of server time per 2,000 objects), against a change
     made within that REPORT's few hundred milliseconds and undone before the next pass — missed
     until the daily REPORT, which then ends the use of tags there. `may_skip` false (see
-    `writes_here`): no tag, always a REPORT."""
-    if tag in (NO_TAG, UNTRUSTED) or not may_skip:
+    `writes_here`): no tag, always a REPORT. `read`: the tags `uses_tag` calendars had at the start
+    of the pass (`backend.change_tags`, before any REPORT of it), else this calendar's is read now."""
+    if not uses_tag(tag, may_skip):
         return backend.changes(cal, token), tag if tag in (NO_TAG, UNTRUSTED) else None
-    before = backend.change_tag(cal)
+    before = read[cal.url] if read is not None and cal.url in read else backend.change_tag(cal)
     if token is not None and before is not None and before == tag:
         return None, before
     got = backend.changes(cal, token)
@@ -73,6 +77,27 @@ def read_changes(backend: CalendarBackend, cal: CalendarInfo, token: str | None,
     if token is not None and (got.changed or got.deleted) and backend.change_tag(cal) != before:
         return got, None
     return got, before
+
+
+def tags_at_start(backend: CalendarBackend, calendars: list[CalendarInfo]) -> dict[str, str | None] | None:
+    """The tags of the calendars that use them, all read at the start of a pass, before its first
+    REPORT (so each before its own calendar's, as `read_changes` needs), in one request where the
+    server allows (`change_tags`); None for one calendar, or when that failed: then each is read
+    just before its REPORT, with that read's retries."""
+    if len(calendars) < 2:
+        return None
+    try:
+        return backend.change_tags(calendars)
+    except LoginRefused:
+        raise
+    except ServerError as exc:
+        log.info("change tags not read at once (%s); each calendar is asked for its own", exc.message)
+        return None
+
+
+def uses_tag(tag: str | None, may_skip: bool) -> bool:
+    """Whether `read_changes` reads this calendar's tag (before its REPORT)."""
+    return may_skip and tag not in (NO_TAG, UNTRUSTED)
 
 
 def writes_here(db: Any, cal: CalendarInfo, own: bool) -> bool:

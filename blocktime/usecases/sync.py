@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from blocktime.backends.base import CalendarInfo, Changes, StoredObject
 from blocktime.core.model import Interval
 from blocktime.errors import BlocktimeError, LoginRefused, ServerError
-from blocktime.usecases.changetags import put_aside, read_changes, writes_here
+from blocktime.usecases.changetags import put_aside, read_changes, tags_at_start, uses_tag, writes_here
 from blocktime.usecases.session import Session, at
 
 if TYPE_CHECKING:
@@ -148,15 +148,16 @@ def sync_pass(session: Session, *, attempts: int = 3, sleep: Callable[[float], N
         return own in (c.name, c.url.rstrip("/").split("/")[-1])
     calendars.sort(key=lambda c: not is_own(c))
     backend = session.backend  # made here, not in the reading thread
+    states = {c.url: (*_state(session, c.url), not writes_here(session.store.db, c, is_own(c))) for c in calendars}
+    tags = tags_at_start(backend, [c for c in calendars if uses_tag(states[c.url][1], states[c.url][2])])
 
     def read(k: int) -> Future[tuple[Changes | None, str | None]] | None:
         if k >= len(calendars) or should_stop():
             return None
         cal = calendars[k]
-        token, tag = _state(session, cal.url)
-        may_skip = not writes_here(session.store.db, cal, is_own(cal))
+        token, tag, may_skip = states[cal.url]
         return reader.submit(with_retries, f"sync of {cal.name!r}",
-                             lambda: read_changes(backend, cal, token, tag, may_skip), attempts, sleep)
+                             lambda: read_changes(backend, cal, token, tag, may_skip, tags), attempts, sleep)
 
     with ThreadPoolExecutor(1, "sync-read") as reader:
         ahead = read(0)

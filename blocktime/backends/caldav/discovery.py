@@ -62,16 +62,30 @@ class Discovery(Connection):
         """Principal and home from `discovery_file` (a previous command's discovery), if it holds
         them for this URL and user: then listing the calendars is the only discovery request.
         The listing itself is never remembered: busy time must come from every calendar there is."""
-        if self.discovery_file is None:
+        remembered = self._remembered()
+        if remembered is None:
             return False
+        self._principal, self._home = remembered
+        return True
+
+    def _remembered(self) -> tuple[str, str] | None:
+        """(principal, home) as `discovery_file` keeps them for this URL and user, or None."""
+        if self.discovery_file is None:
+            return None
         try:
             known = json.loads(self.discovery_file.read_text(encoding="utf-8")).get(self._account_key())
         except (OSError, ValueError, AttributeError):
-            return False
+            return None
         if not isinstance(known, dict) or not all(isinstance(known.get(k), str) for k in ("principal", "home")):
-            return False
-        self._principal, self._home = urljoin(self.url, known["principal"]), urljoin(self.url, known["home"])
-        return True
+            return None
+        return urljoin(self.url, known["principal"]), urljoin(self.url, known["home"])
+
+    def known_home(self) -> str | None:
+        """The calendar home, as discovered this run or remembered from an earlier one (no request)."""
+        if self._home is not None:
+            return self._home
+        remembered = self._remembered()
+        return remembered[1] if remembered else None
 
     def _remember(self, home: str | None) -> None:
         """Keep (or with None forget) this account's principal and home in `discovery_file`."""
@@ -118,7 +132,7 @@ class Discovery(Connection):
 
     def _props(self, url: str, props: list[str]) -> dict[str, Any]:
         """The properties `url` has of `props` (PROPFIND, Depth 0); {} where it answers none."""
-        r = self.client.request(url, "PROPFIND", _propfind_body(props), {"Depth": "0"})
+        r = self.client.request(url, "PROPFIND", propfind_body(props), {"Depth": "0"})
         found = [x for x in r.propfind() if x.properties] if r.status in (200, 207) else []
         return found[0].properties if found else {}
 
@@ -142,7 +156,7 @@ class Discovery(Connection):
         no answer about itself (Xandikos: 207 with a 404 inside): then it is not listed here."""
         if self._home is None:
             return None
-        r = self.client.request(self._home, "PROPFIND", _propfind_body(_LIST_PROPS), {"Depth": "1"})
+        r = self.client.request(self._home, "PROPFIND", propfind_body(_LIST_PROPS), {"Depth": "1"})
         if r.status not in (200, 207):
             raise ResponseError(f"PROPFIND failed with status {r.status}")
         found = r.propfind()
@@ -212,7 +226,7 @@ class Discovery(Connection):
         return _path(url)
 
 
-def _propfind_body(props: list[str]) -> str:
+def propfind_body(props: list[str]) -> str:
     """A PROPFIND body asking for `props` (Clark notation) by name."""
     names = []
     for k, prop in enumerate(props):

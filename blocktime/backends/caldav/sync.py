@@ -5,11 +5,13 @@ or a full listing with a synthetic token where the server has no sync tokens.
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import unquote
 
 from blocktime.backends.base import SYNTHETIC_PREFIX, CalendarInfo, Changes, StoredObject, diff_listing
 from blocktime.backends.caldav.connection import NoSync, absolute, decoded, xml_text
+from blocktime.backends.caldav.discovery import propfind_body
 from blocktime.backends.caldav.objects import Objects
-from blocktime.backends.davhttp import AuthorizationError
+from blocktime.backends.davhttp import AuthorizationError, path_of
 
 _SYNC = """<?xml version="1.0" encoding="utf-8"?>
 <D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
@@ -36,6 +38,35 @@ class Sync(Objects):
                     return None
                 raise
         return tag.strip() if isinstance(tag, str) and tag.strip() else None
+
+    def change_tags(self, calendars: list[CalendarInfo]) -> dict[str, str | None]:
+        """Each calendar's CTag, by URL. Those in the calendar home come from one Depth-1 PROPFIND
+        of the home: the same work for the server as one PROPFIND each, and one round trip instead
+        of one per calendar (a 10,000-event account 20 ms away: ~0.2 s less). The rest, and any
+        the home's answer leaves out, one by one."""
+        tags: dict[str, str | None] = {}
+        home = self.known_home()
+        def key(url: str) -> str:
+            return unquote(path_of(url)).rstrip("/")
+        inside = [c for c in calendars if home is not None and key(c.url).rsplit("/", 1)[0] == key(home)]
+        if home is not None and len(inside) > 1:
+            with self._guard("checking the calendars"):
+                try:
+                    r = self.client.request(home, "PROPFIND", propfind_body([_CTAG]), {"Depth": "1"})
+                    answered = {key(absolute(home, x.href)): x.properties.get(_CTAG)
+                                for x in r.propfind() if 200 <= x.status < 300} if r.status == 207 else {}
+                except AuthorizationError as exc:
+                    if exc.status != 403:  # refused for this property: asked one by one below
+                        raise
+                    answered = {}
+            for c in inside:
+                if key(c.url) in answered:
+                    tag = answered[key(c.url)]
+                    tags[c.url] = tag.strip() if isinstance(tag, str) and tag.strip() else None
+        for c in calendars:
+            if c.url not in tags:
+                tags[c.url] = self.change_tag(c)
+        return tags
 
     def changes(self, calendar: CalendarInfo, token: str | None) -> Changes:
         """RFC 6578 sync-collection; an expired token restarts with a full sync (§3.2), and a
