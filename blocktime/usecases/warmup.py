@@ -14,7 +14,7 @@ import importlib
 import threading
 from datetime import date
 
-MODULES = ("icalendar", "email.mime.multipart", "email.mime.nonmultipart", "email.generator", "babel.dates",
+MODULES = ("lxml.etree", "icalendar", "email.mime.multipart", "email.mime.nonmultipart", "email.generator", "babel.dates",
            "babel.units")
 
 
