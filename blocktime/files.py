@@ -36,11 +36,13 @@ def write(folder: Path, name: str, text: str) -> Path:
         for missing in reversed([p for p in (folder, *folder.parents) if not p.exists()]):
             missing.mkdir(mode=0o700, exist_ok=True)
     target = folder / name
-    tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}-{name}"  # this thread's own: no random name
+    # this thread's own name (no random one to draw); ".part", so that no glob for "*.eml" or
+    # "*.ics" meets a file being written
+    tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}-{name}.part"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # left by a process that crashed with this pid
-        fd, name_ = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ics")
+    except OSError:  # left by a crashed process with this pid, or a name too long for the file system
+        fd, name_ = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
         tmp = Path(name_)
     try:
         data = text.encode("utf-8")

@@ -37,3 +37,14 @@ def test_a_temporary_file_left_by_a_crash_is_stepped_over(tmp_path: Path) -> Non
     assert target.read_bytes() == b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
     assert target.stat().st_mode & 0o777 == 0o600
     assert {p.name for p in folder.iterdir()} == {"a.ics", stale.name}  # the stale one is not ours to remove
+
+
+def test_a_name_too_long_for_a_temporary_beside_it_is_still_written(tmp_path: Path) -> None:
+    """The temporary name is longer than the file's; where that passes the file system's limit
+    (255 bytes here) a short random one is used. No temporary ends in a name another part globs."""
+    from blocktime import files
+
+    name = "m" * 240 + ".eml"
+    target = files.write(tmp_path, name, "x")
+    assert target.read_text() == "x" and [p.name for p in tmp_path.iterdir()] == [name]
+    assert not list(tmp_path.glob("*.eml.part"))

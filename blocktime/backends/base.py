@@ -13,7 +13,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -24,10 +24,11 @@ SYNTHETIC_PREFIX = "blocktime-listing:"
 
 @dataclass(frozen=True, slots=True)
 class CalendarInfo:
-    """One calendar collection of the account."""
+    """One calendar collection of the account (`created`: made by the call that returned it)."""
 
     url: str
     name: str
+    created: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

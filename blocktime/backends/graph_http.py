@@ -68,7 +68,7 @@ class GraphClient:
             # every request waits out a Retry-After only when this one waits for it too
             hold = said if throttled and said is not None and said <= MAX_WAIT else None
             self.gate.release(ticket, "throttled" if throttled else "failed" if r.status_code >= 500
-                              else "read" if method == "GET" else "write", hold)
+                              else "write" if method in ("POST", "PATCH") and r.status_code < 300 else "read", hold)
             with self._count:
                 self.requests += 1
             if r.status_code == 401 and not refreshed:

@@ -46,14 +46,17 @@ class Limits:
     #: worth sending, above `queue_high` one fewer
     queue_low: float = 1.0
     queue_high: float = 2.0
+    #: the queue rule takes it no lower (throttling may): where the provider documents its limit,
+    #: its start; the latency of a server across the internet varies, and that reads as a queue
+    queue_floor: int = 1
 
 
 #: CalDAV servers without a documented limit (Radicale, Nextcloud, iCloud…)
 CALDAV = Limits()
 #: Google Calendar over CalDAV: the Calendar API's 600 requests per minute per user
-GOOGLE = Limits(cap=4, quota=(600, 60.0))
+GOOGLE = Limits(cap=4, quota=(600, 60.0), queue_floor=4)
 #: Microsoft Graph, Outlook calendars: 4 concurrent requests, 10,000 per 10 minutes per mailbox
-GRAPH = Limits(cap=4, quota=(10_000, 600.0))
+GRAPH = Limits(cap=4, quota=(10_000, 600.0), queue_floor=4)
 
 
 @dataclass(slots=True)
@@ -105,7 +108,7 @@ class Aimd:
             return
         queue = self.queued / self.timed if self.timed else 0.0  # untimed answers: nothing queued
         self.healthy, self.queued, self.timed = 0, 0.0, 0
-        if queue > self.limits.queue_high and self.limit > 1:
+        if queue > self.limits.queue_high and self.limit > self.limits.queue_floor:
             self._decrease(self.limit - 1, "queue")
         elif queue < self.limits.queue_low and self.limit < self.limits.cap:
             self.limit += 1

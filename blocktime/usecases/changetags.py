@@ -71,6 +71,8 @@ def read_changes(backend: CalendarBackend, cal: CalendarInfo, token: str | None,
     if before is None:
         return got, NO_TAG
     if tag is not None and tag.startswith(RECHECK) and got.changed and before == tag[len(RECHECK):]:
+        if backend.change_tag(cal) != before:  # the change came after the tag was read (the pass reads
+            return got, None  # every tag at its start): the tag is not caught out, nor kept
         log.warning("calendar %r changed but its CTag stayed the same: its tag is not used from now on "
                     "(every pass reads it)", cal.name)
         return got, UNTRUSTED

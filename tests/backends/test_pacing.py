@@ -185,3 +185,19 @@ def test_a_throttled_request_that_gives_up_holds_no_one_back() -> None:
     assert client.gate.paused_until <= time.monotonic()  # nobody waits for a wait nobody takes
     assert client.gate.aimd.limit == 2  # but the limit was halved
     assert client.request("POST", "https://graph.example/me/events", body={}).status_code == 201
+
+
+def test_a_provider_with_a_documented_limit_keeps_it_through_uneven_latency() -> None:
+    """Google and Graph 100-400 ms away: answers that vary that much read as a queue (the fastest
+    against the rest); the queue rule does not take them below their documented 4, throttling does.
+    A CalDAV server without a documented limit follows the rule down."""
+    import itertools
+
+    latencies = itertools.cycle([0.100, 0.400, 0.250, 0.300, 0.150, 0.350])
+    for limits, lowest in ((GOOGLE, 4), (GRAPH, 4), (CALDAV, 1)):
+        a = Aimd(limits)
+        serve(a, 60, lambda n: next(latencies))
+        assert (a.limit == 4) if lowest == 4 else (a.limit < 4), (limits, a.history)
+    g = Aimd(GRAPH)
+    g.throttled(g.epoch)
+    assert g.limit == 2

@@ -251,3 +251,36 @@ def test_the_tags_of_every_calendar_come_in_one_request(cli: Runner, account: Ac
     b = backend(account)
     cals = b.calendars()
     assert b.change_tags(cals) == {c.url: b.change_tag(c) for c in cals}
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_a_change_between_the_pass_reading_the_tags_and_a_report_does_not_end_the_tags(
+        cli: Runner, account: Account, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tags are read at the start of the pass; on the daily check (`RECHECK`) an event added
+    to a calendar after that, before its REPORT, arrives under the tag read before it. That is not
+    a tag that stays put: it is read again, differs, and is not kept (nor the calendar's tags ended)."""
+    from blocktime.backends.caldav import CalDAVBackend
+    from blocktime.usecases.changetags import RECHECK, UNTRUSTED
+
+    other = OtherClient(account)
+    for name in ("Family", "Private"):
+        other.put_new(name, f"{name}-0", "20260301T100000Z", "20260301T110000Z", "Past")
+    cli.json(*BOOK)
+    assert _once(cli, "2026-03-20T09:00")["errors"] == []
+    assert _once(cli, "2026-03-20T09:15")["errors"] == []  # the tags kept
+    real = CalDAVBackend.changes
+
+    def add_to_private(self, calendar, token):  # type: ignore[no-untyped-def]
+        if calendar.name == "Family":  # after every tag was read, before Private's REPORT
+            monkeypatch.setattr(CalDAVBackend, "changes", real)
+            other.put_new("Private", "dentist-1", "20260402T103000Z", "20260402T113000Z", "Dentist")
+        return real(self, calendar, token)
+
+    monkeypatch.setattr(CalDAVBackend, "changes", add_to_private)
+    db = StoreDB(data_dir)
+    day = _once(cli, "2026-03-21T09:30")  # a day on: the list is read again, every tag put aside
+    assert day["errors"] == [] and day["actions"] == ["conflict: 'Dentist' overlaps acme-4"]
+    tags = dict(db.execute("SELECT name, tag FROM sync_state").fetchall())
+    assert tags["Private"] is None and tags["Family"] and not tags["Family"].startswith((RECHECK, UNTRUSTED))
+    assert _once(cli, "2026-03-21T09:45")["unchanged"] == 1  # Private read, its tag kept again
+    assert _once(cli, "2026-03-21T10:00")["unchanged"] == 2  # both tags in use

@@ -355,3 +355,31 @@ def test_with_no_future_block_and_no_hold_no_event_is_parsed(
     report = _once(booked, "2026-04-08T09:00")
     assert report["errors"] == [] and report["changed"] >= 1 and parsed == []
 
+
+
+@pytest.mark.parametrize("account", ["radicale"], indirect=True)
+def test_a_calendar_made_again_where_a_deleted_one_was_starts_its_sync_over(
+        booked: Runner, account: Account, data_dir: Path) -> None:
+    """blocktime's calendar has its plain name as its path, so one made after the user deleted it
+    sits at the same URL; the sync token kept for that URL belongs to the deleted one (SabreDAV
+    would answer it with "no changes"). Making the calendar forgets token and tag: the next pass
+    reads it whole and finds the blocks gone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from blocktime.config.loading import load
+    from blocktime.usecases.session import Session
+
+    db = StoreDB(data_dir)
+    ((url, token),) = db.execute("SELECT url, token FROM sync_state WHERE name='blocktime'").fetchall()
+    assert token
+    with niquests.Session() as s:
+        s.auth = (account.username or "", account.password or "")
+        assert s.delete(account.root + url).status_code in (200, 204)
+    with Session(load(str(booked.config)), datetime(2026, 3, 21, 9, 0, tzinfo=ZoneInfo("Europe/Warsaw"))) as session:
+        made = session.target()
+        assert made.created and made.url == url
+    kept = StoreDB(data_dir).execute("SELECT token, tag FROM sync_state WHERE url=?", (url,)).fetchall()
+    assert [tuple(r) for r in kept] == [(None, None)]
+    report = _once(booked, "2026-03-21T09:05")
+    assert report["errors"] == [] and any("was deleted on the calendar" in a for a in report["actions"]), report

@@ -210,7 +210,7 @@ class Connection:
                         ) from None
             else:
                 self.gate.release(ticket, "throttled" if r.status == 503 else "failed" if r.status >= 500
-                                  else "write" if method in ("PUT", "DELETE") else "read")
+                                  else "write" if method == "PUT" and 200 <= r.status < 300 else "read")
                 if r.status not in _TRANSIENT_STATUS or not delays:
                     return r
                 why, wait = f"HTTP {r.status}", None

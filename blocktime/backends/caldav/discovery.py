@@ -196,7 +196,7 @@ class Discovery(Connection):
             else:
                 url = self._make_calendar(name)
         self._calendars = None
-        return CalendarInfo(url, name)
+        return CalendarInfo(url, name, created=True)
 
     def _make_calendar(self, name: str) -> str:
         """One MKCALENDAR in the home that sets the display name (RFC 4791 §5.3.1), as python-caldav

@@ -43,7 +43,7 @@ class Sync(Objects):
         """Each calendar's CTag, by URL. Those in the calendar home come from one Depth-1 PROPFIND
         of the home: the same work for the server as one PROPFIND each, and one round trip instead
         of one per calendar (a 10,000-event account 20 ms away: ~0.2 s less). The rest, and any
-        the home's answer leaves out, one by one."""
+        the home's answer gives no tag for, one by one."""
         tags: dict[str, str | None] = {}
         home = self.known_home()
         def key(url: str) -> str:
@@ -53,8 +53,8 @@ class Sync(Objects):
             with self._guard("checking the calendars"):
                 try:
                     r = self.client.request(home, "PROPFIND", propfind_body([_CTAG]), {"Depth": "1"})
-                    answered = {key(absolute(home, x.href)): x.properties.get(_CTAG)
-                                for x in r.propfind() if 200 <= x.status < 300} if r.status == 207 else {}
+                    answered = {key(absolute(home, x.href)): x.properties[_CTAG] for x in r.propfind()
+                                if 200 <= x.status < 300 and _CTAG in x.properties} if r.status == 207 else {}
                 except AuthorizationError as exc:
                     if exc.status != 403:  # refused for this property: asked one by one below
                         raise
