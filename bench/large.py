@@ -200,6 +200,22 @@ class Side:
     runs: list[Run] = field(default_factory=list)
 
 
+def first_pass(bt: Side, floor: Side, data_first: Path, tokens: Path, booked: tuple[Path, Path, Path]) -> None:
+    """Make the daemon's first pass and its floor start from the booked state every run:
+    blocktime's data dir copied afresh and its calendar restored; the floor's tokens forgotten (so
+    that it syncs in full) and the same calendar restored. `booked`: (data, calendar copy, calendar)."""
+    data_src, cal_src, cal_dst = booked
+
+    def fresh_first() -> None:
+        restore(data_src, data_first)()
+        restore(cal_src, cal_dst)()
+
+    def fresh_tokens() -> None:
+        tokens.unlink(missing_ok=True)
+        restore(cal_src, cal_dst)()
+    bt.before, floor.before = fresh_first, fresh_tokens
+
+
 def run_once(server: Radicale, side: Side) -> Run:
     side.before()
     mark = server.mark()
@@ -483,19 +499,10 @@ def main() -> None:
         def daemon_pair(acc: Account, cfg: Path, urls: list[str], label: str, n_runs: int,
                         booked: tuple[Path, Path, Path]) -> None:
             data_first, tokens = work / f"data-first-{label}", work / f"tokens-{label}.json"
-            data_src, cal_src, cal_dst = booked
-
-            def fresh_first() -> None:
-                restore(data_src, data_first)()
-                restore(cal_src, cal_dst)()
-
-            def fresh_tokens() -> None:
-                tokens.unlink(missing_ok=True)
-                restore(cal_src, cal_dst)()
-            a = Side([BT, "--config", str(cfg), "--now", now10, "daemon", "--once"], env_for(data_first),
-                     before=fresh_first)
+            a = Side([BT, "--config", str(cfg), "--now", now10, "daemon", "--once"], env_for(data_first))
             b = Side([PY, FLOORS, "sync", acc.username or "", acc.password or "", str(tokens), *urls],
-                     dict(base_env), before=fresh_tokens)
+                     dict(base_env))
+            first_pass(a, b, data_first, tokens, booked)
             paired(server, a, b, n_runs, warmup=0)
             record(f"daemon first pass, {label}", a, b, f"{len(urls)} sync REPORTs (full)")
 

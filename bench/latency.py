@@ -37,7 +37,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import niquests  # noqa: E402
-from large import BT, FLOORS, PY, Radicale, Side, config, load_account, restore, run_once, summary  # noqa: E402
+from large import (  # noqa: E402
+    BT,
+    FLOORS,
+    PY,
+    Radicale,
+    Side,
+    config,
+    first_pass,
+    load_account,
+    restore,
+    run_once,
+    summary,
+)
 from latency_proxy import LatencyProxy  # noqa: E402
 
 from tests.servers import Account  # noqa: E402
@@ -182,19 +194,10 @@ def main() -> None:
                    f"6 time-range REPORTs (objects parsed) + {puts} PUTs")
 
             data_first, tokens = work / f"data-first-{tag}", work / f"tokens-{tag}.json"
-
-            def fresh_first(booked_data: Path = booked_data, data_first: Path = data_first,
-                            booked_cal: Path = booked_cal, btcal: Path = btcal) -> None:
-                restore(booked_data, data_first)()
-                restore(booked_cal, btcal)()
-
-            def fresh_tokens(tokens: Path = tokens, booked_cal: Path = booked_cal, btcal: Path = btcal) -> None:
-                tokens.unlink(missing_ok=True)
-                restore(booked_cal, btcal)()
-            first = Side([BT, "--config", str(cfg10), "--now", NOW10, "daemon", "--once"], env_for(data_first),
-                         before=fresh_first)
+            first = Side([BT, "--config", str(cfg10), "--now", NOW10, "daemon", "--once"], env_for(data_first))
             first_floor = Side([PY, FLOORS, "sync", acc10.username or "", acc10.password or "", str(tokens), *urls],
-                               dict(base_env), before=fresh_tokens)
+                               dict(base_env))
+            first_pass(first, first_floor, data_first, tokens, (booked_data, booked_cal, btcal))
             rounds(server, [first, first_floor], args.first_runs, warmup=0)
             record(net, "daemon first pass, 10k", first, [("floor", first_floor)], "6 sync REPORTs (full)")
 

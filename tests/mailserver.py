@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -152,3 +154,17 @@ def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert_file, key_file)
     return ctx, cert_file
+
+
+@contextlib.contextmanager
+def login_sink(user: str, password: str) -> Iterator[MailSink]:
+    """An SMTP server that wants a login, over plain SMTP on loopback (which aiosmtpd warns about)."""
+    import logging
+    import warnings
+
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+        sink = MailSink(login=(user, password))
+        yield sink
+    sink.stop()

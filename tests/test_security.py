@@ -88,15 +88,10 @@ def test_every_file_blocktime_writes_is_private(tmp_path: Path, data_dir: Path, 
 @pytest.fixture
 def smtp_login() -> Iterator[MailSink]:
     """An SMTP server that wants a login (over plain SMTP on loopback, which aiosmtpd warns about)."""
-    import logging
-    import warnings
+    from tests.mailserver import login_sink
 
-    logging.getLogger("mail.log").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
-        sink = MailSink(login=("anna", SMTP_SECRET))
+    with login_sink("anna", SMTP_SECRET) as sink:
         yield sink
-    sink.stop()
 
 
 def _secrets(account: Account) -> dict[str, str]:

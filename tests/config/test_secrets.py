@@ -4,8 +4,6 @@ SMTP (aiosmtpd with a login) and IMAP (pymap) servers."""
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 
 from tests.conftest import Runner, smtp_section, write_config
 from tests.imapserver import ImapServer
-from tests.mailserver import MailSink
+from tests.mailserver import MailSink, login_sink
 from tests.servers import Account
 
 SMTP_PW = "smtp-Secret-9"
@@ -23,12 +21,8 @@ VARIABLES = {"BT_CAL_PW", "BT_SMTP_PW", "BT_IMAP_PW"}
 
 @pytest.fixture
 def smtp_login() -> Iterator[MailSink]:
-    logging.getLogger("mail.log").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
-        sink = MailSink(login=("anna", SMTP_PW))
+    with login_sink("anna", SMTP_PW) as sink:
         yield sink
-    sink.stop()
 
 
 @pytest.fixture
