@@ -111,8 +111,8 @@ def book(session: Session, req: BookRequest) -> BookResult:
     validate(req)
     finish_pending(session)
     eng = _engagement(session, req)
-    if session.backend is not None:  # its HTTP client loaded first, then the rest while the server answers
-        warmup.start(eng.language)
+    _ = session.backend  # its HTTP client loaded first; the rest loads while the server answers
+    warmup.start(eng.language)
     tz = session.config.organizer.timezone
     pattern = Pattern(req.first, req.length, req.weekdays, req.count)
     walls = wall_times(pattern, tz)

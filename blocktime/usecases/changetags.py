@@ -50,6 +50,12 @@ def put_aside(db: Any) -> None:
                (NO_TAG, UNTRUSTED, len(RECHECK), RECHECK, RECHECK))
 
 
+def forget(db: Any, url: str) -> None:
+    """The calendar at `url` is a new one (made where a deleted one was): the token and tag kept
+    for that URL are not its own, and its next pass reads it whole."""
+    db.execute("UPDATE sync_state SET token=NULL, tag=NULL WHERE url=?", (url,))
+
+
 def read_changes(backend: CalendarBackend, cal: CalendarInfo, token: str | None, tag: str | None,
                  may_skip: bool = True, read: Mapping[str, str | None] | None = None,
                  ) -> tuple[Changes | None, str | None]:

@@ -70,9 +70,10 @@ class Session:
         if self._target is None:
             self._target = self.backend.ensure_calendar(self.config.calendar.name)
             if self._target.created:  # perhaps where a deleted one was (a plain name is its path): its
-                with self.store.transaction():  # sync token is not this one's (SabreDAV would take it)
-                    self.store.db.execute("UPDATE sync_state SET token=NULL, tag=NULL WHERE url=?",
-                                          (self._target.url,))
+                from blocktime.usecases.changetags import forget  # sync token is not this one's (SabreDAV
+
+                with self.store.transaction():  # would answer it with "no changes")
+                    forget(self.store.db, self._target.url)
         return self._target
 
     def close(self) -> None:

@@ -209,7 +209,7 @@ class Discovery(Connection):
         for segment in ([name] if plain else []) + [str(uuid.uuid4())]:
             url = urljoin(self._home.rstrip("/") + "/", quoted(segment) + "/")
             try:
-                status = self.client.request(url, "MKCALENDAR", _mkcalendar_body(name)).status
+                status = self.client.request(url, "MKCALENDAR", _naming("C:mkcalendar", name)).status
             except AuthorizationError as exc:  # 403 resource-must-be-null (Xandikos): the segment is taken
                 if exc.status != 403 or _MUST_BE_NULL not in exc.preconditions or segment != name:
                     raise
@@ -220,7 +220,7 @@ class Discovery(Connection):
                 raise ResponseError(f"MKCALENDAR failed with status {status}")
         if segment != name:
             try:
-                self.client.request(url, "PROPPATCH", _proppatch_body(name))
+                self.client.request(url, "PROPPATCH", _naming("D:propertyupdate", name))
             except Exception as exc:  # the name in MKCALENDAR may have been kept already
                 log.info("setting the calendar's name %r failed (%s)", name, type(exc).__name__)
         return _path(url)
@@ -236,17 +236,10 @@ def propfind_body(props: list[str]) -> str:
             f'<D:propfind xmlns:D="DAV:"><D:prop>{"".join(names)}</D:prop></D:propfind>')
 
 
-def _mkcalendar_body(name: str) -> str:
-    """A MKCALENDAR body that sets the display name."""
-    return ('<?xml version="1.0" encoding="utf-8"?>\n<C:mkcalendar xmlns:D="DAV:" '
-            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
-            f"<D:displayname>{xml_text(name)}</D:displayname></D:prop></D:set></C:mkcalendar>")
-
-
-def _proppatch_body(name: str) -> str:
-    """A PROPPATCH body that sets the display name."""
-    return ('<?xml version="1.0" encoding="utf-8"?>\n<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
-            f"<D:displayname>{xml_text(name)}</D:displayname></D:prop></D:set></D:propertyupdate>")
+def _naming(root: str, name: str) -> str:
+    """A MKCALENDAR (`C:mkcalendar`) or PROPPATCH (`D:propertyupdate`) body that sets the display name."""
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<{root} xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            f"<D:set><D:prop><D:displayname>{xml_text(name)}</D:displayname></D:prop></D:set></{root}>")
 
 
 def _info(cal: Any) -> CalendarInfo:
