@@ -123,7 +123,8 @@ class CalendarBackend(Protocol):
         ...
 
     def change_tags(self, calendars: list[CalendarInfo]) -> dict[str, str | None]:
-        """`change_tag` of each calendar, by URL, in as few requests as the server allows."""
+        """`change_tag` of calendars, by URL, where the server gives them all in one request; a
+        calendar left out is asked on its own (`usecases.changetags`)."""
         ...
 
     def close(self) -> None: ...

@@ -44,10 +44,10 @@ def open_backend(cal: CalendarConfig, data_dir: Any, now: datetime) -> tuple[Cal
             google = GoogleBackend(cal.username, auth, base=cal.url or GOOGLE_CALDAV, verify_tls=cal.verify_tls)
             google.discovery_file = Path(data_dir) / DISCOVERY_FILE
             return google, None
-        from blocktime.backends.graph import GRAPH, GraphBackend
+        from blocktime.backends.graph import GraphBackend, graph_base
 
         back, ahead = GRAPH_WINDOW
-        return GraphBackend(auth, base=cal.url or GRAPH, verify_tls=cal.verify_tls,
+        return GraphBackend(auth, base=graph_base("outlook", cal.url), verify_tls=cal.verify_tls,
                             window=(now - back, now + ahead)), None
     assert cal.url is not None  # config requires it for caldav
     backend = CalDAVBackend(cal.url, cal.username, cal.login_password(), verify_tls=cal.verify_tls)

@@ -21,7 +21,6 @@ from blocktime.cli.common import (
 from blocktime.errors import BadInput, BlocktimeError
 
 if TYPE_CHECKING:
-    from blocktime.core.model import Engagement
     from blocktime.usecases.booking import BookResult
     from blocktime.usecases.messages import Delivery
     from blocktime.usecases.session import Session
@@ -128,9 +127,8 @@ def cmd_agenda(args: argparse.Namespace) -> int:
 
                 print(f"(the store {s.store.where} is empty: {WAYS_BACK})")
             return 0
-        def said(sb: Any, e: Engagement, how: int) -> str:
+        def said(got: list[dict[str, Any]], how: int) -> str:
             """Each attendee's answer (0), by the address's local part (1), or counted (2)."""
-            got = answers_json(s, sb, e)
             if how < 2:
                 return ", ".join(f"{a['attendee'] if how == 0 else a['attendee'].split('@')[0]} "
                                  f"{a['answer'].replace('none', 'no answer')}" for a in got)
@@ -139,9 +137,10 @@ def cmd_agenda(args: argparse.Namespace) -> int:
             return ", ".join(f"{words.count(w)} {w.replace('none', 'no answer')}"
                              for w in sorted(set(words), key=lambda w: order.index(w) if w in order else 3))
 
+        base = [([sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site,
+                  shown_state(sb, s.now)], answers_json(s, sb, e)) for sb, e in items]  # read once
         for how in range(3):  # the most the terminal takes; who answered what is always in --json
-            rows = [[sb.block.id, span_text(sb.block.span.start, sb.block.span.end, tz), e.client, e.site,
-                     shown_state(sb, s.now), said(sb, e, how)] for sb, e in items]
+            rows = [[*cells, said(got, how)] for cells, got in base]
             shown = table(rows, ["block", "when", "client", "site", "state", "answers"], fit=AGENDA_WIDTH,
                           shrink=((3, 16), (2, 12), (5, 16), (3, 8)) if how == 2 else ((3, 16), (2, 12)))
             if max(len(line) for line in shown.splitlines()) <= AGENDA_WIDTH:

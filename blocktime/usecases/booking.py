@@ -29,11 +29,6 @@ if TYPE_CHECKING:  # the rest is imported where it is used: `agenda` starts with
 MIN_BLOCK_MIN = 15
 MIN_BLOCK = timedelta(minutes=MIN_BLOCK_MIN)
 
-#: what writing blocks imports (events, invitations, messages): imported while busy time is read
-WRITING = ("blocktime.ics.itip", "blocktime.usecases.messages", "blocktime.mail.imip", "blocktime.notes", "babel.dates",
-           "blocktime.usecases.outgoing", "blocktime.usecases.review")
-
-
 @dataclass(frozen=True, slots=True)
 class BookRequest:
     client: str
@@ -118,7 +113,7 @@ def book(session: Session, req: BookRequest) -> BookResult:
     walls = wall_times(pattern, tz)
     span_start = req.first - timedelta(days=1)
     span_end = walls[-1].replace(tzinfo=tz) + req.length + timedelta(days=1)
-    busy = promised(session, read_busy(session, span_start, span_end, then=WRITING))
+    busy = promised(session, read_busy(session, span_start, span_end))
     known = {s.block.uid: s.block for s in session.store.blocks(eng.key)}
     plan = plan_booking(
         eng, pattern, tz=tz, policy=planning_policy(session), busy=busy, known=known,

@@ -109,7 +109,7 @@ def _finish_pending(s: Session, report: dict[str, Any]) -> list[str]:
 NOTHING_UNSENT: dict[str, Any] = {"sent": [], "failed": [], "waiting": 0, "held": 0, "withdrawn": [], "error": None}
 
 
-def _nightly_work(s: Session, stop: threading.Event, out: dict[str, Any]) -> dict[str, Any]:
+def _nightly_work(s: Session, stop: threading.Event, out: dict[str, Any]) -> None:
     """Confirmations, expiry of offers, the outbox, into `out`. A pass with none of them to do (the
     usual one) finds that out from the store alone and imports none of their modules."""
     from blocktime.store.mailqueue import MailQueue
@@ -118,7 +118,7 @@ def _nightly_work(s: Session, stop: threading.Event, out: dict[str, Any]) -> dic
     prepared, _skipped = prepare(s)
     out["confirmations"] = len(prepared)
     if stop.is_set():
-        return out
+        return
     expired = []
     if any(o.expires <= s.now for o in s.store.offers()):  # expire's own test, without importing offers
         from blocktime.usecases.offers import expire
@@ -128,10 +128,10 @@ def _nightly_work(s: Session, stop: threading.Event, out: dict[str, Any]) -> dic
     for o in expired:
         log.info("offer %s expired: holds deleted, %d min stay open", o.id, o.minutes)
     if stop.is_set():
-        return out
+        return
     if not MailQueue(s.store).waiting():  # deliver would review, send and count nothing
         out["outbox"] = dict(NOTHING_UNSENT)
-        return out
+        return
     from blocktime.usecases.messages import deliver
 
     try:
@@ -145,7 +145,6 @@ def _nightly_work(s: Session, stop: threading.Event, out: dict[str, Any]) -> dic
         raise
     except BlocktimeError as exc:
         log.warning("outbox not sent: %s (will retry on the next pass)", exc.message)
-    return out
 
 
 def inbox_work(s: Session) -> dict[str, Any]:

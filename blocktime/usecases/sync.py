@@ -220,9 +220,12 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
     foreign: list[tuple[str, str, Parts]] = []
     seen: set[str] = set()
     skipped: list[str] = []
+    uids: list[str] = []  # every event's, for `empty_store`
     for obj in changes.changed:
         split = split_or_warn(obj.href, obj.data, skipped, sketch_text)
         uid = None if split is None else master_uid(split[2])
+        if uid is not None:
+            uids.append(uid)
         if split is None or uid is None:
             if split is not None and split[2].groups and not (split[2].groups.keys() & (ours | holds.keys())):
                 foreign.append(split)  # overrides alone: others' busy time all the same
@@ -244,7 +247,7 @@ def _handle(session: Session, cal: CalendarInfo, changes: Changes, report: PassR
             foreign.append(split)
     for line in skipped:
         log.warning("%s", line)
-    if not ours and (warning := empty_store(session, cal.name, changes.changed)):
+    if not ours and (warning := empty_store(session, cal.name, uids)):
         report.errors.append(warning)
         report.stranded = True
     tracked = [Tracked(u, sb.href, sb.block.span.start, sb.block.span.end) for u, sb in blocks.items()]

@@ -18,7 +18,8 @@ MODULES = ("lxml.etree", "icalendar", "email.mime.multipart", "email.mime.nonmul
            "babel.dates", "babel.units")
 #: blocktime's own modules for the writes (its imports have no cycle: `make lint`'s contract)
 OWN = ("concurrent.futures", "blocktime.ics.event", "blocktime.ics.itip", "blocktime.notes", "blocktime.mail.imip",
-       "blocktime.usecases.letters", "blocktime.usecases.messages")
+       "blocktime.usecases.letters", "blocktime.usecases.messages", "blocktime.usecases.outgoing",
+       "blocktime.usecases.review")
 
 
 def start(language: str) -> threading.Thread:
