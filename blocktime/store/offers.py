@@ -11,6 +11,9 @@ from typing import Any
 from blocktime.core.model import Interval
 from blocktime.store.blocks import Records
 
+#: every state an offer has once made, but "withdrawn" (an offer its engagement's closing took back)
+OFFER_STATES = ("open", "accepted", "declined", "expired", "replanned", "replaced")
+
 
 @dataclass(frozen=True, slots=True)
 class StoredOffer:

@@ -22,11 +22,11 @@ from blocktime.errors import BadInput, BlocktimeError
 from blocktime.files import try_lock
 from blocktime.mail.incoming import Incoming, parse
 from blocktime.mail.triage import IGNORED, ITIP, KEPT, PICK, Context, Decision, Handled, decide, needs_body
+from blocktime.store.offers import OFFER_STATES
 from blocktime.usecases.session import Session
 
 log = logging.getLogger("blocktime.inbox")
 BUDGET = 120.0  # seconds per pass: a flood is worked off over several passes
-OFFER_STATES = ("open", "accepted", "declined", "expired", "replanned", "replaced")
 
 
 class Mailbox(Protocol):

@@ -11,7 +11,7 @@ from typing import Any
 
 from blocktime.errors import BadInput
 from blocktime.store.mailqueue import MailQueue
-from blocktime.usecases.answers import OFFER_STATES
+from blocktime.store.offers import OFFER_STATES
 from blocktime.usecases.books import ALL_STATES
 from blocktime.usecases.engagements import resolve
 from blocktime.usecases.session import Session

@@ -23,7 +23,7 @@ def no_show(session: Session, ref: str, reason: str = "", offer: bool = True) ->
     b = sb.block
     eng = load_engagement(session, b.engagement)
     if sb.state == "no_show":  # a re-run: the offer, if one was wanted and none was made
-        from blocktime.usecases.answers import OFFER_STATES
+        from blocktime.store.offers import OFFER_STATES
 
         made = [o for o in session.store.offers(eng.key, OFFER_STATES) if o.source_uid == b.uid]
         # an open offer that already covers what is owed (a later cut-short's, say) stays as it is

@@ -159,8 +159,9 @@ def _resume_offer(session: Session, sb: StoredBlock) -> OfferResult:
     counted) once; the offer is made if it was not, or its holds and message finished if it was."""
     eng = load_engagement(session, sb.block.engagement)
     assert sb.ended_at is not None
-    states = ("open", "accepted", "declined", "expired", "replanned", "replaced")
-    made = [o for o in session.store.offers(eng.key, states) if o.source_uid == sb.block.uid]
+    from blocktime.store.offers import OFFER_STATES
+
+    made = [o for o in session.store.offers(eng.key, OFFER_STATES) if o.source_uid == sb.block.uid]
     if not made:
         return offer_remainder(session, eng, sb, sb.ended_at)
     if made[-1].state != "open":
